@@ -1,0 +1,30 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { RelayContext } from './context.ts';
+import { pingDatabase } from './db/database.ts';
+import { registerOpenApiRoute } from './http/openapi.ts';
+import { registerProblemHandlers } from './http/problem.ts';
+import { registerReferralRoutes } from './referrals/referral.routes.ts';
+
+/** Personal data must never reach a log line: bodies are never logged, and these paths are redacted. */
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'body', 'payload'];
+
+/** Wires every route; never listens, so tests drive it with app.inject(). */
+export function buildApp(ctx: RelayContext): FastifyInstance {
+  const app = Fastify({
+    logger: { level: ctx.config.logLevel, redact: LOG_REDACT },
+    bodyLimit: 256 * 1024,
+    disableRequestLogging: ctx.config.env === 'test',
+  });
+  registerProblemHandlers(app);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const database = await pingDatabase(ctx.db);
+    const body = { status: database ? 'ready' : 'unavailable', components: { database: database ? 'ok' : 'unreachable' } };
+    return reply.code(database ? 200 : 503).send(body);
+  });
+
+  registerReferralRoutes(app, ctx);
+  registerOpenApiRoute(app);
+  return app;
+}

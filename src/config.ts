@@ -1,0 +1,169 @@
+import { resolve } from 'node:path';
+import { parseDuration, type DeadlinePolicy } from './assurance/deadlines.ts';
+import { HOUR, MINUTE, SECOND } from './time.ts';
+
+export type RelayEnv = 'development' | 'test' | 'production';
+
+export interface DataKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface Config {
+  env: RelayEnv;
+  databaseUrl: string;
+  host: string;
+  port: number;
+  baseUrl: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  bounceDomain: string;
+  bounceSmtpPort: number | undefined;
+  secret: string;
+  /** The last key encrypts; every key decrypts (so keys can be rotated). */
+  dataKeys: DataKey[];
+  watchdogIntervalMs: number;
+  deadlines: DeadlinePolicy;
+  retryWindowMs: number;
+  logLevel: string;
+  /** Which development-only defaults stand in for missing secrets, so start-up can warn loudly. */
+  insecureDefaults: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+// Development-only stand-ins: fixed so acknowledge links keep working across restarts of a demo.
+const DEV_SECRET = 'development-only-secret-do-not-use-in-production';
+const DEV_DATA_KEY = `dev:${Buffer.alloc(32, 7).toString('base64')}`;
+
+/** Builds the one frozen configuration from the environment; collects every problem before failing. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const insecureDefaults: string[] = [];
+  const read = <T>(name: string, fallback: T, parse: (raw: string) => T): T => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    try {
+      return parse(raw);
+    } catch (e) {
+      problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+      return fallback;
+    }
+  };
+
+  const relayEnv = read<RelayEnv>('RELAY_ENV', 'development', parseRelayEnv);
+  const port = read('PORT', 3000, (raw) => parsePort(raw));
+  const production = relayEnv === 'production';
+  const secret = read('RELAY_SECRET', '', parseSecret);
+  const dataKeys = read<DataKey[]>('RELAY_DATA_KEYS', [], parseDataKeys);
+  const smtpUrl = read<string | undefined>('SMTP_URL', undefined, parseSmtpUrl);
+
+  if (production) {
+    if (!smtpUrl) problems.push('SMTP_URL is required when RELAY_ENV=production');
+    if (!secret) problems.push('RELAY_SECRET is required when RELAY_ENV=production');
+    if (dataKeys.length === 0) problems.push('RELAY_DATA_KEYS is required when RELAY_ENV=production');
+  }
+  if (!secret) insecureDefaults.push('RELAY_SECRET');
+  if (dataKeys.length === 0) insecureDefaults.push('RELAY_DATA_KEYS');
+
+  const config: Config = {
+    env: relayEnv,
+    databaseUrl: read('DATABASE_URL', 'sqlite:./data/relay.db', parseDatabaseUrl),
+    host: read('HOST', '0.0.0.0', (raw) => raw),
+    port,
+    baseUrl: read('BASE_URL', `http://localhost:${port}`, parseBaseUrl),
+    smtpUrl,
+    mailFrom: read('MAIL_FROM', 'Safeguard Relay <relay@localhost>', (raw) => raw),
+    bounceDomain: read('BOUNCE_DOMAIN', 'localhost', (raw) => raw),
+    bounceSmtpPort: read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort),
+    secret: secret || DEV_SECRET,
+    dataKeys: dataKeys.length > 0 ? dataKeys : parseDataKeys(DEV_DATA_KEY),
+    watchdogIntervalMs: read('WATCHDOG_INTERVAL_MS', 15 * SECOND, parsePositiveInteger),
+    deadlines: {
+      sendByMs: read('SEND_BY', 5 * MINUTE, parseDuration),
+      ackBy: {
+        immediate: read('ACK_BY_IMMEDIATE', 1 * HOUR, parseDuration),
+        urgent: read('ACK_BY_URGENT', 4 * HOUR, parseDuration),
+        routine: read<number | 'next-working-day'>('ACK_BY_ROUTINE', 'next-working-day', (raw) =>
+          raw === 'next-working-day' ? raw : parseDuration(raw),
+        ),
+      },
+      triageByMs: read('TRIAGE_BY', 30 * MINUTE, parseDuration),
+      reminderBeforeMs: read('REMINDER_BEFORE', 15 * MINUTE, parseDuration),
+    },
+    retryWindowMs: read('RETRY_WINDOW', 24 * HOUR, parseDuration),
+    logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
+    insecureDefaults,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function parseRelayEnv(raw: string): RelayEnv {
+  if (raw === 'development' || raw === 'test' || raw === 'production') return raw;
+  throw new Error('must be development, test or production');
+}
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('must be a port number');
+  return port;
+}
+
+function parsePositiveInteger(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error('must be a positive whole number');
+  return n;
+}
+
+function parseSecret(raw: string): string {
+  if (raw.length < 32) throw new Error('must be at least 32 characters');
+  return raw;
+}
+
+function parseSmtpUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('must start smtp:// or smtps://');
+  return raw;
+}
+
+function parseBaseUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
+  return raw.replace(/\/+$/, '');
+}
+
+function parseDatabaseUrl(raw: string): string {
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) return raw;
+  if (raw.startsWith('sqlite:')) return raw;
+  throw new Error('must start sqlite: or postgres://');
+}
+
+/** `id:base64` pairs, comma-separated; each key must be 32 bytes for AES-256-GCM. */
+export function parseDataKeys(raw: string): DataKey[] {
+  const keys = raw
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf(':');
+      const id = pair.slice(0, at);
+      const key = Buffer.from(pair.slice(at + 1), 'base64');
+      if (at < 1 || key.length !== 32) throw new Error(`key "${id || '?'}" must be id:base64 of 32 bytes`);
+      return { id, key };
+    });
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('key ids must be unique');
+  return keys;
+}
+
+/** The path of the SQLite file for a `sqlite:` URL (`sqlite::memory:` stays in memory). */
+export function sqlitePath(databaseUrl: string): string {
+  const path = databaseUrl.slice('sqlite:'.length);
+  return path === ':memory:' ? path : resolve(path);
+}

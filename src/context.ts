@@ -1,0 +1,19 @@
+import { EventEmitter } from 'node:events';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { DirectoryCache } from './directory/directory.service.ts';
+
+/** What every service needs, built once per process (or per test) and passed down explicitly. */
+export interface RelayContext {
+  config: Readonly<Config>;
+  db: Db;
+  clock: Clock;
+  directories: DirectoryCache;
+  /** In-process signals, e.g. `deliveries-queued` wakes the dispatcher without waiting for its poll. */
+  signals: EventEmitter;
+}
+
+export function createContext(config: Readonly<Config>, db: Db, clock: Clock): RelayContext {
+  return { config, db, clock, directories: new DirectoryCache(db.kysely), signals: new EventEmitter() };
+}

@@ -1,0 +1,43 @@
+import type { ApiKeyTable } from '../access/apikey.table.ts';
+import type { AcknowledgementTable, EscalationTable } from '../assurance/assurance.table.ts';
+import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
+import type {
+  AuthorityTable,
+  BankHolidayTable,
+  CoverageTable,
+  DirectoryVersionTable,
+  TeamChannelTable,
+  TeamPhoneTable,
+  TeamTable,
+} from '../directory/directory.table.ts';
+import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
+import type {
+  ReferenceCounterTable,
+  ReferralEventTable,
+  ReferralTable,
+  RouteTable,
+  TriageItemTable,
+} from '../referrals/referral.table.ts';
+
+/** Assembled from each capability's *.table.ts. */
+export interface Database {
+  directory_versions: DirectoryVersionTable;
+  authorities: AuthorityTable;
+  teams: TeamTable;
+  team_channels: TeamChannelTable;
+  team_phones: TeamPhoneTable;
+  bank_holidays: BankHolidayTable;
+  coverage: CoverageTable;
+  referrals: ReferralTable;
+  routes: RouteTable;
+  triage_items: TriageItemTable;
+  referral_events: ReferralEventTable;
+  reference_counters: ReferenceCounterTable;
+  deliveries: DeliveryTable;
+  delivery_attempts: DeliveryAttemptTable;
+  acknowledgements: AcknowledgementTable;
+  escalations: EscalationTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+  api_keys: ApiKeyTable;
+}

@@ -1,0 +1,62 @@
+import type { Insertable, Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { DeliveryTable } from './delivery.table.ts';
+
+export type NewDelivery = Insertable<DeliveryTable>;
+
+/** Writes outbox rows inside the intake transaction, so an accepted referral always has its deliveries. */
+export async function insertDeliveries(trx: Kysely<Database>, rows: NewDelivery[]): Promise<void> {
+  if (rows.length > 0) await trx.insertInto('deliveries').values(rows).execute();
+}
+
+export interface DeliverySummary {
+  id: string;
+  routeId: string | null;
+  teamId: string;
+  channel: string;
+  address: string;
+  purpose: string;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  sendBy: string;
+  sentAt: string | null;
+  acknowledgedAt: string | null;
+}
+
+export async function deliveriesOfReferral(db: Kysely<Database>, referralId: string): Promise<DeliverySummary[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select([
+      'id',
+      'route_id',
+      'team_id',
+      'channel',
+      'address',
+      'purpose',
+      'state',
+      'attempts',
+      'last_error',
+      'send_by',
+      'sent_at',
+      'acknowledged_at',
+    ])
+    .where('referral_id', '=', referralId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    routeId: r.route_id,
+    teamId: r.team_id,
+    channel: r.channel,
+    address: r.address,
+    purpose: r.purpose,
+    state: r.state,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    sendBy: r.send_by,
+    sentAt: r.sent_at,
+    acknowledgedAt: r.acknowledged_at,
+  }));
+}

@@ -1,0 +1,35 @@
+import type { Generated } from 'kysely';
+
+/** Queue state lives on the row (graphile-worker style): state, attempts, next attempt, lease. */
+export interface DeliveryTable {
+  id: string;
+  referral_id: string;
+  route_id: string | null;
+  team_id: string;
+  channel: string;
+  address: string;
+  purpose: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  locked_by: string | null;
+  lease_until: string | null;
+  last_error: string | null;
+  send_by: string;
+  message_id: string;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+  acknowledged_at: string | null;
+}
+
+export interface DeliveryAttemptTable {
+  id: Generated<number>;
+  delivery_id: string;
+  worker: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  outcome: string;
+  detail: string;
+}

@@ -1,0 +1,144 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service.ts';
+import { command, openRuntime } from './cli/runtime.ts';
+import { start, type Role } from './cli/start.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
+import { verifyAuditChain } from './governance/audit.ts';
+
+const program = new Command('relay')
+  .description('Safeguard Relay: carries safeguarding referrals to the right team and proves each one arrived.')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(`relay: ${text.replace(/^error: /, '').split('\n')[0]}\n`) });
+
+program
+  .command('start')
+  .description('Run the web app, API, dispatcher and watchdog (configured by environment variables)')
+  .option('--demo', 'on an empty database, load the demo directory and demo API keys (never in production)')
+  .addOption(new Option('--role <role>', 'what this node runs').choices(['web', 'worker', 'all']).default('all'))
+  .action(
+    command(async (options: { demo?: boolean; role: Role }) => {
+      const ctx = await openRuntime();
+      await start(ctx, { demo: options.demo === true, role: options.role });
+    }),
+  );
+
+program
+  .command('migrate')
+  .description('Bring the database schema up to date (start does this too)')
+  .action(
+    command(async () => {
+      const ctx = await openRuntime();
+      const applied = await migrateToLatest(ctx.db);
+      console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
+      await ctx.db.close();
+    }),
+  );
+
+const directory = program.command('directory').description('Manage the directory of authorities and teams');
+directory
+  .command('import')
+  .description('Import a directory file (JSON) as a new directory version')
+  .argument('[file]', 'the directory file')
+  .option('--demo', 'import the shipped West Midlands demo directory')
+  .action(
+    command(async (file: string | undefined, options: { demo?: boolean }) => {
+      if (!file && !options.demo) throw new Error('give a FILE or --demo');
+      const path = options.demo ? DEMO_DIRECTORY_PATH : (file as string);
+      const ctx = await openRuntime();
+      if (options.demo && ctx.config.env === 'production') throw new Error('demo data is never loaded in production');
+      try {
+        const json = await readDirectoryFile(path);
+        const result = await importDirectory(ctx.db.kysely, ctx.clock, json, { actor: 'cli', source: path });
+        const counts = `${result.authorities} authorities, ${result.teams} teams, ${result.coverage} coverage entries`;
+        console.log(
+          result.changed
+            ? `Imported directory version ${result.versionId}: ${counts}.`
+            : `Unchanged: the file matches directory version ${result.versionId}.`,
+        );
+      } finally {
+        await ctx.db.close();
+      }
+    }),
+  );
+
+const apikey = program.command('apikey').description('Manage API keys');
+apikey
+  .command('create')
+  .description('Create an API key; prints the key once, alone on standard output')
+  .requiredOption('--name <name>', 'who or what uses the key')
+  .requiredOption('--scope <scope>', 'referrals:write (a source system) or acknowledgements:write (a team)')
+  .option('--team <team>', 'team id the key acts for (required for acknowledgements:write)')
+  .option('--system <system>', 'source system whose referrals the key may read')
+  .action(
+    command(async (options: { name: string; scope: string; team?: string; system?: string }) => {
+      const ctx = await openRuntime();
+      try {
+        const teamExists = async (teamId: string) => {
+          const current = await ctx.directories.current();
+          return current?.directory.authorities.some((a) => a.teams.some((t) => t.id === teamId)) ?? false;
+        };
+        const { key } = await createApiKey(
+          ctx.db.kysely,
+          ctx.clock,
+          { name: options.name, scope: options.scope, teamId: options.team, sourceSystem: options.system },
+          'cli',
+          teamExists,
+        );
+        console.log(key);
+      } finally {
+        await ctx.db.close();
+      }
+    }),
+  );
+apikey
+  .command('revoke')
+  .description('Revoke an API key by id')
+  .argument('<id>')
+  .action(
+    command(async (id: string) => {
+      const ctx = await openRuntime();
+      try {
+        await revokeApiKey(ctx.db.kysely, ctx.clock, id, 'cli');
+        console.log(`Revoked ${id}.`);
+      } finally {
+        await ctx.db.close();
+      }
+    }),
+  );
+apikey
+  .command('list')
+  .description('List API keys (never the keys themselves)')
+  .action(
+    command(async () => {
+      const ctx = await openRuntime();
+      try {
+        for (const k of await listApiKeys(ctx.db.kysely)) {
+          const state = k.revokedAt ? `revoked ${k.revokedAt}` : 'active';
+          console.log([k.id, k.scope, k.teamId ?? k.sourceSystem ?? '-', state, k.name].join('\t'));
+        }
+      } finally {
+        await ctx.db.close();
+      }
+    }),
+  );
+
+const audit = program.command('audit').description('The tamper-evident audit log');
+audit
+  .command('verify')
+  .description('Check every link of the audit hash chain; exits non-zero at the first broken one')
+  .action(
+    command(async () => {
+      const ctx = await openRuntime();
+      try {
+        const result = await verifyAuditChain(ctx.db.kysely);
+        if (!result.ok) throw new Error(`audit chain broken at entry ${result.brokenAt}: ${result.problem}`);
+        console.log(`Audit chain intact: ${result.entries} entries, head ${result.headHash}.`);
+      } finally {
+        await ctx.db.close();
+      }
+    }),
+  );
+
+export { InvalidArgumentError };
+await program.parseAsync(process.argv);

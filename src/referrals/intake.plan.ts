@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Insertable } from 'kysely';
+import type { DeadlinePolicy } from '../assurance/deadlines.ts';
+import { ackBy, reminderAt, sendBy, triageBy } from '../assurance/deadlines.ts';
+import type { NewDelivery } from '../delivery/delivery.repository.ts';
+import type { Directory, Team } from '../directory/directory.types.ts';
+import type { RouteDecision } from '../directory/router.ts';
+import type { RouteTable, TriageItemTable } from './referral.table.ts';
+
+export interface IntakePlan {
+  routes: Insertable<RouteTable>[];
+  deliveries: NewDelivery[];
+  triage?: Insertable<TriageItemTable>;
+}
+
+interface PlanInput {
+  referralId: string;
+  urgency: 'immediate' | 'urgent' | 'routine';
+  receivedAt: Date;
+  decision: RouteDecision | { kind: 'triage'; reason: 'no-directory'; detail: string; authorityId?: string };
+  directory: Directory | undefined;
+  policy: DeadlinePolicy;
+  messageDomain: string;
+}
+
+/**
+ * Turns a routing decision into the rows intake writes in one transaction: a route per team with
+ * its acknowledgement deadline, and an outbox delivery per team address (primary email, webhook).
+ * Pure, so every combination is cheap to test.
+ */
+export function planIntake(input: PlanInput): IntakePlan {
+  const { decision, receivedAt } = input;
+  const at = receivedAt.toISOString();
+  if (decision.kind === 'triage') {
+    return {
+      routes: [],
+      deliveries: [],
+      triage: {
+        id: randomUUID(),
+        referral_id: input.referralId,
+        reason: decision.reason,
+        detail: decision.detail,
+        authority_id: decision.authorityId ?? null,
+        created_at: at,
+        triage_by: triageBy(receivedAt, input.policy).toISOString(),
+        resolved_at: null,
+        resolved_by: null,
+        resolution: null,
+      },
+    };
+  }
+  const plan: IntakePlan = { routes: [], deliveries: [] };
+  for (const planned of decision.routes) {
+    const team = findTeam(input.directory, planned.teamId);
+    const routeId = randomUUID();
+    const due = ackBy(receivedAt, input.urgency, team, input.directory?.bankHolidays ?? [], input.policy);
+    plan.routes.push({
+      id: routeId,
+      referral_id: input.referralId,
+      authority_id: planned.authorityId,
+      team_id: planned.teamId,
+      team_kind: planned.teamKind,
+      reason: planned.reason,
+      ack_by: due.toISOString(),
+      reminder_at: reminderAt(receivedAt, due, input.policy).toISOString(),
+      reminded_at: null,
+      acknowledged_at: null,
+      outcome: null,
+      outcome_note: null,
+      outcome_at: null,
+      created_at: at,
+    });
+    plan.deliveries.push(...teamDeliveries(input, team, routeId));
+  }
+  return plan;
+}
+
+function findTeam(directory: Directory | undefined, teamId: string): Team {
+  const team = directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
+  if (!team) throw new Error(`Router chose team ${teamId}, which is not in the directory`);
+  return team;
+}
+
+/** The team's primary email and its webhook; the secondary address is the watchdog's to use. */
+function teamDeliveries(input: PlanInput, team: Team, routeId: string): NewDelivery[] {
+  const at = input.receivedAt.toISOString();
+  const due = sendBy(input.receivedAt, input.policy).toISOString();
+  const targets = team.channels.flatMap((c) => {
+    if (c.kind === 'webhook') return [{ channel: 'webhook', address: c.url }];
+    return c.role === 'primary' ? [{ channel: 'email', address: c.address }] : [];
+  });
+  return targets.map(({ channel, address }) => {
+    const id = randomUUID();
+    return {
+      id,
+      referral_id: input.referralId,
+      route_id: routeId,
+      team_id: team.id,
+      channel,
+      address,
+      purpose: 'referral',
+      state: 'queued',
+      attempts: 0,
+      next_attempt_at: at,
+      locked_by: null,
+      lease_until: null,
+      last_error: null,
+      send_by: due,
+      message_id: `<${id}@${input.messageDomain}>`,
+      created_at: at,
+      updated_at: at,
+      sent_at: null,
+      acknowledged_at: null,
+    };
+  });
+}

@@ -1,0 +1,22 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+/**
+ * Takes the next number of the year inside the caller's transaction. The upsert locks the counter
+ * row, so concurrent intakes on PostgreSQL queue for it and no two referrals share a number.
+ */
+export async function nextReference(trx: Kysely<Database>, year: number): Promise<string> {
+  const { last } = await trx
+    .insertInto('reference_counters')
+    .values({ year, last: 1 })
+    .onConflict((oc) => oc.column('year').doUpdateSet((eb) => ({ last: eb('reference_counters.last', '+', 1) })))
+    .returning('last')
+    .executeTakeFirstOrThrow();
+  return formatReference(year, last);
+}
+
+export function formatReference(year: number, sequence: number): string {
+  return `SR-${year}-${String(sequence).padStart(6, '0')}`;
+}
+
+export const REFERENCE_PATTERN = /^SR-\d{4}-\d{6,}$/;

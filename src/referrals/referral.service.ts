@@ -1,0 +1,184 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { canonicalJson } from '../canonical-json.ts';
+import type { RelayContext } from '../context.ts';
+import { isUniqueViolation } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import { insertDeliveries } from '../delivery/delivery.repository.ts';
+import { routeReferral } from '../directory/router.ts';
+import { RelayError } from '../errors.ts';
+import { appendAudit } from '../governance/audit.ts';
+import { planIntake } from './intake.plan.ts';
+import { nextReference } from './reference.ts';
+import {
+  findBySource,
+  insertEvent,
+  insertReferral,
+  insertRoutes,
+  insertTriageItem,
+  refreshStatus,
+} from './referral.repository.ts';
+import {
+  checkAgainstClock,
+  deriveSubjectType,
+  formatIssues,
+  ReferralInput,
+  type ReferralInputType,
+} from './referral.schema.ts';
+
+export interface IntakeActor {
+  /** For the audit log: `apikey:<id>` or `user:<id>`. */
+  actor: string;
+  keyId?: string;
+}
+
+export interface IntakeResult {
+  id: string;
+  created: boolean;
+}
+
+/** Validates the whole body first: any problem rejects it with every field named, and writes nothing. */
+export function validateReferral(body: unknown, now: Date): ReferralInputType {
+  const parsed = ReferralInput.safeParse(body);
+  if (!parsed.success) {
+    throw new RelayError('validation-failed', 'The referral has invalid fields', formatIssues(parsed.error));
+  }
+  const issues = checkAgainstClock(parsed.data, now);
+  if (issues.length > 0) throw new RelayError('validation-failed', 'The referral has invalid fields', issues);
+  return parsed.data;
+}
+
+/**
+ * Accepts a referral: validation, idempotency on source system + reference, routing, and one
+ * transaction that writes the referral, its routes or triage item, its outbox deliveries and the
+ * audit entry. A returned result means all of it is on disk.
+ */
+export async function intakeReferral(ctx: RelayContext, body: unknown, by: IntakeActor): Promise<IntakeResult> {
+  const receivedAt = ctx.clock.now();
+  const input = validateReferral(body, receivedAt);
+  const bodyHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
+  const existing = await findBySource(ctx.db.kysely, input.source.system, input.source.reference);
+  if (existing) return sameOrConflict(existing, bodyHash);
+  try {
+    const id = await writeReferral(ctx, input, bodyHash, receivedAt, by);
+    ctx.signals.emit('deliveries-queued');
+    return { id, created: true };
+  } catch (error) {
+    // Two concurrent requests with one source reference: the loser answers as a repeat would.
+    if (!isUniqueViolation(error)) throw error;
+    const winner = await findBySource(ctx.db.kysely, input.source.system, input.source.reference);
+    if (!winner) throw error;
+    return sameOrConflict(winner, bodyHash);
+  }
+}
+
+function sameOrConflict(existing: { id: string; body_hash: string; reference: string }, bodyHash: string) {
+  if (existing.body_hash === bodyHash) return { id: existing.id, created: false };
+  throw new RelayError(
+    'idempotency-conflict',
+    `Referral ${existing.reference} was already accepted for this source reference with a different body`,
+  );
+}
+
+async function writeReferral(
+  ctx: RelayContext,
+  input: ReferralInputType,
+  bodyHash: string,
+  receivedAt: Date,
+  by: IntakeActor,
+): Promise<string> {
+  const id = randomUUID();
+  const subjectType = input.subjectType ?? deriveSubjectType(input);
+  const current = await ctx.directories.current();
+  const home = 'postcode' in input.subject.address ? input.subject.address.postcode : undefined;
+  const decision = current
+    ? routeReferral(
+        {
+          subjectType,
+          householdChildren: input.householdChildren,
+          urgency: input.urgency,
+          homePostcode: home,
+          incidentPostcode: input.incident.location.postcode,
+          receivedAt,
+        },
+        current.directory,
+      )
+    : ({ kind: 'triage', reason: 'no-directory', detail: 'No directory has been loaded' } as const);
+  const plan = planIntake({
+    referralId: id,
+    urgency: input.urgency,
+    receivedAt,
+    decision,
+    directory: current?.directory,
+    policy: ctx.config.deadlines,
+    messageDomain: ctx.config.bounceDomain,
+  });
+  const at = receivedAt.toISOString();
+  await ctx.db.kysely.transaction().execute(async (trx) => {
+    const reference = await nextReference(trx, receivedAt.getUTCFullYear());
+    await insertReferral(trx, {
+      id,
+      reference,
+      source_system: input.source.system,
+      source_reference: input.source.reference,
+      body_hash: bodyHash,
+      payload: JSON.stringify({ ...input, subjectType }),
+      subject_type: subjectType,
+      referral_type: input.referralType,
+      urgency: input.urgency,
+      categories: JSON.stringify(input.categories),
+      status: 'received',
+      received_at: at,
+      updated_at: at,
+      directory_version: current?.versionId ?? null,
+      raised_by_key: by.keyId ?? null,
+      closed_at: null,
+    });
+    await insertRoutes(trx, plan.routes);
+    if (plan.triage) await insertTriageItem(trx, plan.triage);
+    await insertDeliveries(trx, plan.deliveries);
+    await recordReceipt(trx, { id, reference, receivedAt, by, plan, decisionKind: decision.kind });
+    await refreshStatus(trx, id, receivedAt);
+  });
+  return id;
+}
+
+async function recordReceipt(
+  trx: Kysely<Database>,
+  r: {
+    id: string;
+    reference: string;
+    receivedAt: Date;
+    by: IntakeActor;
+    plan: ReturnType<typeof planIntake>;
+    decisionKind: string;
+  },
+): Promise<void> {
+  const at = r.receivedAt.toISOString();
+  const routed = r.plan.routes.map((route) => ({ team: route.team_id, reason: route.reason }));
+  await insertEvent(trx, { referral_id: r.id, at, kind: 'received', actor: r.by.actor, detail: '{}' });
+  if (r.plan.triage) {
+    await insertEvent(trx, {
+      referral_id: r.id,
+      at,
+      kind: 'triage',
+      actor: 'system',
+      detail: JSON.stringify({ reason: r.plan.triage.reason, detail: r.plan.triage.detail }),
+    });
+  } else {
+    await insertEvent(trx, { referral_id: r.id, at, kind: 'routed', actor: 'system', detail: JSON.stringify({ routes: routed }) });
+  }
+  await appendAudit(trx, r.receivedAt, {
+    actor: r.by.actor,
+    action: 'referral.received',
+    entityType: 'referral',
+    entityId: r.id,
+    detail: {
+      reference: r.reference,
+      outcome: r.decisionKind,
+      routes: routed,
+      triage: r.plan.triage?.reason ?? null,
+      deliveries: r.plan.deliveries.map((d) => d.id),
+    },
+  });
+}

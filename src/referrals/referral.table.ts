@@ -1,0 +1,68 @@
+import type { Generated } from 'kysely';
+
+/** Row types of referrals and what hangs off them. Timestamps are ISO 8601 UTC text. */
+export interface ReferralTable {
+  id: string;
+  reference: string;
+  source_system: string;
+  source_reference: string;
+  body_hash: string;
+  /** The referral as received (personal data). */
+  payload: string;
+  subject_type: string;
+  referral_type: string;
+  urgency: string;
+  categories: string;
+  status: string;
+  received_at: string;
+  updated_at: string;
+  /** Null only when no directory had been loaded: the referral then waits in triage. */
+  directory_version: number | null;
+  raised_by_key: string | null;
+  closed_at: string | null;
+}
+
+export interface RouteTable {
+  id: string;
+  referral_id: string;
+  authority_id: string;
+  team_id: string;
+  team_kind: string;
+  reason: string;
+  ack_by: string;
+  reminder_at: string;
+  reminded_at: string | null;
+  acknowledged_at: string | null;
+  outcome: string | null;
+  outcome_note: string | null;
+  outcome_at: string | null;
+  created_at: string;
+}
+
+export interface TriageItemTable {
+  id: string;
+  referral_id: string;
+  reason: string;
+  detail: string;
+  authority_id: string | null;
+  created_at: string;
+  triage_by: string;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  resolution: string | null;
+}
+
+export interface ReferralEventTable {
+  id: Generated<number>;
+  referral_id: string;
+  at: string;
+  kind: string;
+  actor: string;
+  /** JSON without personal data: ids, states, reasons. */
+  detail: string;
+}
+
+export interface ReferenceCounterTable {
+  year: number;
+  last: number;
+}
