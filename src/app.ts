@@ -3,6 +3,7 @@ import type { RelayContext } from './context.ts';
 import { pingDatabase } from './db/database.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
+import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
 
 /** Personal data must never reach a log line: bodies are never logged, and these paths are redacted. */
@@ -13,9 +14,15 @@ export function buildApp(ctx: RelayContext): FastifyInstance {
   const app = Fastify({
     logger: { level: ctx.config.logLevel, redact: LOG_REDACT },
     bodyLimit: 256 * 1024,
-    disableRequestLogging: ctx.config.env === 'test',
   });
   registerProblemHandlers(app);
+  // Fastify parses text/plain too; the API takes JSON only, so anything else is refused plainly.
+  app.addHook('preValidation', async (request) => {
+    if (!request.url.startsWith('/api/') || request.body === undefined) return;
+    if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '')) {
+      throw new RelayError('unsupported-media-type');
+    }
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

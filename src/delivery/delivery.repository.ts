@@ -43,6 +43,8 @@ export async function deliveriesOfReferral(db: Kysely<Database>, referralId: str
     ])
     .where('referral_id', '=', referralId)
     .orderBy('created_at')
+    .orderBy('team_id')
+    .orderBy('channel')
     .orderBy('id')
     .execute();
   return rows.map((r) => ({

@@ -61,6 +61,7 @@ export function planIntake(input: PlanInput): IntakePlan {
       team_id: planned.teamId,
       team_kind: planned.teamKind,
       reason: planned.reason,
+      position: plan.routes.length,
       ack_by: due.toISOString(),
       reminder_at: reminderAt(receivedAt, due, input.policy).toISOString(),
       reminded_at: null,

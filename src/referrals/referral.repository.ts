@@ -57,7 +57,7 @@ export async function insertEvent(
 }
 
 export async function routesOf(db: Kysely<Database>, referralId: string): Promise<RouteRow[]> {
-  return db.selectFrom('routes').selectAll().where('referral_id', '=', referralId).orderBy('created_at').orderBy('id').execute();
+  return db.selectFrom('routes').selectAll().where('referral_id', '=', referralId).orderBy('position').execute();
 }
 
 export async function triageOf(db: Kysely<Database>, referralId: string): Promise<TriageRow[]> {

@@ -29,6 +29,8 @@ export interface RouteTable {
   team_id: string;
   team_kind: string;
   reason: string;
+  /** The router's order: day teams first, then out-of-hours. */
+  position: number;
   ack_by: string;
   reminder_at: string;
   reminded_at: string | null;

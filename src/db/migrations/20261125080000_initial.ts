@@ -114,6 +114,7 @@ async function referrals(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('team_id', 'text', (c) => c.notNull())
     .addColumn('team_kind', 'text', (c) => c.notNull())
     .addColumn('reason', 'text', (c) => c.notNull())
+    .addColumn('position', 'integer', (c) => c.notNull())
     .addColumn('ack_by', 'text', (c) => c.notNull())
     .addColumn('reminder_at', 'text', (c) => c.notNull())
     .addColumn('reminded_at', 'text')

@@ -1,0 +1,90 @@
+import type { BankHoliday, OpeningHours, Team } from '../directory/directory.types.ts';
+import type { Urgency } from '../directory/router.ts';
+import {
+  addDays,
+  effectiveHours,
+  isBankHoliday,
+  londonLocal,
+  londonToInstant,
+  parseClock,
+  weekdayOf,
+} from '../directory/hours.ts';
+
+export interface DeadlinePolicy {
+  sendByMs: number;
+  ackBy: { immediate: number; urgent: number; routine: number | 'next-working-day' };
+  triageByMs: number;
+  reminderBeforeMs: number;
+}
+
+// Bank holidays and closures rarely run past a fortnight; a year bounds the search on odd data.
+const SEARCH_DAYS = 366;
+
+export function sendBy(receivedAt: Date, p: DeadlinePolicy): Date {
+  return new Date(receivedAt.getTime() + p.sendByMs);
+}
+
+export function triageBy(receivedAt: Date, p: DeadlinePolicy): Date {
+  return new Date(receivedAt.getTime() + p.triageByMs);
+}
+
+function lastClosing(ranges: [string, string][] | undefined): string | undefined {
+  let latest: { time: string; minutes: number } | undefined;
+  for (const [, end] of ranges ?? []) {
+    const minutes = parseClock(end);
+    if (minutes !== null && (latest === undefined || minutes > latest.minutes)) latest = { time: end, minutes };
+  }
+  return latest?.time;
+}
+
+/** Close of the team's first working day strictly after the London date of receipt. */
+export function nextWorkingDayEnd(
+  hours: OpeningHours,
+  bankHolidays: readonly BankHoliday[],
+  receivedAt: Date,
+): Date {
+  const received = londonLocal(receivedAt).date;
+  if (hours.always !== true) {
+    for (let day = 1; day <= SEARCH_DAYS; day++) {
+      const date = addDays(received, day);
+      if (hours.openOnBankHolidays !== true && isBankHoliday(bankHolidays, date)) continue;
+      const close = lastClosing(hours.weekly?.[weekdayOf(date)]);
+      if (close !== undefined) return londonToInstant(date, close);
+    }
+  }
+  // Always open, or never open at all: a referral still needs a deadline, so end of the next day.
+  return londonToInstant(addDays(received, 1), '24:00');
+}
+
+export function ackBy(
+  receivedAt: Date,
+  urgency: Urgency,
+  team: Team,
+  bankHolidays: readonly BankHoliday[],
+  p: DeadlinePolicy,
+): Date {
+  const window = p.ackBy[urgency];
+  if (window === 'next-working-day') return nextWorkingDayEnd(effectiveHours(team), bankHolidays, receivedAt);
+  return new Date(receivedAt.getTime() + window);
+}
+
+export function reminderAt(receivedAt: Date, ackByAt: Date, p: DeadlinePolicy): Date {
+  const start = receivedAt.getTime();
+  const end = ackByAt.getTime();
+  // A window shorter than reminderBefore would put the reminder before receipt; mid-window still helps.
+  return new Date(Math.max(end - p.reminderBeforeMs, start + Math.floor((end - start) / 2)));
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** '90s', '5m', '4h', '2d', '250ms' → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(s);
+  const ms = m ? Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN) : NaN;
+  if (!Number.isSafeInteger(ms)) {
+    throw new Error(
+      `Invalid duration ${JSON.stringify(s)}: expected a whole number and a unit ms, s, m, h or d (e.g. 90s, 5m, 4h)`,
+    );
+  }
+  return ms;
+}

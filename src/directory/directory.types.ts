@@ -1,0 +1,76 @@
+/** The routing directory: who covers which postcodes, and how to reach each team. */
+
+export type TeamKind = 'adults' | 'children' | 'out-of-hours';
+export type EmailDetail = 'minimal' | 'full';
+
+export interface EmailChannel {
+  kind: 'email';
+  role: 'primary' | 'secondary';
+  address: string;
+  owner: string;
+  /** YYYY-MM-DD: the owner must re-confirm the address by then. */
+  verifyBy: string;
+}
+
+export interface WebhookChannel {
+  kind: 'webhook';
+  url: string;
+  secret: string;
+  owner: string;
+  verifyBy: string;
+}
+
+export type Channel = EmailChannel | WebhookChannel;
+
+export interface Phone {
+  label: string;
+  number: string;
+}
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+export const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+export interface OpeningHours {
+  always?: boolean;
+  /** 'HH:MM' local Europe/London; an end of '24:00' means midnight at the end of that day. */
+  weekly?: Partial<Record<Weekday, [string, string][]>>;
+  openOnBankHolidays?: boolean;
+}
+
+export interface Team {
+  id: string;
+  authorityId: string;
+  kind: TeamKind;
+  name: string;
+  emailDetail: EmailDetail;
+  channels: Channel[];
+  phones: Phone[];
+  hours: OpeningHours;
+}
+
+export interface Authority {
+  id: string;
+  name: string;
+  teams: Team[];
+}
+
+export interface CoverageEntry {
+  /** Normalised: 'B', 'B15', 'B15 2' or 'B15 2TT'. */
+  prefix: string;
+  authorityId?: string;
+  /** Authority ids, when the prefix straddles authorities. */
+  split?: string[];
+}
+
+export interface BankHoliday {
+  date: string;
+  name: string;
+}
+
+export interface Directory {
+  name: string;
+  bankHolidays: BankHoliday[];
+  authorities: Authority[];
+  coverage: CoverageEntry[];
+}

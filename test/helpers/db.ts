@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe } from 'node:test';
+import pg from 'pg';
+import { openDatabase, type Db, type Dialect } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+
+/** SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it and insists it answers). */
+export const DIALECTS: Dialect[] = process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface TestDatabase {
+  db: Db;
+  /** The URL a child `relay` process can use to reach the same database. */
+  url: string;
+  /** The PostgreSQL schema, for child processes (PGOPTIONS). */
+  pgSchema?: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database: a new SQLite file, or a new PostgreSQL schema. */
+export async function createTestDatabase(dialect: Dialect, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const created = dialect === 'sqlite' ? createSqlite() : await createPostgres();
+  if (options.migrate !== false) await migrateToLatest(created.db);
+  return created;
+}
+
+function createSqlite(): TestDatabase {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-test-'));
+  const url = `sqlite:${join(dir, 'relay.db')}`;
+  const db = openDatabase(url);
+  return {
+    db,
+    url,
+    drop: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createPostgres(): Promise<TestDatabase> {
+  const url = process.env.TEST_DATABASE_URL as string;
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const db = openDatabase(url, { pgSchema: schema });
+  return {
+    db,
+    url,
+    pgSchema: schema,
+    drop: async () => {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: url });
+      await cleanup.connect();
+      await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** Runs the same suite once per dialect, each with its own fresh database. */
+export function describeEachDialect(
+  name: string,
+  suite: (database: () => TestDatabase, dialect: Dialect) => void,
+): void {
+  for (const dialect of DIALECTS) {
+    describe(`${name} [${dialect}]`, () => {
+      let database: TestDatabase | undefined;
+      before(async () => {
+        database = await createTestDatabase(dialect);
+      });
+      after(async () => {
+        await database?.drop();
+      });
+      suite(() => {
+        if (!database) throw new Error('The test database is made in a before hook; use it inside tests.');
+        return database;
+      }, dialect);
+    });
+  }
+}
