@@ -27,7 +27,10 @@ export function buildApp(ctx: RelayContext): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const database = await pingDatabase(ctx.db);
-    const body = { status: database ? 'ready' : 'unavailable', components: { database: database ? 'ok' : 'unreachable' } };
+    const body = {
+      status: database ? 'ready' : 'unavailable',
+      components: { database: database ? 'ok' : 'unreachable' },
+    };
     return reply.code(database ? 200 : 503).send(body);
   });
 

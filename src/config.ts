@@ -129,7 +129,8 @@ function parseSecret(raw: string): string {
 
 function parseSmtpUrl(raw: string): string {
   const url = new URL(raw);
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('must start smtp:// or smtps://');
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new Error('must start smtp:// or smtps://');
   return raw;
 }
 

@@ -7,15 +7,21 @@ import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './direc
 import { verifyAuditChain } from './governance/audit.ts';
 
 const program = new Command('relay')
-  .description('Safeguard Relay: carries safeguarding referrals to the right team and proves each one arrived.')
+  .description(
+    'Safeguard Relay: carries safeguarding referrals to the right team and proves each one arrived.',
+  )
   .showHelpAfterError()
-  .configureOutput({ outputError: (text, write) => write(`relay: ${text.replace(/^error: /, '').split('\n')[0]}\n`) });
+  .configureOutput({
+    outputError: (text, write) => write(`relay: ${text.replace(/^error: /, '').split('\n')[0]}\n`),
+  });
 
 program
   .command('start')
   .description('Run the web app, API, dispatcher and watchdog (configured by environment variables)')
   .option('--demo', 'on an empty database, load the demo directory and demo API keys (never in production)')
-  .addOption(new Option('--role <role>', 'what this node runs').choices(['web', 'worker', 'all']).default('all'))
+  .addOption(
+    new Option('--role <role>', 'what this node runs').choices(['web', 'worker', 'all']).default('all'),
+  )
   .action(
     command(async (options: { demo?: boolean; role: Role }) => {
       const ctx = await openRuntime();
@@ -46,7 +52,8 @@ directory
       if (!file && !options.demo) throw new Error('give a FILE or --demo');
       const path = options.demo ? DEMO_DIRECTORY_PATH : (file as string);
       const ctx = await openRuntime();
-      if (options.demo && ctx.config.env === 'production') throw new Error('demo data is never loaded in production');
+      if (options.demo && ctx.config.env === 'production')
+        throw new Error('demo data is never loaded in production');
       try {
         const json = await readDirectoryFile(path);
         const result = await importDirectory(ctx.db.kysely, ctx.clock, json, { actor: 'cli', source: path });

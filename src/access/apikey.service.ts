@@ -92,12 +92,21 @@ export async function createApiKey(
 
 /** The key's record when it exists and is not revoked. */
 export async function authenticateApiKey(db: Kysely<Database>, key: string): Promise<ApiKey | undefined> {
-  const row = await db.selectFrom('api_keys').selectAll().where('key_hash', '=', hashKey(key)).executeTakeFirst();
+  const row = await db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('key_hash', '=', hashKey(key))
+    .executeTakeFirst();
   if (!row || row.revoked_at) return undefined;
   return rowToApiKey(row);
 }
 
-export async function revokeApiKey(db: Kysely<Database>, clock: Clock, id: string, actor: string): Promise<void> {
+export async function revokeApiKey(
+  db: Kysely<Database>,
+  clock: Clock,
+  id: string,
+  actor: string,
+): Promise<void> {
   const at = clock.now();
   await db.transaction().execute(async (trx) => {
     const result = await trx

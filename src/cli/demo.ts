@@ -13,10 +13,15 @@ export const DEMO_TEAM = 'birmingham-adults';
 export async function seedDemo(ctx: RelayContext): Promise<string[] | undefined> {
   if (ctx.config.env === 'production') throw new Error('demo data is never loaded when RELAY_ENV=production');
   if (await latestVersion(ctx.db.kysely)) return undefined;
-  const directory = await importDirectory(ctx.db.kysely, ctx.clock, await readDirectoryFile(DEMO_DIRECTORY_PATH), {
-    actor: 'cli:demo',
-    source: 'demo-directory.json',
-  });
+  const directory = await importDirectory(
+    ctx.db.kysely,
+    ctx.clock,
+    await readDirectoryFile(DEMO_DIRECTORY_PATH),
+    {
+      actor: 'cli:demo',
+      source: 'demo-directory.json',
+    },
+  );
   const teamExists = async () => true;
   const epcr = await createApiKey(
     ctx.db.kysely,

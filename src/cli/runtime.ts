@@ -18,7 +18,9 @@ export async function openRuntime(overrides: Partial<Config> = {}): Promise<Rela
 }
 
 /** Runs a command body and turns any failure into a one-line reason and a non-zero exit. */
-export function command<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function command<A extends unknown[]>(
+  body: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await body(...args);

@@ -34,9 +34,13 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
 
 function warnAboutSetup(ctx: RelayContext, directory: unknown): void {
   for (const name of ctx.config.insecureDefaults) {
-    console.warn(`WARNING: ${name} is not set; using a development-only value. Never do this with real referrals.`);
+    console.warn(
+      `WARNING: ${name} is not set; using a development-only value. Never do this with real referrals.`,
+    );
   }
   if (!directory) {
-    console.warn('WARNING: no directory is loaded, so every referral will wait in triage. Run `relay directory import FILE`.');
+    console.warn(
+      'WARNING: no directory is loaded, so every referral will wait in triage. Run `relay directory import FILE`.',
+    );
   }
 }

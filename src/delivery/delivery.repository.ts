@@ -24,7 +24,10 @@ export interface DeliverySummary {
   acknowledgedAt: string | null;
 }
 
-export async function deliveriesOfReferral(db: Kysely<Database>, referralId: string): Promise<DeliverySummary[]> {
+export async function deliveriesOfReferral(
+  db: Kysely<Database>,
+  referralId: string,
+): Promise<DeliverySummary[]> {
   const rows = await db
     .selectFrom('deliveries')
     .select([

@@ -12,7 +12,12 @@ export interface DirectoryVersion {
 }
 
 export async function latestVersion(db: Kysely<Database>): Promise<DirectoryVersion | undefined> {
-  const row = await db.selectFrom('directory_versions').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('directory_versions')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return row && { ...row, createdAt: row.created_at, createdBy: row.created_by };
 }
 
@@ -62,13 +67,21 @@ async function insertContents(trx: Kysely<Database>, versionId: number, director
       hours: JSON.stringify(t.hours),
     })),
   );
-  await insertChunked(trx, 'team_channels', teams.flatMap((t) => t.channels.map((c, i) => channelRow(version_id, t, c, i))));
+  await insertChunked(
+    trx,
+    'team_channels',
+    teams.flatMap((t) => t.channels.map((c, i) => channelRow(version_id, t, c, i))),
+  );
   await insertChunked(
     trx,
     'team_phones',
     teams.flatMap((t) => t.phones.map((p, position) => ({ version_id, team_id: t.id, position, ...p }))),
   );
-  await insertChunked(trx, 'bank_holidays', directory.bankHolidays.map((h) => ({ version_id, ...h })));
+  await insertChunked(
+    trx,
+    'bank_holidays',
+    directory.bankHolidays.map((h) => ({ version_id, ...h })),
+  );
   await insertChunked(
     trx,
     'coverage',
@@ -82,7 +95,13 @@ async function insertContents(trx: Kysely<Database>, versionId: number, director
 }
 
 function channelRow(version_id: number, team: Team, channel: Channel, position: number) {
-  const common = { version_id, team_id: team.id, position, owner: channel.owner, verify_by: channel.verifyBy };
+  const common = {
+    version_id,
+    team_id: team.id,
+    position,
+    owner: channel.owner,
+    verify_by: channel.verifyBy,
+  };
   return channel.kind === 'email'
     ? { ...common, kind: 'email', role: channel.role, address: channel.address, secret: null }
     : { ...common, kind: 'webhook', role: null, address: channel.url, secret: channel.secret };
@@ -110,8 +129,18 @@ export async function loadDirectory(db: Kysely<Database>, versionId: number): Pr
     db.selectFrom('directory_versions').selectAll().where('id', '=', versionId).executeTakeFirstOrThrow(),
     db.selectFrom('authorities').selectAll().where('version_id', '=', versionId).orderBy('id').execute(),
     db.selectFrom('teams').selectAll().where('version_id', '=', versionId).orderBy('id').execute(),
-    db.selectFrom('team_channels').selectAll().where('version_id', '=', versionId).orderBy('position').execute(),
-    db.selectFrom('team_phones').selectAll().where('version_id', '=', versionId).orderBy('position').execute(),
+    db
+      .selectFrom('team_channels')
+      .selectAll()
+      .where('version_id', '=', versionId)
+      .orderBy('position')
+      .execute(),
+    db
+      .selectFrom('team_phones')
+      .selectAll()
+      .where('version_id', '=', versionId)
+      .orderBy('position')
+      .execute(),
     db.selectFrom('bank_holidays').selectAll().where('version_id', '=', versionId).orderBy('date').execute(),
     db.selectFrom('coverage').selectAll().where('version_id', '=', versionId).orderBy('prefix').execute(),
   ]);
@@ -143,6 +172,12 @@ export async function loadDirectory(db: Kysely<Database>, versionId: number): Pr
 
 function channelRowToChannel(row: Database['team_channels']): Channel {
   const common = { owner: row.owner, verifyBy: row.verify_by };
-  if (row.kind === 'webhook') return { kind: 'webhook', url: row.address, secret: row.secret ?? '', ...common };
-  return { kind: 'email', role: row.role === 'secondary' ? 'secondary' : 'primary', address: row.address, ...common };
+  if (row.kind === 'webhook')
+    return { kind: 'webhook', url: row.address, secret: row.secret ?? '', ...common };
+  return {
+    kind: 'email',
+    role: row.role === 'secondary' ? 'secondary' : 'primary',
+    address: row.address,
+    ...common,
+  };
 }

@@ -65,7 +65,8 @@ export function openApiDocument() {
     paths: {
       '/api/v1/referrals': {
         post: {
-          summary: 'Raise a referral (scope referrals:write). Idempotent on source.system + source.reference.',
+          summary:
+            'Raise a referral (scope referrals:write). Idempotent on source.system + source.reference.',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: { $ref: '#/components/schemas/ReferralInput' } } },

@@ -38,7 +38,10 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, new RelayError('internal', 'The error has been logged; nothing was accepted'));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new RelayError('not-found', `Nothing at ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(
+      reply,
+      new RelayError('not-found', `Nothing at ${request.method} ${request.url.split('?')[0]}`),
+    ),
   );
 }
 

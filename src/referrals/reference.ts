@@ -9,7 +9,9 @@ export async function nextReference(trx: Kysely<Database>, year: number): Promis
   const { last } = await trx
     .insertInto('reference_counters')
     .values({ year, last: 1 })
-    .onConflict((oc) => oc.column('year').doUpdateSet((eb) => ({ last: eb('reference_counters.last', '+', 1) })))
+    .onConflict((oc) =>
+      oc.column('year').doUpdateSet((eb) => ({ last: eb('reference_counters.last', '+', 1) })),
+    )
     .returning('last')
     .executeTakeFirstOrThrow();
   return formatReference(year, last);

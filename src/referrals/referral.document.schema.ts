@@ -40,7 +40,16 @@ export const StatusDocumentSchema = z.object({
       channel: z.enum(['email', 'webhook']),
       address: z.string(),
       purpose: z.string(),
-      state: z.enum(['queued', 'sending', 'retrying', 'sent', 'acknowledged', 'failed', 'bounced', 'cancelled']),
+      state: z.enum([
+        'queued',
+        'sending',
+        'retrying',
+        'sent',
+        'acknowledged',
+        'failed',
+        'bounced',
+        'cancelled',
+      ]),
       attempts: z.number().int(),
       lastError: z.string().nullable(),
       sendBy: timestamp,
@@ -49,7 +58,9 @@ export const StatusDocumentSchema = z.object({
     }),
   ),
   deadlines: z.object({ sendBy: nullableTimestamp, ackBy: nullableTimestamp, triageBy: nullableTimestamp }),
-  acknowledgements: z.array(z.object({ team: z.string(), at: timestamp, method: z.string(), by: z.string() })),
+  acknowledgements: z.array(
+    z.object({ team: z.string(), at: timestamp, method: z.string(), by: z.string() }),
+  ),
   escalations: z.array(
     z.object({
       id: z.string(),
@@ -62,7 +73,12 @@ export const StatusDocumentSchema = z.object({
     }),
   ),
   timeline: z.array(
-    z.object({ at: timestamp, kind: z.string(), actor: z.string(), detail: z.record(z.string(), z.unknown()) }),
+    z.object({
+      at: timestamp,
+      kind: z.string(),
+      actor: z.string(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
   ),
 });
 

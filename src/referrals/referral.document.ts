@@ -25,7 +25,9 @@ export async function statusDocument(ctx: RelayContext, referral: ReferralRow): 
     escalationsOf(db, referral.id),
     eventsOf(db, referral.id),
   ]);
-  const directory = referral.directory_version ? await ctx.directories.version(referral.directory_version) : undefined;
+  const directory = referral.directory_version
+    ? await ctx.directories.version(referral.directory_version)
+    : undefined;
   const names = nameLookup(directory);
   const openTriage = triage.filter((t) => t.resolved_at === null);
   return {

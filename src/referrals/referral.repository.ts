@@ -22,7 +22,10 @@ export async function findBySource(
 }
 
 /** By id, or by the human reference (SR-YYYY-NNNNNN) that people quote on the phone. */
-export async function findReferral(db: Kysely<Database>, idOrReference: string): Promise<ReferralRow | undefined> {
+export async function findReferral(
+  db: Kysely<Database>,
+  idOrReference: string,
+): Promise<ReferralRow | undefined> {
   const column = idOrReference.startsWith('SR-') ? 'reference' : 'id';
   return db.selectFrom('referrals').selectAll().where(column, '=', idOrReference).executeTakeFirst();
 }
@@ -45,7 +48,10 @@ export async function insertRoutes(trx: Kysely<Database>, rows: Insertable<Route
   if (rows.length > 0) await trx.insertInto('routes').values(rows).execute();
 }
 
-export async function insertTriageItem(trx: Kysely<Database>, row: Insertable<TriageItemTable>): Promise<void> {
+export async function insertTriageItem(
+  trx: Kysely<Database>,
+  row: Insertable<TriageItemTable>,
+): Promise<void> {
   await trx.insertInto('triage_items').values(row).execute();
 }
 
@@ -57,27 +63,56 @@ export async function insertEvent(
 }
 
 export async function routesOf(db: Kysely<Database>, referralId: string): Promise<RouteRow[]> {
-  return db.selectFrom('routes').selectAll().where('referral_id', '=', referralId).orderBy('position').execute();
+  return db
+    .selectFrom('routes')
+    .selectAll()
+    .where('referral_id', '=', referralId)
+    .orderBy('position')
+    .execute();
 }
 
 export async function triageOf(db: Kysely<Database>, referralId: string): Promise<TriageRow[]> {
-  return db.selectFrom('triage_items').selectAll().where('referral_id', '=', referralId).orderBy('created_at').execute();
+  return db
+    .selectFrom('triage_items')
+    .selectAll()
+    .where('referral_id', '=', referralId)
+    .orderBy('created_at')
+    .execute();
 }
 
 export async function eventsOf(db: Kysely<Database>, referralId: string) {
-  return db.selectFrom('referral_events').selectAll().where('referral_id', '=', referralId).orderBy('id').execute();
+  return db
+    .selectFrom('referral_events')
+    .selectAll()
+    .where('referral_id', '=', referralId)
+    .orderBy('id')
+    .execute();
 }
 
 export async function acknowledgementsOf(db: Kysely<Database>, referralId: string) {
-  return db.selectFrom('acknowledgements').selectAll().where('referral_id', '=', referralId).orderBy('at').execute();
+  return db
+    .selectFrom('acknowledgements')
+    .selectAll()
+    .where('referral_id', '=', referralId)
+    .orderBy('at')
+    .execute();
 }
 
 export async function escalationsOf(db: Kysely<Database>, referralId: string) {
-  return db.selectFrom('escalations').selectAll().where('referral_id', '=', referralId).orderBy('opened_at').execute();
+  return db
+    .selectFrom('escalations')
+    .selectAll()
+    .where('referral_id', '=', referralId)
+    .orderBy('opened_at')
+    .execute();
 }
 
 /** Recomputes the stored status from the referral's parts; call it in the transaction that changed them. */
-export async function refreshStatus(trx: Kysely<Database>, referralId: string, now: Date): Promise<ReferralStatus> {
+export async function refreshStatus(
+  trx: Kysely<Database>,
+  referralId: string,
+  now: Date,
+): Promise<ReferralStatus> {
   const referral = await trx
     .selectFrom('referrals')
     .select(['status', 'closed_at'])
@@ -129,7 +164,10 @@ export async function listReferrals(db: Kysely<Database>, filter: ListFilter): P
   if (filter.after) {
     const { updatedAt, id } = filter.after;
     query = query.where((eb) =>
-      eb.or([eb('updated_at', '>', updatedAt), eb.and([eb('updated_at', '=', updatedAt), eb('id', '>', id)])]),
+      eb.or([
+        eb('updated_at', '>', updatedAt),
+        eb.and([eb('updated_at', '=', updatedAt), eb('id', '>', id)]),
+      ]),
     );
   }
   const raisedBy = filter.raisedBy;
@@ -142,7 +180,9 @@ export async function listReferrals(db: Kysely<Database>, filter: ListFilter): P
   }
   const team = filter.routedTo;
   if (team) {
-    query = query.where('id', 'in', (eb) => eb.selectFrom('routes').select('referral_id').where('team_id', '=', team));
+    query = query.where('id', 'in', (eb) =>
+      eb.selectFrom('routes').select('referral_id').where('team_id', '=', team),
+    );
   }
   return query.orderBy('updated_at').orderBy('id').limit(filter.limit).execute();
 }

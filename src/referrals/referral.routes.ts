@@ -42,7 +42,10 @@ function decodeCursor(cursor: string): Cursor {
 /** A source system sees what it raised; a team sees what was routed to it. Anything else is "not found". */
 async function mayRead(ctx: RelayContext, key: ApiKey, referral: ReferralRow): Promise<boolean> {
   if (key.scope === 'referrals:write') {
-    return referral.raised_by_key === key.id || (key.sourceSystem !== null && referral.source_system === key.sourceSystem);
+    return (
+      referral.raised_by_key === key.id ||
+      (key.sourceSystem !== null && referral.source_system === key.sourceSystem)
+    );
   }
   return key.teamId !== null && (await isRoutedTo(ctx.db.kysely, referral.id, key.teamId));
 }

@@ -53,7 +53,11 @@ export function validateReferral(body: unknown, now: Date): ReferralInputType {
  * transaction that writes the referral, its routes or triage item, its outbox deliveries and the
  * audit entry. A returned result means all of it is on disk.
  */
-export async function intakeReferral(ctx: RelayContext, body: unknown, by: IntakeActor): Promise<IntakeResult> {
+export async function intakeReferral(
+  ctx: RelayContext,
+  body: unknown,
+  by: IntakeActor,
+): Promise<IntakeResult> {
   const receivedAt = ctx.clock.now();
   const input = validateReferral(body, receivedAt);
   const bodyHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
@@ -166,7 +170,13 @@ async function recordReceipt(
       detail: JSON.stringify({ reason: r.plan.triage.reason, detail: r.plan.triage.detail }),
     });
   } else {
-    await insertEvent(trx, { referral_id: r.id, at, kind: 'routed', actor: 'system', detail: JSON.stringify({ routes: routed }) });
+    await insertEvent(trx, {
+      referral_id: r.id,
+      at,
+      kind: 'routed',
+      actor: 'system',
+      detail: JSON.stringify({ routes: routed }),
+    });
   }
   await appendAudit(trx, r.receivedAt, {
     actor: r.by.actor,

@@ -1,4 +1,12 @@
-export const REFERRAL_STATUSES = ['received', 'triage', 'routed', 'sent', 'acknowledged', 'escalated', 'closed'] as const;
+export const REFERRAL_STATUSES = [
+  'received',
+  'triage',
+  'routed',
+  'sent',
+  'acknowledged',
+  'escalated',
+  'closed',
+] as const;
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
 
 export interface StatusFacts {

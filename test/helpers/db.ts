@@ -20,7 +20,10 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database: a new SQLite file, or a new PostgreSQL schema. */
-export async function createTestDatabase(dialect: Dialect, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  dialect: Dialect,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const created = dialect === 'sqlite' ? createSqlite() : await createPostgres();
   if (options.migrate !== false) await migrateToLatest(created.db);
   return created;

@@ -5,7 +5,11 @@ import { SettableClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createContext, type RelayContext } from '../../src/context.ts';
 import type { Dialect } from '../../src/db/database.ts';
-import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from '../../src/directory/directory.service.ts';
+import {
+  DEMO_DIRECTORY_PATH,
+  importDirectory,
+  readDirectoryFile,
+} from '../../src/directory/directory.service.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export interface TestRelay {
@@ -23,7 +27,12 @@ export interface TestRelay {
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
 export function testConfig(overrides: Record<string, string> = {}): Readonly<Config> {
-  return loadConfig({ RELAY_ENV: 'test', RELAY_SECRET: TEST_SECRET, BASE_URL: 'http://relay.test', ...overrides });
+  return loadConfig({
+    RELAY_ENV: 'test',
+    RELAY_SECRET: TEST_SECRET,
+    BASE_URL: 'http://relay.test',
+    ...overrides,
+  });
 }
 
 /** A whole Relay on a fresh database with the demo directory, a settable clock and two API keys. */

@@ -125,7 +125,11 @@ async function referrals(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('routes_referral_team', ['referral_id', 'team_id'])
     .execute();
-  await db.schema.createIndex('routes_unacknowledged').on('routes').columns(['acknowledged_at', 'ack_by']).execute();
+  await db.schema
+    .createIndex('routes_unacknowledged')
+    .on('routes')
+    .columns(['acknowledged_at', 'ack_by'])
+    .execute();
 
   await db.schema
     .createTable('triage_items')
@@ -140,7 +144,11 @@ async function referrals(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('resolved_by', 'text')
     .addColumn('resolution', 'text')
     .execute();
-  await db.schema.createIndex('triage_open').on('triage_items').columns(['resolved_at', 'triage_by']).execute();
+  await db.schema
+    .createIndex('triage_open')
+    .on('triage_items')
+    .columns(['resolved_at', 'triage_by'])
+    .execute();
 
   await withAutoId(db.schema.createTable('referral_events'), dialect)
     .addColumn('referral_id', 'text', (c) => c.notNull().references('referrals.id'))
@@ -149,7 +157,11 @@ async function referrals(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('detail', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('referral_events_referral').on('referral_events').columns(['referral_id', 'id']).execute();
+  await db.schema
+    .createIndex('referral_events_referral')
+    .on('referral_events')
+    .columns(['referral_id', 'id'])
+    .execute();
 }
 
 async function delivery(db: Db, dialect: Dialect): Promise<void> {
@@ -174,9 +186,19 @@ async function delivery(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addColumn('sent_at', 'text')
     .addColumn('acknowledged_at', 'text')
-    .addUniqueConstraint('deliveries_one_per_address', ['referral_id', 'team_id', 'channel', 'address', 'purpose'])
+    .addUniqueConstraint('deliveries_one_per_address', [
+      'referral_id',
+      'team_id',
+      'channel',
+      'address',
+      'purpose',
+    ])
     .execute();
-  await db.schema.createIndex('deliveries_due').on('deliveries').columns(['state', 'next_attempt_at']).execute();
+  await db.schema
+    .createIndex('deliveries_due')
+    .on('deliveries')
+    .columns(['state', 'next_attempt_at'])
+    .execute();
   await db.schema.createIndex('deliveries_referral').on('deliveries').column('referral_id').execute();
 
   await withAutoId(db.schema.createTable('delivery_attempts'), dialect)
@@ -188,7 +210,11 @@ async function delivery(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('outcome', 'text', (c) => c.notNull())
     .addColumn('detail', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('delivery_attempts_delivery').on('delivery_attempts').column('delivery_id').execute();
+  await db.schema
+    .createIndex('delivery_attempts_delivery')
+    .on('delivery_attempts')
+    .column('delivery_id')
+    .execute();
 }
 
 async function assurance(db: Db): Promise<void> {
@@ -205,7 +231,11 @@ async function assurance(db: Db): Promise<void> {
     .addColumn('by_user', 'text')
     .addColumn('by_key', 'text')
     .execute();
-  await db.schema.createIndex('acknowledgements_referral').on('acknowledgements').column('referral_id').execute();
+  await db.schema
+    .createIndex('acknowledgements_referral')
+    .on('acknowledgements')
+    .column('referral_id')
+    .execute();
   await db.schema
     .createTable('escalations')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -222,7 +252,11 @@ async function assurance(db: Db): Promise<void> {
     .addColumn('resolved_at', 'text')
     .addColumn('note', 'text')
     .execute();
-  await db.schema.createIndex('escalations_state').on('escalations').columns(['state', 'opened_at']).execute();
+  await db.schema
+    .createIndex('escalations_state')
+    .on('escalations')
+    .columns(['state', 'opened_at'])
+    .execute();
   await db.schema.createIndex('escalations_referral').on('escalations').column('referral_id').execute();
 }
 
@@ -245,7 +279,10 @@ async function governance(db: Db, dialect: Dialect): Promise<void> {
     .addColumn('seq', 'integer', (c) => c.notNull())
     .addColumn('hash', 'text', (c) => c.notNull())
     .execute();
-  await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: '0'.repeat(64) }).execute();
+  await db
+    .insertInto('audit_head')
+    .values({ id: 1, seq: 0, hash: '0'.repeat(64) })
+    .execute();
   // The database itself refuses edits and deletions; the hash chain catches anyone who bypasses this.
   if (dialect === 'sqlite') {
     for (const op of ['UPDATE', 'DELETE']) {
