@@ -20,12 +20,11 @@ export const ADULT_CATEGORIES = [
 export const CHILD_CATEGORIES = ['physical', 'emotional', 'sexual', 'neglect', 'exploitation'] as const;
 export const EITHER_CATEGORIES = ['mental-health-crisis', 'other'] as const;
 export type Category =
-  | (typeof ADULT_CATEGORIES)[number]
-  | (typeof CHILD_CATEGORIES)[number]
-  | (typeof EITHER_CATEGORIES)[number];
-export const CATEGORIES = [
-  ...new Set([...ADULT_CATEGORIES, ...CHILD_CATEGORIES, ...EITHER_CATEGORIES]),
-] as [Category, ...Category[]];
+  (typeof ADULT_CATEGORIES)[number] | (typeof CHILD_CATEGORIES)[number] | (typeof EITHER_CATEGORIES)[number];
+export const CATEGORIES = [...new Set([...ADULT_CATEGORIES, ...CHILD_CATEGORIES, ...EITHER_CATEGORIES])] as [
+  Category,
+  ...Category[],
+];
 export const VULNERABILITIES = [
   'dementia',
   'learning-disability',
@@ -50,20 +49,25 @@ function expecting(what: string) {
 }
 
 export function text(max: number) {
-  return z
-    .string({ error: expecting('text') })
-    .trim()
-    .normalize('NFC')
-    // No `abort: true` here: an aborting issue anywhere stops the root's cross-field rules too.
-    // formatIssues keeps only the first message per field, and these come first.
-    .min(1, 'Must not be blank.')
-    .max(max, `Must be at most ${max} characters.`);
+  return (
+    z
+      .string({ error: expecting('text') })
+      .trim()
+      .normalize('NFC')
+      // No `abort: true` here: an aborting issue anywhere stops the root's cross-field rules too.
+      // formatIssues keeps only the first message per field, and these come first.
+      .min(1, 'Must not be blank.')
+      .max(max, `Must be at most ${max} characters.`)
+  );
 }
 
 export function wholeNumber(min: number, max: number) {
   // z.int() also reports numbers beyond the safe-integer range; those are simply too big here.
   const limits = `Must be a whole number from ${min} to ${max}.`;
-  return z.int({ error: (issue) => (issue.input === undefined ? REQUIRED : limits) }).min(min, limits).max(max, limits);
+  return z
+    .int({ error: (issue) => (issue.input === undefined ? REQUIRED : limits) })
+    .min(min, limits)
+    .max(max, limits);
 }
 
 export function flag() {
@@ -88,7 +92,8 @@ export function uniqueList<T extends z.ZodType<string>>(item: T, max: number) {
     .max(max, `Must have at most ${max} entries.`)
     .superRefine((list, ctx) => {
       list.forEach((entry, i) => {
-        if (list.indexOf(entry) !== i) ctx.addIssue({ code: 'custom', path: [i], message: 'Listed more than once.' });
+        if (list.indexOf(entry) !== i)
+          ctx.addIssue({ code: 'custom', path: [i], message: 'Listed more than once.' });
       });
     });
 }
@@ -126,7 +131,9 @@ export function isFullPostcode(s: string): boolean {
 }
 
 export function postcode() {
-  return text(10).overwrite(normalisePostcode).refine(isFullPostcode, 'Must be a full UK postcode such as B15 2TT.');
+  return text(10)
+    .overwrite(normalisePostcode)
+    .refine(isFullPostcode, 'Must be a full UK postcode such as B15 2TT.');
 }
 
 /** Crews do not always know the full postcode of a roadside or public place, so a district will do. */
@@ -155,7 +162,8 @@ export function dateTimeWithOffset() {
   return text(40).check(
     z.iso.datetime({
       offset: true,
-      error: 'Must be a date and time with a time zone, such as 2026-11-25T10:15:00Z or 2026-06-25T10:15:00+01:00.',
+      error:
+        'Must be a date and time with a time zone, such as 2026-11-25T10:15:00Z or 2026-06-25T10:15:00+01:00.',
     }),
   );
 }

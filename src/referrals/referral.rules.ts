@@ -58,9 +58,12 @@ function typeForAge(age: number): SubjectType {
 /** Adult or child on the incident date, from the date of birth when known, else the age estimate. */
 export function deriveSubjectType(input: AgeFacts): SubjectType {
   const { dateOfBirth, ageEstimate } = input.subject;
-  if (dateOfBirth !== undefined) return typeForAge(ageOn(dateOfBirth, londonDate(new Date(input.incident.occurredAt))));
+  if (dateOfBirth !== undefined)
+    return typeForAge(ageOn(dateOfBirth, londonDate(new Date(input.incident.occurredAt))));
   if (ageEstimate !== undefined) return typeForAge(ageEstimate);
-  throw new Error('A subject needs a date of birth or an age estimate; parse the body with ReferralInput first.');
+  throw new Error(
+    'A subject needs a date of birth or an age estimate; parse the body with ReferralInput first.',
+  );
 }
 
 /** The rules that need "now", for the intake to run after a successful parse. */
@@ -101,7 +104,10 @@ function at(value: unknown, ...keys: string[]): unknown {
   return current;
 }
 
-function valid<T>(schema: { safeParse(v: unknown): { success: boolean; data?: T } }, value: unknown): T | undefined {
+function valid<T>(
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+  value: unknown,
+): T | undefined {
   const result = schema.safeParse(value);
   return result.success ? result.data : undefined;
 }
@@ -126,16 +132,24 @@ function readFacts(body: unknown): Facts {
 
 function checkAge(body: unknown, facts: Facts, report: Report): void {
   const subject = at(body, 'subject');
-  if (isRecord(subject) && at(subject, 'dateOfBirth') === undefined && at(subject, 'ageEstimate') === undefined) {
+  if (
+    isRecord(subject) &&
+    at(subject, 'dateOfBirth') === undefined &&
+    at(subject, 'ageEstimate') === undefined
+  ) {
     report(['subject', 'dateOfBirth'], 'Give a date of birth, or an age estimate when it is not known.');
   }
-  if (facts.dobAfterIncident) report(['subject', 'dateOfBirth'], 'Must not be after the date of the incident.');
+  if (facts.dobAfterIncident)
+    report(['subject', 'dateOfBirth'], 'Must not be after the date of the incident.');
 }
 
 function checkSubjectType(body: unknown, facts: Facts, report: Report): SubjectType | undefined {
   const derived = facts.age === undefined ? undefined : typeForAge(facts.age);
   if (facts.given !== undefined && derived !== undefined && facts.given !== derived) {
-    report(['subjectType'], `Does not match the subject's age on the incident date, which makes this ${aReferral(derived)}.`);
+    report(
+      ['subjectType'],
+      `Does not match the subject's age on the incident date, which makes this ${aReferral(derived)}.`,
+    );
   }
   // On a mismatch the age decides, as the spec derives the type from it; judging the categories
   // against a type already reported as wrong would only add misleading errors.
@@ -148,7 +162,10 @@ function checkCategories(body: unknown, type: SubjectType | undefined, report: R
   const other = type === 'adult' ? 'child' : 'adult';
   categories.forEach((category: unknown, i) => {
     if (typeof category === 'string' && ALLOWED[other].has(category) && !ALLOWED[type].has(category)) {
-      report(['categories', i], `This category applies to ${other} referrals only; this is ${aReferral(type)}.`);
+      report(
+        ['categories', i],
+        `This category applies to ${other} referrals only; this is ${aReferral(type)}.`,
+      );
     }
   });
 }

@@ -50,7 +50,13 @@ const Incident = record({
   conveyed: flag().optional(),
 });
 
-const Referrer = record({ name: text(NAME), role: text(NAME), staffId: text(SHORT), phone: phone(), email: email() });
+const Referrer = record({
+  name: text(NAME),
+  role: text(NAME),
+  staffId: text(SHORT),
+  phone: phone(),
+  email: email(),
+});
 
 const HomeAddress = record({
   line1: text(NAME),
@@ -65,7 +71,9 @@ const NoFixedAbode = record({ noFixedAbode: z.literal(true, { error: 'Must be tr
 // Discriminated, so that a bad home address reports its own fields rather than "matches no option".
 const Address = z.discriminatedUnion('noFixedAbode', [NoFixedAbode, HomeAddress], {
   error: (issue) =>
-    issue.input === undefined ? 'This field is required.' : 'Must be a home address or { "noFixedAbode": true }.',
+    issue.input === undefined
+      ? 'This field is required.'
+      : 'Must be a home address or { "noFixedAbode": true }.',
 });
 
 const Subject = record({
@@ -133,7 +141,10 @@ function splitIssue(issue: z.core.$ZodIssue): Issue[] {
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
     // The key goes in the path, so a client can point at it; the message stays free of submitted text.
-    return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'Unknown field; check its spelling.' }));
+    return issue.keys.map((key) => ({
+      path: [...path, key].join('.'),
+      message: 'Unknown field; check its spelling.',
+    }));
   }
   return [{ path: path.join('.'), message: issue.message }];
 }
