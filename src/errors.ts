@@ -12,7 +12,6 @@ export const errorCatalogue = {
   unauthenticated: { status: 401, title: 'A valid API key or session is required' },
   forbidden: { status: 403, title: 'This key or account may not do that' },
   'not-found': { status: 404, title: 'No such resource' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'idempotency-conflict': {
     status: 409,
     title: 'A referral with this source system and reference already exists with a different body',

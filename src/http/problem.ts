@@ -25,10 +25,45 @@ function codeForFastifyError(error: FastifyError): ErrorCode | undefined {
   }
 }
 
+// Connection-level failures: retrying later is the right answer, and no half-written referral exists.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'SQLITE_BUSY',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+]);
+
+function isDatabaseUnavailable(error: { code?: string; message?: string }): boolean {
+  return (
+    (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message ?? '')
+  );
+}
+
 /** Every error leaves as RFC 9457 problem+json; unexpected ones are logged without request data. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof RelayError) return sendProblem(reply, error);
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: { code: error.code } }, 'database unavailable');
+      return sendProblem(
+        reply,
+        new RelayError(
+          'service-unavailable',
+          'The database is unavailable; nothing was accepted',
+          undefined,
+          {
+            retryAfterSeconds: 5,
+          },
+        ),
+      );
+    }
     const code = codeForFastifyError(error);
     if (code) {
       const detail = code === 'malformed-request' ? 'The request body could not be read as JSON' : undefined;
