@@ -32,7 +32,9 @@ function lastClosing(ranges: [string, string][] | undefined): string | undefined
   let latest: { time: string; minutes: number } | undefined;
   for (const [, end] of ranges ?? []) {
     const minutes = parseClock(end);
-    if (minutes !== null && (latest === undefined || minutes > latest.minutes)) latest = { time: end, minutes };
+    if (minutes !== null && (latest === undefined || minutes > latest.minutes)) {
+      latest = { time: end, minutes };
+    }
   }
   return latest?.time;
 }

@@ -8,9 +8,12 @@ export interface DirectoryIssue {
   message: string;
 }
 
-export type ParseDirectoryResult = { ok: true; directory: Directory } | { ok: false; errors: DirectoryIssue[] };
+export type ParseDirectoryResult =
+  { ok: true; directory: Directory } | { ok: false; errors: DirectoryIssue[] };
 
-const Id = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case letters and digits joined by hyphens');
+const Id = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lower-case letters and digits joined by hyphens');
 const Text = z.string().trim().min(1, 'must not be empty');
 const IsoDate = z.string().refine(isValidIsoDate, 'must be a calendar date YYYY-MM-DD');
 const Clock = z.string().refine((s) => parseClock(s) !== null, 'must be a time HH:MM from 00:00 to 24:00');
@@ -52,11 +55,18 @@ const Team = z.strictObject({
   ),
   // Escalations put a phone number in front of a person; a team without one cannot be chased.
   phones: z
-    .array(z.strictObject({ label: Text, number: z.string().regex(/^\+?[0-9][0-9 ]{5,19}$/, 'must be a phone number') }))
+    .array(
+      z.strictObject({
+        label: Text,
+        number: z.string().regex(/^\+?[0-9][0-9 ]{5,19}$/, 'must be a phone number'),
+      }),
+    )
     .min(1, 'a team needs at least one phone number'),
   hours: z.strictObject({
     always: z.boolean().optional(),
-    weekly: z.partialRecord(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), z.array(Range)).optional(),
+    weekly: z
+      .partialRecord(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), z.array(Range))
+      .optional(),
     openOnBankHolidays: z.boolean().optional(),
   }),
 });
@@ -78,6 +88,7 @@ export const DirectoryFile = z.object({
 
 export type DirectoryFileInput = z.input<typeof DirectoryFile>;
 type DirectoryFileData = z.output<typeof DirectoryFile>;
+type FileTeam = DirectoryFileData['authorities'][number]['teams'][number];
 type Report = (path: string, message: string) => void;
 
 function firstSeen<K>(seen: Map<K, string>, key: K, path: string): string | undefined {
@@ -86,11 +97,16 @@ function firstSeen<K>(seen: Map<K, string>, key: K, path: string): string | unde
   return first;
 }
 
-function checkChannels(team: DirectoryFileData['authorities'][number]['teams'][number], at: string, report: Report) {
+function checkChannels(team: FileTeam, at: string, report: Report): void {
   const primaries = team.channels.flatMap((c, i) => (c.kind === 'email' && c.role === 'primary' ? [i] : []));
-  if (primaries.length === 0) report(`${at}.channels`, 'a team needs exactly one primary email channel; none found');
+  if (primaries.length === 0) {
+    report(`${at}.channels`, 'a team needs exactly one primary email channel; none found');
+  }
   for (const i of primaries.slice(1)) {
-    report(`${at}.channels.${i}.role`, `a team needs exactly one primary email channel; first at channels.${primaries[0]}`);
+    report(
+      `${at}.channels.${i}.role`,
+      `a team needs exactly one primary email channel; first at channels.${primaries[0]}`,
+    );
   }
   const addresses = new Map<string, string>();
   team.channels.forEach((c, i) => {
@@ -106,14 +122,20 @@ function checkAuthorities(file: DirectoryFileData, report: Report): void {
   const teamIds = new Map<string, string>();
   file.authorities.forEach((authority, a) => {
     const first = firstSeen(authorityIds, authority.id, `authorities.${a}`);
-    if (first !== undefined) report(`authorities.${a}.id`, `duplicate authority id "${authority.id}" (first at ${first})`);
+    if (first !== undefined) {
+      report(`authorities.${a}.id`, `duplicate authority id "${authority.id}" (first at ${first})`);
+    }
     const kinds = new Map<TeamKind, string>();
     authority.teams.forEach((team, t) => {
       const at = `authorities.${a}.teams.${t}`;
       const firstTeam = firstSeen(teamIds, team.id, at);
-      if (firstTeam !== undefined) report(`${at}.id`, `duplicate team id "${team.id}" (first at ${firstTeam})`);
+      if (firstTeam !== undefined) {
+        report(`${at}.id`, `duplicate team id "${team.id}" (first at ${firstTeam})`);
+      }
       const firstKind = firstSeen(kinds, team.kind, at);
-      if (firstKind !== undefined) report(`${at}.kind`, `a second ${team.kind} team in this authority (first at ${firstKind})`);
+      if (firstKind !== undefined) {
+        report(`${at}.kind`, `a second ${team.kind} team in this authority (first at ${firstKind})`);
+      }
       checkChannels(team, at, report);
     });
   });
@@ -125,7 +147,9 @@ function checkCoverage(file: DirectoryFileData, report: Report): void {
   file.coverage.forEach((entry, i) => {
     const at = `coverage.${i}`;
     const prefix = classifyPrefix(entry.prefix);
-    if (!prefix) report(`${at}.prefix`, `"${entry.prefix}" is not a postcode area, district, sector or full postcode`);
+    if (!prefix) {
+      report(`${at}.prefix`, `"${entry.prefix}" is not a postcode area, district, sector or full postcode`);
+    }
     const first = prefix && firstSeen(prefixes, prefix.prefix, at);
     if (first) report(`${at}.prefix`, `${prefix.prefix} is already covered at ${first}`);
     if (entry.authority !== undefined && !known.has(entry.authority)) {
@@ -142,7 +166,9 @@ function checkBankHolidays(file: DirectoryFileData, report: Report): void {
   const dates = new Map<string, string>();
   file.bankHolidays.forEach((holiday, i) => {
     const first = firstSeen(dates, holiday.date, `bankHolidays.${i}`);
-    if (first !== undefined) report(`bankHolidays.${i}.date`, `${holiday.date} is already listed at ${first}`);
+    if (first !== undefined) {
+      report(`bankHolidays.${i}.date`, `${holiday.date} is already listed at ${first}`);
+    }
   });
 }
 
@@ -150,7 +176,10 @@ function toDirectory(file: DirectoryFileData): Directory {
   return {
     name: file.name,
     bankHolidays: file.bankHolidays,
-    authorities: file.authorities.map((a) => ({ ...a, teams: a.teams.map((t) => ({ ...t, authorityId: a.id })) })),
+    authorities: file.authorities.map((a) => ({
+      ...a,
+      teams: a.teams.map((t) => ({ ...t, authorityId: a.id })),
+    })),
     coverage: file.coverage.map((c): CoverageEntry => {
       const prefix = classifyPrefix(c.prefix)?.prefix ?? c.prefix;
       return c.split === undefined ? { prefix, authorityId: c.authority ?? '' } : { prefix, split: c.split };

@@ -125,6 +125,7 @@ function planRoutes(
     if (!isTeamOpen(team, bankHolidays, input.receivedAt)) closed.push(team.kind);
   }
   if (input.urgency === 'routine' || closed.length === 0) return routes;
+  // The duty team is the last resort, so its own schedule does not stop it receiving.
   const duty = teamOf('out-of-hours');
   if (!duty) {
     const teams = closed.length > 1 ? 'teams are' : 'team is';
