@@ -5,17 +5,30 @@ import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
+import { registerMailCatcherRoutes } from './mailcatcher/mailcatcher.routes.ts';
 
 /** Personal data must never reach a log line: bodies are never logged, and these paths are redacted. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'body', 'payload'];
 
 /** Wires every route; never listens, so tests drive it with app.inject(). */
-export function buildApp(ctx: RelayContext): FastifyInstance {
+export interface AppOptions {
+  /** Serve the caught emails (embedded default only). */
+  mailCatcher?: boolean;
+}
+
+export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: { level: ctx.config.logLevel, redact: LOG_REDACT },
     bodyLimit: 256 * 1024,
   });
   registerProblemHandlers(app);
+  app.addHook('onRequest', async (request) => {
+    if (ctx.lifecycle.draining && request.url !== '/healthz') {
+      throw new RelayError('service-unavailable', 'Relay is shutting down; try another node', undefined, {
+        retryAfterSeconds: 5,
+      });
+    }
+  });
   // Fastify parses text/plain too; the API takes JSON only, so anything else is refused plainly.
   app.addHook('preValidation', async (request) => {
     if (!request.url.startsWith('/api/') || request.body === undefined) return;
@@ -36,5 +49,6 @@ export function buildApp(ctx: RelayContext): FastifyInstance {
 
   registerReferralRoutes(app, ctx);
   registerOpenApiRoute(app);
+  if (options.mailCatcher) registerMailCatcherRoutes(app, ctx);
   return app;
 }

@@ -25,9 +25,25 @@ export interface Config {
   watchdogIntervalMs: number;
   deadlines: DeadlinePolicy;
   retryWindowMs: number;
+  delivery: DeliveryConfig;
+  /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
+  mailCatcherPort: number;
   logLevel: string;
   /** Which development-only defaults stand in for missing secrets, so start-up can warn loudly. */
   insecureDefaults: string[];
+}
+
+export interface DeliveryConfig {
+  /** Sends in flight at once on one node. */
+  concurrency: number;
+  /** SMTP connections kept open in the pool. */
+  smtpPoolSize: number;
+  /** Connection, greeting and socket time-out for SMTP and webhooks. */
+  timeoutMs: number;
+  /** How long a claimed delivery stays with its worker; a dead worker's deliveries return after it. */
+  leaseMs: number;
+  /** The fallback poll when no in-process or database signal wakes the dispatcher. */
+  pollIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -98,11 +114,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       reminderBeforeMs: read('REMINDER_BEFORE', 15 * MINUTE, parseDuration),
     },
     retryWindowMs: read('RETRY_WINDOW', 24 * HOUR, parseDuration),
+    delivery: {
+      concurrency: read('DISPATCH_CONCURRENCY', 16, parsePositiveInteger),
+      smtpPoolSize: read('SMTP_POOL_SIZE', 5, parsePositiveInteger),
+      timeoutMs: read('SEND_TIMEOUT', 30 * SECOND, parseDuration),
+      leaseMs: read('DELIVERY_LEASE', 2 * MINUTE, parseDuration),
+      pollIntervalMs: read('DISPATCH_POLL', 1 * SECOND, parseDuration),
+    },
+    mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(config);
+  return deepFreeze(config);
 }
 
 function parseRelayEnv(raw: string): RelayEnv {
@@ -167,4 +191,14 @@ export function parseDataKeys(raw: string): DataKey[] {
 export function sqlitePath(databaseUrl: string): string {
   const path = databaseUrl.slice('sqlite:'.length);
   return path === ':memory:' ? path : resolve(path);
+}
+
+/** Object.freeze is shallow: freezing all the way down means no caller can shift a deadline at run time. */
+function deepFreeze<T>(value: T): T {
+  // A Buffer (a data key) cannot be frozen; the object holding it is.
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -12,8 +12,17 @@ export interface RelayContext {
   directories: DirectoryCache;
   /** In-process signals, e.g. `deliveries-queued` wakes the dispatcher without waiting for its poll. */
   signals: EventEmitter;
+  /** Set on SIGTERM: HTTP answers 503 so the load balancer moves on while in-flight work finishes. */
+  lifecycle: { draining: boolean };
 }
 
 export function createContext(config: Readonly<Config>, db: Db, clock: Clock): RelayContext {
-  return { config, db, clock, directories: new DirectoryCache(db.kysely), signals: new EventEmitter() };
+  return {
+    config,
+    db,
+    clock,
+    directories: new DirectoryCache(db.kysely),
+    signals: new EventEmitter(),
+    lifecycle: { draining: false },
+  };
 }

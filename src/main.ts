@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service.ts';
 import { command, openRuntime } from './cli/runtime.ts';
 import { start, type Role } from './cli/start.ts';
+import { loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
 import { verifyAuditChain } from './governance/audit.ts';
@@ -34,10 +36,14 @@ program
   .description('Bring the database schema up to date (start does this too)')
   .action(
     command(async () => {
-      const ctx = await openRuntime();
-      const applied = await migrateToLatest(ctx.db);
-      console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
-      await ctx.db.close();
+      // Not openRuntime: it migrates first, which would leave nothing here to apply or report.
+      const db = openDatabase(loadConfig().databaseUrl);
+      try {
+        const applied = await migrateToLatest(db);
+        console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
+      } finally {
+        await db.close();
+      }
     }),
   );
 

@@ -1,6 +1,10 @@
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
 import type { RelayContext } from '../context.ts';
+import { EmailChannel } from '../delivery/channels/email.channel.ts';
+import { Dispatcher } from '../delivery/dispatcher.ts';
 import { latestVersion } from '../directory/directory.repository.ts';
+import { startMailCatcher, type MailCatcher } from '../mailcatcher/mailcatcher.ts';
 import { seedDemo } from './demo.ts';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -10,26 +14,59 @@ export interface StartOptions {
   role: Role;
 }
 
-/** Runs Relay until SIGTERM or SIGINT, then stops taking requests, finishes what is in flight and exits. */
+interface Running {
+  app: FastifyInstance;
+  email: EmailChannel;
+  dispatcher: Dispatcher | undefined;
+  mailCatcher: MailCatcher | undefined;
+}
+
+/** Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits. */
 export async function start(ctx: RelayContext, options: StartOptions): Promise<void> {
   if (options.demo) for (const line of (await seedDemo(ctx)) ?? []) console.log(line);
   warnAboutSetup(ctx, await latestVersion(ctx.db.kysely));
-  const app = buildApp(ctx);
-  if (options.role !== 'worker') {
-    await app.listen({ host: ctx.config.host, port: ctx.config.port });
-  }
+  const running = await launch(ctx, options.role);
   console.log(`Safeguard Relay (${options.role}) is running at ${ctx.config.baseUrl}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal} received: finishing in-flight work, then stopping.`);
-    await app.close();
+    console.log(`${signal} received: finishing in-flight sends, then stopping.`);
+    ctx.lifecycle.draining = true;
+    await running.dispatcher?.stop();
+    await running.app.close();
+    running.email.close();
+    await running.mailCatcher?.close();
     await ctx.db.close();
+    console.log('Stopped.');
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function launch(ctx: RelayContext, role: Role): Promise<Running> {
+  let mailCatcher: MailCatcher | undefined;
+  if (!ctx.config.smtpUrl) {
+    mailCatcher = await startMailCatcher(ctx, ctx.config.mailCatcherPort);
+    console.warn(
+      `WARNING: SMTP_URL is not set. Emails go to the built-in mail catcher (${mailCatcher.smtpUrl}) ` +
+        'and NOTHING LEAVES THIS MACHINE. Read them at /api/v1/mailcatcher/messages.',
+    );
+  }
+  const app = buildApp(ctx, { mailCatcher: mailCatcher !== undefined });
+  const email = new EmailChannel({
+    smtpUrl: ctx.config.smtpUrl ?? (mailCatcher as MailCatcher).smtpUrl,
+    poolSize: ctx.config.delivery.smtpPoolSize,
+    timeoutMs: ctx.config.delivery.timeoutMs,
+  });
+  let dispatcher: Dispatcher | undefined;
+  if (role !== 'web') {
+    dispatcher = new Dispatcher(ctx, { email, logger: app.log });
+    dispatcher.start();
+  }
+  if (role !== 'worker') await app.listen({ host: ctx.config.host, port: ctx.config.port });
+  return { app, email, dispatcher, mailCatcher };
 }
 
 function warnAboutSetup(ctx: RelayContext, directory: unknown): void {

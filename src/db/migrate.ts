@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './database.ts';
 import * as initial from './migrations/20261125080000_initial.ts';
+import * as mailcatcher from './migrations/20261125090000_mailcatcher.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -8,6 +9,7 @@ type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> }
 /** Timestamped migrations, in order. Each runs in its own transaction on both engines. */
 const migrations: Record<string, DialectMigration> = {
   '20261125080000_initial': initial,
+  '20261125090000_mailcatcher': mailcatcher,
 };
 
 class StaticProvider implements MigrationProvider {

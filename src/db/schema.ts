@@ -10,6 +10,7 @@ import type {
   TeamPhoneTable,
   TeamTable,
 } from '../directory/directory.table.ts';
+import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
 import type {
   ReferenceCounterTable,
@@ -40,4 +41,5 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   api_keys: ApiKeyTable;
+  caught_messages: CaughtMessageTable;
 }

@@ -10,6 +10,7 @@ import { appendAudit } from '../governance/audit.ts';
 import { parseDirectoryFile } from './directory.schema.ts';
 import { insertVersion, latestVersion, loadDirectory } from './directory.repository.ts';
 import type { Directory } from './directory.types.ts';
+import { prepareDirectory, type PreparedDirectory } from './router.ts';
 
 export const DEMO_DIRECTORY_PATH = fileURLToPath(new URL('./demo-directory.json', import.meta.url));
 
@@ -71,6 +72,8 @@ export async function readDirectoryFile(path: string): Promise<unknown> {
 export interface CurrentDirectory {
   versionId: number;
   directory: Directory;
+  /** With its coverage index built, for routing. */
+  prepared: PreparedDirectory;
 }
 
 /**
@@ -78,20 +81,25 @@ export interface CurrentDirectory {
  * call picks up an import made by an admin or another node.
  */
 export class DirectoryCache {
-  private readonly versions = new Map<number, Promise<Directory>>();
+  private readonly versions = new Map<number, Promise<PreparedDirectory>>();
 
   constructor(private readonly db: Kysely<Database>) {}
 
   async current(): Promise<CurrentDirectory | undefined> {
     const latest = await latestVersion(this.db);
     if (!latest) return undefined;
-    return { versionId: latest.id, directory: await this.version(latest.id) };
+    const prepared = await this.prepared(latest.id);
+    return { versionId: latest.id, directory: prepared.directory, prepared };
   }
 
-  version(versionId: number): Promise<Directory> {
+  async version(versionId: number): Promise<Directory> {
+    return (await this.prepared(versionId)).directory;
+  }
+
+  prepared(versionId: number): Promise<PreparedDirectory> {
     let loaded = this.versions.get(versionId);
     if (!loaded) {
-      loaded = loadDirectory(this.db, versionId);
+      loaded = loadDirectory(this.db, versionId).then(prepareDirectory);
       loaded.catch(() => this.versions.delete(versionId));
       this.versions.set(versionId, loaded);
     }

@@ -105,7 +105,7 @@ async function writeReferral(
           incidentPostcode: input.incident.location.postcode,
           receivedAt,
         },
-        current.directory,
+        current.prepared,
       )
     : ({ kind: 'triage', reason: 'no-directory', detail: 'No directory has been loaded' } as const);
   const plan = planIntake({

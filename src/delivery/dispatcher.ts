@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { RelayContext } from '../context.ts';
+import { toError } from '../errors.ts';
+import { attemptDelivery, type EmailSender } from './delivery.sender.ts';
+import { transitionDelivery } from './delivery.transitions.ts';
+import { claimDue, type DeliveryRow } from './outbox.repository.ts';
+import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
+
+export interface DispatcherLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface DispatcherOptions {
+  email: EmailSender;
+  logger: DispatcherLogger;
+  workerId?: string;
+  /** Injected so tests can pin the jitter. */
+  random?: () => number;
+  /** Called after every pass, for the heartbeat. */
+  onPass?: () => void;
+}
+
+/**
+ * Claims due deliveries with a lease, sends them with bounded concurrency, and records each
+ * outcome through the one transition function. Woken at once by intake in this process; polls as
+ * the fallback (for work from other nodes, retries coming due and expired leases).
+ */
+export class Dispatcher {
+  readonly workerId: string;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly onQueued = () => this.wake?.();
+
+  constructor(
+    private readonly ctx: RelayContext,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.ctx.signals.on('deliveries-queued', this.onQueued);
+    this.loop = this.run();
+  }
+
+  /** Stops claiming, lets in-flight sends finish (each is bounded by the send time-out), then returns. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.ctx.signals.off('deliveries-queued', this.onQueued);
+    this.wake?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** One pass: claim what fits in the free slots and start sending it. Returns how many were claimed. */
+  async pass(): Promise<number> {
+    const free = this.ctx.config.delivery.concurrency - this.inFlight.size;
+    if (free <= 0) return 0;
+    const claimed = await claimDue(
+      this.ctx.db.kysely,
+      this.ctx.db.dialect,
+      this.workerId,
+      this.ctx.clock.now(),
+      this.ctx.config.delivery.leaseMs,
+      free,
+    );
+    for (const row of claimed) this.track(this.process(row));
+    return claimed.length;
+  }
+
+  /** Sends everything due now and waits for it: for tests and the benchmark. */
+  async drain(): Promise<void> {
+    while ((await this.pass()) > 0 || this.inFlight.size > 0) {
+      await Promise.race([...this.inFlight]);
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.wake?.();
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      try {
+        claimed = await this.pass();
+        this.options.onPass?.();
+      } catch (error) {
+        this.options.logger.error({ err: toError(error).message }, 'dispatcher pass failed; will retry');
+      }
+      const full = this.inFlight.size >= this.ctx.config.delivery.concurrency;
+      if (claimed > 0 && !full) continue;
+      await this.sleep(this.ctx.config.delivery.pollIntervalMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async process(row: DeliveryRow): Promise<void> {
+    const startedAt = this.ctx.clock.now();
+    const t0 = performance.now();
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await attemptDelivery(this.ctx, this.options.email, row);
+    } catch (error) {
+      // A fault of ours (bad data, a bug) must still end in a recorded state the watchdog sees.
+      this.options.logger.error(
+        { delivery: row.id, err: toError(error).message },
+        'delivery attempt crashed',
+      );
+      outcome = { kind: 'temporary', detail: 'internal error while preparing the message' };
+    }
+    const durationMs = Math.round(performance.now() - t0);
+    try {
+      await this.record(row, outcome, startedAt, durationMs);
+    } catch (error) {
+      // The lease runs out and another pass resends: at-least-once, with the same Message-ID.
+      this.options.logger.error(
+        { delivery: row.id, err: toError(error).message },
+        'could not record attempt',
+      );
+    }
+  }
+
+  private async record(row: DeliveryRow, outcome: AttemptOutcome, startedAt: Date, durationMs: number) {
+    const now = this.ctx.clock.now();
+    const policy = { ...DEFAULT_BACKOFF, windowMs: this.ctx.config.retryWindowMs };
+    const decision = decide(
+      outcome,
+      row.attempts,
+      now,
+      new Date(row.created_at),
+      policy,
+      this.options.random,
+    );
+    const set =
+      decision.state === 'sent'
+        ? { sent_at: now.toISOString(), last_error: null }
+        : decision.state === 'retrying'
+          ? { next_attempt_at: decision.nextAttemptAt.toISOString(), last_error: outcome.detail }
+          : { last_error: outcome.detail };
+    const result = await this.ctx.db.kysely.transaction().execute((trx) =>
+      transitionDelivery(trx, {
+        deliveryId: row.id,
+        to: decision.state,
+        now,
+        actor: `worker:${this.workerId}`,
+        leaseHolder: this.workerId,
+        set,
+        attempt: {
+          worker: this.workerId,
+          startedAt,
+          durationMs,
+          outcome: outcome.kind,
+          detail: outcome.detail,
+        },
+        detail: {
+          attempt: row.attempts,
+          outcome: outcome.kind,
+          ...(decision.state === 'failed' ? { reason: decision.reason } : {}),
+        },
+      }),
+    );
+    if (result !== 'done')
+      this.options.logger.warn({ delivery: row.id, result }, 'attempt outcome not recorded');
+    else if (decision.state !== 'sent') {
+      this.options.logger.warn(
+        { delivery: row.id, state: decision.state, attempt: row.attempts },
+        'delivery not sent',
+      );
+    }
+  }
+}

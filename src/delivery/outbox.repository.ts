@@ -1,0 +1,91 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Dialect } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import { appendAudit } from '../governance/audit.ts';
+import type { DeliveryTable } from './delivery.table.ts';
+
+export type DeliveryRow = Selectable<DeliveryTable>;
+
+/**
+ * Claims up to `limit` due deliveries for `worker` in one statement: queued or retrying ones whose
+ * time has come, and sending ones whose worker's lease ran out (it died or hung). On PostgreSQL,
+ * SKIP LOCKED lets workers on several nodes claim side by side without waiting on each other.
+ */
+export async function claimDue(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  worker: string,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<DeliveryRow[]> {
+  const at = now.toISOString();
+  return db.transaction().execute(async (trx) => {
+    let due = trx
+      .selectFrom('deliveries')
+      .select('id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('state', 'in', ['queued', 'retrying']), eb('next_attempt_at', '<=', at)]),
+          eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)]),
+        ]),
+      )
+      .orderBy('next_attempt_at')
+      .limit(limit);
+    if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const claimed = await trx
+      .updateTable('deliveries')
+      .set((eb) => ({
+        state: 'sending',
+        locked_by: worker,
+        lease_until: new Date(now.getTime() + leaseMs).toISOString(),
+        attempts: eb('attempts', '+', 1),
+        updated_at: at,
+      }))
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+    for (const row of claimed) {
+      await appendAudit(trx, now, {
+        actor: `worker:${worker}`,
+        action: 'delivery.sending',
+        entityType: 'delivery',
+        entityId: row.id,
+        detail: { referral: row.referral_id, attempt: row.attempts },
+      });
+    }
+    return claimed;
+  });
+}
+
+/**
+ * Hands deliveries that this worker claimed but never started back to the queue, so a draining
+ * node's claims are picked up at once instead of after their lease.
+ */
+export async function releaseClaims(
+  db: Kysely<Database>,
+  worker: string,
+  ids: string[],
+  now: Date,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .updateTable('deliveries')
+    .set((eb) => ({
+      state: eb.case().when('attempts', '>', 1).then('retrying').else('queued').end(),
+      attempts: eb('attempts', '-', 1),
+      locked_by: null,
+      lease_until: null,
+      next_attempt_at: now.toISOString(),
+      updated_at: now.toISOString(),
+    }))
+    .where('id', 'in', ids)
+    .where('locked_by', '=', worker)
+    .where('state', '=', 'sending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function findDelivery(db: Kysely<Database>, id: string): Promise<DeliveryRow | undefined> {
+  return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+}
