@@ -24,6 +24,8 @@ export interface TestSmtpServer {
   port: number;
   url: string;
   received: ReceivedMessage[];
+  /** Holds each accepted message this long before answering 250, so sends stay in flight. */
+  setDelay(ms: number): void;
   /** Sets the answer for every following message, or for the next `times` ones then back to accept. */
   setMode(mode: SmtpMode, times?: number): void;
   /** Resolves when at least `count` messages have been received. */
@@ -40,6 +42,7 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
   const received: ReceivedMessage[] = [];
   let mode: SmtpMode = 'accept';
   let remaining = Infinity;
+  let delayMs = 0;
   const take = (): SmtpMode => {
     const current = mode;
     if (current !== 'accept' && --remaining <= 0) {
@@ -91,8 +94,9 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
             raw,
             parsed,
           });
-          callback();
           for (const wake of waiters.splice(0)) wake();
+          if (delayMs > 0) setTimeout(() => callback(), delayMs);
+          else callback();
         });
       });
     },
@@ -108,6 +112,9 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     port,
     url: `smtp://127.0.0.1:${port}`,
     received,
+    setDelay(ms) {
+      delayMs = ms;
+    },
     setMode(next, times) {
       mode = next;
       remaining = times ?? Infinity;
