@@ -16,6 +16,7 @@ export const errorCatalogue = {
     status: 409,
     title: 'A referral with this source system and reference already exists with a different body',
   },
+  'state-conflict': { status: 409, title: 'The resource is not in a state that allows this' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'service-unavailable': { status: 503, title: 'Relay cannot accept this request right now' },
   internal: { status: 500, title: 'Something went wrong in Relay' },

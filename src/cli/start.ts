@@ -3,6 +3,7 @@ import { buildApp } from '../app.ts';
 import type { RelayContext } from '../context.ts';
 import { EmailChannel } from '../delivery/channels/email.channel.ts';
 import { Dispatcher } from '../delivery/dispatcher.ts';
+import { startBounceListener } from '../delivery/bounce/bounce.listener.ts';
 import { latestVersion } from '../directory/directory.repository.ts';
 import { startMailCatcher, type MailCatcher } from '../mailcatcher/mailcatcher.ts';
 import { seedDemo } from './demo.ts';
@@ -19,6 +20,7 @@ interface Running {
   email: EmailChannel;
   dispatcher: Dispatcher | undefined;
   mailCatcher: MailCatcher | undefined;
+  bounces: { close(): Promise<void> } | undefined;
 }
 
 /** Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits. */
@@ -35,6 +37,7 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
     console.log(`${signal} received: finishing in-flight sends, then stopping.`);
     ctx.lifecycle.draining = true;
     await running.dispatcher?.stop();
+    await running.bounces?.close();
     await running.app.close();
     running.email.close();
     await running.mailCatcher?.close();
@@ -65,8 +68,13 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     dispatcher = new Dispatcher(ctx, { email, logger: app.log });
     dispatcher.start();
   }
+  // Bounces are background work: a web-only node leaves them to the workers.
+  const bounces =
+    role !== 'web' && ctx.config.bounceSmtpPort !== undefined
+      ? await startBounceListener(ctx, { port: ctx.config.bounceSmtpPort, logger: app.log })
+      : undefined;
   if (role !== 'worker') await app.listen({ host: ctx.config.host, port: ctx.config.port });
-  return { app, email, dispatcher, mailCatcher };
+  return { app, email, dispatcher, mailCatcher, bounces };
 }
 
 function warnAboutSetup(ctx: RelayContext, directory: unknown): void {

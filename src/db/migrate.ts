@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Db, Dialect } from './database.ts';
 import * as initial from './migrations/20261125080000_initial.ts';
 import * as mailcatcher from './migrations/20261125090000_mailcatcher.ts';
+import * as assurance from './migrations/20261125100000_assurance.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -10,6 +11,7 @@ type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> }
 const migrations: Record<string, DialectMigration> = {
   '20261125080000_initial': initial,
   '20261125090000_mailcatcher': mailcatcher,
+  '20261125100000_assurance': assurance,
 };
 
 class StaticProvider implements MigrationProvider {

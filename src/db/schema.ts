@@ -1,5 +1,6 @@
 import type { ApiKeyTable } from '../access/apikey.table.ts';
 import type { AcknowledgementTable, EscalationTable } from '../assurance/assurance.table.ts';
+import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assurance/heartbeat.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
 import type {
   AuthorityTable,
@@ -42,4 +43,7 @@ export interface Database {
   audit_head: AuditHeadTable;
   api_keys: ApiKeyTable;
   caught_messages: CaughtMessageTable;
+  heartbeats: HeartbeatTable;
+  scheduled_runs: ScheduledRunTable;
+  test_alerts: TestAlertTable;
 }

@@ -19,7 +19,7 @@ interface Addressee {
 }
 
 async function loadAddressee(ctx: RelayContext, delivery: DeliveryRow): Promise<Addressee> {
-  const referral = await findReferral(ctx.db.kysely, delivery.referral_id);
+  const referral = delivery.referral_id ? await findReferral(ctx.db.kysely, delivery.referral_id) : undefined;
   if (!referral?.directory_version) throw new Error(`Delivery ${delivery.id} has no routed referral`);
   const directory = await ctx.directories.version(referral.directory_version);
   const authority = directory.authorities.find((a) => a.teams.some((t) => t.id === delivery.team_id));

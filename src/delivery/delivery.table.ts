@@ -3,7 +3,8 @@ import type { Generated } from 'kysely';
 /** Queue state lives on the row (graphile-worker style): state, attempts, next attempt, lease. */
 export interface DeliveryTable {
   id: string;
-  referral_id: string;
+  /** Null only for a test alert. */
+  referral_id: string | null;
   route_id: string | null;
   team_id: string;
   channel: string;

@@ -66,13 +66,15 @@ export async function transitionDelivery(trx: Kysely<Database>, t: Transition): 
 
   if (t.attempt) await recordAttempt(trx, t.deliveryId, t.attempt);
   const detail = { delivery: t.deliveryId, from: current.state, ...t.detail };
-  await insertEvent(trx, {
-    referral_id: current.referral_id,
-    at,
-    kind: `delivery-${t.to}`,
-    actor: t.actor,
-    detail: JSON.stringify(detail),
-  });
+  if (current.referral_id) {
+    await insertEvent(trx, {
+      referral_id: current.referral_id,
+      at,
+      kind: `delivery-${t.to}`,
+      actor: t.actor,
+      detail: JSON.stringify(detail),
+    });
+  }
   await appendAudit(trx, t.now, {
     actor: t.actor,
     action: `delivery.${t.to}`,
@@ -80,7 +82,7 @@ export async function transitionDelivery(trx: Kysely<Database>, t: Transition): 
     entityId: t.deliveryId,
     detail: { referral: current.referral_id, ...detail },
   });
-  await refreshStatus(trx, current.referral_id, t.now);
+  if (current.referral_id) await refreshStatus(trx, current.referral_id, t.now);
   return 'done';
 }
 

@@ -65,6 +65,7 @@ export function planIntake(input: PlanInput): IntakePlan {
       ack_by: due.toISOString(),
       reminder_at: reminderAt(receivedAt, due, input.policy).toISOString(),
       reminded_at: null,
+      alerted_at: null,
       acknowledged_at: null,
       outcome: null,
       outcome_note: null,

@@ -34,6 +34,8 @@ export interface RouteTable {
   ack_by: string;
   reminder_at: string;
   reminded_at: string | null;
+  /** When the secondary address (and out-of-hours team) were alerted at the deadline. */
+  alerted_at: string | null;
   acknowledged_at: string | null;
   outcome: string | null;
   outcome_note: string | null;
