@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RelayContext } from './context.ts';
-import { pingDatabase } from './db/database.ts';
+import { checkReadiness } from './assurance/health.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { RelayError } from './errors.ts';
@@ -39,12 +39,8 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const database = await pingDatabase(ctx.db);
-    const body = {
-      status: database ? 'ready' : 'unavailable',
-      components: { database: database ? 'ok' : 'unreachable' },
-    };
-    return reply.code(database ? 200 : 503).send(body);
+    const readiness = await checkReadiness(ctx);
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
 
   registerReferralRoutes(app, ctx);

@@ -7,6 +7,8 @@ import { startBounceListener } from '../delivery/bounce/bounce.listener.ts';
 import { latestVersion } from '../directory/directory.repository.ts';
 import { startMailCatcher, type MailCatcher } from '../mailcatcher/mailcatcher.ts';
 import { seedDemo } from './demo.ts';
+import { Watchdog } from '../assurance/watchdog.ts';
+import { recordHeartbeat } from '../assurance/heartbeat.ts';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -19,6 +21,7 @@ interface Running {
   app: FastifyInstance;
   email: EmailChannel;
   dispatcher: Dispatcher | undefined;
+  watchdog: Watchdog | undefined;
   mailCatcher: MailCatcher | undefined;
   bounces: { close(): Promise<void> } | undefined;
 }
@@ -36,6 +39,7 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
     stopping = true;
     console.log(`${signal} received: finishing in-flight sends, then stopping.`);
     ctx.lifecycle.draining = true;
+    await running.watchdog?.stop();
     await running.dispatcher?.stop();
     await running.bounces?.close();
     await running.app.close();
@@ -64,9 +68,15 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     timeoutMs: ctx.config.delivery.timeoutMs,
   });
   let dispatcher: Dispatcher | undefined;
+  let watchdog: Watchdog | undefined;
   if (role !== 'web') {
-    dispatcher = new Dispatcher(ctx, { email, logger: app.log });
+    dispatcher = new Dispatcher(ctx, { email, logger: app.log, onPass: heartbeatEvery(ctx, 'dispatcher') });
     dispatcher.start();
+    watchdog = new Watchdog(ctx, app.log);
+    watchdog.start();
+    // Beat once before serving, so /readyz is truthful from the first request.
+    await recordHeartbeat(ctx, 'dispatcher', `${process.pid}`);
+    await recordHeartbeat(ctx, 'watchdog', watchdog.node);
   }
   // Bounces are background work: a web-only node leaves them to the workers.
   const bounces =
@@ -74,7 +84,19 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
       ? await startBounceListener(ctx, { port: ctx.config.bounceSmtpPort, logger: app.log })
       : undefined;
   if (role !== 'worker') await app.listen({ host: ctx.config.host, port: ctx.config.port });
-  return { app, email, dispatcher, mailCatcher, bounces };
+  return { app, email, dispatcher, watchdog, mailCatcher, bounces };
+}
+
+/** The dispatcher passes often; its heartbeat is written at most a few times per watchdog interval. */
+function heartbeatEvery(ctx: RelayContext, component: 'dispatcher'): () => void {
+  const node = `${process.pid}`;
+  let last = 0;
+  return () => {
+    const now = ctx.clock.now().getTime();
+    if (now - last < ctx.config.watchdogIntervalMs / 3) return;
+    last = now;
+    recordHeartbeat(ctx, component, node).catch(() => undefined);
+  };
 }
 
 function warnAboutSetup(ctx: RelayContext, directory: unknown): void {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { DeliveryTable } from './delivery.table.ts';
@@ -7,6 +8,52 @@ export type NewDelivery = Insertable<DeliveryTable>;
 /** Writes outbox rows inside the intake transaction, so an accepted referral always has its deliveries. */
 export async function insertDeliveries(trx: Kysely<Database>, rows: NewDelivery[]): Promise<void> {
   if (rows.length > 0) await trx.insertInto('deliveries').values(rows).execute();
+}
+
+export type FollowUpPurpose = 'reminder' | 'alert-secondary' | 'alert-out-of-hours' | 'test-alert';
+
+export interface FollowUp {
+  referralId: string | null;
+  routeId: string | null;
+  teamId: string;
+  channel?: 'email' | 'webhook';
+  address: string;
+  purpose: FollowUpPurpose;
+  now: Date;
+  sendBy: Date;
+  messageDomain: string;
+}
+
+/** Queues a reminder, alert or test alert; a second call for the same one does nothing. */
+export async function queueFollowUp(trx: Kysely<Database>, f: FollowUp): Promise<string | undefined> {
+  const id = randomUUID();
+  const at = f.now.toISOString();
+  const result = await trx
+    .insertInto('deliveries')
+    .values({
+      id,
+      referral_id: f.referralId,
+      route_id: f.routeId,
+      team_id: f.teamId,
+      channel: f.channel ?? 'email',
+      address: f.address,
+      purpose: f.purpose,
+      state: 'queued',
+      attempts: 0,
+      next_attempt_at: at,
+      locked_by: null,
+      lease_until: null,
+      last_error: null,
+      send_by: f.sendBy.toISOString(),
+      message_id: `<${id}@${f.messageDomain}>`,
+      created_at: at,
+      updated_at: at,
+      sent_at: null,
+      acknowledged_at: null,
+    })
+    .onConflict((oc) => oc.columns(['referral_id', 'team_id', 'channel', 'address', 'purpose']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0 ? id : undefined;
 }
 
 export interface DeliverySummary {

@@ -1,11 +1,20 @@
 import { createAckToken } from '../assurance/ack-token.ts';
 import type { RelayContext } from '../context.ts';
-import type { Team } from '../directory/directory.types.ts';
+import type { Directory, Team } from '../directory/directory.types.ts';
 import type { ReferralInputType } from '../referrals/referral.schema.ts';
 import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
-import type { EmailChannel } from './channels/email.channel.ts';
+import type { EmailChannel, OutgoingEmail } from './channels/email.channel.ts';
 import { sendWebhook } from './channels/webhook.channel.ts';
-import { composeReferralEmail } from './messages/referral.email.ts';
+import {
+  composeFollowUpEmail,
+  composeTestAlertEmail,
+  type FollowUpKind,
+} from './messages/follow-up.email.ts';
+import {
+  composeReferralEmail,
+  type ComposedEmail,
+  type ReferralEmailFacts,
+} from './messages/referral.email.ts';
 import type { DeliveryRow } from './outbox.repository.ts';
 import type { AttemptOutcome } from './retry.policy.ts';
 
@@ -14,19 +23,35 @@ export type EmailSender = Pick<EmailChannel, 'send'>;
 
 interface Addressee {
   referral: ReferralRow;
+  directory: Directory;
+  /** The team this delivery goes to. */
   team: Team;
+  /** The team whose copy of the referral this is about (differs for out-of-hours alerts). */
+  routeTeam: Team;
   authorityName: string;
+}
+
+function findTeam(directory: Directory, teamId: string): Team | undefined {
+  return directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
 }
 
 async function loadAddressee(ctx: RelayContext, delivery: DeliveryRow): Promise<Addressee> {
   const referral = delivery.referral_id ? await findReferral(ctx.db.kysely, delivery.referral_id) : undefined;
   if (!referral?.directory_version) throw new Error(`Delivery ${delivery.id} has no routed referral`);
   const directory = await ctx.directories.version(referral.directory_version);
-  const authority = directory.authorities.find((a) => a.teams.some((t) => t.id === delivery.team_id));
-  const team = authority?.teams.find((t) => t.id === delivery.team_id);
-  if (!authority || !team)
-    throw new Error(`Team ${delivery.team_id} is not in directory ${referral.directory_version}`);
-  return { referral, team, authorityName: authority.name };
+  const route = delivery.route_id
+    ? await ctx.db.kysely
+        .selectFrom('routes')
+        .select('team_id')
+        .where('id', '=', delivery.route_id)
+        .executeTakeFirst()
+    : undefined;
+  const team = findTeam(directory, delivery.team_id);
+  const routeTeam = findTeam(directory, route?.team_id ?? delivery.team_id);
+  const authority = directory.authorities.find((a) => a.id === routeTeam?.authorityId);
+  if (!team || !routeTeam || !authority)
+    throw new Error(`Team ${delivery.team_id} is not in its directory version`);
+  return { referral, directory, team, routeTeam, authorityName: authority.name };
 }
 
 export function portalUrl(ctx: RelayContext, referralId: string): string {
@@ -43,36 +68,51 @@ export async function attemptDelivery(
   email: EmailSender,
   delivery: DeliveryRow,
 ): Promise<AttemptOutcome> {
-  if (delivery.purpose !== 'referral') {
-    return { kind: 'permanent', detail: `no sender for purpose ${delivery.purpose}` };
+  switch (delivery.purpose) {
+    case 'referral':
+      return sendReferral(ctx, email, delivery, await loadAddressee(ctx, delivery));
+    case 'reminder':
+    case 'alert-secondary':
+    case 'alert-out-of-hours':
+      return email.send(await followUpEmail(ctx, delivery, await loadAddressee(ctx, delivery)));
+    case 'test-alert':
+      return sendTestAlert(ctx, email, delivery);
+    default:
+      return { kind: 'permanent', detail: `no sender for purpose ${delivery.purpose}` };
   }
-  const addressee = await loadAddressee(ctx, delivery);
-  const payload = JSON.parse(addressee.referral.payload) as ReferralInputType;
+}
+
+async function sendReferral(ctx: RelayContext, email: EmailSender, delivery: DeliveryRow, a: Addressee) {
+  const payload = JSON.parse(a.referral.payload) as ReferralInputType;
   if (delivery.channel === 'webhook') {
-    const secret = addressee.team.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
-    if (!secret || secret.kind !== 'webhook')
-      return { kind: 'permanent', detail: 'webhook no longer in directory' };
+    const channel = a.team.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
+    if (channel?.kind !== 'webhook')
+      return { kind: 'permanent', detail: 'webhook no longer in directory' } as const;
     const body = JSON.stringify({
       delivery: delivery.id,
-      referral: { id: addressee.referral.id, reference: addressee.referral.reference, ...payload },
+      referral: { id: a.referral.id, reference: a.referral.reference, ...payload },
       team: delivery.team_id,
-      receivedAt: addressee.referral.received_at,
-      links: { acknowledge: ackUrl(ctx, delivery.id), portal: portalUrl(ctx, addressee.referral.id) },
+      receivedAt: a.referral.received_at,
+      links: { acknowledge: ackUrl(ctx, delivery.id), portal: portalUrl(ctx, a.referral.id) },
     });
     const hook = {
       url: delivery.address,
-      secret: secret.secret,
+      secret: channel.secret,
       deliveryId: delivery.id,
-      referralId: addressee.referral.id,
+      referralId: a.referral.id,
       body,
     };
     return sendWebhook(hook, ctx.config.delivery.timeoutMs, ctx.clock.now());
   }
-  return email.send(referralEmail(ctx, delivery, addressee, payload));
+  const composed = composeReferralEmail({
+    ...facts(ctx, delivery, a),
+    referral: a.team.emailDetail === 'full' ? payload : undefined,
+  });
+  return email.send(envelope(ctx, delivery, composed, a.referral.id));
 }
 
-function referralEmail(ctx: RelayContext, delivery: DeliveryRow, a: Addressee, payload: ReferralInputType) {
-  const composed = composeReferralEmail({
+function facts(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): ReferralEmailFacts {
+  return {
     reference: a.referral.reference,
     urgency: a.referral.urgency,
     subjectType: a.referral.subject_type,
@@ -83,14 +123,65 @@ function referralEmail(ctx: RelayContext, delivery: DeliveryRow, a: Addressee, p
     receivedAt: a.referral.received_at,
     ackUrl: ackUrl(ctx, delivery.id),
     portalUrl: portalUrl(ctx, a.referral.id),
-    referral: a.team.emailDetail === 'full' ? payload : undefined,
+  };
+}
+
+async function followUpEmail(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): Promise<OutgoingEmail> {
+  const route = await ctx.db.kysely
+    .selectFrom('routes')
+    .select('ack_by')
+    .where('id', '=', delivery.route_id ?? '')
+    .executeTakeFirstOrThrow();
+  const composed = composeFollowUpEmail({
+    ...facts(ctx, delivery, a),
+    kind: delivery.purpose as FollowUpKind,
+    ackBy: route.ack_by,
+    forTeamName: a.routeTeam.name,
+    phones: a.routeTeam.phones.map((p) => `${p.label} ${p.number}`),
   });
+  return envelope(ctx, delivery, composed, a.referral.id);
+}
+
+async function sendTestAlert(
+  ctx: RelayContext,
+  email: EmailSender,
+  delivery: DeliveryRow,
+): Promise<AttemptOutcome> {
+  const current = await ctx.directories.current();
+  const team = current && findTeam(current.directory, delivery.team_id);
+  const teamName = team?.name ?? delivery.team_id;
+  const link = ackUrl(ctx, delivery.id);
+  if (delivery.channel === 'webhook') {
+    const channel = team?.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
+    if (channel?.kind !== 'webhook') return { kind: 'permanent', detail: 'webhook no longer in directory' };
+    const body = JSON.stringify({
+      testAlert: true,
+      delivery: delivery.id,
+      team: delivery.team_id,
+      links: { acknowledge: link },
+    });
+    return sendWebhook(
+      { url: delivery.address, secret: channel.secret, deliveryId: delivery.id, referralId: '', body },
+      ctx.config.delivery.timeoutMs,
+      ctx.clock.now(),
+    );
+  }
+  const composed = composeTestAlertEmail({ teamName, ackUrl: link, sentAt: ctx.clock.now().toISOString() });
+  return email.send(envelope(ctx, delivery, composed, null));
+}
+
+function envelope(
+  ctx: RelayContext,
+  delivery: DeliveryRow,
+  composed: ComposedEmail,
+  referralId: string | null,
+): OutgoingEmail {
   return {
     ...composed,
     from: ctx.config.mailFrom,
     envelopeFrom: `bounce+${delivery.id}@${ctx.config.bounceDomain}`,
     to: delivery.address,
     messageId: delivery.message_id,
-    headers: { 'X-Relay-Referral': a.referral.id, 'X-Relay-Delivery': delivery.id },
+    headers: { ...(referralId ? { 'X-Relay-Referral': referralId } : {}), 'X-Relay-Delivery': delivery.id },
   };
 }
