@@ -7,7 +7,13 @@ import { appendAudit } from '../governance/audit.ts';
 import { insertEvent, refreshStatus } from '../referrals/referral.repository.ts';
 
 /** Reasons tied to a referral (SPEC §6), then system-wide ones that concern a team or the service. */
-export const REFERRAL_REASONS = ['not-sent', 'failed', 'bounced', 'not-acknowledged', 'triage-overdue'] as const;
+export const REFERRAL_REASONS = [
+  'not-sent',
+  'failed',
+  'bounced',
+  'not-acknowledged',
+  'triage-overdue',
+] as const;
 export const SYSTEM_REASONS = [
   'volume-drop',
   'destination-silent',
@@ -86,13 +92,17 @@ export interface Resolver {
 }
 
 export async function claimEscalation(ctx: RelayContext, id: string, by: Resolver): Promise<void> {
-  if (!by.name.trim()) throw new RelayError('validation-failed', undefined, [{ path: 'by', message: 'Say who is claiming it' }]);
+  if (!by.name.trim())
+    throw new RelayError('validation-failed', undefined, [{ path: 'by', message: 'Say who is claiming it' }]);
   const now = ctx.clock.now();
   await ctx.db.kysely.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('escalations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new RelayError('not-found', 'No escalation with that id');
     if (row.state !== 'open') {
-      throw new RelayError('state-conflict', `The escalation is already ${row.state}${row.claimed_by ? ` by ${row.claimed_by}` : ''}`);
+      throw new RelayError(
+        'state-conflict',
+        `The escalation is already ${row.state}${row.claimed_by ? ` by ${row.claimed_by}` : ''}`,
+      );
     }
     await trx
       .updateTable('escalations')
@@ -149,7 +159,8 @@ export async function resolveForAcknowledgement(
     .where('team_id', '=', teamId)
     .where('state', '!=', 'resolved')
     .execute();
-  for (const { id } of open) await resolveEscalationIn(trx, id, note, { name: 'Relay', actor: 'system' }, now);
+  for (const { id } of open)
+    await resolveEscalationIn(trx, id, note, { name: 'Relay', actor: 'system' }, now);
   return open.length;
 }
 

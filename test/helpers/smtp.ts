@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
@@ -52,7 +52,7 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     return current;
   };
   const waiters: (() => void)[] = [];
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
 
   const server = new SMTPServer({
     authOptional: true,
@@ -101,7 +101,7 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
       });
     },
   });
-  server.server.on('connection', (socket: import('node:net').Socket) => {
+  server.server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
