@@ -5,6 +5,7 @@ import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
+import { registerWeb } from './web/web.plugin.ts';
 import { registerMailCatcherRoutes } from './mailcatcher/mailcatcher.routes.ts';
 
 /** Personal data must never reach a log line: bodies are never logged, and these paths are redacted. */
@@ -43,6 +44,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
 
+  registerWeb(app, ctx);
   registerReferralRoutes(app, ctx);
   registerOpenApiRoute(app);
   if (options.mailCatcher) registerMailCatcherRoutes(app, ctx);

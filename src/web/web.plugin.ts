@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RelayContext } from '../context.ts';
+import { checkReadiness } from '../assurance/health.ts';
+import { createViews, NHSUK_DIST } from './views.ts';
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Renders a page with the layout's shared data (service name, health banner). */
+    page(view: string, data?: Record<string, unknown>): Promise<FastifyReply>;
+  }
+}
+
+export const SERVICE_NAME = 'Safeguard Relay';
+
+/**
+ * What every HTML page needs: form bodies, cookies, CSRF tokens, the NHS design system's CSS, JS
+ * and images served locally, and Nunjucks rendering with the health banner.
+ */
+export function registerWeb(app: FastifyInstance, ctx: RelayContext): void {
+  void app.register(formbody, { bodyLimit: 64 * 1024 });
+  void app.register(cookie, { secret: ctx.config.secret });
+  void app.register(csrf, {
+    cookieOpts: {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      secure: ctx.config.baseUrl.startsWith('https:'),
+    },
+  });
+  void app.register(fastifyStatic, {
+    root: join(NHSUK_DIST, 'nhsuk'),
+    prefix: '/assets/nhsuk/',
+    allowedPath: (path) => /\.(css|js|svg|png|ico|woff2?|json)$/.test(path),
+    maxAge: '1d',
+  });
+  const views = createViews();
+  app.decorateReply(
+    'page',
+    async function (this: FastifyReply, view: string, data: Record<string, unknown> = {}) {
+      const readiness = await checkReadiness(ctx).catch(() => undefined);
+      const html = views.render(view, {
+        serviceName: SERVICE_NAME,
+        assetPath: '/assets/nhsuk/assets',
+        healthProblem: readiness && !readiness.ready ? describeHealth(readiness) : undefined,
+        ...data,
+      });
+      return this.type('text/html; charset=utf-8').send(html);
+    },
+  );
+}
+
+function describeHealth(r: Awaited<ReturnType<typeof checkReadiness>>): string {
+  if (r.components.database === 'unreachable')
+    return 'Relay cannot reach its database. Referrals cannot be taken.';
+  if (r.status === 'draining') return 'This Relay node is shutting down.';
+  const stale = [r.components.dispatcher, r.components.watchdog]
+    .filter((c) => c?.stale)
+    .map((c) => c?.component);
+  return `Relay's ${stale.join(' and ')} ${stale.length > 1 ? 'have' : 'has'} stopped reporting. Deliveries or deadline checks may be stalled.`;
+}
