@@ -35,7 +35,7 @@ const TEMPORARY_CODES = new Set([
  * rejected auth without a code) is permanent, so it fails loudly instead of retrying for a day.
  */
 export function classifySmtpError(error: unknown): AttemptOutcome {
-  const e = error as { responseCode?: number; code?: string; response?: string; message?: string };
+  const e = (error ?? {}) as { responseCode?: number; code?: string; response?: string; message?: string };
   const detail = describe(e);
   if (typeof e.responseCode === 'number') {
     if (e.responseCode >= 400 && e.responseCode < 500) return { kind: 'temporary', detail };

@@ -99,6 +99,12 @@ function fullDetailRows(r: ReferralInputType): [string, string][] {
     ...optional('GP', s.gp),
     ['Incident', `${r.incident.number} at ${r.incident.occurredAt}, ${r.incident.location.postcode}`],
     ...optional('Location', r.incident.location.description),
+    ...optional('Call sign', r.incident.callSign),
+    ...optional(
+      'Conveyed to hospital',
+      r.incident.conveyed === undefined ? undefined : r.incident.conveyed ? 'yes' : 'no',
+    ),
+    ['Source record', `${r.source.system} ${r.source.reference}`],
     ['Concern', r.concern],
     ...optional('Vulnerabilities', r.vulnerabilities?.join(', ')),
     ...optional('Children in household', r.householdChildren),
