@@ -7,6 +7,7 @@ import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
 import { verifyAuditChain } from './governance/audit.ts';
+import { createUser } from './web/auth/user.service.ts';
 
 const program = new Command('relay')
   .description(
@@ -80,7 +81,10 @@ apikey
   .command('create')
   .description('Create an API key; prints the key once, alone on standard output')
   .requiredOption('--name <name>', 'who or what uses the key')
-  .requiredOption('--scope <scope>', 'referrals:write (a source system) or acknowledgements:write (a team)')
+  .requiredOption(
+    '--scope <scope>',
+    'referrals:write (a source system), acknowledgements:write (a team) or escalations:write (safeguarding team tooling)',
+  )
   .option('--team <team>', 'team id the key acts for (required for acknowledgements:write)')
   .option('--system <system>', 'source system whose referrals the key may read')
   .action(
@@ -134,6 +138,51 @@ apikey
         await ctx.db.close();
       }
     }),
+  );
+
+const user = program.command('user').description('Manage people who sign in to the web app');
+user
+  .command('add')
+  .description('Create an account; prints a generated password once unless --password is given')
+  .requiredOption('--email <email>', 'the email address they sign in with')
+  .requiredOption('--role <role...>', 'crew, safeguarding, recipient, admin or auditor (repeat for more)')
+  .option('--team <team...>', 'for recipients: the team id(s) they work in (repeat for more)')
+  .option('--name <name>', 'their full name, shown on what they do')
+  .option('--password <password>', 'set this password (at least 12 characters) instead of generating one')
+  .action(
+    command(
+      async (options: {
+        email: string;
+        role: string[];
+        team?: string[];
+        name?: string;
+        password?: string;
+      }) => {
+        const ctx = await openRuntime();
+        try {
+          const current = await ctx.directories.current();
+          const teams = new Set(current?.directory.authorities.flatMap((a) => a.teams.map((t) => t.id)));
+          const { user: created, password } = await createUser(
+            ctx.db.kysely,
+            ctx.clock,
+            {
+              email: options.email,
+              name: options.name,
+              roles: options.role.flatMap((r) => r.split(',')),
+              teams: options.team?.flatMap((t) => t.split(',')),
+              password: options.password,
+            },
+            'cli',
+            (id) => teams.has(id),
+          );
+          console.log(
+            options.password ? `Created ${created.email} (${created.roles.join(', ')}).` : password,
+          );
+        } finally {
+          await ctx.db.close();
+        }
+      },
+    ),
   );
 
 const audit = program.command('audit').description('The tamper-evident audit log');

@@ -1,8 +1,9 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './database.ts';
 import * as initial from './migrations/20261125080000_initial.ts';
 import * as mailcatcher from './migrations/20261125090000_mailcatcher.ts';
 import * as assurance from './migrations/20261125100000_assurance.ts';
+import * as users from './migrations/20261125110000_users.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -12,6 +13,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125080000_initial': initial,
   '20261125090000_mailcatcher': mailcatcher,
   '20261125100000_assurance': assurance,
+  '20261125110000_users': users,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -25,8 +27,20 @@ class StaticProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider(db.dialect) });
+  // Unless told the schema, Kysely takes a migration table in any schema as ours, and then fails to
+  // find it (another app's schema, or a parallel test's): so name the schema we are working in.
+  const migrationTableSchema = db.dialect === 'postgres' ? await currentSchema(db) : undefined;
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: new StaticProvider(db.dialect),
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentSchema(db: Db): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db.kysely);
+  return rows[0]?.schema ?? undefined;
 }

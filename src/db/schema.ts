@@ -11,6 +11,7 @@ import type {
   TeamPhoneTable,
   TeamTable,
 } from '../directory/directory.table.ts';
+import type { SessionTable, UserTable } from '../web/auth/user.table.ts';
 import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
 import type {
@@ -46,4 +47,6 @@ export interface Database {
   heartbeats: HeartbeatTable;
   scheduled_runs: ScheduledRunTable;
   test_alerts: TestAlertTable;
+  users: UserTable;
+  sessions: SessionTable;
 }

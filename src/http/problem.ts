@@ -1,7 +1,19 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { errorCatalogue, problemFor, RelayError, type ErrorCode } from '../errors.ts';
 
-export function sendProblem(reply: FastifyReply, error: RelayError): FastifyReply {
+/** Pages get an HTML error page; the API, health and metrics get problem+json. */
+function wantsPage(reply: FastifyReply): boolean {
+  const url = reply.request.url;
+  return (
+    !url.startsWith('/api/') && !/^\/(healthz|readyz|metrics)\b/.test(url) && typeof reply.page === 'function'
+  );
+}
+
+export function sendProblem(reply: FastifyReply, error: RelayError): FastifyReply | Promise<FastifyReply> {
+  if (wantsPage(reply)) {
+    const problem = problemFor(error.code, error.detail, error.errors);
+    return reply.code(error.status).page('errors/error.njk', { pageTitle: problem.title, problem });
+  }
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply
     .code(error.status)
@@ -14,6 +26,8 @@ function codeForFastifyError(error: FastifyError): ErrorCode | undefined {
   switch (error.statusCode) {
     case 400:
       return 'malformed-request';
+    case 403:
+      return 'forbidden';
     case 413:
       return 'payload-too-large';
     case 415:

@@ -3,10 +3,12 @@ import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { checkReadiness } from '../assurance/health.ts';
 import { createViews, NHSUK_DIST } from './views.ts';
+import { registerAuthRoutes } from './auth/auth.routes.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -33,12 +35,14 @@ export function registerWeb(app: FastifyInstance, ctx: RelayContext): void {
       secure: ctx.config.baseUrl.startsWith('https:'),
     },
   });
+  void app.register(rateLimit, { global: false });
   void app.register(fastifyStatic, {
     root: join(NHSUK_DIST, 'nhsuk'),
     prefix: '/assets/nhsuk/',
     allowedPath: (path) => /\.(css|js|svg|png|ico|woff2?|json)$/.test(path),
     maxAge: '1d',
   });
+  registerAuthRoutes(app, ctx);
   const views = createViews();
   app.decorateReply(
     'page',
@@ -48,6 +52,7 @@ export function registerWeb(app: FastifyInstance, ctx: RelayContext): void {
         serviceName: SERVICE_NAME,
         assetPath: '/assets/nhsuk/assets',
         healthProblem: readiness && !readiness.ready ? describeHealth(readiness) : undefined,
+        user: this.request.user,
         ...data,
       });
       return this.type('text/html; charset=utf-8').send(html);
