@@ -9,6 +9,8 @@ import type { RelayContext } from '../context.ts';
 import { checkReadiness } from '../assurance/health.ts';
 import { createViews, NHSUK_DIST } from './views.ts';
 import { registerAuthRoutes } from './auth/auth.routes.ts';
+import { navigationFor, startPage } from './navigation.ts';
+import { escapeHtml } from '../delivery/messages/html.ts';
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -23,7 +25,11 @@ export const SERVICE_NAME = 'Safeguard Relay';
  * What every HTML page needs: form bodies, cookies, CSRF tokens, the NHS design system's CSS, JS
  * and images served locally, and Nunjucks rendering with the health banner.
  */
-export function registerWeb(app: FastifyInstance, ctx: RelayContext): void {
+export function registerWeb(
+  app: FastifyInstance,
+  ctx: RelayContext,
+  options: { mailbox?: boolean } = {},
+): void {
   void app.register(formbody, { bodyLimit: 64 * 1024 });
   void app.register(cookie, { secret: ctx.config.secret });
   void app.register(csrf, {
@@ -43,21 +49,45 @@ export function registerWeb(app: FastifyInstance, ctx: RelayContext): void {
     maxAge: '1d',
   });
   registerAuthRoutes(app, ctx);
+  app.get('/', async (request, reply) =>
+    reply.redirect(request.user ? startPage(request.user) : '/sign-in', 303),
+  );
   const views = createViews();
   app.decorateReply(
     'page',
     async function (this: FastifyReply, view: string, data: Record<string, unknown> = {}) {
       const readiness = await checkReadiness(ctx).catch(() => undefined);
+      const user = this.request.user;
+      const csrfToken = (data.csrfToken as string | undefined) ?? (user ? this.generateCsrf() : undefined);
       const html = views.render(view, {
         serviceName: SERVICE_NAME,
         assetPath: '/assets/nhsuk/assets',
         healthProblem: readiness && !readiness.ready ? describeHealth(readiness) : undefined,
-        user: this.request.user,
+        user,
+        csrfToken,
+        navigation: {
+          items: navigationFor(user, { mailbox: options.mailbox === true }).map((item) => ({
+            ...item,
+            current: this.request.url.split('?')[0] === item.href,
+          })),
+        },
+        account: user ? accountItems(user.name, csrfToken ?? '') : undefined,
         ...data,
       });
       return this.type('text/html; charset=utf-8').send(html);
     },
   );
+}
+
+/** The header's account area: who is signed in, and a sign-out button whose form carries the CSRF token. */
+function accountItems(name: string, csrfToken: string) {
+  const hidden = `<input type="hidden" name="_csrf" value="${escapeHtml(csrfToken)}">`;
+  return {
+    items: [
+      { text: name, icon: true },
+      { action: '/sign-out', html: `${hidden}Sign out` },
+    ],
+  };
 }
 
 function describeHealth(r: Awaited<ReturnType<typeof checkReadiness>>): string {
