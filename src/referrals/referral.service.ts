@@ -30,6 +30,7 @@ export interface IntakeActor {
   /** For the audit log: `apikey:<id>` or `user:<id>`. */
   actor: string;
   keyId?: string;
+  userId?: string;
 }
 
 export interface IntakeResult {
@@ -136,6 +137,7 @@ async function writeReferral(
       updated_at: at,
       directory_version: current?.versionId ?? null,
       raised_by_key: by.keyId ?? null,
+      raised_by_user: by.userId ?? null,
       closed_at: null,
     });
     await insertRoutes(trx, plan.routes);

@@ -19,6 +19,7 @@ export interface ReferralTable {
   /** Null only when no directory had been loaded: the referral then waits in triage. */
   directory_version: number | null;
   raised_by_key: string | null;
+  raised_by_user: string | null;
   closed_at: string | null;
 }
 

@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { RelayContext } from '../context.ts';
+import type { Database } from '../db/schema.ts';
+import { RelayError } from '../errors.ts';
+import { appendAudit } from '../governance/audit.ts';
+import type { User } from '../web/auth/user.service.ts';
+import { findReferral, type ReferralRow } from './referral.repository.ts';
+import type { ReferralInputType } from './referral.schema.ts';
+
+/**
+ * Who may see a referral's content: the safeguarding team sees every referral; a crew member the
+ * ones they raised; a recipient those routed to one of their teams. Admins and auditors see no
+ * referral content (unless they also hold one of those roles).
+ */
+export async function maySee(db: Kysely<Database>, user: User, referral: ReferralRow): Promise<boolean> {
+  if (user.roles.includes('safeguarding')) return true;
+  if (user.roles.includes('crew') && referral.raised_by_user === user.id) return true;
+  if (user.roles.includes('recipient') && user.teams.length > 0) {
+    const routed = await db
+      .selectFrom('routes')
+      .select('id')
+      .where('referral_id', '=', referral.id)
+      .where('team_id', 'in', user.teams)
+      .executeTakeFirst();
+    return routed !== undefined;
+  }
+  return false;
+}
+
+/** The referral as received: the subject's personal data. Issue-6 encryption decrypts here. */
+export function readPayload(referral: ReferralRow): ReferralInputType {
+  return JSON.parse(referral.payload) as ReferralInputType;
+}
+
+/**
+ * Opens a referral's personal data for a person, or fails as "not found" (so ids cannot be probed).
+ * Every successful view is written to the audit log: who, when, which referral.
+ */
+export async function viewReferral(
+  ctx: RelayContext,
+  user: User,
+  idOrReference: string,
+  purpose: string,
+): Promise<{ referral: ReferralRow; payload: ReferralInputType }> {
+  const referral = await findReferral(ctx.db.kysely, idOrReference);
+  if (!referral || !(await maySee(ctx.db.kysely, user, referral))) {
+    throw new RelayError('not-found', 'No referral with that reference is visible to you');
+  }
+  await ctx.db.kysely.transaction().execute((trx) =>
+    appendAudit(trx, ctx.clock.now(), {
+      actor: `user:${user.id}`,
+      action: 'referral.viewed',
+      entityType: 'referral',
+      entityId: referral.id,
+      detail: { reference: referral.reference, purpose },
+    }),
+  );
+  return { referral, payload: readPayload(referral) };
+}
