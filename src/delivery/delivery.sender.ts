@@ -1,8 +1,8 @@
 import { createAckToken } from '../assurance/ack-token.ts';
 import type { RelayContext } from '../context.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
-import type { ReferralInputType } from '../referrals/referral.schema.ts';
 import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
+import { readPayload } from '../referrals/referral.access.ts';
 import type { EmailChannel, OutgoingEmail } from './channels/email.channel.ts';
 import { sendWebhook } from './channels/webhook.channel.ts';
 import {
@@ -83,7 +83,7 @@ export async function attemptDelivery(
 }
 
 async function sendReferral(ctx: RelayContext, email: EmailSender, delivery: DeliveryRow, a: Addressee) {
-  const payload = JSON.parse(a.referral.payload) as ReferralInputType;
+  const payload = readPayload(a.referral);
   if (delivery.channel === 'webhook') {
     const channel = a.team.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
     if (channel?.kind !== 'webhook')
