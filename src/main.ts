@@ -28,7 +28,13 @@ program
   .action(
     command(async (options: { demo?: boolean; role: Role }) => {
       const ctx = await openRuntime();
-      await start(ctx, { demo: options.demo === true, role: options.role });
+      try {
+        await start(ctx, { demo: options.demo === true, role: options.role });
+      } catch (error) {
+        // Open pool connections would keep a failed start alive; close them so it exits at once.
+        await ctx.db.close();
+        throw error;
+      }
     }),
   );
 

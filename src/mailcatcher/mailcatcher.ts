@@ -39,16 +39,33 @@ export async function startMailCatcher(
       });
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await listen(server, port, host);
+  } catch (error) {
+    // The embedded default must just work: if the usual port is taken, any free one will do.
+    if ((error as { code?: string }).code !== 'EADDRINUSE' || port === 0) throw error;
+    await listen(server, 0, host);
+  }
+  // A client that misbehaves must not take the embedded default down with it.
+  server.on('error', () => undefined);
   const actual = (server.server.address() as AddressInfo).port;
   return {
     port: actual,
     smtpUrl: `smtp://${host}:${actual}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+function listen(server: SMTPServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // smtp-server re-emits socket errors on itself; without a listener they would crash the process.
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 async function storeMessage(
