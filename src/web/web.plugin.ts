@@ -10,6 +10,7 @@ import { checkReadiness } from '../assurance/health.ts';
 import { createViews, NHSUK_DIST } from './views.ts';
 import { registerAuthRoutes } from './auth/auth.routes.ts';
 import { navigationFor, startPage } from './navigation.ts';
+import { registerPages } from './pages.ts';
 import { escapeHtml } from '../delivery/messages/html.ts';
 
 declare module 'fastify' {
@@ -49,6 +50,7 @@ export function registerWeb(
     maxAge: '1d',
   });
   registerAuthRoutes(app, ctx);
+  registerPages(app, ctx);
   app.get('/', async (request, reply) =>
     reply.redirect(request.user ? startPage(request.user) : '/sign-in', 303),
   );

