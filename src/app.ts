@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RelayContext } from './context.ts';
 import { checkReadiness } from './assurance/health.ts';
+import { registerAcknowledgementRoutes } from './assurance/acknowledgement.routes.ts';
+import { registerEscalationRoutes } from './assurance/escalation.routes.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { RelayError } from './errors.ts';
@@ -21,6 +23,8 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
   const app = Fastify({
     logger: { level: ctx.config.logLevel, redact: LOG_REDACT },
     bodyLimit: 256 * 1024,
+    // Acknowledge-link tokens (~125 characters) are path parameters; the default limit of 100 would 414 them.
+    routerOptions: { maxParamLength: 512 },
   });
   registerProblemHandlers(app);
   app.addHook('onRequest', async (request) => {
@@ -46,6 +50,8 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
 
   registerWeb(app, ctx);
   registerReferralRoutes(app, ctx);
+  registerAcknowledgementRoutes(app, ctx);
+  registerEscalationRoutes(app, ctx);
   registerOpenApiRoute(app);
   if (options.mailCatcher) registerMailCatcherRoutes(app, ctx);
   return app;

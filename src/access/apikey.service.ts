@@ -5,7 +5,11 @@ import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
 
-export const API_SCOPES = ['referrals:write', 'acknowledgements:write'] as const;
+/**
+ * `referrals:write`: a source system (ePCR); `acknowledgements:write`: one receiving team's system;
+ * `escalations:write`: the ambulance service's safeguarding team tooling, which works escalations.
+ */
+export const API_SCOPES = ['referrals:write', 'acknowledgements:write', 'escalations:write'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface ApiKey {
@@ -56,6 +60,9 @@ export async function createApiKey(
   }
   if (input.scope === 'acknowledgements:write' && !input.teamId) {
     problems.push({ path: 'team', message: 'An acknowledgements:write key must be bound to a team' });
+  } else if (input.scope === 'escalations:write' && input.teamId) {
+    // Escalations span every team; binding the key to one would suggest a limit it does not have.
+    problems.push({ path: 'team', message: 'An escalations:write key is not bound to a team' });
   } else if (input.teamId && !(await teamExists(input.teamId))) {
     problems.push({ path: 'team', message: 'No team with that id in the current directory' });
   }

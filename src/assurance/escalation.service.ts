@@ -104,12 +104,15 @@ export async function claimEscalation(ctx: RelayContext, id: string, by: Resolve
         `The escalation is already ${row.state}${row.claimed_by ? ` by ${row.claimed_by}` : ''}`,
       );
     }
-    await trx
+    const claimed = await trx
       .updateTable('escalations')
       .set({ state: 'claimed', claimed_by: by.name.trim(), claimed_at: now.toISOString() })
       .where('id', '=', id)
       .where('state', '=', 'open')
-      .execute();
+      .executeTakeFirst();
+    // On PostgreSQL a concurrent claim can pass the read above; only one update finds it still open.
+    if (claimed.numUpdatedRows === 0n)
+      throw new RelayError('state-conflict', 'The escalation was claimed just now');
     await recordChange(trx, row.referral_id, id, 'escalation.claimed', by, now, {});
   });
 }

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { requireApiKey } from '../access/apikey.auth.ts';
+import type { ApiKey } from '../access/apikey.service.ts';
+import type { RelayContext } from '../context.ts';
+import { RelayError } from '../errors.ts';
+import { OUTCOMES, recordOutcome } from '../referrals/outcome.service.ts';
+import { findReferral, isRoutedTo, type ReferralRow } from '../referrals/referral.repository.ts';
+import { acknowledgeForTeam } from './acknowledgement.service.ts';
+import { registerAckLinkPages } from './ack-link.pages.ts';
+import { parseRequest } from './request-body.ts';
+
+const AckBody = z.strictObject({
+  by: z.string().trim().min(1, 'Say who at the team acknowledged it').max(200),
+});
+
+const OutcomeBody = z.strictObject({
+  outcome: z.enum(OUTCOMES),
+  note: z.string().trim().min(1, 'Say what the team did').max(5000),
+});
+
+type TeamKey = ApiKey & { teamId: string };
+
+/** A receiving team's system: its key is bound to the one team it may act for. */
+async function requireTeamKey(ctx: RelayContext, request: FastifyRequest): Promise<TeamKey> {
+  const key = await requireApiKey(ctx, request, ['acknowledgements:write']);
+  if (!key.teamId) throw new RelayError('forbidden', 'This key is not bound to a team');
+  return { ...key, teamId: key.teamId };
+}
+
+/** A referral that was not routed to the key's team answers 404, so ids cannot be probed. */
+async function referralForTeam(
+  ctx: RelayContext,
+  idOrReference: string,
+  teamId: string,
+): Promise<ReferralRow> {
+  const referral = await findReferral(ctx.db.kysely, idOrReference);
+  if (!referral || !(await isRoutedTo(ctx.db.kysely, referral.id, teamId))) {
+    throw new RelayError('not-found', 'No referral with that id was routed to this team');
+  }
+  return referral;
+}
+
+/** The team's first acknowledgement: on a repeat, the one that counts is the earlier one. */
+async function acknowledgementOf(ctx: RelayContext, referral: ReferralRow, teamId: string) {
+  const ack = await ctx.db.kysely
+    .selectFrom('acknowledgements')
+    .select(['at', 'by_name', 'method'])
+    .where('referral_id', '=', referral.id)
+    .where('team_id', '=', teamId)
+    .orderBy('at')
+    .executeTakeFirstOrThrow();
+  return {
+    referralId: referral.id,
+    reference: referral.reference,
+    team: teamId,
+    acknowledgedAt: ack.at,
+    by: ack.by_name,
+    method: ack.method,
+  };
+}
+
+/** Acknowledgement by link (pages), by a team's system (API), and the team's outcome. */
+export function registerAcknowledgementRoutes(app: FastifyInstance, ctx: RelayContext): void {
+  registerAckLinkPages(app, ctx);
+
+  app.post<{ Params: { id: string } }>('/api/v1/referrals/:id/acknowledgements', async (request, reply) => {
+    const key = await requireTeamKey(ctx, request);
+    const body = parseRequest(AckBody, request.body);
+    const referral = await referralForTeam(ctx, request.params.id, key.teamId);
+    const result = await acknowledgeForTeam(ctx, referral.id, key.teamId, {
+      method: 'api',
+      name: body.by,
+      actor: `apikey:${key.id}`,
+      keyId: key.id,
+    });
+    return reply
+      .code(result.acknowledged ? 201 : 200)
+      .send(await acknowledgementOf(ctx, referral, key.teamId));
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/referrals/:id/outcomes', async (request, reply) => {
+    const key = await requireTeamKey(ctx, request);
+    const body = parseRequest(OutcomeBody, request.body);
+    const referral = await referralForTeam(ctx, request.params.id, key.teamId);
+    const result = await recordOutcome(ctx, referral.id, key.teamId, body, {
+      name: key.name,
+      actor: `apikey:${key.id}`,
+      ackMethod: 'api',
+      keyId: key.id,
+    });
+    const after = await findReferral(ctx.db.kysely, referral.id);
+    return reply.code(result.recorded ? 201 : 200).send({
+      referralId: result.referralId,
+      reference: result.reference,
+      team: result.teamId,
+      outcome: result.outcome,
+      note: result.note,
+      recordedAt: result.recordedAt,
+      referralStatus: after?.status ?? referral.status,
+    });
+  });
+}

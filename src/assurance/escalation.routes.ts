@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireApiKey } from '../access/apikey.auth.ts';
+import type { RelayContext } from '../context.ts';
+import { RelayError } from '../errors.ts';
+import { isRoutedTo } from '../referrals/referral.repository.ts';
+import { acknowledgeForTeam } from './acknowledgement.service.ts';
+import {
+  escalationRows,
+  findEscalationItem,
+  toEscalationItem,
+  type EscalationItem,
+} from './escalation.queries.ts';
+import {
+  claimEscalation,
+  REFERRAL_REASONS,
+  resolveEscalationIn,
+  SYSTEM_REASONS,
+} from './escalation.service.ts';
+import { parseRequest } from './request-body.ts';
+
+const ESCALATION_STATES = ['open', 'claimed', 'resolved'] as const;
+const person = (message: string) => z.string().trim().min(1, message).max(200);
+
+const ListQuery = z.strictObject({
+  state: z.enum(ESCALATION_STATES).optional(),
+  reason: z.enum([...REFERRAL_REASONS, ...SYSTEM_REASONS]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+});
+
+const ClaimBody = z.strictObject({ by: person('Say who is claiming it') });
+
+const ResolveBody = z
+  .strictObject({
+    by: person('Say who is resolving it'),
+    note: z.string().trim().min(1, 'Say what was done').max(5000),
+    receiptConfirmedByPhone: z.boolean().optional(),
+    confirmedBy: person('Name the person at the team who confirmed receipt').optional(),
+  })
+  .superRefine(
+    (body, issues) => {
+      if (body.receiptConfirmedByPhone === true && !body.confirmedBy) {
+        issues.addIssue({
+          code: 'custom',
+          path: ['confirmedBy'],
+          message: 'Name the person at the team who confirmed receipt',
+        });
+      }
+    },
+    // zod skips refinements once a field has failed; this one guards its own inputs, so every problem is named.
+    { when: () => true },
+  );
+
+/** "Receipt confirmed by phone" acknowledges for a team, so the escalation must be about a team's copy. */
+async function assertTeamReferral(ctx: RelayContext, item: EscalationItem) {
+  if (item.referralId && item.team && (await isRoutedTo(ctx.db.kysely, item.referralId, item.team)))
+    return { referralId: item.referralId, teamId: item.team };
+  throw new RelayError('validation-failed', undefined, [
+    {
+      path: 'receiptConfirmedByPhone',
+      message: 'This escalation is not about a referral routed to a team, so there is no receipt to confirm',
+    },
+  ]);
+}
+
+/** The safeguarding team's escalation queue: list, claim, resolve. */
+export function registerEscalationRoutes(app: FastifyInstance, ctx: RelayContext): void {
+  app.get('/api/v1/escalations', async (request) => {
+    await requireApiKey(ctx, request, ['escalations:write']);
+    const query = parseRequest(ListQuery, request.query, 'invalid-query');
+    let rows = escalationRows(ctx);
+    if (query.state) rows = rows.where('escalations.state', '=', query.state);
+    if (query.reason) rows = rows.where('escalations.reason', '=', query.reason);
+    const found = await rows
+      .orderBy('escalations.opened_at')
+      .orderBy('escalations.id')
+      .limit(query.limit)
+      .execute();
+    return { items: await Promise.all(found.map((row) => toEscalationItem(ctx, row))) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/escalations/:id/claim', async (request) => {
+    const key = await requireApiKey(ctx, request, ['escalations:write']);
+    const body = parseRequest(ClaimBody, request.body);
+    await claimEscalation(ctx, request.params.id, { name: body.by, actor: `apikey:${key.id}` });
+    return findEscalationItem(ctx, request.params.id);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/escalations/:id/resolve', async (request) => {
+    const key = await requireApiKey(ctx, request, ['escalations:write']);
+    const body = parseRequest(ResolveBody, request.body);
+    const item = await findEscalationItem(ctx, request.params.id);
+    if (item.state === 'resolved')
+      throw new RelayError('state-conflict', 'The escalation is already resolved');
+    const target = body.receiptConfirmedByPhone ? await assertTeamReferral(ctx, item) : undefined;
+    const actor = `apikey:${key.id}`;
+    // The person's note resolves this escalation first; the acknowledgement then resolves the team's
+    // other open escalations for the referral, each with a note saying it was acknowledged by phone.
+    await ctx.db.kysely
+      .transaction()
+      .execute((trx) =>
+        resolveEscalationIn(trx, item.id, body.note, { name: body.by, actor }, ctx.clock.now()),
+      );
+    const ack =
+      target &&
+      (await acknowledgeForTeam(ctx, target.referralId, target.teamId, {
+        method: 'phone',
+        name: body.confirmedBy ?? '',
+        actor,
+        keyId: key.id,
+      }));
+    const resolved = await findEscalationItem(ctx, item.id);
+    return ack
+      ? {
+          ...resolved,
+          acknowledgement: { acknowledged: ack.acknowledged, acknowledgedAt: ack.acknowledgedAt, by: ack.by },
+        }
+      : resolved;
+  });
+}
