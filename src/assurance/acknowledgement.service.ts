@@ -70,71 +70,80 @@ export async function acknowledgeRoute(
   deliveryId?: string,
 ): Promise<AckResult> {
   const now = ctx.clock.now();
-  return ctx.db.kysely.transaction().execute(async (trx) => {
-    const route = await trx
-      .selectFrom('routes')
-      .innerJoin('referrals', 'referrals.id', 'routes.referral_id')
-      .select([
-        'routes.id',
-        'routes.referral_id',
-        'routes.team_id',
-        'routes.acknowledged_at',
-        'referrals.reference',
-      ])
-      .where('routes.id', '=', routeId)
-      .executeTakeFirstOrThrow();
-    const result = { referralId: route.referral_id, reference: route.reference, teamId: route.team_id };
-    if (route.acknowledged_at)
-      return { ...result, ...(await existingAck(trx, routeId, route.acknowledged_at)) };
-    const at = now.toISOString();
-    const updated = await trx
-      .updateTable('routes')
-      .set({ acknowledged_at: at })
-      .where('id', '=', routeId)
-      .where('acknowledged_at', 'is', null)
-      .executeTakeFirst();
-    if (updated.numUpdatedRows === 0n) return { ...result, ...(await existingAck(trx, routeId, at)) };
-    await trx
-      .insertInto('acknowledgements')
-      .values({
-        id: randomUUID(),
-        referral_id: route.referral_id,
-        route_id: routeId,
-        team_id: route.team_id,
-        delivery_id: deliveryId ?? null,
-        at,
-        method: by.method,
-        by_name: by.name,
-        by_user: by.userId ?? null,
-        by_key: by.keyId ?? null,
-      })
-      .execute();
-    await markDeliveriesAcknowledged(trx, routeId, by, now);
-    await resolveForAcknowledgement(
-      trx,
-      route.referral_id,
-      route.team_id,
-      `Acknowledged by ${by.method} (${by.name})`,
-      now,
-    );
-    const detail = { team: route.team_id, method: by.method, delivery: deliveryId ?? null };
-    await insertEvent(trx, {
+  return ctx.db.kysely.transaction().execute((trx) => acknowledgeRouteIn(trx, routeId, by, now, deliveryId));
+}
+
+/** The acknowledgement inside a caller's transaction, so it can commit together with other changes. */
+export async function acknowledgeRouteIn(
+  trx: Kysely<Database>,
+  routeId: string,
+  by: AckBy,
+  now: Date,
+  deliveryId?: string,
+): Promise<AckResult> {
+  const route = await trx
+    .selectFrom('routes')
+    .innerJoin('referrals', 'referrals.id', 'routes.referral_id')
+    .select([
+      'routes.id',
+      'routes.referral_id',
+      'routes.team_id',
+      'routes.acknowledged_at',
+      'referrals.reference',
+    ])
+    .where('routes.id', '=', routeId)
+    .executeTakeFirstOrThrow();
+  const result = { referralId: route.referral_id, reference: route.reference, teamId: route.team_id };
+  if (route.acknowledged_at)
+    return { ...result, ...(await existingAck(trx, routeId, route.acknowledged_at)) };
+  const at = now.toISOString();
+  const updated = await trx
+    .updateTable('routes')
+    .set({ acknowledged_at: at })
+    .where('id', '=', routeId)
+    .where('acknowledged_at', 'is', null)
+    .executeTakeFirst();
+  if (updated.numUpdatedRows === 0n) return { ...result, ...(await existingAck(trx, routeId, at)) };
+  await trx
+    .insertInto('acknowledgements')
+    .values({
+      id: randomUUID(),
       referral_id: route.referral_id,
+      route_id: routeId,
+      team_id: route.team_id,
+      delivery_id: deliveryId ?? null,
       at,
-      kind: 'acknowledged',
-      actor: by.actor,
-      detail: JSON.stringify(detail),
-    });
-    await appendAudit(trx, now, {
-      actor: by.actor,
-      action: 'route.acknowledged',
-      entityType: 'route',
-      entityId: routeId,
-      detail: { referral: route.referral_id, ...detail },
-    });
-    await refreshStatus(trx, route.referral_id, now);
-    return { ...result, acknowledged: true, acknowledgedAt: at, by: by.name };
+      method: by.method,
+      by_name: by.name,
+      by_user: by.userId ?? null,
+      by_key: by.keyId ?? null,
+    })
+    .execute();
+  await markDeliveriesAcknowledged(trx, routeId, by, now);
+  await resolveForAcknowledgement(
+    trx,
+    route.referral_id,
+    route.team_id,
+    `Acknowledged by ${by.method} (${by.name})`,
+    now,
+  );
+  const detail = { team: route.team_id, method: by.method, delivery: deliveryId ?? null };
+  await insertEvent(trx, {
+    referral_id: route.referral_id,
+    at,
+    kind: 'acknowledged',
+    actor: by.actor,
+    detail: JSON.stringify(detail),
   });
+  await appendAudit(trx, now, {
+    actor: by.actor,
+    action: 'route.acknowledged',
+    entityType: 'route',
+    entityId: routeId,
+    detail: { referral: route.referral_id, ...detail },
+  });
+  await refreshStatus(trx, route.referral_id, now);
+  return { ...result, acknowledged: true, acknowledgedAt: at, by: by.name };
 }
 
 async function existingAck(trx: Kysely<Database>, routeId: string, at: string) {

@@ -4,7 +4,7 @@ import { requireApiKey } from '../access/apikey.auth.ts';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
 import { isRoutedTo } from '../referrals/referral.repository.ts';
-import { acknowledgeForTeam } from './acknowledgement.service.ts';
+import { resolveEscalation } from './escalation.resolve.ts';
 import {
   escalationRows,
   findEscalationItem,
@@ -14,7 +14,6 @@ import {
 import {
   claimEscalation,
   REFERRAL_REASONS,
-  resolveEscalationIn,
   SYSTEM_REASONS,
 } from './escalation.service.ts';
 import { parseRequest } from './request-body.ts';
@@ -92,23 +91,16 @@ export function registerEscalationRoutes(app: FastifyInstance, ctx: RelayContext
     const item = await findEscalationItem(ctx, request.params.id);
     if (item.state === 'resolved')
       throw new RelayError('state-conflict', 'The escalation is already resolved');
-    const target = body.receiptConfirmedByPhone ? await assertTeamReferral(ctx, item) : undefined;
-    const actor = `apikey:${key.id}`;
-    // The person's note resolves this escalation first; the acknowledgement then resolves the team's
-    // other open escalations for the referral, each with a note saying it was acknowledged by phone.
-    await ctx.db.kysely
-      .transaction()
-      .execute((trx) =>
-        resolveEscalationIn(trx, item.id, body.note, { name: body.by, actor }, ctx.clock.now()),
-      );
-    const ack =
-      target &&
-      (await acknowledgeForTeam(ctx, target.referralId, target.teamId, {
-        method: 'phone',
-        name: body.confirmedBy ?? '',
-        actor,
-        keyId: key.id,
-      }));
+    if (body.receiptConfirmedByPhone) await assertTeamReferral(ctx, item);
+    // The person's note resolves this escalation; the acknowledgement, in the same transaction, then
+    // resolves the team's other open escalations for the referral.
+    const ack = await resolveEscalation(ctx, item.id, {
+      note: body.note,
+      by: { name: body.by, actor: `apikey:${key.id}` },
+      confirmedByPhone: body.receiptConfirmedByPhone
+        ? { name: body.confirmedBy ?? '', keyId: key.id }
+        : undefined,
+    });
     const resolved = await findEscalationItem(ctx, item.id);
     return ack
       ? {

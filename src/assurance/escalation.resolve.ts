@@ -1,0 +1,59 @@
+import type { RelayContext } from '../context.ts';
+import { RelayError } from '../errors.ts';
+import { acknowledgeRouteIn, type AckResult } from './acknowledgement.service.ts';
+import { resolveEscalationIn, type Resolver } from './escalation.service.ts';
+
+export interface Resolution {
+  note: string;
+  by: Resolver;
+  /** "Receipt confirmed by phone": the named person at the team who confirmed it. */
+  confirmedByPhone?: { name: string; userId?: string; keyId?: string };
+}
+
+/**
+ * Resolves an escalation with its note and, when receipt was confirmed by phone, records the
+ * acknowledgement on the team's behalf in the same transaction: either both happen or neither, so a
+ * resolved escalation can never leave its team's copy silently unacknowledged.
+ */
+export async function resolveEscalation(
+  ctx: RelayContext,
+  id: string,
+  resolution: Resolution,
+): Promise<AckResult | undefined> {
+  const now = ctx.clock.now();
+  return ctx.db.kysely.transaction().execute(async (trx) => {
+    const resolved = await resolveEscalationIn(trx, id, resolution.note, resolution.by, now);
+    const phone = resolution.confirmedByPhone;
+    if (!phone) return undefined;
+    const route =
+      resolved.referralId && resolved.teamId
+        ? await trx
+            .selectFrom('routes')
+            .select('id')
+            .where('referral_id', '=', resolved.referralId)
+            .where('team_id', '=', resolved.teamId)
+            .executeTakeFirst()
+        : undefined;
+    if (!route) {
+      throw new RelayError('validation-failed', undefined, [
+        {
+          path: 'receiptConfirmedByPhone',
+          message:
+            'This escalation is not about a referral routed to a team, so there is no receipt to confirm',
+        },
+      ]);
+    }
+    return acknowledgeRouteIn(
+      trx,
+      route.id,
+      {
+        method: 'phone',
+        name: phone.name,
+        actor: resolution.by.actor,
+        userId: phone.userId,
+        keyId: phone.keyId,
+      },
+      now,
+    );
+  });
+}
