@@ -14,6 +14,35 @@ const AckBody = z.strictObject({
   by: z.string().trim().min(1, 'Say who at the team acknowledged it').max(200),
 });
 
+/** A signed-in recipient acknowledges as themself, so naming the person is optional. */
+const SessionAckBody = z.strictObject({ by: AckBody.shape.by.optional() });
+
+/**
+ * A recipient's session (SPEC §8) acts for the first of their teams the referral was routed to.
+ * Cookie-authenticated JSON is safe from cross-site forms because the API refuses non-JSON bodies.
+ */
+async function acknowledgeAsRecipient(ctx: RelayContext, request: FastifyRequest, idOrReference: string) {
+  const user = request.user;
+  if (!user?.roles.includes('recipient')) {
+    throw new RelayError('unauthenticated', 'Send a team API key, or sign in as a member of the team');
+  }
+  const body = parseRequest(SessionAckBody, request.body ?? {});
+  const referral = await findReferral(ctx.db.kysely, idOrReference);
+  let teamId: string | undefined;
+  for (const team of user.teams) {
+    if (referral && (await isRoutedTo(ctx.db.kysely, referral.id, team))) teamId ??= team;
+  }
+  if (!referral || !teamId)
+    throw new RelayError('not-found', 'No referral with that id was routed to your team');
+  const result = await acknowledgeForTeam(ctx, referral.id, teamId, {
+    method: 'inbox',
+    name: body.by ?? user.name,
+    actor: `user:${user.id}`,
+    userId: user.id,
+  });
+  return { result, referral, teamId };
+}
+
 const OutcomeBody = z.strictObject({
   outcome: z.enum(OUTCOMES),
   note: z.string().trim().min(1, 'Say what the team did').max(5000),
@@ -65,6 +94,10 @@ export function registerAcknowledgementRoutes(app: FastifyInstance, ctx: RelayCo
   registerAckLinkPages(app, ctx);
 
   app.post<{ Params: { id: string } }>('/api/v1/referrals/:id/acknowledgements', async (request, reply) => {
+    if (!request.headers.authorization) {
+      const { result, referral, teamId } = await acknowledgeAsRecipient(ctx, request, request.params.id);
+      return reply.code(result.acknowledged ? 201 : 200).send(await acknowledgementOf(ctx, referral, teamId));
+    }
     const key = await requireTeamKey(ctx, request);
     const body = parseRequest(AckBody, request.body);
     const referral = await referralForTeam(ctx, request.params.id, key.teamId);

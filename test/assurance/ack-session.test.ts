@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import { createUser } from '../../src/web/auth/user.service.ts';
+import { DIALECTS } from '../helpers/db.ts';
+import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
+import { formSession } from '../helpers/web.ts';
+
+for (const dialect of DIALECTS) {
+  describe(`acknowledging through the API with a recipient's session [${dialect}]`, () => {
+    let relay: TestRelay;
+    const password = 'a long recipient password';
+    before(async () => {
+      relay = await createTestRelay(dialect);
+      const anyTeam = () => true;
+      const db = relay.ctx.db.kysely;
+      await createUser(
+        db,
+        relay.clock,
+        {
+          email: 'sam@example.org',
+          name: 'Sam Okafor',
+          roles: ['recipient'],
+          teams: ['birmingham-adults'],
+          password,
+        },
+        'test',
+        anyTeam,
+      );
+      await createUser(
+        db,
+        relay.clock,
+        {
+          email: 'cov@example.org',
+          name: 'Cal Coventry',
+          roles: ['recipient'],
+          teams: ['coventry-adults'],
+          password,
+        },
+        'test',
+        anyTeam,
+      );
+      await createUser(
+        db,
+        relay.clock,
+        { email: 'crew@example.org', name: 'Pat Crew', roles: ['crew'], password },
+        'test',
+        anyTeam,
+      );
+    });
+    after(async () => relay.close());
+
+    async function signedIn(email: string) {
+      const browser = formSession(relay.app);
+      await browser.get('/sign-in');
+      assert.equal((await browser.post('/sign-in', { email, password })).statusCode, 303);
+      return browser;
+    }
+
+    it('acknowledges for the recipient’s own team, as them, once', async () => {
+      const raised = await relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/referrals',
+        headers: { authorization: `Bearer ${relay.epcrKey}` },
+        payload: exampleReferral({ source: { system: 'test-epcr', reference: 'SESSION-1' } }),
+      });
+      const id = raised.json().id as string;
+      const ack = (browser: Awaited<ReturnType<typeof signedIn>>) =>
+        relay.app.inject({
+          method: 'POST',
+          url: `/api/v1/referrals/${id}/acknowledgements`,
+          headers: {
+            cookie: `relay_session=${browser.cookie('relay_session')}`,
+            'content-type': 'application/json',
+          },
+          payload: '{}',
+        });
+      const coventry = await ack(await signedIn('cov@example.org'));
+      assert.equal(coventry.statusCode, 404, 'another team cannot acknowledge it');
+      const crew = await ack(await signedIn('crew@example.org'));
+      assert.equal(crew.statusCode, 401);
+      const sam = await signedIn('sam@example.org');
+      const first = await ack(sam);
+      assert.equal(first.statusCode, 201);
+      assert.equal(first.json().by, 'Sam Okafor');
+      assert.equal(first.json().method, 'inbox');
+      assert.equal((await ack(sam)).statusCode, 200);
+      const none = await relay.app.inject({
+        method: 'POST',
+        url: `/api/v1/referrals/${id}/acknowledgements`,
+        payload: {},
+      });
+      assert.equal(none.statusCode, 401);
+    });
+  });
+}
