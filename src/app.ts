@@ -3,6 +3,7 @@ import type { RelayContext } from './context.ts';
 import { checkReadiness } from './assurance/health.ts';
 import { registerAcknowledgementRoutes } from './assurance/acknowledgement.routes.ts';
 import { registerEscalationRoutes } from './assurance/escalation.routes.ts';
+import { registerManifestRoutes } from './assurance/manifest.routes.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { RelayError } from './errors.ts';
@@ -52,6 +53,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
   registerReferralRoutes(app, ctx);
   registerAcknowledgementRoutes(app, ctx);
   registerEscalationRoutes(app, ctx);
+  registerManifestRoutes(app, ctx);
   registerOpenApiRoute(app);
   if (options.mailCatcher) registerMailCatcherRoutes(app, ctx);
   return app;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseDuration, type DeadlinePolicy } from './assurance/deadlines.ts';
-import { HOUR, MINUTE, SECOND } from './time.ts';
+import { DAY, HOUR, MINUTE, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
 
@@ -26,6 +26,7 @@ export interface Config {
   deadlines: DeadlinePolicy;
   retryWindowMs: number;
   delivery: DeliveryConfig;
+  assurance: AssuranceConfig;
   /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
   mailCatcherPort: number;
   logLevel: string;
@@ -44,6 +45,19 @@ export interface DeliveryConfig {
   leaseMs: number;
   /** The fallback poll when no in-process or database signal wakes the dispatcher. */
   pollIntervalMs: number;
+}
+
+export interface AssuranceConfig {
+  /** How often every team address gets a test alert; null when TEST_ALERT_INTERVAL=off. */
+  testAlertIntervalMs: number | null;
+  /** Where the daily summary goes; the summary is off when unset. */
+  safeguardingEmail: string | undefined;
+  /** London wall-clock time 'HH:MM' after which the daily summary is sent. */
+  dailySummaryAt: string;
+  /** Below this same-weekday average a quiet day is normal noise, not a stopped source. */
+  volumeMinAverage: number;
+  /** A day below this fraction of its same-weekday average raises a volume-drop escalation. */
+  volumeDropRatio: number;
 }
 
 export class ConfigError extends Error {
@@ -121,6 +135,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       leaseMs: read('DELIVERY_LEASE', 2 * MINUTE, parseDuration),
       pollIntervalMs: read('DISPATCH_POLL', 1 * SECOND, parseDuration),
     },
+    assurance: {
+      testAlertIntervalMs: read<number | null>('TEST_ALERT_INTERVAL', 7 * DAY, (raw) =>
+        raw === 'off' ? null : parseDuration(raw),
+      ),
+      safeguardingEmail: read<string | undefined>('SAFEGUARDING_EMAIL', undefined, parseEmail),
+      dailySummaryAt: read('DAILY_SUMMARY_AT', '07:00', parseTimeOfDay),
+      volumeMinAverage: read('VOLUME_MIN_AVERAGE', 5, parseNonNegativeNumber),
+      volumeDropRatio: read('VOLUME_DROP_RATIO', 0.5, parseRatio),
+    },
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
@@ -143,6 +166,28 @@ function parsePort(raw: string): number {
 function parsePositiveInteger(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error('must be a positive whole number');
+  return n;
+}
+
+function parseEmail(raw: string): string {
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(raw)) throw new Error('must be one email address');
+  return raw;
+}
+
+function parseTimeOfDay(raw: string): string {
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(raw)) throw new Error('must be a time HH:MM (London)');
+  return raw;
+}
+
+function parseNonNegativeNumber(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error('must be a number, 0 or more');
+  return n;
+}
+
+function parseRatio(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new Error('must be a number above 0 and at most 1');
   return n;
 }
 

@@ -8,6 +8,7 @@ import { latestVersion } from '../directory/directory.repository.ts';
 import { startMailCatcher, type MailCatcher } from '../mailcatcher/mailcatcher.ts';
 import { seedDemo } from './demo.ts';
 import { Watchdog } from '../assurance/watchdog.ts';
+import { assuranceJobs } from '../assurance/jobs/jobs.ts';
 import { recordHeartbeat } from '../assurance/heartbeat.ts';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -72,7 +73,8 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
   if (role !== 'web') {
     dispatcher = new Dispatcher(ctx, { email, logger: app.log, onPass: heartbeatEvery(ctx, 'dispatcher') });
     dispatcher.start();
-    watchdog = new Watchdog(ctx, app.log);
+    // Test alerts, volume and silence checks, manifests and the daily summary run after each sweep.
+    watchdog = new Watchdog(ctx, app.log, assuranceJobs(email, app.log));
     watchdog.start();
     // Beat once before serving, so /readyz is truthful from the first request.
     await recordHeartbeat(ctx, 'dispatcher', `${process.pid}`);

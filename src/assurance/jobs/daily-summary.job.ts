@@ -1,0 +1,36 @@
+import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { SweepJob } from '../watchdog.ts';
+import { composeDailySummaryEmail } from './daily-summary.email.ts';
+import { dailyCounts } from './daily-summary.queries.ts';
+import { sendOnce } from './direct-mail.ts';
+import { isSettled, londonTimeReached, londonYesterday } from './schedule.ts';
+
+export const DAILY_SUMMARY_JOB = 'daily-summary';
+
+/**
+ * Once per London day after DAILY_SUMMARY_AT: yesterday's counts to SAFEGUARDING_EMAIL (SPEC §6).
+ * It also carries the audit log's head hash. The chain proves that no entry was changed behind a
+ * head, but someone able to rewrite the database could rebuild the whole chain and its head; a copy
+ * of the head mailed out every day is out of their reach, so any such rewrite shows up against it.
+ * Off when SAFEGUARDING_EMAIL is unset or no mailer is given.
+ */
+export function dailySummaryJob(mailer?: EmailSender): SweepJob {
+  let settled: string | undefined;
+  return async (ctx, now) => {
+    const to = ctx.config.assurance.safeguardingEmail;
+    const date = londonYesterday(now);
+    if (!mailer || !to || settled === date) return 'off';
+    if (!londonTimeReached(now, ctx.config.assurance.dailySummaryAt)) return 'not-yet';
+    if (await isSettled(ctx.db.kysely, DAILY_SUMMARY_JOB, date)) {
+      settled = date;
+      return 'not-claimed';
+    }
+    const build = async () => {
+      const counts = await dailyCounts(ctx.db.kysely, date, now);
+      return { composed: composeDailySummaryEmail(counts, ctx.config.baseUrl), detail: { ...counts } };
+    };
+    const result = await sendOnce(ctx, mailer, { job: DAILY_SUMMARY_JOB, period: date, to, build });
+    if (result === 'sent') settled = date;
+    return result;
+  };
+}
