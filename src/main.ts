@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service.ts';
 import { command, openRuntime } from './cli/runtime.ts';
+import { loadConfig, type Config } from './config.ts';
 import { start, type Role } from './cli/start.ts';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -27,7 +28,7 @@ program
   )
   .action(
     command(async (options: { demo?: boolean; role: Role }) => {
-      const ctx = await openRuntime();
+      const ctx = await openRuntime(options.demo ? demoOverrides() : {});
       try {
         await start(ctx, { demo: options.demo === true, role: options.role });
       } catch (error) {
@@ -37,6 +38,17 @@ program
       }
     }),
   );
+
+/**
+ * The demo's 85 fictional addresses would fill the Mailbox with test alerts within a minute and
+ * bury the referral a newcomer is following, so the demo leaves them off unless asked for.
+ */
+function demoOverrides(): Partial<Config> {
+  if (process.env.TEST_ALERT_INTERVAL) return {};
+  const config = loadConfig();
+  console.log('Demo: scheduled test alerts are off (set TEST_ALERT_INTERVAL to turn them on).');
+  return { assurance: { ...config.assurance, testAlertIntervalMs: null } };
+}
 
 program
   .command('migrate')
