@@ -3,7 +3,6 @@ import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service
 import { command, openRuntime } from './cli/runtime.ts';
 import { loadConfig, type Config } from './config.ts';
 import { start, type Role } from './cli/start.ts';
-import { loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
