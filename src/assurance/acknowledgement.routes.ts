@@ -10,7 +10,7 @@ import { acknowledgeForTeam } from './acknowledgement.service.ts';
 import { registerAckLinkPages } from './ack-link.pages.ts';
 import { parseRequest } from './request-body.ts';
 
-const AckBody = z.strictObject({
+export const AckBody = z.strictObject({
   by: z.string().trim().min(1, 'Say who at the team acknowledged it').max(200),
 });
 
@@ -43,7 +43,7 @@ async function acknowledgeAsRecipient(ctx: RelayContext, request: FastifyRequest
   return { result, referral, teamId };
 }
 
-const OutcomeBody = z.strictObject({
+export const OutcomeBody = z.strictObject({
   outcome: z.enum(OUTCOMES),
   note: z.string().trim().min(1, 'Say what the team did').max(5000),
 });

@@ -27,9 +27,9 @@ const ListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(200),
 });
 
-const ClaimBody = z.strictObject({ by: person('Say who is claiming it') });
+export const ClaimBody = z.strictObject({ by: person('Say who is claiming it') });
 
-const ResolveBody = z
+export const ResolveBody = z
   .strictObject({
     by: person('Say who is resolving it'),
     note: z.string().trim().min(1, 'Say what was done').max(5000),

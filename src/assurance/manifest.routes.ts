@@ -13,7 +13,7 @@ const ManifestQuery = z.strictObject({
   date: z.string().refine(isValidIsoDate, 'Give a date as YYYY-MM-DD').optional(),
 });
 
-const DisputeBody = z
+export const DisputeBody = z
   .strictObject({
     reference: z.string().regex(/^SR-[0-9]{4}-[0-9]{6}$/, 'Give a reference like SR-2026-000123'),
     reason: z.enum(DISPUTE_REASONS),

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { errorCatalogue, PROBLEM_TYPE_BASE } from '../errors.ts';
 import { StatusDocumentSchema, ReferralSummarySchema } from '../referrals/referral.document.schema.ts';
 import { ReferralInput } from '../referrals/referral.schema.ts';
+import { AckBody, OutcomeBody } from '../assurance/acknowledgement.routes.ts';
+import { ClaimBody, ResolveBody } from '../assurance/escalation.routes.ts';
+import { DisputeBody } from '../assurance/manifest.routes.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });
@@ -45,6 +48,99 @@ const statusDocument = {
   description: 'The referral status document',
   content: { 'application/json': { schema: { $ref: '#/components/schemas/StatusDocument' } } },
 };
+
+function jsonBody(schema: z.ZodType) {
+  return { required: true, content: { 'application/json': { schema: jsonSchema(schema, 'input') } } };
+}
+
+const ok = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object' } } },
+});
+
+/** The endpoints of teams and the safeguarding team, beside intake and status. */
+function assurancePaths(idParam: object) {
+  const team = { name: 'team', in: 'path', required: true, schema: { type: 'string' } };
+  return {
+    '/api/v1/referrals/{id}/acknowledgements': {
+      post: {
+        summary:
+          'Acknowledge for the key’s team (scope acknowledgements:write), or as a signed-in recipient. A repeat changes nothing.',
+        parameters: [idParam],
+        requestBody: jsonBody(AckBody),
+        responses: {
+          '201': ok('Acknowledged'),
+          '200': ok('Already acknowledged: the first acknowledgement'),
+          ...problemResponses(401, 403, 404, 422),
+        },
+      },
+    },
+    '/api/v1/referrals/{id}/outcomes': {
+      post: {
+        summary:
+          'Record the team’s outcome (acknowledges first if needed); the referral closes when every team has one',
+        parameters: [idParam],
+        requestBody: jsonBody(OutcomeBody),
+        responses: {
+          '201': ok('Outcome recorded'),
+          '200': ok('The same outcome again'),
+          ...problemResponses(401, 403, 404, 409, 422),
+        },
+      },
+    },
+    '/api/v1/escalations': {
+      get: {
+        summary:
+          'Escalations with the team’s phone numbers (scope escalations:write); filter by state and reason',
+        parameters: ['state', 'reason', 'limit'].map((name) => ({
+          name,
+          in: 'query',
+          required: false,
+          schema: { type: 'string' },
+        })),
+        responses: { '200': ok('Escalations, oldest first'), ...problemResponses(400, 401, 403) },
+      },
+    },
+    '/api/v1/escalations/{id}/claim': {
+      post: {
+        summary: 'Claim an open escalation for a named person',
+        parameters: [idParam],
+        requestBody: jsonBody(ClaimBody),
+        responses: { '200': ok('Claimed'), ...problemResponses(401, 403, 404, 409, 422) },
+      },
+    },
+    '/api/v1/escalations/{id}/resolve': {
+      post: {
+        summary: 'Resolve with a note; "receipt confirmed by phone" also acknowledges on the team’s behalf',
+        parameters: [idParam],
+        requestBody: jsonBody(ResolveBody),
+        responses: { '200': ok('Resolved'), ...problemResponses(401, 403, 404, 409, 422) },
+      },
+    },
+    '/api/v1/teams/{team}/manifest': {
+      get: {
+        summary: 'References sent to the team on a London day (default yesterday), for reconciliation',
+        parameters: [
+          team,
+          { name: 'date', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
+        ],
+        responses: { '200': ok('The manifest'), ...problemResponses(400, 401, 403) },
+      },
+    },
+    '/api/v1/teams/{team}/manifest/disputes': {
+      post: {
+        summary: 'Dispute a reference on the manifest: opens an escalation',
+        parameters: [team],
+        requestBody: jsonBody(DisputeBody),
+        responses: {
+          '201': ok('Escalation opened'),
+          '200': ok('Already disputed'),
+          ...problemResponses(401, 403, 422),
+        },
+      },
+    },
+  };
+}
 
 /** The OpenAPI document, generated from the same zod schemas that validate and shape the API. */
 export function openApiDocument() {
@@ -111,6 +207,7 @@ export function openApiDocument() {
           responses: { '200': statusDocument, ...problemResponses(401, 403, 404) },
         },
       },
+      ...assurancePaths(idParam),
     },
   };
 }
