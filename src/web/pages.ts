@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
+import { registerInboxPages } from './inbox/inbox.routes.ts';
 
 /**
  * Every area's pages, one line each. Each page route declares its roles with requireRole(), and a
@@ -8,4 +9,5 @@ import type { RelayContext } from '../context.ts';
 export function registerPages(app: FastifyInstance, ctx: RelayContext): void {
   void app;
   void ctx;
+  registerInboxPages(app, ctx);
 }

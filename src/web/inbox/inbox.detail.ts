@@ -1,0 +1,117 @@
+import type { FastifyReply } from 'fastify';
+import type { RelayContext } from '../../context.ts';
+import { RelayError } from '../../errors.ts';
+import { viewReferral } from '../../referrals/referral.access.ts';
+import { statusDocument } from '../../referrals/referral.document.ts';
+import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
+import {
+  findReferral,
+  routesOf,
+  type ReferralRow,
+  type RouteRow,
+} from '../../referrals/referral.repository.ts';
+import type { User } from '../auth/user.service.ts';
+import { OUTCOME_CHOICES, OUTCOME_LABELS, type FieldErrors } from './inbox.forms.ts';
+import { teamNamer } from './inbox.page.ts';
+
+export interface DetailState {
+  /** The team the user is acting for, when they belong to more than one team on this referral. */
+  team?: string;
+  /** What the last action did, shown as a success banner. */
+  notice?: string;
+  /** Which form failed, its errors and what was typed, so nothing typed is lost. */
+  form?: 'outcome' | 'redirect';
+  errors?: FieldErrors;
+  values?: Record<string, string>;
+}
+
+const NOT_VISIBLE = 'No referral with that reference is visible to you';
+
+/**
+ * The referral and the user's own routes on it. A referral not routed to one of the user's teams is
+ * "not found", before its content is opened, so guessing ids neither works nor fills the audit log.
+ */
+export async function referralForRecipient(
+  ctx: RelayContext,
+  user: User,
+  idOrReference: string,
+): Promise<{ referral: ReferralRow; mine: RouteRow[] }> {
+  const referral = await findReferral(ctx.db.kysely, idOrReference);
+  const routes = referral ? await routesOf(ctx.db.kysely, referral.id) : [];
+  const mine = routes.filter((r) => user.teams.includes(r.team_id));
+  if (!referral || mine.length === 0) throw new RelayError('not-found', NOT_VISIBLE);
+  return { referral, mine };
+}
+
+/** The requested team's route; otherwise the first one still waiting for the team to act. */
+export function actingRoute(mine: RouteRow[], team: string | undefined): RouteRow {
+  const chosen = mine.find((r) => r.team_id === team) ?? mine.find((r) => r.outcome === null) ?? mine[0];
+  if (!chosen) throw new RelayError('not-found', NOT_VISIBLE);
+  return chosen;
+}
+
+/** Where the team sent it on, read back from the timeline (the route keeps only the reason). */
+function redirectedTo(doc: StatusDocument, teamId: string): string | undefined {
+  const event = doc.timeline.find((e) => e.kind === 'redirected' && e.detail.from === teamId);
+  return typeof event?.detail.to === 'string' ? event.detail.to : undefined;
+}
+
+/** Every team in the current directory that could take it over: not this one, nor one that has it already. */
+async function redirectTargets(
+  ctx: RelayContext,
+  routes: StatusDocument['routes'],
+  selected: string | undefined,
+) {
+  const current = await ctx.directories.current();
+  const taken = new Set(routes.map((r) => r.team));
+  const teams = (current?.directory.authorities ?? [])
+    .flatMap((a) => a.teams)
+    .filter((t) => !taken.has(t.id));
+  return [
+    { value: '', text: 'Choose a team', selected: !selected },
+    ...teams.map((t) => ({ value: t.id, text: t.name, selected: t.id === selected })),
+  ];
+}
+
+/** Renders GET /inbox/referrals/:id, and the same page again with a form's errors (422). */
+export async function renderDetail(
+  reply: FastifyReply,
+  ctx: RelayContext,
+  user: User,
+  idOrReference: string,
+  state: DetailState = {},
+) {
+  const { referral, mine } = await referralForRecipient(ctx, user, idOrReference);
+  const route = actingRoute(mine, state.team);
+  const { payload } = await viewReferral(ctx, user, referral.id, 'recipient-view');
+  const [doc, teamName] = await Promise.all([statusDocument(ctx, referral), teamNamer(ctx)]);
+  const values = state.values ?? {};
+  const acknowledgement = doc.acknowledgements.find((a) => a.team === route.team_id);
+  const sentTo = route.outcome === 'redirected' ? redirectedTo(doc, route.team_id) : undefined;
+  const errors = state.errors && Object.keys(state.errors).length > 0 ? state.errors : undefined;
+  return reply.page('inbox/referral.njk', {
+    pageTitle: `${errors ? 'Error: ' : ''}Referral ${referral.reference}`,
+    payload,
+    doc,
+    base: `/inbox/referrals/${encodeURIComponent(referral.id)}`,
+    route: { ...route, teamName: teamName(route.team_id) },
+    otherTeams: mine
+      .filter((r) => r.id !== route.id)
+      .map((r) => ({ id: r.team_id, name: teamName(r.team_id) })),
+    acknowledgement,
+    outcomeLabel: route.outcome ? (OUTCOME_LABELS[route.outcome] ?? route.outcome) : undefined,
+    redirectedTo: sentTo ? teamName(sentTo) : undefined,
+    overdue: route.acknowledged_at === null && route.ack_by <= ctx.clock.now().toISOString(),
+    notice: state.notice,
+    errors,
+    errorList: Object.entries(errors ?? {}).map(([id, text]) => ({ text, href: `#${id}` })),
+    outcomeItems: OUTCOME_CHOICES.map((c) => ({
+      value: c.value,
+      text: c.text,
+      hint: { text: c.hint },
+      checked: state.form === 'outcome' && values.outcome === c.value,
+    })),
+    teamChoices: await redirectTargets(ctx, doc.routes, state.form === 'redirect' ? values.to : undefined),
+    values,
+  });
+}

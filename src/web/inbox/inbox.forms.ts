@@ -1,0 +1,73 @@
+import type { FieldIssue } from '../../errors.ts';
+import { MAX_REDIRECT_REASON } from '../../referrals/redirect.service.ts';
+import type { Outcome } from '../../referrals/outcome.service.ts';
+
+/** The outcomes a person records here; "redirected" is recorded by the redirect form, which also re-routes. */
+export const OUTCOME_CHOICES: { value: Exclude<Outcome, 'redirected'>; text: string; hint: string }[] = [
+  { value: 's42-enquiry', text: 'Section 42 enquiry', hint: 'Care Act 2014 safeguarding enquiry started' },
+  {
+    value: 'child-protection-enquiry',
+    text: 'Child protection enquiry',
+    hint: 'Section 47, Children Act 1989',
+  },
+  { value: 'assessment', text: 'Assessment', hint: 'Care and support, or child in need, assessment' },
+  { value: 'advice-given', text: 'Advice or information given', hint: 'No enquiry or assessment needed' },
+  { value: 'no-further-action', text: 'No further action', hint: 'Say why in the note' },
+];
+
+export const OUTCOME_LABELS: Record<string, string> = {
+  ...Object.fromEntries(OUTCOME_CHOICES.map((c) => [c.value, c.text])),
+  redirected: 'Redirected to another team',
+};
+
+export const MAX_NOTE = 4000;
+
+/** Errors keyed by the id of the field they belong to, so the error summary can link to it. */
+export type FieldErrors = Record<string, string>;
+
+export function field(body: unknown, name: string): string {
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+export interface OutcomeForm {
+  values: { outcome: string; note: string };
+  errors: FieldErrors;
+  valid?: { outcome: Exclude<Outcome, 'redirected'>; note: string };
+}
+
+export function readOutcomeForm(body: unknown): OutcomeForm {
+  const values = { outcome: field(body, 'outcome'), note: field(body, 'note') };
+  const errors: FieldErrors = {};
+  const choice = OUTCOME_CHOICES.find((c) => c.value === values.outcome);
+  if (!choice) errors.outcome = 'Select the outcome';
+  if (!values.note) errors.note = 'Enter a note about the outcome';
+  else if (values.note.length > MAX_NOTE) errors.note = `Note must be ${MAX_NOTE} characters or fewer`;
+  if (!choice || Object.keys(errors).length > 0) return { values, errors };
+  return { values, errors, valid: { outcome: choice.value, note: values.note } };
+}
+
+export interface RedirectForm {
+  values: { to: string; reason: string };
+  errors: FieldErrors;
+}
+
+/** Checks what the page can check; the service checks the rest (the team exists and has not got it). */
+export function readRedirectForm(body: unknown, fromTeamId: string): RedirectForm {
+  const values = { to: field(body, 'to'), reason: field(body, 'reason') };
+  const errors: FieldErrors = {};
+  if (!values.to) errors['redirect-to'] = 'Select the team to send this referral to';
+  else if (values.to === fromTeamId) errors['redirect-to'] = 'Select a team other than your own';
+  if (!values.reason) errors['redirect-reason'] = 'Enter why this referral belongs with that team';
+  else if (values.reason.length > MAX_REDIRECT_REASON)
+    errors['redirect-reason'] = `Reason must be ${MAX_REDIRECT_REASON} characters or fewer`;
+  return { values, errors };
+}
+
+/** The redirect service names fields by their API path; the page names them by element id. */
+export function redirectErrors(issues: FieldIssue[] | undefined): FieldErrors {
+  const ids: Record<string, string> = { to: 'redirect-to', reason: 'redirect-reason' };
+  const errors: FieldErrors = {};
+  for (const issue of issues ?? []) errors[ids[issue.path] ?? 'redirect-to'] ??= issue.message;
+  return errors;
+}

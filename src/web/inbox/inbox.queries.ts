@@ -1,0 +1,86 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+/** The inbox's three piles, by where the team's copy (its route) stands. */
+export const SECTIONS = ['new', 'due', 'done'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export const PAGE_SIZE = 20;
+
+export interface InboxRow {
+  referralId: string;
+  reference: string;
+  urgency: string;
+  status: string;
+  teamId: string;
+  reason: string;
+  /** When this team got it: receipt, or the moment another team redirected it here. */
+  receivedAt: string;
+  ackBy: string;
+  acknowledgedAt: string | null;
+  outcome: string | null;
+  outcomeAt: string | null;
+}
+
+function teamRoutes(db: Kysely<Database>, teams: string[]) {
+  return db
+    .selectFrom('routes as r')
+    .innerJoin('referrals as f', 'f.id', 'r.referral_id')
+    .where('r.team_id', 'in', teams);
+}
+
+type RouteQuery = ReturnType<typeof teamRoutes>;
+
+function inSection(query: RouteQuery, section: Section): RouteQuery {
+  if (section === 'done') return query.where('r.outcome', 'is not', null);
+  const open = query.where('r.outcome', 'is', null);
+  return section === 'new'
+    ? open.where('r.acknowledged_at', 'is', null)
+    : open.where('r.acknowledged_at', 'is not', null);
+}
+
+/** How many of the team's routes are in each pile, for the section links. */
+export async function countSections(db: Kysely<Database>, teams: string[]): Promise<Record<Section, number>> {
+  const counts = await Promise.all(
+    SECTIONS.map((section) =>
+      inSection(teamRoutes(db, teams), section)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ),
+  );
+  return { new: Number(counts[0]?.n ?? 0), due: Number(counts[1]?.n ?? 0), done: Number(counts[2]?.n ?? 0) };
+}
+
+// Most urgent first; within an urgency the newest first, so a fresh immediate referral tops the pile.
+const urgencyRank = sql<number>`case f.urgency when 'immediate' then 0 when 'urgent' then 1 else 2 end`;
+
+export async function listSection(
+  db: Kysely<Database>,
+  teams: string[],
+  section: Section,
+  page: number,
+): Promise<InboxRow[]> {
+  let query = inSection(teamRoutes(db, teams), section).select([
+    'f.id as referralId',
+    'f.reference',
+    'f.urgency',
+    'f.status',
+    'r.team_id as teamId',
+    'r.reason',
+    'r.created_at as receivedAt',
+    'r.ack_by as ackBy',
+    'r.acknowledged_at as acknowledgedAt',
+    'r.outcome',
+    'r.outcome_at as outcomeAt',
+  ]);
+  // Finished work is read as a history: the latest decision first.
+  query =
+    section === 'done'
+      ? query.orderBy('r.outcome_at', 'desc')
+      : query.orderBy(urgencyRank).orderBy('r.created_at', 'desc');
+  return query
+    .orderBy('r.id')
+    .limit(PAGE_SIZE)
+    .offset((page - 1) * PAGE_SIZE)
+    .execute();
+}
