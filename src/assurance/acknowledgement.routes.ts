@@ -5,6 +5,7 @@ import type { ApiKey } from '../access/apikey.service.ts';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
 import { OUTCOMES, recordOutcome } from '../referrals/outcome.service.ts';
+import { redirectReferral } from '../referrals/redirect.service.ts';
 import { findReferral, isRoutedTo, type ReferralRow } from '../referrals/referral.repository.ts';
 import { acknowledgeForTeam } from './acknowledgement.service.ts';
 import { registerAckLinkPages } from './ack-link.pages.ts';
@@ -43,10 +44,32 @@ async function acknowledgeAsRecipient(ctx: RelayContext, request: FastifyRequest
   return { result, referral, teamId };
 }
 
-export const OutcomeBody = z.strictObject({
-  outcome: z.enum(OUTCOMES),
-  note: z.string().trim().min(1, 'Say what the team did').max(5000),
-});
+export const OutcomeBody = z
+  .strictObject({
+    outcome: z.enum(OUTCOMES),
+    note: z.string().trim().min(1, 'Say what the team did').max(5000),
+    /** For `redirected`: the team it goes to, so it is re-routed rather than closed and lost. */
+    redirectTo: z.string().trim().min(1).max(100).optional(),
+  })
+  .superRefine(
+    (body, issues) => {
+      if (body.outcome === 'redirected' && !body.redirectTo) {
+        issues.addIssue({
+          code: 'custom',
+          path: ['redirectTo'],
+          message: 'Name the team the referral goes to instead',
+        });
+      }
+      if (body.outcome !== 'redirected' && body.redirectTo) {
+        issues.addIssue({
+          code: 'custom',
+          path: ['redirectTo'],
+          message: 'Only a redirected outcome names another team',
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 type TeamKey = ApiKey & { teamId: string };
 
@@ -116,6 +139,19 @@ export function registerAcknowledgementRoutes(app: FastifyInstance, ctx: RelayCo
     const key = await requireTeamKey(ctx, request);
     const body = parseRequest(OutcomeBody, request.body);
     const referral = await referralForTeam(ctx, request.params.id, key.teamId);
+    if (body.outcome === 'redirected' && body.redirectTo) {
+      const by = { name: key.name, actor: `apikey:${key.id}`, ackMethod: 'api' as const, keyId: key.id };
+      const moved = await redirectReferral(ctx, referral.id, key.teamId, body.redirectTo, body.note, by);
+      return reply
+        .code(201)
+        .send({
+          referralId: moved.referralId,
+          reference: moved.reference,
+          team: key.teamId,
+          outcome: 'redirected',
+          redirectedTo: moved.toTeamId,
+        });
+    }
     const result = await recordOutcome(ctx, referral.id, key.teamId, body, {
       name: key.name,
       actor: `apikey:${key.id}`,
