@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
+import { registerCrewPages } from './crew/crew.pages.ts';
 import { registerInboxPages } from './inbox/inbox.routes.ts';
 
 /**
@@ -9,5 +10,6 @@ import { registerInboxPages } from './inbox/inbox.routes.ts';
 export function registerPages(app: FastifyInstance, ctx: RelayContext): void {
   void app;
   void ctx;
+  registerCrewPages(app, ctx);
   registerInboxPages(app, ctx);
 }
