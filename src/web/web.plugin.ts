@@ -31,7 +31,8 @@ export function registerWeb(
   ctx: RelayContext,
   options: { mailbox?: boolean } = {},
 ): void {
-  void app.register(formbody, { bodyLimit: 64 * 1024 });
+  // A 10,000-character account in a non-Latin script, percent-encoded, can pass 64 KiB.
+  void app.register(formbody, { bodyLimit: 256 * 1024 });
   void app.register(cookie, { secret: ctx.config.secret });
   void app.register(csrf, {
     cookieOpts: {
@@ -50,7 +51,7 @@ export function registerWeb(
     maxAge: '1d',
   });
   registerAuthRoutes(app, ctx);
-  registerPages(app, ctx);
+  registerPages(app, ctx, options);
   app.get('/', async (request, reply) =>
     reply.redirect(request.user ? startPage(request.user) : '/sign-in', 303),
   );
