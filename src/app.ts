@@ -14,6 +14,20 @@ import { registerMailCatcherRoutes } from './mailcatcher/mailcatcher.routes.ts';
 /** Personal data must never reach a log line: bodies are never logged, and these paths are redacted. */
 export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'body', 'payload'];
 
+/** Probes keep answering while draining: /readyz reports `draining` itself, and the last scrapes still land. */
+const ANSWERED_WHILE_DRAINING = new Set(['/healthz', '/readyz', '/metrics']);
+
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    declaredRoutes: DeclaredRoute[];
+  }
+}
+
 /** Wires every route; never listens, so tests drive it with app.inject(). */
 export interface AppOptions {
   /** Serve the caught emails (embedded default only). */
@@ -28,8 +42,14 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
     routerOptions: { maxParamLength: 512 },
   });
   registerProblemHandlers(app);
+  // Every route, as declared: the access test walks them all with every role.
+  const routes: DeclaredRoute[] = [];
+  app.decorate('declaredRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   app.addHook('onRequest', async (request) => {
-    if (ctx.lifecycle.draining && request.url !== '/healthz') {
+    if (ctx.lifecycle.draining && !ANSWERED_WHILE_DRAINING.has(request.routeOptions.url ?? '')) {
       throw new RelayError('service-unavailable', 'Relay is shutting down; try another node', undefined, {
         retryAfterSeconds: 5,
       });
