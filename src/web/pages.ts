@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
+import { registerSafeguardingPages } from './safeguarding/safeguarding.pages.ts';
 import { registerCrewPages } from './crew/crew.pages.ts';
 import { registerInboxPages } from './inbox/inbox.routes.ts';
 
@@ -10,6 +11,7 @@ import { registerInboxPages } from './inbox/inbox.routes.ts';
 export function registerPages(app: FastifyInstance, ctx: RelayContext): void {
   void app;
   void ctx;
+  registerSafeguardingPages(app, ctx);
   registerCrewPages(app, ctx);
   registerInboxPages(app, ctx);
 }

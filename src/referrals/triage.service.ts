@@ -1,0 +1,211 @@
+import type { Kysely } from 'kysely';
+import { ackBy, reminderAt } from '../assurance/deadlines.ts';
+import { resolveEscalationIn, type Resolver } from '../assurance/escalation.service.ts';
+import type { RelayContext } from '../context.ts';
+import type { Database } from '../db/schema.ts';
+import { insertDeliveries } from '../delivery/delivery.repository.ts';
+import type { CurrentDirectory } from '../directory/directory.service.ts';
+import type { Team } from '../directory/directory.types.ts';
+import type { Urgency } from '../directory/router.ts';
+import { RelayError } from '../errors.ts';
+import { appendAudit } from '../governance/audit.ts';
+import { planIntake } from './intake.plan.ts';
+import { insertEvent, insertRoutes, refreshStatus, type ReferralRow } from './referral.repository.ts';
+
+export interface HandRouting {
+  routeId: string;
+  referralId: string;
+  reference: string;
+  teamId: string;
+  ackBy: string;
+  /** Set when the deadline from receipt had already passed, so the team's deadline runs from now. */
+  deadlineFromNow: boolean;
+  deliveries: number;
+}
+
+/** The team's acknowledgement deadline: from receipt, as intake would have set it, unless that is already past. */
+export function handRoutedDeadline(
+  referral: Pick<ReferralRow, 'received_at' | 'urgency'>,
+  team: Team,
+  current: CurrentDirectory,
+  ctx: RelayContext,
+): { ackBy: Date; fromNow: boolean; fromReceipt: Date } {
+  const now = ctx.clock.now();
+  const urgency = referral.urgency as Urgency;
+  const holidays = current.directory.bankHolidays;
+  const original = ackBy(new Date(referral.received_at), urgency, team, holidays, ctx.config.deadlines);
+  if (original > now) return { ackBy: original, fromNow: false, fromReceipt: original };
+  return {
+    ackBy: ackBy(now, urgency, team, holidays, ctx.config.deadlines),
+    fromNow: true,
+    fromReceipt: original,
+  };
+}
+
+export function findTeam(current: CurrentDirectory, teamId: string): Team {
+  const team = current.directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
+  if (!team) {
+    throw new RelayError('validation-failed', 'No team with that id in the current directory', [
+      { path: 'teamId', message: 'Choose a team from the list' },
+    ]);
+  }
+  return team;
+}
+
+/**
+ * Routes a triaged referral to a team chosen by a person, in one transaction: the route and its
+ * outbox deliveries (as intake writes them), the triage item resolved, its overdue escalation
+ * resolved, the timeline and the audit log. Claiming the triage item first means two people routing
+ * the same item at once cannot both succeed.
+ */
+export async function routeByHand(
+  ctx: RelayContext,
+  triageItemId: string,
+  teamId: string,
+  by: Resolver,
+): Promise<HandRouting> {
+  const current = await ctx.directories.current();
+  if (!current) throw new RelayError('state-conflict', 'No directory has been loaded, so there is no team');
+  const team = findTeam(current, teamId);
+  const now = ctx.clock.now();
+  const result = await ctx.db.kysely.transaction().execute(async (trx) => {
+    const item = await claimTriageItem(trx, triageItemId, team, by, now);
+    const referral = await trx
+      .selectFrom('referrals')
+      .selectAll()
+      .where('id', '=', item.referral_id)
+      .executeTakeFirstOrThrow();
+    const { route, deliveries, fromNow } = planHandRoute(ctx, referral, team, current, now);
+    await insertRoutes(trx, [route]);
+    await insertDeliveries(trx, deliveries);
+    if (referral.directory_version === null) {
+      await trx
+        .updateTable('referrals')
+        .set({ directory_version: current.versionId })
+        .where('id', '=', referral.id)
+        .execute();
+    }
+    await resolveTriageEscalations(trx, referral.id, team, by, now);
+    const routing: HandRouting = {
+      routeId: route.id,
+      referralId: referral.id,
+      reference: referral.reference,
+      teamId: team.id,
+      ackBy: route.ack_by,
+      deadlineFromNow: fromNow,
+      deliveries: deliveries.length,
+    };
+    await recordHandRouting(
+      trx,
+      routing,
+      item.id,
+      deliveries.map((d) => d.id),
+      by,
+      now,
+    );
+    await refreshStatus(trx, referral.id, now);
+    return routing;
+  });
+  ctx.signals.emit('deliveries-queued');
+  return result;
+}
+
+/**
+ * planIntake builds the route and outbox rows exactly as intake does, from now (sendBy counts from
+ * when the team can first be sent it); only the reason and a still-standing deadline differ.
+ */
+function planHandRoute(
+  ctx: RelayContext,
+  referral: ReferralRow,
+  team: Team,
+  current: CurrentDirectory,
+  now: Date,
+) {
+  const deadline = handRoutedDeadline(referral, team, current, ctx);
+  const plan = planIntake({
+    referralId: referral.id,
+    urgency: referral.urgency as Urgency,
+    receivedAt: now,
+    decision: {
+      kind: 'routed',
+      authorityId: team.authorityId,
+      locationSource: 'incident',
+      matchedPrefix: '',
+      routes: [
+        { authorityId: team.authorityId, teamId: team.id, teamKind: team.kind, reason: 'subject-type' },
+      ],
+    },
+    directory: current.directory,
+    policy: ctx.config.deadlines,
+    messageDomain: ctx.config.bounceDomain,
+  });
+  const route = {
+    ...plan.routes[0]!,
+    reason: 'manual',
+    ack_by: deadline.ackBy.toISOString(),
+    reminder_at: reminderAt(now, deadline.ackBy, ctx.config.deadlines).toISOString(),
+  };
+  return { route, deliveries: plan.deliveries, fromNow: deadline.fromNow };
+}
+
+async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by: Resolver, now: Date) {
+  const item = await trx.selectFrom('triage_items').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!item) throw new RelayError('not-found', 'No triage item with that id');
+  const resolved = await trx
+    .updateTable('triage_items')
+    .set({ resolved_at: now.toISOString(), resolved_by: by.name, resolution: `routed by hand to ${team.id}` })
+    .where('id', '=', id)
+    .where('resolved_at', 'is', null)
+    .executeTakeFirst();
+  if (resolved.numUpdatedRows === 0n)
+    throw new RelayError('state-conflict', 'This referral has already been routed from the triage queue');
+  return item;
+}
+
+async function resolveTriageEscalations(
+  trx: Kysely<Database>,
+  referralId: string,
+  team: Team,
+  by: Resolver,
+  now: Date,
+): Promise<void> {
+  const open = await trx
+    .selectFrom('escalations')
+    .select('id')
+    .where('referral_id', '=', referralId)
+    .where('reason', '=', 'triage-overdue')
+    .where('state', '!=', 'resolved')
+    .execute();
+  for (const { id } of open)
+    await resolveEscalationIn(trx, id, `Routed by hand to ${team.name} by ${by.name}`, by, now);
+}
+
+async function recordHandRouting(
+  trx: Kysely<Database>,
+  r: HandRouting,
+  triageItemId: string,
+  deliveryIds: string[],
+  by: Resolver,
+  now: Date,
+): Promise<void> {
+  const detail = {
+    routes: [{ team: r.teamId, reason: 'manual' }],
+    triage: triageItemId,
+    ackBy: r.ackBy,
+    deadlineFrom: r.deadlineFromNow ? 'routing' : 'receipt',
+  };
+  await insertEvent(trx, {
+    referral_id: r.referralId,
+    at: now.toISOString(),
+    kind: 'routed',
+    actor: by.actor,
+    detail: JSON.stringify({ ...detail, by: by.name }),
+  });
+  await appendAudit(trx, now, {
+    actor: by.actor,
+    action: 'referral.routed-by-hand',
+    entityType: 'referral',
+    entityId: r.referralId,
+    detail: { reference: r.reference, route: r.routeId, deliveries: deliveryIds, ...detail },
+  });
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import type { RelayContext } from '../../context.ts';
+import { DELIVERY_STATES } from '../../delivery/delivery.states.ts';
+import { REFERRAL_STATUSES } from '../../referrals/referral.status.ts';
+import { requireRole } from '../auth/guards.ts';
+import { barChart } from './chart.ts';
+import {
+  ACK_PERIOD_DAYS,
+  loadDashboardFacts,
+  VOLUME_DAYS,
+  type DashboardFacts,
+} from './dashboard.queries.ts';
+import { ackStatsByAuthority, dailyVolume } from './dashboard.stats.ts';
+import { deliveryState, formatDuration, NEEDS_ATTENTION, referralStatus } from './labels.ts';
+import { currentNames, namesIn, type Names } from './page.helpers.ts';
+
+/** GET /safeguarding: is anything stuck? Counts, the oldest wait, time to acknowledge and volume. */
+export function registerDashboardPage(app: FastifyInstance, ctx: RelayContext): void {
+  app.get('/safeguarding', { preHandler: requireRole('safeguarding') }, async (_request, reply) => {
+    const now = ctx.clock.now();
+    const facts = await loadDashboardFacts(ctx.db.kysely, now);
+    const names = await currentNames(ctx);
+    return reply.page('safeguarding/dashboard.njk', {
+      pageTitle: 'Dashboard',
+      ...countsView(facts),
+      oldest: await oldestView(ctx, facts, now),
+      ackPeriodDays: ACK_PERIOD_DAYS,
+      ackStats: ackView(facts, names, now),
+      volumeDays: VOLUME_DAYS,
+      chart: barChart(
+        dailyVolume(facts.receivedAt, now, VOLUME_DAYS),
+        `Referrals received per day, last ${VOLUME_DAYS} days`,
+      ),
+    });
+  });
+}
+
+function countsView(facts: DashboardFacts) {
+  const row = (code: string, text: string, n: number, href?: string) => ({
+    code,
+    text,
+    count: n,
+    href,
+    attention: n > 0 && NEEDS_ATTENTION.has(code),
+  });
+  return {
+    referralCounts: REFERRAL_STATUSES.map((s) =>
+      row(s, referralStatus(s), facts.referralsByStatus.get(s) ?? 0, `/safeguarding/search?status=${s}`),
+    ),
+    deliveryCounts: DELIVERY_STATES.map((s) => row(s, deliveryState(s), facts.deliveriesByState.get(s) ?? 0)),
+    escalations: { ...facts.escalations, total: facts.escalations.open + facts.escalations.claimed },
+    triage: facts.triage,
+  };
+}
+
+/** Named with the directory version the referral was routed with, as the team saw it. */
+async function oldestView(ctx: RelayContext, facts: DashboardFacts, now: Date) {
+  const oldest = facts.oldestUnacknowledged;
+  if (!oldest) return undefined;
+  const directory = oldest.directoryVersion
+    ? await ctx.directories.version(oldest.directoryVersion)
+    : undefined;
+  const names: Names = namesIn(directory);
+  return {
+    referralId: oldest.referralId,
+    reference: oldest.reference,
+    team: names.teamName(oldest.teamId),
+    receivedAt: oldest.receivedAt,
+    age: formatDuration(now.getTime() - Date.parse(oldest.receivedAt)),
+    ackBy: oldest.ackBy,
+    overdue: oldest.ackBy <= now.toISOString(),
+  };
+}
+
+function ackView(facts: DashboardFacts, names: Names, now: Date) {
+  const show = (ms: number | undefined) => (ms === undefined ? 'None yet' : formatDuration(ms));
+  return ackStatsByAuthority(facts.routes, now)
+    .map((s) => ({
+      ...s,
+      name: names.authority(s.authorityId),
+      median: show(s.medianMs),
+      p90: show(s.p90Ms),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

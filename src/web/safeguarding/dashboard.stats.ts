@@ -1,0 +1,78 @@
+import { addDays, londonLocal } from '../../directory/hours.ts';
+import type { DashboardFacts } from './dashboard.queries.ts';
+
+/**
+ * Nearest-rank percentile of ascending values: always one of the observed values, so "90th
+ * percentile: 3 h" is a time some team actually took.
+ */
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export interface AuthorityAckStats {
+  authorityId: string;
+  routes: number;
+  acknowledged: number;
+  /** Still unacknowledged, deadline not yet reached. */
+  waiting: number;
+  medianMs: number | undefined;
+  p90Ms: number | undefined;
+  /** Acknowledged after ack_by, or still unacknowledged past it. */
+  breaches: number;
+}
+
+/** Time from a team being sent the referral (its route) to that team acknowledging it. */
+export function ackStatsByAuthority(routes: DashboardFacts['routes'], now: Date): AuthorityAckStats[] {
+  const byAuthority = new Map<string, DashboardFacts['routes']>();
+  for (const r of routes) byAuthority.set(r.authorityId, [...(byAuthority.get(r.authorityId) ?? []), r]);
+  const at = now.toISOString();
+  return [...byAuthority].map(([authorityId, rows]) => {
+    const durations = rows
+      .flatMap((r) => (r.acknowledgedAt ? [Date.parse(r.acknowledgedAt) - Date.parse(r.createdAt)] : []))
+      .sort((a, b) => a - b);
+    const breaches = rows.filter((r) => (r.acknowledgedAt ?? at) > r.ackBy).length;
+    const waiting = rows.filter((r) => !r.acknowledgedAt && r.ackBy >= at).length;
+    return {
+      authorityId,
+      routes: rows.length,
+      acknowledged: durations.length,
+      waiting,
+      medianMs: percentile(durations, 50),
+      p90Ms: percentile(durations, 90),
+      breaches,
+    };
+  });
+}
+
+export interface DayCount {
+  /** London date, YYYY-MM-DD. */
+  date: string;
+  count: number;
+}
+
+/** Referrals per London day for the `days` days up to and including today, oldest first, zeros kept. */
+export function dailyVolume(receivedAt: readonly string[], now: Date, days: number): DayCount[] {
+  const today = londonLocal(now).date;
+  const dates = Array.from({ length: days }, (_, i) => addDays(today, i - days + 1));
+  const counts = new Map(dates.map((d) => [d, 0]));
+  for (const at of receivedAt) {
+    const date = londonLocal(new Date(at)).date;
+    const n = counts.get(date);
+    if (n !== undefined) counts.set(date, n + 1);
+  }
+  return dates.map((date) => ({ date, count: counts.get(date) ?? 0 }));
+}
+
+const DAY_LABEL = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+});
+
+/** "Wed 25 Nov" for a London date string (already local, so formatted as UTC). */
+export function formatDay(date: string): string {
+  return DAY_LABEL.format(new Date(`${date}T12:00:00Z`));
+}

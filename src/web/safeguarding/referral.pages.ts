@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import type { RelayContext } from '../../context.ts';
+import { viewReferral } from '../../referrals/referral.access.ts';
+import { statusDocument } from '../../referrals/referral.document.ts';
+import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
+import type { ReferralRow } from '../../referrals/referral.repository.ts';
+import { requireRole } from '../auth/guards.ts';
+import { deliveryState, escalationReason, triageReason } from './labels.ts';
+import { namesIn, signedInUser, type Names } from './page.helpers.ts';
+import { attemptsOf } from './search.queries.ts';
+
+/**
+ * GET /safeguarding/referrals/:id (id or reference): everything about one referral. It shows the
+ * subject's personal data, so it opens the referral through viewReferral, which audits the view.
+ */
+export function registerReferralPage(app: FastifyInstance, ctx: RelayContext): void {
+  app.get<{ Params: { id: string } }>(
+    '/safeguarding/referrals/:id',
+    { preHandler: requireRole('safeguarding') },
+    async (request, reply) => {
+      const user = signedInUser(request);
+      const { referral, payload } = await viewReferral(ctx, user, request.params.id, 'safeguarding');
+      const doc = await statusDocument(ctx, referral);
+      const names = await namesFor(ctx, referral);
+      return reply.page('safeguarding/referral.njk', {
+        pageTitle: `Referral ${doc.reference}`,
+        payload,
+        doc,
+        ...(await progressView(ctx, doc, names)),
+      });
+    },
+  );
+}
+
+/** The directory version the referral was routed with, or today's for one never routed. */
+async function namesFor(ctx: RelayContext, referral: ReferralRow): Promise<Names> {
+  const directory = referral.directory_version
+    ? await ctx.directories.version(referral.directory_version)
+    : (await ctx.directories.current())?.directory;
+  return namesIn(directory);
+}
+
+async function progressView(ctx: RelayContext, doc: StatusDocument, names: Names) {
+  const attempts = await attemptsOf(
+    ctx.db.kysely,
+    doc.deliveries.map((d) => d.id),
+  );
+  return {
+    deliveries: doc.deliveries.map((d) => ({
+      ...d,
+      teamName: names.teamName(d.team),
+      stateText: deliveryState(d.state),
+      attemptList: attempts.filter((a) => a.delivery_id === d.id),
+    })),
+    triage: doc.triage.map((t) => ({ ...t, reasonText: triageReason(t.reason) })),
+    acknowledgements: doc.acknowledgements.map((a) => ({ ...a, teamName: names.teamName(a.team) })),
+    escalations: doc.escalations.map((e) => ({
+      ...e,
+      teamName: e.team ? names.teamName(e.team) : 'Not about one team',
+      reasonText: escalationReason(e.reason),
+    })),
+    timeline: doc.timeline.map((e) => ({
+      at: e.at,
+      what: e.kind.replace(/[-.]/g, ' '),
+      actor: e.actor,
+      detail: detailText(e.detail),
+    })),
+  };
+}
+
+/** An event's detail (ids, states, reasons: never personal data) as one readable line. */
+function detailText(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join('; ');
+}

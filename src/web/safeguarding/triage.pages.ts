@@ -1,0 +1,151 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RelayContext } from '../../context.ts';
+import type { CurrentDirectory } from '../../directory/directory.service.ts';
+import type { Team } from '../../directory/directory.types.ts';
+import { parsePostcode } from '../../directory/postcode.ts';
+import { RelayError } from '../../errors.ts';
+import { viewReferral } from '../../referrals/referral.access.ts';
+import type { ReferralInputType } from '../../referrals/referral.schema.ts';
+import { handRoutedDeadline, routeByHand } from '../../referrals/triage.service.ts';
+import type { User } from '../auth/user.service.ts';
+import { csrfCheck } from '../auth/csrf.ts';
+import { requireRole } from '../auth/guards.ts';
+import { triageReason } from './labels.ts';
+import { errorList, formField, namesIn, resolverOf, signedInUser } from './page.helpers.ts';
+import { findTriageItem, openTriageItems, type TriageListRow } from './triage.queries.ts';
+
+interface IdParams {
+  id: string;
+}
+
+/** The triage queue, and routing one referral by hand to a team chosen from the current directory. */
+export function registerTriagePages(app: FastifyInstance, ctx: RelayContext): void {
+  const guard = requireRole('safeguarding');
+
+  app.get<{ Querystring: { routed?: string } }>(
+    '/safeguarding/triage',
+    { preHandler: guard },
+    async (request, reply) => {
+      const now = ctx.clock.now();
+      const routed = request.query.routed
+        ? await findTriageItem(ctx.db.kysely, request.query.routed)
+        : undefined;
+      return reply.page('safeguarding/triage.njk', {
+        pageTitle: 'Triage',
+        items: (await openTriageItems(ctx.db.kysely)).map((row) => triageView(row, now)),
+        routed: routed?.resolved_at ? routed : undefined,
+      });
+    },
+  );
+
+  app.get<{ Params: IdParams }>('/safeguarding/triage/:id', { preHandler: guard }, async (request, reply) =>
+    itemPage(ctx, reply, signedInUser(request), await loadItem(ctx, request.params.id)),
+  );
+
+  app.post<{ Params: IdParams }>(
+    '/safeguarding/triage/:id',
+    { preValidation: csrfCheck(app), preHandler: guard },
+    async (request, reply) => {
+      const user = signedInUser(request);
+      const item = await loadItem(ctx, request.params.id);
+      if (item.resolved_at) return itemPage(ctx, reply.code(409), user, item);
+      const teamId = formField(request.body, 'teamId');
+      const current = await ctx.directories.current();
+      const team = teamId ? namesIn(current?.directory).team(teamId) : undefined;
+      if (!current || !team) {
+        const errors = { teamId: 'Select the team to send the referral to' };
+        return itemPage(ctx, reply.code(422), user, item, teamId, errors);
+      }
+      if (formField(request.body, 'confirm') !== 'yes') return confirmPage(ctx, reply, item, team, current);
+      try {
+        await routeByHand(ctx, item.id, team.id, resolverOf(user));
+      } catch (error) {
+        if (!(error instanceof RelayError) || error.code !== 'state-conflict') throw error;
+        return itemPage(ctx, reply.code(409), user, await loadItem(ctx, item.id));
+      }
+      return reply.redirect(`/safeguarding/triage?routed=${encodeURIComponent(item.id)}`, 303);
+    },
+  );
+}
+
+async function loadItem(ctx: RelayContext, id: string): Promise<TriageListRow> {
+  const item = await findTriageItem(ctx.db.kysely, id);
+  if (!item) throw new RelayError('not-found', 'No triage item with that id');
+  return item;
+}
+
+function triageView(row: TriageListRow, now: Date) {
+  return { ...row, reasonText: triageReason(row.reason), overdue: row.triage_by <= now.toISOString() };
+}
+
+/**
+ * The item page shows postcode districts from the referral's personal data, so it opens the
+ * referral through viewReferral, which writes the audit entry; a routed item shows none.
+ */
+async function itemPage(
+  ctx: RelayContext,
+  reply: FastifyReply,
+  user: User,
+  item: TriageListRow,
+  teamId = '',
+  errors: Record<string, string> = {},
+) {
+  const failed = Object.keys(errors).length > 0;
+  const open = item.resolved_at === null;
+  const payload = open ? (await viewReferral(ctx, user, item.referral_id, 'triage')).payload : undefined;
+  const current = open ? await ctx.directories.current() : undefined;
+  return reply.page('safeguarding/triage-item.njk', {
+    pageTitle: `${failed ? 'Error: ' : ''}Route ${item.reference} by hand`,
+    item: triageView(item, ctx.clock.now()),
+    location: payload && locationOf(payload),
+    teamGroups: current ? teamGroups(current, teamId) : [],
+    errors,
+    errorList: errorList(errors, { teamId: 'team-id' }),
+  });
+}
+
+/** Districts only: enough to choose an authority, without showing the full address. */
+function locationOf(payload: ReferralInputType) {
+  const district = (postcode: string) => parsePostcode(postcode)?.district ?? 'Not a recognised postcode';
+  const address = payload.subject.address;
+  return {
+    home: 'postcode' in address ? district(address.postcode) : 'No fixed abode',
+    incident: district(payload.incident.location.postcode),
+    householdChildren: payload.householdChildren ?? 0,
+  };
+}
+
+function teamGroups(current: CurrentDirectory, selected: string) {
+  return [...current.directory.authorities]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((a) => ({
+      label: a.name,
+      teams: a.teams.map((t) => ({ value: t.id, text: t.name, selected: t.id === selected })),
+    }));
+}
+
+function confirmPage(
+  ctx: RelayContext,
+  reply: FastifyReply,
+  item: TriageListRow,
+  team: Team,
+  current: CurrentDirectory,
+) {
+  const deadline = handRoutedDeadline(item, team, current, ctx);
+  const destinations = team.channels.flatMap((c) => {
+    if (c.kind === 'webhook') return [`Webhook to ${c.url}`];
+    return c.role === 'primary' ? [`Email to ${c.address}`] : [];
+  });
+  return reply.page('safeguarding/triage-confirm.njk', {
+    pageTitle: `Send ${item.reference} to ${team.name}?`,
+    item,
+    team,
+    authority: namesIn(current.directory).authority(team.authorityId),
+    deadline: {
+      ackBy: deadline.ackBy.toISOString(),
+      fromReceipt: deadline.fromReceipt.toISOString(),
+      fromNow: deadline.fromNow,
+    },
+    destinations,
+  });
+}

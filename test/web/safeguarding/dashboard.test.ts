@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
+import { transitionDelivery } from '../../../src/delivery/delivery.transitions.ts';
+import { MINUTE } from '../../../src/time.ts';
+import { DIALECTS } from '../../helpers/db.ts';
+import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
+import { countIn, outsideCoverage, raise, signedIn } from './helpers.ts';
+
+for (const dialect of DIALECTS) {
+  describe(`safeguarding dashboard [${dialect}]`, () => {
+    let relay: TestRelay;
+    let html: string;
+    let first: { id: string; reference: string };
+    before(async () => {
+      relay = await createTestRelay(dialect);
+      first = await raise(relay);
+      relay.clock.advance(10 * MINUTE);
+      const second = await raise(relay);
+      await raise(relay, outsideCoverage());
+      await failDelivery(relay, second.id);
+      // The second referral's team acknowledges it 20 minutes after it was sent.
+      relay.clock.advance(20 * MINUTE);
+      await acknowledgeForTeam(relay.ctx, second.id, 'birmingham-adults', {
+        method: 'phone',
+        name: 'Duty worker',
+        actor: 'test',
+      });
+      const browser = await signedIn(relay, ['safeguarding']);
+      const response = await browser.get('/safeguarding');
+      assert.equal(response.statusCode, 200);
+      html = response.body;
+    });
+    after(async () => relay.close());
+
+    it('counts referrals by status and deliveries by state', () => {
+      assert.equal(countIn(html, 'Referrals by status', 'In triage'), 1);
+      assert.equal(countIn(html, 'Referrals by status', 'Routed, not yet sent'), 1);
+      assert.equal(countIn(html, 'Referrals by status', 'Acknowledged'), 1);
+      assert.equal(countIn(html, 'Referrals by status', 'Escalated'), 0);
+      assert.equal(countIn(html, 'Deliveries by state', 'Queued'), 1);
+      assert.equal(
+        countIn(html, 'Deliveries by state', 'Acknowledged'),
+        1,
+        'the failed copy, acknowledged by phone',
+      );
+      assert.match(html, /href="\/safeguarding\/search\?status=triage"/);
+    });
+
+    it('shows a failed delivery as needing attention until the team acknowledges', async () => {
+      const other = await raise(relay);
+      await failDelivery(relay, other.id);
+      const browser = await signedIn(relay, ['safeguarding']);
+      const page = (await browser.get('/safeguarding')).body;
+      assert.equal(countIn(page, 'Deliveries by state', 'Failed'), 1);
+      assert.match(
+        page.split('Deliveries by state')[1] ?? '',
+        /Failed\s*<strong class="nhsuk-tag nhsuk-tag--red">\s*Needs attention/,
+      );
+    });
+
+    it('links the open escalations and the triage queue with their sizes', () => {
+      assert.match(
+        html,
+        /<a class="nhsuk-card__link" href="\/safeguarding\/escalations">0 open escalations<\/a>/,
+      );
+      assert.match(
+        html,
+        /<a class="nhsuk-card__link" href="\/safeguarding\/triage">1 in the triage queue<\/a>/,
+      );
+    });
+
+    it('names the oldest unacknowledged referral, its team, its age and deadline', () => {
+      const card = html.split('Oldest unacknowledged')[1]?.split('</li>')[0] ?? '';
+      assert.match(
+        card,
+        new RegExp(
+          `href="/safeguarding/referrals/${first.id}">${first.reference}</a> to Birmingham Adult Social Care Front Door`,
+        ),
+      );
+      assert.match(card, /Waiting 30 min/);
+      assert.match(card, /Deadline\s*Wed, 25 Nov 2026, 15:00/, 'urgent: four hours from receipt at 11:00');
+    });
+
+    it('publishes time to acknowledge per authority', () => {
+      const table = html.split('Time to acknowledge by authority')[1]?.split('</table>')[0] ?? '';
+      const row =
+        /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
+          table,
+        )?.[1] ?? '';
+      const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
+      assert.deepEqual(cells, ['2', '1 (1 waiting)', '20 min', '20 min', '0']);
+    });
+
+    it('draws daily volume as an accessible SVG with a data table as its text alternative', () => {
+      assert.match(html, /<svg[^>]*role="img"[^>]*aria-labelledby="volume-title volume-desc"/);
+      assert.match(html, /<title id="volume-title">Referrals received per day, last 28 days<\/title>/);
+      assert.match(html, /<desc id="volume-desc">3 referrals from Thu 29 Oct to Wed 25 Nov\./);
+      const table =
+        /<table class="nhsuk-table nhsuk-u-visually-hidden" id="volume-table">([\s\S]*?)<\/table>/.exec(
+          html,
+        )?.[1] ?? '';
+      assert.equal([...table.matchAll(/<th scope="row">/g)].length, 28);
+      assert.match(table, /<th scope="row">Wed 25 Nov<\/th><td>3<\/td>/);
+      assert.match(table, /<th scope="row">Tue 24 Nov<\/th><td>0<\/td>/);
+    });
+  });
+}
+
+/** The delivery's worker claims it and the SMTP server refuses it for good: sending, then failed. */
+async function failDelivery(relay: TestRelay, referralId: string): Promise<void> {
+  const db = relay.ctx.db.kysely;
+  const delivery = await db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('referral_id', '=', referralId)
+    .executeTakeFirstOrThrow();
+  const now = relay.clock.now();
+  await db.transaction().execute(async (trx) => {
+    await transitionDelivery(trx, { deliveryId: delivery.id, to: 'sending', now, actor: 'test' });
+    await transitionDelivery(trx, {
+      deliveryId: delivery.id,
+      to: 'failed',
+      now,
+      actor: 'test',
+      set: { last_error: '550 5.1.1 mailbox unknown' },
+    });
+  });
+}
