@@ -3,6 +3,7 @@ import type { RelayContext } from './context.ts';
 import { checkReadiness } from './assurance/health.ts';
 import { registerAcknowledgementRoutes } from './assurance/acknowledgement.routes.ts';
 import { registerEscalationRoutes } from './assurance/escalation.routes.ts';
+import { registerMetricsRoute } from './assurance/metrics.ts';
 import { registerManifestRoutes } from './assurance/manifest.routes.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
@@ -75,6 +76,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
   registerEscalationRoutes(app, ctx);
   registerManifestRoutes(app, ctx);
   registerOpenApiRoute(app);
+  registerMetricsRoute(app, ctx);
   if (options.mailCatcher) registerMailCatcherRoutes(app, ctx);
   return app;
 }

@@ -89,15 +89,18 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
   return { app, email, dispatcher, watchdog, mailCatcher, bounces };
 }
 
-/** The dispatcher passes often; its heartbeat is written at most a few times per watchdog interval. */
-function heartbeatEvery(ctx: RelayContext, component: 'dispatcher'): () => void {
+/**
+ * The dispatcher passes often; its heartbeat is written at most a few times per watchdog interval.
+ * Returns the write (never rejecting) when one was made, so tests can wait for it.
+ */
+export function heartbeatEvery(ctx: RelayContext, component: 'dispatcher'): () => Promise<void> | undefined {
   const node = `${process.pid}`;
   let last = 0;
   return () => {
     const now = ctx.clock.now().getTime();
-    if (now - last < ctx.config.watchdogIntervalMs / 3) return;
+    if (now - last < ctx.config.watchdogIntervalMs / 3) return undefined;
     last = now;
-    recordHeartbeat(ctx, component, node).catch(() => undefined);
+    return recordHeartbeat(ctx, component, node).catch(() => undefined);
   };
 }
 

@@ -1,0 +1,228 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RelayContext } from '../context.ts';
+import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
+import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
+import { toError } from '../errors.ts';
+import { DAY } from '../time.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
+import { checkReadiness, type Readiness } from './health.ts';
+import { COMPONENTS } from './heartbeat.ts';
+import { loadMetricsSnapshot, type MetricsSnapshot } from './metrics.queries.ts';
+
+/*
+ * Label values come only from these fixed sets (personal data rule: never an id, reference, name,
+ * address or postcode). A database value outside its set is counted under `other`.
+ */
+const URGENCIES = ['immediate', 'urgent', 'routine'] as const;
+const CHANNELS = ['email', 'webhook'] as const;
+const ATTEMPT_OUTCOMES = ['sent', 'temporary', 'permanent'] as const;
+const ESCALATION_REASONS = [...REFERRAL_REASONS, ...SYSTEM_REASONS] as const;
+
+export const ACK_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];
+export const ACK_WINDOW_MS = 7 * DAY;
+
+type Snapshot = () => Promise<MetricsSnapshot | undefined>;
+
+export interface MetricsOptions {
+  /** Told when the database could not be read; the scrape still answers, without those series. */
+  onError?: (error: unknown) => void;
+}
+
+function fixed(value: string, allowed: readonly string[]): string {
+  return allowed.includes(value) ? value : 'other';
+}
+
+/** Runs `load` once for all the metrics collected in one scrape (prom-client collects them together). */
+function sharedPerScrape<T>(load: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  return () =>
+    (inFlight ??= load().finally(() => {
+      inFlight = undefined;
+    }));
+}
+
+/**
+ * A registry per app, so tests and several apps in one process never collide. Every Relay metric is
+ * computed from the database when scraped, so every node reports the same cluster-wide truth:
+ * aggregate across nodes with max(), never sum().
+ */
+export function createMetricsRegistry(ctx: RelayContext, options: MetricsOptions = {}): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const snapshot = sharedPerScrape(async (): Promise<MetricsSnapshot | undefined> => {
+    const since = new Date(ctx.clock.now().getTime() - ACK_WINDOW_MS).toISOString();
+    try {
+      return await loadMetricsSnapshot(ctx.db.kysely, since);
+    } catch (error) {
+      options.onError?.(error);
+      return undefined;
+    }
+  });
+  const readiness = sharedPerScrape((): Promise<Readiness | undefined> =>
+    checkReadiness(ctx).catch((error: unknown) => {
+      options.onError?.(error);
+      return undefined;
+    }),
+  );
+
+  referralMetrics(registry, snapshot);
+  deliveryMetrics(registry, snapshot);
+  acknowledgementMetrics(registry, snapshot, ctx);
+  healthMetrics(registry, readiness);
+  return registry;
+}
+
+/** Referrals received (a counter) and now in each status. */
+function referralMetrics(registry: Registry, snapshot: Snapshot): void {
+  const registers = [registry];
+  // A counter may be set from the database: reset, then add the count (the value only ever grows).
+  new Counter({
+    name: 'relay_referrals_received_total',
+    help: 'Referrals received since the database was created, by urgency (cluster-wide, from the database).',
+    labelNames: ['urgency'] as const,
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const urgency of URGENCIES) this.inc({ urgency }, 0);
+      for (const r of s.referrals) this.inc({ urgency: fixed(r.urgency, URGENCIES) }, r.n);
+    },
+  });
+
+  new Gauge({
+    name: 'relay_referrals_by_status',
+    help: 'Referrals now in each status.',
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const status of REFERRAL_STATUSES) this.set({ status }, 0);
+      for (const r of s.referrals) this.inc({ status: fixed(r.status, REFERRAL_STATUSES) }, r.n);
+    },
+  });
+}
+
+/** Deliveries by state and channel, and send attempts by outcome. */
+function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'relay_deliveries',
+    help: 'Deliveries (referrals, reminders, alerts and test alerts) now in each state, by channel.',
+    labelNames: ['state', 'channel'] as const,
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const state of DELIVERY_STATES) for (const channel of CHANNELS) this.set({ state, channel }, 0);
+      for (const r of s.deliveries) {
+        this.inc({ state: fixed(r.state, DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
+      }
+    },
+  });
+
+  new Counter({
+    name: 'relay_delivery_attempts_total',
+    help: 'Send attempts recorded, by outcome (sent, temporary, permanent).',
+    labelNames: ['outcome'] as const,
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const outcome of ATTEMPT_OUTCOMES) this.inc({ outcome }, 0);
+      for (const r of s.attempts) this.inc({ outcome: fixed(r.outcome, ATTEMPT_OUTCOMES) }, r.n);
+    },
+  });
+}
+
+/** Unclaimed escalations, the oldest unacknowledged route and the time to acknowledge. */
+function acknowledgementMetrics(registry: Registry, snapshot: Snapshot, ctx: RelayContext): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'relay_escalations_open',
+    help: 'Escalations open and not yet claimed by anyone, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      for (const reason of ESCALATION_REASONS) this.set({ reason }, 0);
+      for (const r of s.openEscalations) this.inc({ reason: fixed(r.reason, ESCALATION_REASONS) }, r.n);
+    },
+  });
+
+  new Gauge({
+    name: 'relay_oldest_unacknowledged_seconds',
+    help: 'Age of the oldest unacknowledged route of a referral that is not closed; 0 when none.',
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      const at = s.oldestUnacknowledgedAt;
+      this.set(at ? Math.max(0, (ctx.clock.now().getTime() - Date.parse(at)) / 1000) : 0);
+    },
+  });
+
+  // Computed from the database at scrape time (routes acknowledged in the last 7 days) rather than
+  // observed on acknowledgement, so every node reports the same distribution and a restart loses nothing.
+  new Histogram({
+    name: 'relay_time_to_acknowledge_seconds',
+    help: 'Seconds from a route being created to its acknowledgement, for routes acknowledged in the last 7 days.',
+    buckets: ACK_BUCKETS,
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (!s) return;
+      this.zero({});
+      for (const seconds of s.acknowledgeSeconds) this.observe(seconds);
+    },
+  });
+}
+
+/** Heartbeat ages and this node's readiness, as GET /readyz sees them. */
+function healthMetrics(registry: Registry, readiness: () => Promise<Readiness | undefined>): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'relay_heartbeat_age_seconds',
+    help: 'Seconds since any node last recorded a heartbeat for the component; -1 when it never has.',
+    labelNames: ['component'] as const,
+    registers,
+    async collect() {
+      const r = await readiness();
+      this.reset();
+      for (const component of COMPONENTS) {
+        const health = r?.components[component];
+        if (health) this.set({ component }, health.ageMs === null ? -1 : health.ageMs / 1000);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'relay_ready',
+    help: '1 when this node would answer GET /readyz with 200, else 0.',
+    registers,
+    async collect() {
+      const r = await readiness();
+      this.set(r?.ready ? 1 : 0);
+    },
+  });
+}
+
+/** `GET /metrics`: Prometheus text format, no authentication (it carries no personal data). */
+export function registerMetricsRoute(app: FastifyInstance, ctx: RelayContext): void {
+  const registry = createMetricsRegistry(ctx, {
+    onError: (error) => app.log.warn({ err: toError(error).message }, 'metrics: database read failed'),
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const text = await registry.metrics();
+    return reply.type(registry.contentType).send(text);
+  });
+}
