@@ -3,6 +3,8 @@ import type { RelayContext } from '../context.ts';
 import { registerSafeguardingPages } from './safeguarding/safeguarding.pages.ts';
 import { registerCrewPages } from './crew/crew.pages.ts';
 import { registerInboxPages } from './inbox/inbox.routes.ts';
+import { registerAdminPages } from './admin/admin.pages.ts';
+import { registerMailboxPages } from './mailbox/mailbox.pages.ts';
 
 /**
  * Every area's pages, one line each. Each page route declares its roles with requireRole(), and a
@@ -12,11 +14,14 @@ export function registerPages(
   app: FastifyInstance,
   ctx: RelayContext,
   // Whether the built-in mail catcher runs, for the Mailbox pages.
-  _options: { mailbox?: boolean } = {},
+  options: { mailbox?: boolean } = {},
 ): void {
   void app;
   void ctx;
   registerSafeguardingPages(app, ctx);
   registerCrewPages(app, ctx);
   registerInboxPages(app, ctx);
+  registerAdminPages(app, ctx);
+  // Only while the built-in mail catcher runs (the embedded default); production never has it.
+  if (options.mailbox) registerMailboxPages(app, ctx);
 }

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { API_SCOPES, createApiKey, listApiKeys, revokeApiKey } from '../../access/apikey.service.ts';
+import type { RelayContext } from '../../context.ts';
+import {
+  actorOf,
+  adminForm,
+  adminPage,
+  errorList,
+  errorsFor,
+  formField,
+  noStore,
+  validationIssues,
+  type FieldErrors,
+} from './forms.ts';
+import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
+
+const SCOPE_TEXT: Record<(typeof API_SCOPES)[number], string> = {
+  'referrals:write': 'referrals:write – a source system (ePCR) raises referrals',
+  'acknowledgements:write': 'acknowledgements:write – one team’s system acknowledges its referrals',
+  'escalations:write': 'escalations:write – the safeguarding team’s tooling works escalations',
+};
+
+const FIELD_OF_PATH: Record<string, string> = { name: 'name', scope: 'scope', team: 'team' };
+
+interface KeyForm {
+  name: string;
+  scope: string;
+  team: string;
+  system: string;
+}
+
+async function newKeyPage(reply: FastifyReply, ctx: RelayContext, form: KeyForm, errors: FieldErrors = {}) {
+  const { directory } = await currentDirectory(ctx);
+  return reply.page('admin/api-key-new.njk', {
+    pageTitle: `${Object.keys(errors).length > 0 ? 'Error: ' : ''}Create an API key`,
+    form,
+    errors,
+    errorList: errorList(errors),
+    scopeItems: [
+      { value: '', text: 'Choose a scope', selected: form.scope === '' },
+      ...API_SCOPES.map((scope) => ({
+        value: scope,
+        text: SCOPE_TEXT[scope],
+        selected: scope === form.scope,
+      })),
+    ],
+    teamItems: teamItems(directory, form.team, 'No team'),
+  });
+}
+
+/** Creates the key and shows it once; a form with problems comes back with them beside the fields. */
+async function addKey(ctx: RelayContext, request: FastifyRequest, reply: FastifyReply) {
+  const form: KeyForm = {
+    name: formField(request.body, 'name'),
+    scope: formField(request.body, 'scope'),
+    team: formField(request.body, 'team'),
+    system: formField(request.body, 'system'),
+  };
+  const { directory } = await currentDirectory(ctx);
+  const exists = teamExistsIn(directory);
+  const input = {
+    name: form.name,
+    scope: form.scope,
+    ...(form.team ? { teamId: form.team } : {}),
+    ...(form.system ? { sourceSystem: form.system } : {}),
+  };
+  try {
+    const created = await createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) =>
+      exists(id),
+    );
+    return noStore(reply).page('admin/api-key-created.njk', {
+      pageTitle: 'API key created',
+      apiKey: created.apiKey,
+      key: created.key,
+    });
+  } catch (error) {
+    const issues = validationIssues(error);
+    if (!issues) throw error;
+    const errors = errorsFor(issues, (path) => FIELD_OF_PATH[path]);
+    return newKeyPage(reply.code(422), ctx, form, errors);
+  }
+}
+
+export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): void {
+  app.get('/admin/api-keys', adminPage, async (_request, reply) =>
+    reply.page('admin/api-keys.njk', { pageTitle: 'API keys', keys: await listApiKeys(ctx.db.kysely) }),
+  );
+
+  app.get('/admin/api-keys/new', adminPage, async (_request, reply) =>
+    newKeyPage(reply, ctx, { name: '', scope: '', team: '', system: '' }),
+  );
+
+  app.post('/admin/api-keys', adminForm(app), async (request, reply) => addKey(ctx, request, reply));
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/api-keys/:id/revoke',
+    adminForm(app),
+    async (request, reply) => {
+      await revokeApiKey(ctx.db.kysely, ctx.clock, request.params.id, actorOf(request));
+      return reply.redirect('/admin/api-keys', 303);
+    },
+  );
+}

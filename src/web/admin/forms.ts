@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RelayError, type FieldIssue } from '../../errors.ts';
+import { csrfCheck } from '../auth/csrf.ts';
+import { requireRole } from '../auth/guards.ts';
+
+/** Every admin page is for admins only; every admin form also carries its CSRF token. */
+export const adminPage = { preHandler: requireRole('admin') };
+
+export function adminForm(app: FastifyInstance) {
+  return { preHandler: requireRole('admin'), preValidation: csrfCheck(app) };
+}
+
+/** The audit actor for the signed-in admin: an id, never a name. */
+export function actorOf(request: FastifyRequest): string {
+  return `user:${request.user?.id ?? 'unknown'}`;
+}
+
+function raw(body: unknown, name: string): unknown {
+  return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+/** One text field of a parsed form, trimmed; a repeated field gives its first value. */
+export function formField(body: unknown, name: string): string {
+  const value = raw(body, name);
+  const first = Array.isArray(value) ? (value[0] as unknown) : value;
+  return typeof first === 'string' ? first.trim() : '';
+}
+
+/** Every value of a field that may repeat (checkboxes), blank ones dropped. */
+export function formList(body: unknown, name: string): string[] {
+  const value = raw(body, name);
+  const values: unknown[] = Array.isArray(value) ? value : [value];
+  return values.flatMap((v) => (typeof v === 'string' && v.trim() ? [v.trim()] : []));
+}
+
+export type FieldErrors = Record<string, string>;
+
+/**
+ * Field issues as errors keyed by the form field's id, the first per field; an issue whose path no
+ * field owns is kept under its own path, so the summary still shows it.
+ */
+export function errorsFor(issues: readonly FieldIssue[], fieldFor: (path: string) => string | undefined) {
+  const errors: FieldErrors = {};
+  for (const issue of issues) {
+    const id = fieldFor(issue.path);
+    if (id) errors[id] ??= issue.message;
+    else errors[issue.path || 'form'] ??= issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  }
+  return errors;
+}
+
+/** The NHS error summary's list: each message links to its field. */
+export function errorList(errors: FieldErrors): { text: string; href: string }[] {
+  return Object.entries(errors).map(([id, text]) => ({ text, href: `#${id}` }));
+}
+
+export function validationIssues(error: unknown): FieldIssue[] | undefined {
+  return error instanceof RelayError && error.code === 'validation-failed' ? (error.errors ?? []) : undefined;
+}
+
+/** A secret shown once (a password, an API key) must not be kept by the browser or a proxy. */
+export function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store');
+}
