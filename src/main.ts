@@ -45,7 +45,7 @@ program
 function demoOverrides(): Partial<Config> {
   if (process.env.TEST_ALERT_INTERVAL) return {};
   const config = loadConfig();
-  console.log('Demo: scheduled test alerts are off (set TEST_ALERT_INTERVAL to turn them on).');
+  if (config.env === 'production') return {};
   return { assurance: { ...config.assurance, testAlertIntervalMs: null } };
 }
 

@@ -30,6 +30,9 @@ interface Running {
 /** Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits. */
 export async function start(ctx: RelayContext, options: StartOptions): Promise<void> {
   if (options.demo) for (const line of (await seedDemo(ctx)) ?? []) console.log(line);
+  if (options.demo && ctx.config.assurance.testAlertIntervalMs === null) {
+    console.log('Demo: scheduled test alerts are off (set TEST_ALERT_INTERVAL to turn them on).');
+  }
   warnAboutSetup(ctx, await latestVersion(ctx.db.kysely));
   const running = await launch(ctx, options.role);
   console.log(`Safeguard Relay (${options.role}) is running at ${ctx.config.baseUrl}`);
