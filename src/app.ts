@@ -70,7 +70,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
 
-  registerWeb(app, ctx);
+  registerWeb(app, ctx, { mailbox: options.mailCatcher === true });
   registerReferralRoutes(app, ctx);
   registerAcknowledgementRoutes(app, ctx);
   registerEscalationRoutes(app, ctx);
