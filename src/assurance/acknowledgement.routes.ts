@@ -142,15 +142,13 @@ export function registerAcknowledgementRoutes(app: FastifyInstance, ctx: RelayCo
     if (body.outcome === 'redirected' && body.redirectTo) {
       const by = { name: key.name, actor: `apikey:${key.id}`, ackMethod: 'api' as const, keyId: key.id };
       const moved = await redirectReferral(ctx, referral.id, key.teamId, body.redirectTo, body.note, by);
-      return reply
-        .code(201)
-        .send({
-          referralId: moved.referralId,
-          reference: moved.reference,
-          team: key.teamId,
-          outcome: 'redirected',
-          redirectedTo: moved.toTeamId,
-        });
+      return reply.code(201).send({
+        referralId: moved.referralId,
+        reference: moved.reference,
+        team: key.teamId,
+        outcome: 'redirected',
+        redirectedTo: moved.toTeamId,
+      });
     }
     const result = await recordOutcome(ctx, referral.id, key.teamId, body, {
       name: key.name,

@@ -11,11 +11,7 @@ import {
   toEscalationItem,
   type EscalationItem,
 } from './escalation.queries.ts';
-import {
-  claimEscalation,
-  REFERRAL_REASONS,
-  SYSTEM_REASONS,
-} from './escalation.service.ts';
+import { claimEscalation, REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
 import { parseRequest } from './request-body.ts';
 
 const ESCALATION_STATES = ['open', 'claimed', 'resolved'] as const;

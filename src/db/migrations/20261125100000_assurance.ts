@@ -31,5 +31,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('acknowledged_at', 'text')
     .addColumn('acknowledged_by', 'text')
     .execute();
-  await db.schema.createIndex('test_alerts_address').on('test_alerts').columns(['address', 'created_at']).execute();
+  await db.schema
+    .createIndex('test_alerts_address')
+    .on('test_alerts')
+    .columns(['address', 'created_at'])
+    .execute();
 }

@@ -26,5 +26,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
   // Referrals raised in the web form belong to the crew member who raised them.
   await db.schema.alterTable('referrals').addColumn('raised_by_user', 'text').execute();
-  await db.schema.createIndex('referrals_raised_by_user').on('referrals').columns(['raised_by_user', 'received_at']).execute();
+  await db.schema
+    .createIndex('referrals_raised_by_user')
+    .on('referrals')
+    .columns(['raised_by_user', 'received_at'])
+    .execute();
 }
