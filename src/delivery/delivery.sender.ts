@@ -1,5 +1,6 @@
 import { createAckToken } from '../assurance/ack-token.ts';
 import type { RelayContext } from '../context.ts';
+import { formatLondon } from '../time.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
 import { readPayload } from '../referrals/referral.access.ts';
@@ -52,6 +53,11 @@ async function loadAddressee(ctx: RelayContext, delivery: DeliveryRow): Promise<
   if (!team || !routeTeam || !authority)
     throw new Error(`Team ${delivery.team_id} is not in its directory version`);
   return { referral, directory, team, routeTeam, authorityName: authority.name };
+}
+
+/** Times in emails are read by people in England: London time, saying so. */
+function ukTime(iso: string): string {
+  return `${formatLondon(iso)} (UK time)`;
 }
 
 export function portalUrl(ctx: RelayContext, referralId: string): string {
@@ -120,7 +126,7 @@ function facts(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): Referral
     categories: JSON.parse(a.referral.categories) as string[],
     authorityName: a.authorityName,
     teamName: a.team.name,
-    receivedAt: a.referral.received_at,
+    receivedAt: ukTime(a.referral.received_at),
     ackUrl: ackUrl(ctx, delivery.id),
     portalUrl: portalUrl(ctx, a.referral.id),
   };
@@ -135,7 +141,7 @@ async function followUpEmail(ctx: RelayContext, delivery: DeliveryRow, a: Addres
   const composed = composeFollowUpEmail({
     ...facts(ctx, delivery, a),
     kind: delivery.purpose as FollowUpKind,
-    ackBy: route.ack_by,
+    ackBy: ukTime(route.ack_by),
     forTeamName: a.routeTeam.name,
     phones: a.routeTeam.phones.map((p) => `${p.label} ${p.number}`),
   });

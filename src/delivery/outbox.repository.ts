@@ -58,34 +58,6 @@ export async function claimDue(
   });
 }
 
-/**
- * Hands deliveries that this worker claimed but never started back to the queue, so a draining
- * node's claims are picked up at once instead of after their lease.
- */
-export async function releaseClaims(
-  db: Kysely<Database>,
-  worker: string,
-  ids: string[],
-  now: Date,
-): Promise<number> {
-  if (ids.length === 0) return 0;
-  const result = await db
-    .updateTable('deliveries')
-    .set((eb) => ({
-      state: eb.case().when('attempts', '>', 1).then('retrying').else('queued').end(),
-      attempts: eb('attempts', '-', 1),
-      locked_by: null,
-      lease_until: null,
-      next_attempt_at: now.toISOString(),
-      updated_at: now.toISOString(),
-    }))
-    .where('id', 'in', ids)
-    .where('locked_by', '=', worker)
-    .where('state', '=', 'sending')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
 export async function findDelivery(db: Kysely<Database>, id: string): Promise<DeliveryRow | undefined> {
   return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
 }

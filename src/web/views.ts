@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
+import { formatLondon } from '../time.ts';
 
 const require = createRequire(import.meta.url);
 /** nhsuk-frontend's dist folder: its templates are imported as "nhsuk/components/…/macro.njk". */
@@ -19,19 +20,4 @@ export function createViews(): nunjucks.Environment {
   );
   env.addFilter('londonTime', (iso: string | null | undefined) => (iso ? formatLondon(iso) : ''));
   return env;
-}
-
-const LONDON = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  weekday: 'short',
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-});
-
-/** "Wed 25 Nov 2026, 10:15" in London time: what a social worker reads a deadline as. */
-export function formatLondon(iso: string): string {
-  return LONDON.format(new Date(iso));
 }

@@ -4,7 +4,7 @@
  */
 import { escapeHtml } from '../../delivery/messages/html.ts';
 import type { ReferralInputType } from '../../referrals/referral.schema.ts';
-import { formatLondon } from '../views.ts';
+import { formatLondon } from '../../time.ts';
 import {
   CAPACITY_LABELS,
   REFERRAL_TYPE_LABELS,
