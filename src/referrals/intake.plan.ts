@@ -72,7 +72,16 @@ export function planIntake(input: PlanInput): IntakePlan {
       outcome_at: null,
       created_at: at,
     });
-    plan.deliveries.push(...teamDeliveries(input, team, routeId));
+    plan.deliveries.push(
+      ...teamDeliveries({
+        referralId: input.referralId,
+        routeId,
+        team,
+        now: input.receivedAt,
+        policy: input.policy,
+        messageDomain: input.messageDomain,
+      }),
+    );
   }
   return plan;
 }
@@ -83,10 +92,24 @@ function findTeam(directory: Directory | undefined, teamId: string): Team {
   return team;
 }
 
-/** The team's primary email and its webhook; the secondary address is the watchdog's to use. */
-function teamDeliveries(input: PlanInput, team: Team, routeId: string): NewDelivery[] {
-  const at = input.receivedAt.toISOString();
-  const due = sendBy(input.receivedAt, input.policy).toISOString();
+export interface TeamDeliveryInput {
+  referralId: string;
+  routeId: string;
+  team: Team;
+  /** When the deliveries are queued; `sendBy` runs from here. */
+  now: Date;
+  policy: DeadlinePolicy;
+  messageDomain: string;
+}
+
+/**
+ * The outbox rows for one team's copy: its primary email and its webhook (the secondary address is
+ * the watchdog's to use). Intake, redirects and hand routing all queue a team's copy this way.
+ */
+export function teamDeliveries(input: TeamDeliveryInput): NewDelivery[] {
+  const { team, routeId } = input;
+  const at = input.now.toISOString();
+  const due = sendBy(input.now, input.policy).toISOString();
   const targets = team.channels.flatMap((c) => {
     if (c.kind === 'webhook') return [{ channel: 'webhook', address: c.url }];
     return c.role === 'primary' ? [{ channel: 'email', address: c.address }] : [];

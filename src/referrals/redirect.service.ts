@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AckMethod } from '../assurance/acknowledgement.service.ts';
-import { ackBy, reminderAt, sendBy, type DeadlinePolicy } from '../assurance/deadlines.ts';
+import { ackBy, reminderAt, type DeadlinePolicy } from '../assurance/deadlines.ts';
 import { resolveForAcknowledgement } from '../assurance/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
@@ -13,6 +13,7 @@ import type { Urgency } from '../directory/router.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
 import { insertEvent, insertRoutes, refreshStatus } from './referral.repository.ts';
+import { teamDeliveries } from './intake.plan.ts';
 
 export const MAX_REDIRECT_REASON = 2000;
 
@@ -129,7 +130,14 @@ async function writeRedirect(trx: Kysely<Database>, r: Redirect): Promise<Redire
       created_at: r.now.toISOString(),
     },
   ]);
-  const deliveries = teamDeliveries(r, routeId);
+  const deliveries = teamDeliveries({
+    referralId: r.referralId,
+    routeId,
+    team: r.to,
+    now: r.now,
+    policy: r.policy,
+    messageDomain: r.messageDomain,
+  });
   await insertDeliveries(trx, deliveries);
   await recordRedirect(trx, r, { fromRoute: from.id, routeId, cancelled, deliveries });
   await refreshStatus(trx, r.referralId, r.now);
@@ -256,40 +264,6 @@ function redirectDeadline(receivedAt: Date, urgency: Urgency, r: Redirect) {
   const due = fromReceipt > r.now ? fromReceipt : ackBy(r.now, urgency, r.to, holidays, r.policy);
   // The new team's window opens now, so its reminder is placed within that window.
   return { ackBy: due, reminderAt: reminderAt(r.now, due, r.policy) };
-}
-
-/** As at intake: the team's primary email and its webhook; the secondary is the watchdog's to use. */
-function teamDeliveries(r: Redirect, routeId: string): NewDelivery[] {
-  const at = r.now.toISOString();
-  const due = sendBy(r.now, r.policy).toISOString();
-  const targets = r.to.channels.flatMap((c) => {
-    if (c.kind === 'webhook') return [{ channel: 'webhook', address: c.url }];
-    return c.role === 'primary' ? [{ channel: 'email', address: c.address }] : [];
-  });
-  return targets.map(({ channel, address }) => {
-    const id = randomUUID();
-    return {
-      id,
-      referral_id: r.referralId,
-      route_id: routeId,
-      team_id: r.to.id,
-      channel,
-      address,
-      purpose: 'referral',
-      state: 'queued',
-      attempts: 0,
-      next_attempt_at: at,
-      locked_by: null,
-      lease_until: null,
-      last_error: null,
-      send_by: due,
-      message_id: `<${id}@${r.messageDomain}>`,
-      created_at: at,
-      updated_at: at,
-      sent_at: null,
-      acknowledged_at: null,
-    };
-  });
 }
 
 async function recordRedirect(
