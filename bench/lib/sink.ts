@@ -1,0 +1,108 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { now } from './stats.ts';
+
+export type SinkMode = 'accept' | '421' | '451' | 'stall';
+
+export interface Arrival {
+  /** X-Relay-Referral, or X-Bench-Id for the ceiling and the peers. */
+  key: string;
+  messageId: string;
+  at: number;
+}
+
+/**
+ * A local SMTP server that answers 250 as fast as it can and records, per message, when the 250
+ * went back: the end of every end-to-end latency. It can answer 421/451 to a share of messages,
+ * or stall, for the chaos runs.
+ */
+export interface Sink {
+  port: number;
+  url: string;
+  arrivals: Arrival[];
+  /** key → how many times it arrived (more than once is a duplicate). */
+  counts: Map<string, number>;
+  setMode(mode: SinkMode, share?: number): void;
+  waitFor(count: number, timeoutMs: number): Promise<boolean>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const HEADER = /^(x-relay-referral|x-bench-id|message-id):\s*(.+)$/gim;
+
+function keysOf(raw: string): { key: string; messageId: string } {
+  const head = raw.slice(0, Math.max(0, raw.indexOf('\r\n\r\n')) || 4000);
+  let key = '';
+  let messageId = '';
+  for (const m of head.matchAll(HEADER)) {
+    const name = (m[1] as string).toLowerCase();
+    const value = (m[2] as string).trim();
+    if (name === 'message-id') messageId = value;
+    else if (!key) key = value;
+  }
+  return { key: key || messageId, messageId };
+}
+
+export async function startSink(): Promise<Sink> {
+  const arrivals: Arrival[] = [];
+  const counts = new Map<string, number>();
+  let mode: SinkMode = 'accept';
+  let share = 1;
+  const sockets = new Set<Socket>();
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    maxClients: 1000,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const faulty = mode !== 'accept' && Math.random() < share;
+        if (faulty && mode === 'stall') return;
+        if (faulty) {
+          const code = Number(mode);
+          return callback(Object.assign(new Error(`${code} 4.3.0 Try again later`), { responseCode: code }));
+        }
+        const { key, messageId } = keysOf(Buffer.concat(chunks).toString('utf8'));
+        arrivals.push({ key, messageId, at: now() });
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        callback();
+      });
+    },
+  });
+  server.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    arrivals,
+    counts,
+    setMode(next, nextShare = 1) {
+      mode = next;
+      share = nextShare;
+    },
+    async waitFor(count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (counts.size < count) {
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return true;
+    },
+    reset() {
+      arrivals.length = 0;
+      counts.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
