@@ -7,6 +7,7 @@ import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
 import { verifyAuditChain } from './governance/audit.ts';
+import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
 import { createUser } from './web/auth/user.service.ts';
 
 const program = new Command('relay')
@@ -217,6 +218,20 @@ audit
         await ctx.db.close();
       }
     }),
+  );
+
+program
+  .command('reconcile')
+  .description(
+    "Compare a source system's CSV export (source_reference, created_at) with Relay; each referral Relay never received opens an escalation",
+  )
+  .argument('<file>', 'the CSV export')
+  .option('--system <system>', 'the source system of rows the file does not name one for')
+  .addOption(new Option('--format <format>', 'output').choices(REPORT_FORMATS).default('text'))
+  .action(
+    command(async (file: string, options: { system?: string; format: ReportFormat }) =>
+      reconcileCommand(file, options),
+    ),
   );
 
 export { InvalidArgumentError };

@@ -14,6 +14,7 @@ import type {
 import type { SessionTable, UserTable } from '../web/auth/user.table.ts';
 import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
+import type { ReconciliationRunTable } from '../governance/reconciliation.table.ts';
 import type {
   ReferenceCounterTable,
   ReferralEventTable,
@@ -49,4 +50,5 @@ export interface Database {
   test_alerts: TestAlertTable;
   users: UserTable;
   sessions: SessionTable;
+  reconciliation_runs: ReconciliationRunTable;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { registerDashboardPage } from './dashboard.pages.ts';
 import { registerEscalationPages } from './escalations.pages.ts';
+import { registerReconcilePages } from './reconcile.pages.ts';
 import { registerReferralPage } from './referral.pages.ts';
 import { registerSearchPage } from './search.pages.ts';
 import { registerTriagePages } from './triage.pages.ts';
@@ -13,4 +14,5 @@ export function registerSafeguardingPages(app: FastifyInstance, ctx: RelayContex
   registerTriagePages(app, ctx);
   registerSearchPage(app, ctx);
   registerReferralPage(app, ctx);
+  registerReconcilePages(app, ctx);
 }
