@@ -25,6 +25,8 @@ export interface Config {
   watchdogIntervalMs: number;
   deadlines: DeadlinePolicy;
   retryWindowMs: number;
+  /** How long after a referral closes its personal data is kept (unless on legal hold). */
+  retentionPeriodMs: number;
   delivery: DeliveryConfig;
   assurance: AssuranceConfig;
   /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
@@ -128,6 +130,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       reminderBeforeMs: read('REMINDER_BEFORE', 15 * MINUTE, parseDuration),
     },
     retryWindowMs: read('RETRY_WINDOW', 24 * HOUR, parseDuration),
+    // Eight years (2922 days) by default; the organisation's records policy decides the real figure.
+    retentionPeriodMs: read('RETENTION_PERIOD', 2922 * DAY, parsePositiveDuration),
     delivery: {
       concurrency: read('DISPATCH_CONCURRENCY', 16, parsePositiveInteger),
       smtpPoolSize: read('SMTP_POOL_SIZE', 5, parsePositiveInteger),
@@ -167,6 +171,13 @@ function parsePositiveInteger(raw: string): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error('must be a positive whole number');
   return n;
+}
+
+/** Zero would purge every referral the moment it closes, so it is refused rather than obeyed. */
+function parsePositiveDuration(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms <= 0) throw new Error('must be longer than zero');
+  return ms;
 }
 
 function parseEmail(raw: string): string {

@@ -7,6 +7,7 @@ import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
 import { verifyAuditChain } from './governance/audit.ts';
+import { registerPersonalDataCommands } from './governance/personal-data.cli.ts';
 import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
 import { createUser } from './web/auth/user.service.ts';
 
@@ -233,6 +234,8 @@ program
       reconcileCommand(file, options),
     ),
   );
+
+registerPersonalDataCommands(program);
 
 export { InvalidArgumentError };
 await program.parseAsync(process.argv);

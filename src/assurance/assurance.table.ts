@@ -25,5 +25,8 @@ export interface EscalationTable {
   claimed_at: string | null;
   resolved_by: string | null;
   resolved_at: string | null;
+  /** Encrypted when a person wrote it (src/governance/personal-data.ts). */
   note: string | null;
+  /** A team's free text on a manifest dispute, encrypted; kept out of `detail`, which the audit log copies. */
+  team_note: string | null;
 }

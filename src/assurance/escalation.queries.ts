@@ -1,6 +1,7 @@
 import type { RelayContext } from '../context.ts';
 import type { Directory, Phone } from '../directory/directory.types.ts';
 import { RelayError } from '../errors.ts';
+import { PERSONAL_FIELDS, unsealField } from '../governance/personal-data.ts';
 
 /**
  * The escalation queue as the safeguarding team works it, shared by the API and the web pages so
@@ -59,7 +60,7 @@ export async function toEscalationItem(ctx: RelayContext, row: EscalationRow): P
     claimedAt: row.claimed_at,
     resolvedBy: row.resolved_by,
     resolvedAt: row.resolved_at,
-    note: row.note,
+    note: unsealField(ctx.config.dataKeys, PERSONAL_FIELDS.escalationNote, row.id, row.note),
     phones: team?.phones.map((p) => ({ label: p.label, number: p.number })) ?? [],
   };
 }

@@ -1,5 +1,6 @@
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
+import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { acknowledgeRouteIn, type AckResult } from './acknowledgement.service.ts';
 import { resolveEscalationIn, type Resolver } from './escalation.service.ts';
 
@@ -22,7 +23,9 @@ export async function resolveEscalation(
 ): Promise<AckResult | undefined> {
   const now = ctx.clock.now();
   return ctx.db.kysely.transaction().execute(async (trx) => {
-    const resolved = await resolveEscalationIn(trx, id, resolution.note, resolution.by, now);
+    const seal = (note: string, escalationId: string) =>
+      sealField(ctx.config.dataKeys, PERSONAL_FIELDS.escalationNote, escalationId, note);
+    const resolved = await resolveEscalationIn(trx, id, resolution.note, resolution.by, now, seal);
     const phone = resolution.confirmedByPhone;
     if (!phone) return undefined;
     const route =

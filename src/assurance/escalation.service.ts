@@ -128,6 +128,9 @@ export async function resolveEscalationIn(
   note: string,
   by: Resolver,
   now: Date,
+  // A person's note may name the subject, so their callers encrypt it; Relay's own notes hold ids
+  // and staff names only, and stay readable where no keys are to hand.
+  seal: (note: string, escalationId: string) => string = (text) => text,
 ): Promise<{ referralId: string | null; teamId: string | null; reason: string }> {
   if (!note.trim()) {
     throw new RelayError('validation-failed', 'A note is required to resolve an escalation', [
@@ -139,7 +142,12 @@ export async function resolveEscalationIn(
   if (row.state === 'resolved') throw new RelayError('state-conflict', 'The escalation is already resolved');
   await trx
     .updateTable('escalations')
-    .set({ state: 'resolved', resolved_by: by.name, resolved_at: now.toISOString(), note: note.trim() })
+    .set({
+      state: 'resolved',
+      resolved_by: by.name,
+      resolved_at: now.toISOString(),
+      note: seal(note.trim(), id),
+    })
     .where('id', '=', id)
     .execute();
   await recordChange(trx, row.referral_id, id, 'escalation.resolved', by, now, { reason: row.reason });

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
+import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { dedupeKey, openEscalation, type NewEscalation } from './escalation.service.ts';
 import { londonDayWindow } from './jobs/schedule.ts';
 
@@ -107,18 +108,14 @@ export async function disputeManifestEntry(
     const key = dedupeKey(escalation);
     const row = await trx
       .selectFrom('escalations')
-      .select(['id', 'detail'])
+      .select(['id'])
       .where('dedupe_key', '=', key)
       .executeTakeFirstOrThrow();
     if (opened && dispute.note) {
-      // The team's free-text note is kept on the escalation for the person working it, but never in
-      // the audit log (openEscalation copies detail there), which outlives personal-data retention.
-      const detail = { ...(JSON.parse(row.detail) as Record<string, unknown>), note: dispute.note };
-      await trx
-        .updateTable('escalations')
-        .set({ detail: JSON.stringify(detail) })
-        .where('id', '=', row.id)
-        .execute();
+      // The team's free-text note is kept on the escalation for the person working it, encrypted,
+      // and never in `detail`, which openEscalation copies into the audit log.
+      const teamNote = sealField(ctx.config.dataKeys, PERSONAL_FIELDS.teamNote, row.id, dispute.note);
+      await trx.updateTable('escalations').set({ team_note: teamNote }).where('id', '=', row.id).execute();
     }
     return { escalationId: row.id, opened };
   });

@@ -4,6 +4,7 @@ import * as initial from './migrations/20261125080000_initial.ts';
 import * as mailcatcher from './migrations/20261125090000_mailcatcher.ts';
 import * as assurance from './migrations/20261125100000_assurance.ts';
 import * as users from './migrations/20261125110000_users.ts';
+import * as personalData from './migrations/20261125120000_personal_data.ts';
 import * as reconciliation from './migrations/20261125121000_reconciliation.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
@@ -15,6 +16,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125090000_mailcatcher': mailcatcher,
   '20261125100000_assurance': assurance,
   '20261125110000_users': users,
+  '20261125120000_personal_data': personalData,
   '20261125121000_reconciliation': reconciliation,
 };
 

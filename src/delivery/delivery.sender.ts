@@ -3,7 +3,7 @@ import type { RelayContext } from '../context.ts';
 import { formatLondon } from '../time.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
-import { readPayload } from '../referrals/referral.access.ts';
+import { isPurged, readPayload } from '../referrals/referral.access.ts';
 import type { EmailChannel, OutgoingEmail } from './channels/email.channel.ts';
 import { sendWebhook } from './channels/webhook.channel.ts';
 import {
@@ -89,7 +89,10 @@ export async function attemptDelivery(
 }
 
 async function sendReferral(ctx: RelayContext, email: EmailSender, delivery: DeliveryRow, a: Addressee) {
-  const payload = readPayload(a.referral);
+  const payload = readPayload(ctx.config.dataKeys, a.referral);
+  // Retention only purges closed referrals, so a copy still unsent by then has nothing left to carry.
+  if (isPurged(payload))
+    return { kind: 'permanent', detail: 'personal data removed under retention' } as const;
   if (delivery.channel === 'webhook') {
     const channel = a.team.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
     if (channel?.kind !== 'webhook')

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import { acknowledgeRoute, type AckMethod } from '../assurance/acknowledgement.service.ts';
+import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
+import { PERSONAL_FIELDS, sealField, unsealField } from '../governance/personal-data.ts';
 import { insertEvent, refreshStatus } from './referral.repository.ts';
 
 /** What the receiving team decided to do with the referral (SPEC §8). */
@@ -70,8 +72,14 @@ async function findRoute(db: Kysely<Database>, referralId: string, teamId: strin
 }
 
 /** A repeat of the same outcome is a safe retry; a different one would rewrite the record, so it is refused. */
-function existingOutcome(route: RouteFacts, outcome: Outcome, note: string): OutcomeResult {
-  if (route.outcome !== outcome || route.outcome_note !== note) {
+function existingOutcome(
+  keys: readonly DataKey[],
+  route: RouteFacts,
+  outcome: Outcome,
+  note: string,
+): OutcomeResult {
+  const recorded = unsealField(keys, PERSONAL_FIELDS.outcomeNote, route.id, route.outcome_note);
+  if (route.outcome !== outcome || recorded !== note) {
     throw new RelayError(
       'state-conflict',
       `This team already recorded the outcome ${route.outcome ?? ''} for this referral`,
@@ -103,7 +111,7 @@ export async function recordOutcome(
   const note = input.note.trim();
   const route = await findRoute(ctx.db.kysely, referralId, teamId);
   if (!route) throw new RelayError('not-found', 'That referral was not routed to this team');
-  if (route.outcome) return existingOutcome(route, input.outcome, note);
+  if (route.outcome) return existingOutcome(ctx.config.dataKeys, route, input.outcome, note);
   if (!route.acknowledged_at) {
     await acknowledgeRoute(ctx, route.id, {
       method: by.ackMethod,
@@ -116,11 +124,14 @@ export async function recordOutcome(
   const now = ctx.clock.now();
   return ctx.db.kysely
     .transaction()
-    .execute((trx) => writeOutcome(trx, route, { outcome: input.outcome, note }, by.actor, now));
+    .execute((trx) =>
+      writeOutcome(trx, ctx.config.dataKeys, route, { outcome: input.outcome, note }, by.actor, now),
+    );
 }
 
 async function writeOutcome(
   trx: Kysely<Database>,
+  keys: readonly DataKey[],
   route: RouteFacts,
   input: { outcome: Outcome; note: string },
   actor: string,
@@ -133,10 +144,11 @@ async function writeOutcome(
   // the change in front of clients polling with updatedSince.
   await trx.updateTable('referrals').set({ updated_at: at }).where('id', '=', referralId).execute();
   const current = await findRoute(trx, referralId, teamId);
-  if (current?.outcome) return existingOutcome(current, input.outcome, input.note);
+  if (current?.outcome) return existingOutcome(keys, current, input.outcome, input.note);
+  const sealed = sealField(keys, PERSONAL_FIELDS.outcomeNote, route.id, input.note);
   await trx
     .updateTable('routes')
-    .set({ outcome: input.outcome, outcome_note: input.note, outcome_at: at })
+    .set({ outcome: input.outcome, outcome_note: sealed, outcome_at: at })
     .where('id', '=', route.id)
     .execute();
   // The note is free text and may name people, so it stays out of the timeline and the audit log.

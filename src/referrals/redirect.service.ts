@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { AckMethod } from '../assurance/acknowledgement.service.ts';
 import { ackBy, reminderAt, type DeadlinePolicy } from '../assurance/deadlines.ts';
 import { resolveForAcknowledgement } from '../assurance/escalation.service.ts';
+import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { insertDeliveries, type NewDelivery } from '../delivery/delivery.repository.ts';
@@ -12,6 +13,7 @@ import type { Directory, Team } from '../directory/directory.types.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { insertEvent, insertRoutes, refreshStatus } from './referral.repository.ts';
 import { teamDeliveries } from './intake.plan.ts';
 
@@ -47,6 +49,8 @@ interface Redirect {
   directory: Directory;
   policy: DeadlinePolicy;
   messageDomain: string;
+  /** The reason is free text that may name the subject, so it is stored encrypted. */
+  keys: readonly DataKey[];
 }
 
 const invalid = (issues: FieldIssue[]) =>
@@ -88,6 +92,7 @@ export async function redirectReferral(
     directory,
     policy,
     messageDomain,
+    keys: ctx.config.dataKeys,
   };
   const result = await ctx.db.kysely.transaction().execute((trx) => writeRedirect(trx, redirect));
   ctx.signals.emit('deliveries-queued');
@@ -101,7 +106,11 @@ async function writeRedirect(trx: Kysely<Database>, r: Redirect): Promise<Redire
   await resolveForAcknowledgement(trx, r.referralId, r.fromTeamId, `Redirected to ${r.to.id}`, r.now);
   const closed = await trx
     .updateTable('routes')
-    .set({ outcome: 'redirected', outcome_note: r.reason, outcome_at: r.now.toISOString() })
+    .set({
+      outcome: 'redirected',
+      outcome_note: sealField(r.keys, PERSONAL_FIELDS.outcomeNote, from.id, r.reason),
+      outcome_at: r.now.toISOString(),
+    })
     .where('id', '=', from.id)
     .where('outcome', 'is', null)
     .executeTakeFirst();

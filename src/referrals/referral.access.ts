@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
+import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
+import { PERSONAL_FIELDS, unsealField } from '../governance/personal-data.ts';
 import type { User } from '../web/auth/user.service.ts';
 import { findReferral, type ReferralRow } from './referral.repository.ts';
 import type { ReferralInputType } from './referral.schema.ts';
@@ -27,9 +29,30 @@ export async function maySee(db: Kysely<Database>, user: User, referral: Referra
   return false;
 }
 
-/** The referral as received: the subject's personal data. Issue-6 encryption decrypts here. */
-export function readPayload(referral: ReferralRow): ReferralInputType {
-  return JSON.parse(referral.payload) as ReferralInputType;
+/** What is left of a referral's content once retention has removed its personal data. */
+export interface PurgedPayload {
+  purged: true;
+  purgedAt: string;
+}
+
+export type ReferralPayload = ReferralInputType | PurgedPayload;
+
+export function isPurged(payload: ReferralPayload): payload is PurgedPayload {
+  return 'purged' in payload && payload.purged === true;
+}
+
+/**
+ * The referral as received: the subject's personal data. The one reader of `payload`: it decrypts
+ * (a row from before encryption reads as plain JSON), and after retention it returns the marker.
+ */
+export function readPayload(keys: readonly DataKey[], referral: ReferralRow): ReferralPayload {
+  const json = unsealField(keys, PERSONAL_FIELDS.payload, referral.id, referral.payload) ?? '{}';
+  const payload = JSON.parse(json) as ReferralInputType | { purged?: unknown; purgedAt?: unknown };
+  if ('purged' in payload && payload.purged === true) {
+    const at = typeof payload.purgedAt === 'string' ? payload.purgedAt : referral.purged_at;
+    return { purged: true, purgedAt: at ?? '' };
+  }
+  return payload as ReferralInputType;
 }
 
 /**
@@ -41,7 +64,7 @@ export async function viewReferral(
   user: User,
   idOrReference: string,
   purpose: string,
-): Promise<{ referral: ReferralRow; payload: ReferralInputType }> {
+): Promise<{ referral: ReferralRow; payload: ReferralPayload }> {
   const referral = await findReferral(ctx.db.kysely, idOrReference);
   if (!referral || !(await maySee(ctx.db.kysely, user, referral))) {
     throw new RelayError('not-found', 'No referral with that reference is visible to you');
@@ -55,5 +78,5 @@ export async function viewReferral(
       detail: { reference: referral.reference, purpose },
     }),
   );
-  return { referral, payload: readPayload(referral) };
+  return { referral, payload: readPayload(ctx.config.dataKeys, referral) };
 }

@@ -8,6 +8,7 @@ import { insertDeliveries } from '../delivery/delivery.repository.ts';
 import { routeReferral } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
 import { nextReference } from './reference.ts';
 import {
@@ -127,7 +128,13 @@ async function writeReferral(
       source_system: input.source.system,
       source_reference: input.source.reference,
       body_hash: bodyHash,
-      payload: JSON.stringify({ ...input, subjectType }),
+      // Every personal field is in here, so this one encrypted column covers the subject's data.
+      payload: sealField(
+        ctx.config.dataKeys,
+        PERSONAL_FIELDS.payload,
+        id,
+        JSON.stringify({ ...input, subjectType }),
+      ),
       subject_type: subjectType,
       referral_type: input.referralType,
       urgency: input.urgency,

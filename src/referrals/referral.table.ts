@@ -7,7 +7,7 @@ export interface ReferralTable {
   source_system: string;
   source_reference: string;
   body_hash: string;
-  /** The referral as received (personal data). */
+  /** The referral as received (personal data), encrypted (src/governance/personal-data.ts). */
   payload: string;
   subject_type: string;
   referral_type: string;
@@ -21,6 +21,13 @@ export interface ReferralTable {
   raised_by_key: string | null;
   raised_by_user: string | null;
   closed_at: string | null;
+  /** 1 while on legal hold: retention leaves its personal data alone (0/1 on both engines). */
+  legal_hold: Generated<number>;
+  legal_hold_reason: string | null;
+  legal_hold_by: string | null;
+  legal_hold_at: string | null;
+  /** When retention blanked its personal data; the row, routes, deadlines and timeline stay. */
+  purged_at: string | null;
 }
 
 export interface RouteTable {

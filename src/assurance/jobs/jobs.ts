@@ -1,5 +1,6 @@
 import type { EmailSender } from '../../delivery/delivery.sender.ts';
 import { toError } from '../../errors.ts';
+import { retentionJob } from '../../governance/retention.job.ts';
 import type { SweepJob, WatchdogLogger } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';
 import { manifestJob } from './manifest.job.ts';
@@ -20,6 +21,7 @@ export function assuranceJobs(mailer: EmailSender | undefined, logger: WatchdogL
     ['test-alerts', testAlertsJob()],
     ['manifest', manifestJob(mailer)],
     ['daily-summary', dailySummaryJob(mailer)],
+    ['retention-purge', retentionJob()],
   ];
   return jobs.map(([name, job]) => async (ctx, now) => {
     try {

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../governance/personal-data.ts';
 import { viewReferral } from '../../referrals/referral.access.ts';
 import { statusDocument } from '../../referrals/referral.document.ts';
 import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
@@ -73,6 +74,12 @@ async function redirectTargets(
   ];
 }
 
+/** The team's note, decrypted; after retention only the fact that it was removed. */
+function outcomeNote(ctx: RelayContext, referral: ReferralRow, route: RouteRow): string | null {
+  const note = unsealField(ctx.config.dataKeys, PERSONAL_FIELDS.outcomeNote, route.id, route.outcome_note);
+  return note ?? (referral.purged_at ? 'removed under the retention policy' : null);
+}
+
 /** Renders GET /inbox/referrals/:id, and the same page again with a form's errors (422). */
 export async function renderDetail(
   reply: FastifyReply,
@@ -94,7 +101,7 @@ export async function renderDetail(
     payload,
     doc,
     base: `/inbox/referrals/${encodeURIComponent(referral.id)}`,
-    route: { ...route, teamName: teamName(route.team_id) },
+    route: { ...route, teamName: teamName(route.team_id), outcome_note: outcomeNote(ctx, referral, route) },
     otherTeams: mine
       .filter((r) => r.id !== route.id)
       .map((r) => ({ id: r.team_id, name: teamName(r.team_id) })),

@@ -4,7 +4,7 @@ import type { CurrentDirectory } from '../../directory/directory.service.ts';
 import type { Team } from '../../directory/directory.types.ts';
 import { parsePostcode } from '../../directory/postcode.ts';
 import { RelayError } from '../../errors.ts';
-import { viewReferral } from '../../referrals/referral.access.ts';
+import { isPurged, viewReferral } from '../../referrals/referral.access.ts';
 import type { ReferralInputType } from '../../referrals/referral.schema.ts';
 import { handRoutedDeadline, routeByHand } from '../../referrals/triage.service.ts';
 import type { User } from '../auth/user.service.ts';
@@ -97,7 +97,7 @@ async function itemPage(
   return reply.page('safeguarding/triage-item.njk', {
     pageTitle: `${failed ? 'Error: ' : ''}Route ${item.reference} by hand`,
     item: triageView(item, ctx.clock.now()),
-    location: payload && locationOf(payload),
+    location: payload && !isPurged(payload) ? locationOf(payload) : undefined,
     teamGroups: current ? teamGroups(current, teamId) : [],
     errors,
     errorList: errorList(errors, { teamId: 'team-id' }),

@@ -31,8 +31,9 @@ for (const dialect of DIALECTS) {
       await watchdog.runOnce();
       assert.deepEqual(errors, []);
       assert.equal(await count('test_alerts'), 20);
-      // The volume and silence checks ran for yesterday; without a mailer no report was claimed.
-      assert.equal(await count('scheduled_runs'), 20 + 2);
+      // The volume and silence checks ran for yesterday and the retention purge for today; without a
+      // mailer no report was claimed.
+      assert.equal(await count('scheduled_runs'), 20 + 3);
       assert.equal(await count('heartbeats'), 1);
     });
 
@@ -44,7 +45,7 @@ for (const dialect of DIALECTS) {
       await watchdog.runOnce();
       assert.equal(errors.length, 1);
       assert.equal((errors[0] as { job: string }).job, 'test-alerts');
-      assert.equal(await count('scheduled_runs'), 22 + 2, "the next day's checks ran");
+      assert.equal(await count('scheduled_runs'), 23 + 3, "the next day's checks ran");
       assert.equal(await count('heartbeats'), 1);
     });
   });

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../../../src/access/apikey.service.ts';
 import { manifestJob, manifestJobName } from '../../../src/assurance/jobs/manifest.job.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
@@ -126,7 +127,14 @@ for (const dialect of DIALECTS) {
         (e) => e.id === response.json().escalationId,
       );
       assert.equal(row?.referral_id, null);
-      assert.equal(JSON.parse(row?.detail ?? '{}').note, note);
+      assert.ok(row && !row.detail.includes(note), 'detail is copied into the audit log');
+      const teamNote = unsealField(
+        relay.ctx.config.dataKeys,
+        PERSONAL_FIELDS.teamNote,
+        row.id,
+        row.team_note,
+      );
+      assert.equal(teamNote, note, 'kept, encrypted, for the person working the escalation');
       const audit = await db().selectFrom('audit_log').select('detail').execute();
       assert.ok(audit.every((a) => !a.detail.includes(note)));
     });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readPayload } from '../../../src/referrals/referral.access.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { completeForm, hiddenFields, referralCount, signedIn, type Browser } from './crew.helpers.ts';
@@ -212,7 +213,10 @@ for (const dialect of DIALECTS) {
       assert.equal(row.raised_by_user, crewId);
       assert.equal(row.source_system, 'relay-web');
       assert.equal(row.source_reference, draft.find(([name]) => name === 'sourceReference')?.[1]);
-      const payload = JSON.parse(row.payload) as { incident: { occurredAt: string }; concern: string };
+      const payload = readPayload(relay.ctx.config.dataKeys, row) as {
+        incident: { occurredAt: string };
+        concern: string;
+      };
       assert.equal(payload.incident.occurredAt, '2026-11-25T10:52:00+00:00');
       assert.equal(payload.concern.includes('\r'), false);
       const routes = await relay.ctx.db.kysely

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../../helpers/relay.ts';
@@ -162,7 +163,10 @@ for (const dialect of DIALECTS) {
       assert.equal(response.statusCode, 303);
       const route = await routeOf(relay, bhamReferral.id, 'birmingham-adults');
       assert.equal(route?.outcome, 's42-enquiry');
-      assert.equal(route?.outcome_note, 'Enquiry opened; duty worker visiting today.');
+      const note =
+        route &&
+        unsealField(relay.ctx.config.dataKeys, PERSONAL_FIELDS.outcomeNote, route.id, route.outcome_note);
+      assert.equal(note, 'Enquiry opened; duty worker visiting today.');
       const referral = await relay.ctx.db.kysely
         .selectFrom('referrals')
         .select('status')

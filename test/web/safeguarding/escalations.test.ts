@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openEscalation } from '../../../src/assurance/escalation.service.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
@@ -110,7 +111,13 @@ for (const dialect of DIALECTS) {
       const resolved = await escalation('not-acknowledged');
       assert.equal(resolved.state, 'resolved');
       assert.equal(resolved.resolved_by, 'Sam Safeguarding');
-      assert.equal(resolved.note, 'Phoned the duty desk; they had missed the email and have it now.');
+      const note = unsealField(
+        relay.ctx.config.dataKeys,
+        PERSONAL_FIELDS.escalationNote,
+        resolved.id,
+        resolved.note,
+      );
+      assert.equal(note, 'Phoned the duty desk; they had missed the email and have it now.');
       const route = await db()
         .selectFrom('routes')
         .selectAll()
