@@ -65,6 +65,15 @@ export async function openEscalation(trx: Kysely<Database>, e: NewEscalation, no
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
   const detail = { escalation: id, team: e.teamId, reason: e.reason, ...e.detail };
+  // The audit head before the referral row, in the order a delivery transition takes them: a sweep
+  // and a worker recording a send of the same referral would otherwise deadlock on PostgreSQL.
+  await appendAudit(trx, now, {
+    actor: 'watchdog',
+    action: 'escalation.opened',
+    entityType: 'escalation',
+    entityId: id,
+    detail: { referral: e.referralId, ...detail },
+  });
   if (e.referralId) {
     await insertEvent(trx, {
       referral_id: e.referralId,
@@ -75,13 +84,6 @@ export async function openEscalation(trx: Kysely<Database>, e: NewEscalation, no
     });
     await refreshStatus(trx, e.referralId, now);
   }
-  await appendAudit(trx, now, {
-    actor: 'watchdog',
-    action: 'escalation.opened',
-    entityType: 'escalation',
-    entityId: id,
-    detail: { referral: e.referralId, ...detail },
-  });
   return true;
 }
 

@@ -7,6 +7,7 @@ import { toError } from '../errors.ts';
 import type { RouteRow } from '../referrals/referral.repository.ts';
 import { findReferral } from '../referrals/referral.repository.ts';
 import { openEscalation } from './escalation.service.ts';
+import { withSweepLock } from '../cluster/sweep-lock.ts';
 import { recordHeartbeat } from './heartbeat.ts';
 import * as q from './watchdog.queries.ts';
 
@@ -187,16 +188,21 @@ export class Watchdog {
 
   async runOnce(): Promise<void> {
     try {
-      const report = await sweep(this.ctx);
-      for (const job of this.jobs) await job(this.ctx, this.ctx.clock.now());
+      // On PostgreSQL one node sweeps at a time; the others skip it but still beat, ready to take over.
+      await withSweepLock(this.ctx.db, () => this.sweepAndRunJobs());
       await recordHeartbeat(this.ctx, 'watchdog', this.node);
-      if (report.escalations + report.reminders + report.alerts > 0)
-        this.logger.info({ ...report }, 'watchdog sweep');
     } catch (error) {
       this.logger.error(
         { err: toError(error).message },
         'watchdog sweep failed; will try again next interval',
       );
     }
+  }
+
+  private async sweepAndRunJobs(): Promise<void> {
+    const report = await sweep(this.ctx);
+    for (const job of this.jobs) await job(this.ctx, this.ctx.clock.now());
+    if (report.escalations + report.reminders + report.alerts > 0)
+      this.logger.info({ ...report }, 'watchdog sweep');
   }
 }

@@ -10,6 +10,7 @@ import { seedDemo } from './demo.ts';
 import { Watchdog } from '../assurance/watchdog.ts';
 import { assuranceJobs } from '../assurance/jobs/jobs.ts';
 import { recordHeartbeat } from '../assurance/heartbeat.ts';
+import { startNotifications, type Notifications } from '../cluster/notify.ts';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -25,6 +26,7 @@ interface Running {
   watchdog: Watchdog | undefined;
   mailCatcher: MailCatcher | undefined;
   bounces: { close(): Promise<void> } | undefined;
+  notifications: Notifications;
 }
 
 /** Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits. */
@@ -45,6 +47,7 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
     ctx.lifecycle.draining = true;
     await running.watchdog?.stop();
     await running.dispatcher?.stop();
+    await running.notifications.stop();
     await running.bounces?.close();
     await running.app.close();
     running.email.close();
@@ -88,8 +91,13 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     role !== 'web' && ctx.config.bounceSmtpPort !== undefined
       ? await startBounceListener(ctx, { port: ctx.config.bounceSmtpPort, logger: app.log })
       : undefined;
+  // On PostgreSQL every node announces queued deliveries; worker nodes also listen for them.
+  const notifications = startNotifications(ctx, {
+    logger: app.log,
+    ...(dispatcher ? { wake: () => dispatcher.nudge() } : {}),
+  });
   if (role !== 'worker') await app.listen({ host: ctx.config.host, port: ctx.config.port });
-  return { app, email, dispatcher, watchdog, mailCatcher, bounces };
+  return { app, email, dispatcher, watchdog, mailCatcher, bounces, notifications };
 }
 
 /**

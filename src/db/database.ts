@@ -12,6 +12,11 @@ export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: a new client outside the pool, with the pool's settings, for what holds one
+   * session open for long (LISTEN). The caller connects and ends it.
+   */
+  newClient?: () => pg.Client;
 }
 
 export interface OpenOptions {
@@ -41,15 +46,27 @@ function openSqlite(path: string): Db {
 }
 
 function openPostgres(url: string, options: OpenOptions): Db {
-  const pool = new pg.Pool({
+  const settings: pg.ClientConfig = {
     connectionString: url,
-    max: options.pgPoolSize ?? 10,
+    // While the server is down or restarting, a request fails in seconds (503) instead of hanging.
+    connectionTimeoutMillis: 5000,
+    // A peer that vanished without closing the socket is noticed, so its session (and locks) end.
+    keepAlive: true,
     ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...settings, max: options.pgPoolSize ?? 10 });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  // A client in use also emits 'error' when the server goes (a restart), besides failing its query;
+  // unheard, that event would crash the process. The pool drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', close: () => kysely.destroy() };
+  return {
+    kysely,
+    dialect: 'postgres',
+    close: () => kysely.destroy(),
+    newClient: () => new pg.Client(settings),
+  };
 }
 
 /** True when the database answers a trivial query. */

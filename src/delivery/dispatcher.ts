@@ -33,8 +33,14 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private wake: (() => void) | undefined;
+  /** Set by a signal that came during a pass, so the next sleep is skipped rather than the signal lost. */
+  private woken = false;
+  private failures = 0;
   private loop: Promise<void> | undefined;
-  private readonly onQueued = () => this.wake?.();
+  private readonly onQueued = () => {
+    this.woken = true;
+    this.wake?.();
+  };
 
   constructor(
     private readonly ctx: RelayContext,
@@ -48,6 +54,11 @@ export class Dispatcher {
     this.running = true;
     this.ctx.signals.on('deliveries-queued', this.onQueued);
     this.loop = this.run();
+  }
+
+  /** Wakes the loop now: another node announced deliveries (LISTEN/NOTIFY). */
+  nudge(): void {
+    this.onQueued();
   }
 
   /** Stops claiming, lets in-flight sends finish (each is bounded by the send time-out), then returns. */
@@ -95,23 +106,36 @@ export class Dispatcher {
       let claimed = 0;
       try {
         claimed = await this.pass();
+        this.failures = 0;
         this.options.onPass?.();
       } catch (error) {
-        this.options.logger.error({ err: toError(error).message }, 'dispatcher pass failed; will retry');
+        this.failures += 1;
+        this.options.logger.error(
+          { err: toError(error).message, failures: this.failures },
+          'dispatcher pass failed; will retry',
+        );
       }
       const full = this.inFlight.size >= this.ctx.config.delivery.concurrency;
       if (claimed > 0 && !full) continue;
-      await this.sleep(this.ctx.config.delivery.pollIntervalMs);
+      await this.sleep(this.pause());
     }
+  }
+
+  /** The poll interval, doubled per consecutive failure up to 5 s: a database that is down is not hammered. */
+  private pause(): number {
+    const poll = this.ctx.config.delivery.pollIntervalMs;
+    if (this.failures === 0) return poll;
+    return Math.min(poll * 2 ** Math.min(this.failures, 10), Math.max(poll, 5000));
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.woken = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, this.woken ? 0 : ms);
       this.wake = done;
     });
   }

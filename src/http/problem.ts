@@ -45,9 +45,10 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'SQLITE_BUSY',
-  '57P01',
+  '57P01', // terminating connection due to administrator command (a restart)
   '57P02',
-  '57P03',
+  '57P03', // the database system is starting up / shutting down
+  '53300', // too many connections: another node will answer, or this one shortly
   '08000',
   '08003',
   '08006',
@@ -56,7 +57,9 @@ const UNAVAILABLE_CODES = new Set([
 function isDatabaseUnavailable(error: { code?: string; message?: string }): boolean {
   return (
     (error.code !== undefined && UNAVAILABLE_CODES.has(error.code)) ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test(error.message ?? '')
+    // pg's own messages while the server restarts: a socket closed under a query, a pooled client
+    // that already lost its connection, the pool's connectionTimeoutMillis running out.
+    /Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(error.message ?? '')
   );
 }
 
