@@ -7,6 +7,7 @@ import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
 import { verifyAuditChain } from './governance/audit.ts';
+import { registerReviewCommands } from './governance/review.cli.ts';
 import { registerPersonalDataCommands } from './governance/personal-data.cli.ts';
 import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
 import { createUser } from './web/auth/user.service.ts';
@@ -236,6 +237,8 @@ program
   );
 
 registerPersonalDataCommands(program);
+
+registerReviewCommands(program);
 
 export { InvalidArgumentError };
 await program.parseAsync(process.argv);

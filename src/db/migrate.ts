@@ -6,6 +6,7 @@ import * as assurance from './migrations/20261125100000_assurance.ts';
 import * as users from './migrations/20261125110000_users.ts';
 import * as personalData from './migrations/20261125120000_personal_data.ts';
 import * as reconciliation from './migrations/20261125121000_reconciliation.ts';
+import * as reviews from './migrations/20261125122000_reviews.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -18,6 +19,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125110000_users': users,
   '20261125120000_personal_data': personalData,
   '20261125121000_reconciliation': reconciliation,
+  '20261125122000_reviews': reviews,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -14,6 +14,7 @@ import type {
 import type { SessionTable, UserTable } from '../web/auth/user.table.ts';
 import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
+import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from '../governance/review.table.ts';
 import type { ReconciliationRunTable } from '../governance/reconciliation.table.ts';
 import type {
   ReferenceCounterTable,
@@ -51,4 +52,7 @@ export interface Database {
   users: UserTable;
   sessions: SessionTable;
   reconciliation_runs: ReconciliationRunTable;
+  reviews: ReviewTable;
+  review_cases: ReviewCaseTable;
+  review_notes: ReviewNoteTable;
 }

@@ -17,6 +17,7 @@ export const ROLE_PAGES: Record<Role, NavItem[]> = {
     { href: '/safeguarding/escalations', text: 'Escalations' },
     { href: '/safeguarding/triage', text: 'Triage' },
     { href: '/safeguarding/search', text: 'Search' },
+    { href: '/safeguarding/reviews', text: 'Reviews' },
     { href: '/safeguarding/reconcile', text: 'Reconcile' },
   ],
   admin: [

@@ -5,6 +5,8 @@ import { registerCrewPages } from './crew/crew.pages.ts';
 import { registerInboxPages } from './inbox/inbox.routes.ts';
 import { registerAdminPages } from './admin/admin.pages.ts';
 import { registerMailboxPages } from './mailbox/mailbox.pages.ts';
+import { registerReviewPages } from './safeguarding/reviews.pages.ts';
+import { registerAuditPages } from './audit/audit.pages.ts';
 
 /**
  * Every area's pages, one line each. Each page route declares its roles with requireRole(), and a
@@ -22,6 +24,8 @@ export function registerPages(
   registerCrewPages(app, ctx);
   registerInboxPages(app, ctx);
   registerAdminPages(app, ctx);
+  registerReviewPages(app, ctx);
+  registerAuditPages(app, ctx);
   // Only while the built-in mail catcher runs (the embedded default); production never has it.
   if (options.mailbox) registerMailboxPages(app, ctx);
 }

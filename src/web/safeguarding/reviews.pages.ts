@@ -1,0 +1,151 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RelayContext } from '../../context.ts';
+import { RelayError } from '../../errors.ts';
+import {
+  findReview,
+  listReviews,
+  reviewCases,
+  reviewers,
+  reviewProgress,
+} from '../../governance/review.queries.ts';
+import { assignReviewer, createReview } from '../../governance/review.service.ts';
+import { csrfCheck } from '../auth/csrf.ts';
+import { requireRole } from '../auth/guards.ts';
+import { errorList, formField, signedInUser } from './page.helpers.ts';
+import { registerReviewCasePages } from './reviews.case.pages.ts';
+import { registerReviewExports } from './reviews.export.pages.ts';
+import {
+  ASSIGN_FIELD_IDS,
+  checkNewReviewForm,
+  errorsFromService,
+  formList,
+  NEW_REVIEW_FIELD_IDS,
+  readNewReviewForm,
+  reviewActor,
+  type FieldErrors,
+  type NewReviewForm,
+} from './reviews.forms.ts';
+import { caseView, conditionItems, reviewerItems, reviewView } from './reviews.view.ts';
+
+interface IdParams {
+  id: string;
+}
+
+/** Incident reviews (SPEC §7), for the safeguarding team: list and create, progress and assignment. */
+export function registerReviewPages(app: FastifyInstance, ctx: RelayContext): void {
+  const guard = requireRole('safeguarding');
+  const post = { preValidation: csrfCheck(app), preHandler: guard };
+
+  app.get('/safeguarding/reviews', { preHandler: guard }, async (_request, reply) => listPage(ctx, reply));
+
+  app.post('/safeguarding/reviews', post, async (request, reply) => {
+    const form = readNewReviewForm(request.body);
+    const checked = checkNewReviewForm(form);
+    if (!checked.from || !checked.to) return listPage(ctx, reply.code(422), form, checked.errors);
+    try {
+      const review = await createReview(
+        ctx,
+        { title: form.title, from: checked.from, to: checked.to, conditions: form.conditions },
+        reviewActor(signedInUser(request)),
+      );
+      return reply.redirect(`/safeguarding/reviews/${encodeURIComponent(review.id)}?created=1`, 303);
+    } catch (error) {
+      if (!(error instanceof RelayError) || error.code !== 'validation-failed') throw error;
+      return listPage(ctx, reply.code(422), form, errorsFromService(error, NEW_REVIEW_FIELD_IDS));
+    }
+  });
+
+  app.get<{ Params: IdParams; Querystring: { created?: string; assigned?: string } }>(
+    '/safeguarding/reviews/:id',
+    { preHandler: guard },
+    async (request, reply) => {
+      const assigned = Number(request.query.assigned);
+      return reviewPage(ctx, reply, request.params.id, {
+        created: request.query.created === '1',
+        assigned: Number.isInteger(assigned) && assigned >= 0 ? assigned : undefined,
+      });
+    },
+  );
+
+  app.post<{ Params: IdParams }>('/safeguarding/reviews/:id/assign', post, async (request, reply) =>
+    assign(ctx, request, reply),
+  );
+
+  registerReviewCasePages(app, ctx);
+  registerReviewExports(app, ctx);
+}
+
+async function listPage(
+  ctx: RelayContext,
+  reply: FastifyReply,
+  form: NewReviewForm = { title: '', from: '', to: '', conditions: [] },
+  errors: FieldErrors = {},
+) {
+  const reviews = await listReviews(ctx.db.kysely);
+  const failed = Object.keys(errors).length > 0;
+  return reply.page('reviews/list.njk', {
+    pageTitle: `${failed ? 'Error: ' : ''}Incident reviews`,
+    reviews: reviews.map(({ review, progress }) => reviewView(review, progress)),
+    form,
+    conditionItems: conditionItems(form.conditions),
+    errors,
+    errorList: errorList(errors, NEW_REVIEW_FIELD_IDS),
+  });
+}
+
+async function reviewPage(
+  ctx: RelayContext,
+  reply: FastifyReply,
+  id: string,
+  notices: { created?: boolean; assigned?: number; selected?: string[]; reviewer?: string },
+  errors: FieldErrors = {},
+) {
+  const db = ctx.db.kysely;
+  const review = await findReview(db, id);
+  const cases = await reviewCases(db, id);
+  const failed = Object.keys(errors).length > 0;
+  return reply.page('reviews/review.njk', {
+    pageTitle: `${failed ? 'Error: ' : ''}${review.title}`,
+    review: reviewView(review, await reviewProgress(db, id)),
+    cases: cases.map((c) => ({ ...caseView(c), selected: notices.selected?.includes(c.id) ?? false })),
+    unassigned: cases.filter((c) => c.reviewerId === null).length,
+    reviewerItems: [
+      ...reviewerItems(await reviewers(db), notices.reviewer ?? null, 'Choose a reviewer'),
+      { value: 'nobody', text: 'Nobody (take the reviewer off)', selected: notices.reviewer === 'nobody' },
+    ],
+    notices,
+    errors,
+    errorList: errorList(errors, ASSIGN_FIELD_IDS),
+  });
+}
+
+/**
+ * Bulk assignment: the ticked cases, or every case still without a reviewer. "Nobody" takes the
+ * reviewer off the ticked cases. Each case's change is audited on its own.
+ */
+async function assign(ctx: RelayContext, request: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) {
+  const id = request.params.id;
+  await findReview(ctx.db.kysely, id);
+  const reviewer = formField(request.body, 'reviewer');
+  const scope = formField(request.body, 'scope') === 'unassigned' ? 'unassigned' : 'selected';
+  const selected = formList(request.body, 'cases');
+  const people = await reviewers(ctx.db.kysely);
+  const errors: FieldErrors = {};
+  const unassigning = reviewer === 'nobody';
+  if (!reviewer) errors.reviewer = 'Choose a reviewer';
+  else if (!unassigning && !people.some((p) => p.id === reviewer))
+    errors.reviewer = 'Choose a reviewer from the safeguarding team';
+  if (scope === 'selected' && selected.length === 0) errors.cases = 'Select the cases to assign';
+  if (unassigning && scope === 'unassigned') errors.reviewer = 'Choose a reviewer for the unassigned cases';
+  if (Object.keys(errors).length > 0) {
+    return reviewPage(ctx, reply.code(422), id, { selected, reviewer }, errors);
+  }
+  const changed = await assignReviewer(
+    ctx,
+    id,
+    scope === 'unassigned' ? 'unassigned' : selected,
+    unassigning ? null : reviewer,
+    reviewActor(signedInUser(request)),
+  );
+  return reply.redirect(`/safeguarding/reviews/${encodeURIComponent(id)}?assigned=${changed}`, 303);
+}
