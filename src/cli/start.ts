@@ -65,7 +65,7 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     mailCatcher = await startMailCatcher(ctx, ctx.config.mailCatcherPort);
     console.warn(
       `WARNING: SMTP_URL is not set. Emails go to the built-in mail catcher (${mailCatcher.smtpUrl}) ` +
-        'and NOTHING LEAVES THIS MACHINE. Read them at /api/v1/mailcatcher/messages.',
+        `and NOTHING LEAVES THIS MACHINE. Read them in the Mailbox: ${ctx.config.baseUrl}/mailbox (signed in).`,
     );
   }
   const app = buildApp(ctx, { mailCatcher: mailCatcher !== undefined });
