@@ -41,9 +41,16 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     provider: new StaticProvider(db.dialect),
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt += 1) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely's introspector lists the tables of every schema; one dropped meanwhile (a parallel test's,
+    // another app's) fails that listing with 42P01. Nothing was applied, so trying again is safe.
+    if ((error as { code?: string }).code !== '42P01' || attempt >= 5) {
+      throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+  }
 }
 
 async function currentSchema(db: Db): Promise<string | undefined> {
