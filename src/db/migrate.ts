@@ -32,6 +32,9 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
+/** Undefined table and undefined schema: what a concurrently dropped schema looks like mid-listing. */
+const VANISHED = new Set(['42P01', '3F000']);
+
 export async function migrateToLatest(db: Db): Promise<string[]> {
   // Unless told the schema, Kysely takes a migration table in any schema as ours, and then fails to
   // find it (another app's schema, or a parallel test's): so name the schema we are working in.
@@ -45,8 +48,8 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     const { error, results } = await migrator.migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's introspector lists the tables of every schema; one dropped meanwhile (a parallel test's,
-    // another app's) fails that listing with 42P01. Nothing was applied, so trying again is safe.
-    if ((error as { code?: string }).code !== '42P01' || attempt >= 5) {
+    // another app's) fails that listing (42P01 or 3F000). Nothing was applied, so trying again is safe.
+    if (!VANISHED.has((error as { code?: string }).code ?? '') || attempt >= 5) {
       throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
     }
     await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
