@@ -1,7 +1,7 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { insertEvent, refreshStatus } from '../referrals/referral.repository.ts';
+import { appendAudit, appendAuditEntries } from '../governance/audit.ts';
+import { insertEvent, refreshStatus, refreshStatuses } from '../referrals/referral.repository.ts';
 import type { DeliveryTable } from './delivery.table.ts';
 import { assertTransition, canTransition, type DeliveryState } from './delivery.states.ts';
 
@@ -87,16 +87,106 @@ export async function transitionDelivery(trx: Kysely<Database>, t: Transition): 
 }
 
 async function recordAttempt(trx: Kysely<Database>, deliveryId: string, a: AttemptRecord): Promise<void> {
+  await trx.insertInto('delivery_attempts').values(attemptRow(deliveryId, a)).execute();
+}
+
+function attemptRow(deliveryId: string, a: AttemptRecord) {
+  return {
+    delivery_id: deliveryId,
+    worker: a.worker,
+    started_at: a.startedAt.toISOString(),
+    finished_at: new Date(a.startedAt.getTime() + a.durationMs).toISOString(),
+    duration_ms: a.durationMs,
+    outcome: a.outcome,
+    detail: a.detail.slice(0, 1000),
+  };
+}
+
+/** A worker's outcome for one delivery it claimed: `sending` to `sent`, `retrying` or `failed`. */
+export interface WorkerOutcome {
+  deliveryId: string;
+  to: 'sent' | 'retrying' | 'failed';
+  set: Omit<Updateable<DeliveryTable>, 'state' | 'id'>;
+  attempt: AttemptRecord;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * The worker's outcomes for several deliveries in the caller's transaction: for each delivery the
+ * worker still holds, the same writes as `transitionDelivery` (row, attempt, timeline event, audit
+ * entry, referral status), but as a handful of statements for the whole batch. One transaction per
+ * batch is the group commit that lets the dispatcher keep up with the SMTP server: one durable
+ * commit for many messages instead of one per message. A delivery whose lease was taken over is
+ * left alone and reported `lease-lost`, as `transitionDelivery` would.
+ */
+export async function transitionClaimed(
+  trx: Kysely<Database>,
+  worker: string,
+  now: Date,
+  outcomes: WorkerOutcome[],
+): Promise<Map<string, TransitionResult>> {
+  const results = new Map<string, TransitionResult>(outcomes.map((o) => [o.deliveryId, 'lease-lost']));
+  if (outcomes.length === 0) return results;
+  const at = now.toISOString();
+  const referralOf = new Map<string, string | null>();
+  // Outcomes with the same change (every `sent` of a batch) share one UPDATE.
+  const groups = new Map<string, WorkerOutcome[]>();
+  for (const o of outcomes) {
+    const key = JSON.stringify([o.to, o.set]);
+    groups.set(key, [...(groups.get(key) ?? []), o]);
+  }
+  for (const group of groups.values()) {
+    const first = group[0] as WorkerOutcome;
+    const updated = await trx
+      .updateTable('deliveries')
+      .set({ ...first.set, state: first.to, updated_at: at, locked_by: null, lease_until: null })
+      .where(
+        'id',
+        'in',
+        group.map((o) => o.deliveryId),
+      )
+      .where('state', '=', 'sending')
+      .where('locked_by', '=', worker)
+      .returning(['id', 'referral_id'])
+      .execute();
+    for (const row of updated) referralOf.set(row.id, row.referral_id);
+  }
+  const done = outcomes.filter((o) => referralOf.has(o.deliveryId));
+  if (done.length === 0) return results;
+
+  const detailOf = (o: WorkerOutcome) => ({ delivery: o.deliveryId, from: 'sending', ...o.detail });
   await trx
     .insertInto('delivery_attempts')
-    .values({
-      delivery_id: deliveryId,
-      worker: a.worker,
-      started_at: a.startedAt.toISOString(),
-      finished_at: new Date(a.startedAt.getTime() + a.durationMs).toISOString(),
-      duration_ms: a.durationMs,
-      outcome: a.outcome,
-      detail: a.detail.slice(0, 1000),
-    })
+    .values(done.map((o) => attemptRow(o.deliveryId, o.attempt)))
     .execute();
+  const events = done.flatMap((o) => {
+    const referralId = referralOf.get(o.deliveryId);
+    return referralId
+      ? [
+          {
+            referral_id: referralId,
+            at,
+            kind: `delivery-${o.to}`,
+            actor: `worker:${worker}`,
+            detail: JSON.stringify(detailOf(o)),
+          },
+        ]
+      : [];
+  });
+  if (events.length > 0) await trx.insertInto('referral_events').values(events).execute();
+  await appendAuditEntries(
+    trx,
+    now,
+    done.map((o) => ({
+      actor: `worker:${worker}`,
+      action: `delivery.${o.to}`,
+      entityType: 'delivery',
+      entityId: o.deliveryId,
+      detail: { referral: referralOf.get(o.deliveryId) ?? null, ...detailOf(o) },
+    })),
+  );
+  const referralIds = done.flatMap((o) => referralOf.get(o.deliveryId) ?? []);
+  await refreshStatuses(trx, referralIds, now);
+  for (const o of done) results.set(o.deliveryId, 'done');
+  return results;
 }

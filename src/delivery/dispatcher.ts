@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
 import { attemptDelivery, type EmailSender } from './delivery.sender.ts';
-import { transitionDelivery } from './delivery.transitions.ts';
+import { OutcomeRecorder } from './outcome.recorder.ts';
 import { claimDue, type DeliveryRow } from './outbox.repository.ts';
 import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
 
@@ -30,6 +30,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   readonly workerId: string;
+  private readonly recorder: OutcomeRecorder;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private wake: (() => void) | undefined;
@@ -47,6 +48,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.recorder = new OutcomeRecorder(ctx.db.kysely, this.workerId, ctx.clock);
   }
 
   start(): void {
@@ -70,10 +72,15 @@ export class Dispatcher {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** One pass: claim what fits in the free slots and start sending it. Returns how many were claimed. */
+  /**
+   * One pass: claim what fits in the free slots and start sending it. Returns how many were claimed.
+   * While most slots are busy it waits for a quarter to come free, so that claims, each a durable
+   * commit, are made in batches rather than one per finished send.
+   */
   async pass(): Promise<number> {
-    const free = this.ctx.config.delivery.concurrency - this.inFlight.size;
-    if (free <= 0) return 0;
+    const concurrency = this.ctx.config.delivery.concurrency;
+    const free = concurrency - this.inFlight.size;
+    if (free <= 0 || (this.inFlight.size > 0 && free < Math.ceil(concurrency / 4))) return 0;
     const claimed = await claimDue(
       this.ctx.db.kysely,
       this.ctx.db.dialect,
@@ -97,7 +104,8 @@ export class Dispatcher {
     this.inFlight.add(work);
     void work.finally(() => {
       this.inFlight.delete(work);
-      this.wake?.();
+      // A slot came free: through onQueued, so that one freed during a pass is not slept through.
+      this.onQueued();
     });
   }
 
@@ -183,28 +191,23 @@ export class Dispatcher {
         : decision.state === 'retrying'
           ? { next_attempt_at: decision.nextAttemptAt.toISOString(), last_error: outcome.detail }
           : { last_error: outcome.detail };
-    const result = await this.ctx.db.kysely.transaction().execute((trx) =>
-      transitionDelivery(trx, {
-        deliveryId: row.id,
-        to: decision.state,
-        now,
-        actor: `worker:${this.workerId}`,
-        leaseHolder: this.workerId,
-        set,
-        attempt: {
-          worker: this.workerId,
-          startedAt,
-          durationMs,
-          outcome: outcome.kind,
-          detail: outcome.detail,
-        },
-        detail: {
-          attempt: row.attempts,
-          outcome: outcome.kind,
-          ...(decision.state === 'failed' ? { reason: decision.reason } : {}),
-        },
-      }),
-    );
+    const result = await this.recorder.record({
+      deliveryId: row.id,
+      to: decision.state,
+      set,
+      attempt: {
+        worker: this.workerId,
+        startedAt,
+        durationMs,
+        outcome: outcome.kind,
+        detail: outcome.detail,
+      },
+      detail: {
+        attempt: row.attempts,
+        outcome: outcome.kind,
+        ...(decision.state === 'failed' ? { reason: decision.reason } : {}),
+      },
+    });
     if (result !== 'done')
       this.options.logger.warn({ delivery: row.id, result }, 'attempt outcome not recorded');
     else if (decision.state !== 'sent') {

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAuditEntries } from '../governance/audit.ts';
 import type { DeliveryTable } from './delivery.table.ts';
 
 export type DeliveryRow = Selectable<DeliveryTable>;
@@ -45,15 +45,17 @@ export async function claimDue(
       .where('id', 'in', due)
       .returningAll()
       .execute();
-    for (const row of claimed) {
-      await appendAudit(trx, now, {
+    await appendAuditEntries(
+      trx,
+      now,
+      claimed.map((row) => ({
         actor: `worker:${worker}`,
         action: 'delivery.sending',
         entityType: 'delivery',
         entityId: row.id,
         detail: { referral: row.referral_id, attempt: row.attempts },
-      });
-    }
+      })),
+    );
     return claimed;
   });
 }

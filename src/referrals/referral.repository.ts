@@ -1,6 +1,5 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { deliveriesOfReferral } from '../delivery/delivery.repository.ts';
 import type { ReferralEventTable, ReferralTable, RouteTable, TriageItemTable } from './referral.table.ts';
 import { deriveStatus, type ReferralStatus } from './referral.status.ts';
 
@@ -113,37 +112,75 @@ export async function refreshStatus(
   referralId: string,
   now: Date,
 ): Promise<ReferralStatus> {
-  const referral = await trx
-    .selectFrom('referrals')
-    .select(['status', 'closed_at'])
-    .where('id', '=', referralId)
-    .executeTakeFirstOrThrow();
-  const [routes, triage, deliveries, escalations] = await Promise.all([
-    routesOf(trx, referralId),
-    triageOf(trx, referralId),
-    deliveriesOfReferral(trx, referralId),
-    trx
-      .selectFrom('escalations')
-      .select((eb) => eb.fn.countAll<number>().as('open'))
-      .where('referral_id', '=', referralId)
-      .where('state', '!=', 'resolved')
-      .executeTakeFirstOrThrow(),
-  ]);
-  const status = deriveStatus({
-    closed: referral.closed_at !== null,
-    openEscalations: Number(escalations.open),
-    openTriage: triage.some((t) => t.resolved_at === null),
-    routes: routes.map((r) => ({ id: r.id, acknowledged: r.acknowledged_at !== null })),
-    deliveries: deliveries.filter((d) => d.purpose === 'referral'),
-  });
-  if (status !== referral.status) {
-    await trx
-      .updateTable('referrals')
-      .set({ status, updated_at: now.toISOString() })
-      .where('id', '=', referralId)
-      .execute();
-  }
+  const statuses = await refreshStatuses(trx, [referralId], now);
+  const status = statuses.get(referralId);
+  if (!status) throw new Error(`No referral ${referralId}`);
   return status;
+}
+
+/**
+ * `refreshStatus` for several referrals with five reads whatever their number: the dispatcher
+ * records a batch of outcomes in one transaction and must not pay five round trips per delivery.
+ */
+export async function refreshStatuses(
+  trx: Kysely<Database>,
+  referralIds: string[],
+  now: Date,
+): Promise<Map<string, ReferralStatus>> {
+  const ids = [...new Set(referralIds)];
+  const statuses = new Map<string, ReferralStatus>();
+  if (ids.length === 0) return statuses;
+  const referrals = await trx
+    .selectFrom('referrals')
+    .select(['id', 'status', 'closed_at'])
+    .where('id', 'in', ids)
+    .execute();
+  const routes = await trx
+    .selectFrom('routes')
+    .select(['id', 'referral_id', 'acknowledged_at'])
+    .where('referral_id', 'in', ids)
+    .execute();
+  const openTriage = await trx
+    .selectFrom('triage_items')
+    .select('referral_id')
+    .where('referral_id', 'in', ids)
+    .where('resolved_at', 'is', null)
+    .execute();
+  const deliveries = await trx
+    .selectFrom('deliveries')
+    .select(['referral_id', 'route_id', 'state'])
+    .where('referral_id', 'in', ids)
+    .where('purpose', '=', 'referral')
+    .execute();
+  const escalations = await trx
+    .selectFrom('escalations')
+    .select('referral_id')
+    .where('referral_id', 'in', ids)
+    .where('state', '!=', 'resolved')
+    .execute();
+  for (const referral of referrals) {
+    const id = referral.id;
+    const status = deriveStatus({
+      closed: referral.closed_at !== null,
+      openEscalations: escalations.filter((e) => e.referral_id === id).length,
+      openTriage: openTriage.some((t) => t.referral_id === id),
+      routes: routes
+        .filter((r) => r.referral_id === id)
+        .map((r) => ({ id: r.id, acknowledged: r.acknowledged_at !== null })),
+      deliveries: deliveries
+        .filter((d) => d.referral_id === id)
+        .map((d) => ({ routeId: d.route_id, state: d.state })),
+    });
+    statuses.set(id, status);
+    if (status !== referral.status) {
+      await trx
+        .updateTable('referrals')
+        .set({ status, updated_at: now.toISOString() })
+        .where('id', '=', id)
+        .execute();
+    }
+  }
+  return statuses;
 }
 
 export interface ListFilter {

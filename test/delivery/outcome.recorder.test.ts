@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { transitionDelivery, type WorkerOutcome } from '../../src/delivery/delivery.transitions.ts';
+import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.ts';
+import { claimDue } from '../../src/delivery/outbox.repository.ts';
+import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import { DIALECTS } from '../helpers/db.ts';
+import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
+
+let counter = 0;
+
+/** A Dudley adult: one email delivery to a day team. */
+function dudleyReferral() {
+  counter += 1;
+  const base = exampleReferral();
+  return exampleReferral({
+    source: { system: 'test-epcr', reference: `GROUP-${counter}` },
+    subject: { ...base.subject, address: { line1: '1 Castle Hill', town: 'Dudley', postcode: 'DY1 4QF' } },
+  });
+}
+
+function sent(deliveryId: string, at: Date): WorkerOutcome {
+  return {
+    deliveryId,
+    to: 'sent',
+    set: { sent_at: at.toISOString(), last_error: null },
+    attempt: { worker: 'w1', startedAt: at, durationMs: 12, outcome: 'sent', detail: '250 2.0.0 OK' },
+    detail: { attempt: 1, outcome: 'sent' },
+  };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`group commit of the dispatcher's outcomes [${dialect}]`, () => {
+    let relay: TestRelay;
+
+    before(async () => {
+      relay = await createTestRelay(dialect);
+    });
+    after(() => relay.close());
+
+    /** Raises `n` referrals and claims their deliveries for worker w1, as the dispatcher would. */
+    async function claimed(n: number) {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const response = await relay.app.inject({
+          method: 'POST',
+          url: '/api/v1/referrals',
+          headers: { authorization: `Bearer ${relay.epcrKey}` },
+          payload: dudleyReferral(),
+        });
+        assert.equal(response.statusCode, 201);
+        ids.push((response.json() as { id: string }).id);
+      }
+      const { kysely } = relay.ctx.db;
+      const rows = await claimDue(kysely, relay.ctx.db.dialect, 'w1', relay.ctx.clock.now(), 60_000, 100);
+      return rows.filter((r) => ids.includes(r.referral_id ?? ''));
+    }
+    const deliveryOf = (id: string) =>
+      relay.ctx.db.kysely.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const statusOf = async (referralId: string) =>
+      (
+        await relay.ctx.db.kysely
+          .selectFrom('referrals')
+          .select('status')
+          .where('id', '=', referralId)
+          .executeTakeFirstOrThrow()
+      ).status;
+
+    it('records outcomes that finish together in one commit, with every row the single path writes', async () => {
+      const rows = await claimed(5);
+      assert.equal(rows.length, 5);
+      const recorder = new OutcomeRecorder(relay.ctx.db.kysely, 'w1', relay.ctx.clock);
+      const now = relay.ctx.clock.now();
+      const { kysely } = relay.ctx.db;
+      const headBefore = await kysely.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow();
+
+      const results = await Promise.all(rows.map((r) => recorder.record(sent(r.id, now))));
+
+      assert.deepEqual(results, ['done', 'done', 'done', 'done', 'done']);
+      for (const row of rows) {
+        const delivery = await deliveryOf(row.id);
+        assert.equal(delivery.state, 'sent');
+        assert.equal(delivery.locked_by, null);
+        assert.equal(delivery.sent_at, now.toISOString());
+        assert.equal(await statusOf(row.referral_id ?? ''), 'sent');
+        const attempts = await kysely
+          .selectFrom('delivery_attempts')
+          .selectAll()
+          .where('delivery_id', '=', row.id)
+          .execute();
+        assert.deepEqual(
+          attempts.map((a) => [a.worker, a.outcome, a.detail, a.duration_ms]),
+          [['w1', 'sent', '250 2.0.0 OK', 12]],
+        );
+        const events = await kysely
+          .selectFrom('referral_events')
+          .select(['kind', 'actor'])
+          .where('referral_id', '=', row.referral_id ?? '')
+          .where('kind', '=', 'delivery-sent')
+          .execute();
+        assert.deepEqual(events, [{ kind: 'delivery-sent', actor: 'worker:w1' }]);
+      }
+      // Five entries appended as one block, chained like any other, and the chain still verifies.
+      const entries = await kysely
+        .selectFrom('audit_log')
+        .select(['seq', 'action', 'entity_id'])
+        .where('seq', '>', headBefore.seq)
+        .orderBy('seq')
+        .execute();
+      assert.deepEqual(
+        entries.map((e) => [e.action, e.entity_id]),
+        rows.map((r) => ['delivery.sent', r.id]),
+      );
+      assert.deepEqual(
+        entries.map((e) => e.seq),
+        rows.map((_, i) => headBefore.seq + 1 + i),
+      );
+      assert.equal((await verifyAuditChain(kysely)).ok, true);
+    });
+
+    it('leaves alone a delivery whose lease another worker took over, and records the rest', async () => {
+      const rows = await claimed(3);
+      const [first, taken, third] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+      // The lease ran out and worker w2 claimed it: w1's late outcome must not overwrite w2's attempt.
+      await relay.ctx.db.kysely
+        .updateTable('deliveries')
+        .set({ locked_by: 'w2' })
+        .where('id', '=', taken.id)
+        .execute();
+      const recorder = new OutcomeRecorder(relay.ctx.db.kysely, 'w1', relay.ctx.clock);
+      const now = relay.ctx.clock.now();
+
+      const results = await Promise.all([first, taken, third].map((r) => recorder.record(sent(r.id, now))));
+
+      assert.deepEqual(results, ['done', 'lease-lost', 'done']);
+      assert.equal((await deliveryOf(taken.id)).state, 'sending');
+      assert.equal((await deliveryOf(taken.id)).locked_by, 'w2');
+      assert.equal((await deliveryOf(first.id)).state, 'sent');
+      assert.equal((await deliveryOf(third.id)).state, 'sent');
+    });
+
+    it('when one outcome cannot be written, records the others one by one and rejects only that one', async () => {
+      const rows = await claimed(3);
+      const [first, bad, third] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+      const recorder = new OutcomeRecorder(relay.ctx.db.kysely, 'w1', relay.ctx.clock);
+      const now = relay.ctx.clock.now();
+      // next_attempt_at is NOT NULL: the whole batch's transaction fails on this one.
+      const broken: WorkerOutcome = {
+        ...sent(bad.id, now),
+        to: 'retrying',
+        set: { next_attempt_at: null as unknown as string },
+      };
+
+      const results = await Promise.allSettled([
+        recorder.record(sent(first.id, now)),
+        recorder.record(broken),
+        recorder.record(sent(third.id, now)),
+      ]);
+
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.equal((await deliveryOf(first.id)).state, 'sent');
+      assert.equal((await deliveryOf(third.id)).state, 'sent');
+      // Left to its lease, still visibly `sending`: the lease runs out and it is sent again.
+      assert.equal((await deliveryOf(bad.id)).state, 'sending');
+      assert.equal((await verifyAuditChain(relay.ctx.db.kysely)).ok, true);
+      // The single-delivery path still works after a failed batch (nothing left half-open).
+      assert.equal(
+        await relay.ctx.db.kysely.transaction().execute((trx) =>
+          transitionDelivery(trx, {
+            deliveryId: bad.id,
+            to: 'sent',
+            now,
+            actor: 'worker:w1',
+            leaseHolder: 'w1',
+            set: { sent_at: now.toISOString() },
+          }),
+        ),
+        'done',
+      );
+    });
+  });
+}
