@@ -8,6 +8,8 @@ export interface Arrival {
   /** X-Relay-Referral, or X-Bench-Id for the ceiling and the peers. */
   key: string;
   messageId: string;
+  /** X-Bench-Ref: the peers' copy of the referral's source reference (the chaos run counts by it). */
+  ref?: string;
   at: number;
 }
 
@@ -23,24 +25,28 @@ export interface Sink {
   /** key → how many times it arrived (more than once is a duplicate). */
   counts: Map<string, number>;
   setMode(mode: SinkMode, share?: number): void;
+  /** Holds each accepted message this long before its 250, as a real server takes time to answer. */
+  setDelay(ms: number): void;
   waitFor(count: number, timeoutMs: number): Promise<boolean>;
   reset(): void;
   close(): Promise<void>;
 }
 
-const HEADER = /^(x-relay-referral|x-bench-id|message-id):\s*(.+)$/gim;
+const HEADER = /^(x-relay-referral|x-bench-id|x-bench-ref|message-id):\s*(.+)$/gim;
 
-function keysOf(raw: string): { key: string; messageId: string } {
+function keysOf(raw: string): { key: string; messageId: string; ref?: string } {
   const head = raw.slice(0, Math.max(0, raw.indexOf('\r\n\r\n')) || 4000);
   let key = '';
   let messageId = '';
+  let ref: string | undefined;
   for (const m of head.matchAll(HEADER)) {
     const name = (m[1] as string).toLowerCase();
     const value = (m[2] as string).trim();
     if (name === 'message-id') messageId = value;
+    else if (name === 'x-bench-ref') ref = value;
     else if (!key) key = value;
   }
-  return { key: key || messageId, messageId };
+  return { key: key || messageId, messageId, ...(ref ? { ref } : {}) };
 }
 
 export async function startSink(): Promise<Sink> {
@@ -48,6 +54,7 @@ export async function startSink(): Promise<Sink> {
   const counts = new Map<string, number>();
   let mode: SinkMode = 'accept';
   let share = 1;
+  let delayMs = 0;
   const sockets = new Set<Socket>();
   const server = new SMTPServer({
     authOptional: true,
@@ -64,10 +71,15 @@ export async function startSink(): Promise<Sink> {
           const code = Number(mode);
           return callback(Object.assign(new Error(`${code} 4.3.0 Try again later`), { responseCode: code }));
         }
-        const { key, messageId } = keysOf(Buffer.concat(chunks).toString('utf8'));
-        arrivals.push({ key, messageId, at: now() });
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        callback();
+        const keys = keysOf(Buffer.concat(chunks).toString('utf8'));
+        // The message counts as arrived when the 250 goes back, whether or not the client is still there to read it.
+        const accept = () => {
+          arrivals.push({ ...keys, at: now() });
+          counts.set(keys.key, (counts.get(keys.key) ?? 0) + 1);
+          callback();
+        };
+        if (delayMs > 0) setTimeout(accept, delayMs);
+        else accept();
       });
     },
   });
@@ -86,6 +98,9 @@ export async function startSink(): Promise<Sink> {
     setMode(next, nextShare = 1) {
       mode = next;
       share = nextShare;
+    },
+    setDelay(ms) {
+      delayMs = ms;
     },
     async waitFor(count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort } from '../../test/helpers/process.ts';
+import {
+  findPostgresBinaries,
+  startPrivatePostgres,
+  type PrivatePostgres,
+} from '../../test/cluster/private-postgres.ts';
+import { sleep } from './stats.ts';
+
+export { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres };
+
+/** A new database on a private PostgreSQL server; returns its URL. */
+export async function createDatabase(server: PrivatePostgres, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * A Redis server of the chaos run's own, on a free port, so it can be restarted without touching the
+ * shared one at 6379 that other engineers' tests use. `appendonly: false` is the configuration this
+ * machine's Redis has (`save ""`, `appendonly no`: nothing on disk); `true` is what BullMQ's
+ * documentation recommends for production (`appendonly yes`, `appendfsync everysec`).
+ */
+export interface PrivateRedis {
+  host: string;
+  port: number;
+  url: string;
+  /** SIGTERM (what `systemctl restart` sends: a clean shutdown), down for `downMs`, then started again. */
+  restart(downMs: number): Promise<{ downAt: number; upAt: number }>;
+  destroy(): Promise<void>;
+}
+
+export async function startPrivateRedis(options: { appendonly: boolean }): Promise<PrivateRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-chaos-redis-'));
+  const port = await freePort();
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    ...(options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']),
+  ];
+  let server: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const start = async () => {
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = child;
+    exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 20_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/Ready to accept connections/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', () => reject(new Error(`redis-server exited:\n${output}`)));
+    });
+  };
+  const stop = async (signal: NodeJS.Signals) => {
+    server?.kill(signal);
+    await exited;
+  };
+  await start();
+  return {
+    host: '127.0.0.1',
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async restart(downMs) {
+      const downAt = Date.now();
+      await stop('SIGTERM');
+      await sleep(downMs);
+      await start();
+      return { downAt, upAt: Date.now() };
+    },
+    async destroy() {
+      await stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
