@@ -1,145 +1,200 @@
 /**
- * `npm run chaos`: Relay and each peer under the same SMTP faults while referrals arrive at a steady
- * rate, then counts per system what was accepted, delivered, duplicated and left undelivered, and
- * (Relay only has escalations) what was left stuck without one. Results go to bench/results/chaos-*.
+ * `npm run chaos`: Relay and each peer under the same faults while referrals arrive at a steady rate,
+ * then counts per system what was accepted, delivered, duplicated, escalated, still queued, lost, and
+ * left stuck without an escalation. Results go to bench/results/chaos-*.
  *
- * Faults here: a 421 storm (half the messages), a 451 storm (all), a stalled SMTP server. Not yet
- * here: SIGKILL of the sending process and a PostgreSQL restart (see docs/performance.md).
+ * Scenarios (CHAOS_ONLY=smtp,sigkill,restart,restart-backlog picks them):
+ * - smtp: a 421 storm (half the messages), a 451 storm (all), a stalled SMTP server;
+ * - sigkill: the sending process SIGKILLed at seeded random moments and started again at once;
+ * - restart: the store restarted under load: PostgreSQL for Relay and pg-boss, Redis for BullMQ;
+ * - restart-backlog: the same, each restart preceded by 5 s of 451s, so the store holds retries.
+ * Every system runs as a child process (`relay start`, or bench/lib/peer.main.ts) on private
+ * PostgreSQL and Redis servers, never the shared ones. CHAOS_DIALECTS=sqlite,postgres picks Relay's
+ * databases; CHAOS_PEERS=bullmq,pg-boss the peers; CHAOS_SEED the fault schedule.
  */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { Dialect } from '../src/db/database.ts';
-import { jsonPoster, steadyRate, type Post } from './lib/load.ts';
-import { startPeer, type PeerKind } from './lib/peers.ts';
-import { benchReferral, startBenchRelay } from './lib/relay.ts';
-import { markdown, barChart, writeResults } from './lib/report.ts';
-import { startSink, type Sink } from './lib/sink.ts';
-import { log, machine, sleep } from './lib/stats.ts';
-import { SCALE } from './scale.config.ts';
+import { drive, type ChaosRow, type DriveOptions } from './chaos/drive.ts';
+import {
+  schedule,
+  seeded,
+  sigkills,
+  smtpStorms,
+  storeRestarts,
+  storeRestartsWithBacklog,
+  type Fault,
+} from './chaos/faults.ts';
+import { chaosTables } from './chaos/report.ts';
+import { peerSystem, relaySystem, type ChaosSystem } from './chaos/systems.ts';
+import type { PeerKind } from './lib/peers.ts';
+import { barChart, markdown, writeResults } from './lib/report.ts';
+import { startSink } from './lib/sink.ts';
+import { log, machine, round } from './lib/stats.ts';
+import {
+  findPostgresBinaries,
+  startPrivatePostgres,
+  startPrivateRedis,
+  type PrivatePostgres,
+} from './lib/stores.ts';
 
-const RATE = 20;
-const SECONDS = 12;
-const WINDOW_MS = Number(process.env.CHAOS_WINDOW_MS ?? 150_000);
-const TIMEOUT_MS = 3000;
+const env = process.env;
+const list = (raw: string | undefined, fallback: string) => (raw ?? fallback).split(',').filter(Boolean);
+const only = new Set(list(env.CHAOS_ONLY, 'smtp,sigkill,restart,restart-backlog'));
+const dialects = list(env.CHAOS_DIALECTS, 'sqlite,postgres') as Dialect[];
+const peers = list(env.CHAOS_PEERS, 'bullmq,pg-boss') as PeerKind[];
+const SEED = Number(env.CHAOS_SEED ?? 8);
+const options: DriveOptions = {
+  rate: Number(env.CHAOS_RATE ?? 20),
+  seconds: Number(env.CHAOS_SECONDS ?? 30),
+  windowMs: Number(env.CHAOS_WINDOW_MS ?? 120_000),
+  smtpAnswerMs: Number(env.CHAOS_SMTP_ANSWER_MS ?? 100),
+};
+const DOWN_MS = Number(env.CHAOS_DOWN_MS ?? 3000);
+/** restart-backlog: the SMTP server answers 451 for this long before each restart. */
+const BACKLOG_MS = 5000;
 
-interface ChaosRow {
-  system: string;
-  accepted: number;
-  delivered: number;
-  duplicated: number;
-  undelivered: number;
-  stuckWithoutEscalation: number | string;
-}
+const kills = only.has('sigkill')
+  ? schedule(seeded(SEED), Number(env.CHAOS_KILLS ?? 5), 3, options.seconds - 2, 4)
+  : [];
+const restarts = [...only].some((s) => s.startsWith('restart'))
+  ? schedule(seeded(SEED + 1), Number(env.CHAOS_RESTARTS ?? 2), 5, options.seconds - 5, 10)
+  : [];
 
-/** 0–3 s: 421 to half; 3–6 s: 451 to all; 6–9 s: the server stalls; then it recovers. */
-async function faults(sink: Sink): Promise<void> {
-  sink.setMode('421', 0.5);
-  await sleep(3000);
-  sink.setMode('451', 1);
-  await sleep(3000);
-  sink.setMode('stall', 1);
-  await sleep(3000);
-  sink.setMode('accept');
-}
+const needsPostgres = peers.includes('pg-boss') || dialects.includes('postgres');
+const bindir = findPostgresBinaries();
+if (needsPostgres && !bindir)
+  throw new Error('PostgreSQL server binaries not found (initdb, pg_ctl): install them or set PG_BINDIR');
 
-async function drive(sink: Sink, post: Post): Promise<{ keys: string[] }> {
-  sink.reset();
-  const [load] = await Promise.all([steadyRate(post, RATE, RATE * SECONDS), faults(sink)]);
-  const keys = load.accepted.map((a) => a.key);
-  const deadline = Date.now() + WINDOW_MS;
-  while (Date.now() < deadline && keys.some((k) => !sink.counts.has(k))) await sleep(200);
-  return { keys };
-}
-
-function tally(system: string, sink: Sink, keys: string[]): Omit<ChaosRow, 'stuckWithoutEscalation'> {
-  const delivered = keys.filter((k) => sink.counts.has(k)).length;
+/** The versions of what ran, for the report. */
+function softwareVersions(pgBindir: string | undefined): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const pkg = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
+  const tool = (file: string, args: string[]) => {
+    try {
+      return execFileSync(file, args, { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
   return {
-    system,
-    accepted: keys.length,
-    delivered,
-    duplicated: keys.filter((k) => (sink.counts.get(k) ?? 0) > 1).length,
-    undelivered: keys.length - delivered,
+    postgresql: pgBindir ? tool(join(pgBindir, 'postgres'), ['--version']) : 'not used',
+    redis: tool('redis-server', ['--version']).split(' ').slice(0, 3).join(' '),
+    bullmq: pkg('bullmq'),
+    'pg-boss': pkg('pg-boss'),
+    nodemailer: pkg('nodemailer'),
   };
 }
 
-async function chaosRelay(dialect: Dialect, sink: Sink): Promise<ChaosRow> {
-  const relay = await startBenchRelay(dialect, sink.url, {
-    WATCHDOG_INTERVAL_MS: '1000',
-    SEND_BY: '20s',
-    SEND_TIMEOUT: `${TIMEOUT_MS}ms`,
-  });
-  relay.dispatcher.start();
-  relay.watchdog.start();
-  try {
-    const post = jsonPoster(
-      `${relay.baseUrl}/api/v1/referrals`,
-      { authorization: `Bearer ${relay.key}` },
-      (i) => benchReferral(`chaos-${dialect}`, i),
-    );
-    const { keys } = await drive(sink, post);
-    const row = tally(`Relay (${dialect})`, sink, keys);
-    const undelivered = keys.filter((k) => !sink.counts.has(k));
-    let stuck = 0;
-    for (const id of undelivered) {
-      const escalation = await relay.ctx.db.kysely
-        .selectFrom('escalations')
-        .select('id')
-        .where('referral_id', '=', id)
-        .executeTakeFirst();
-      if (!escalation) stuck += 1;
-    }
-    return { ...row, stuckWithoutEscalation: stuck };
-  } finally {
-    await relay.close();
-  }
-}
-
-async function chaosPeer(kind: PeerKind, sink: Sink): Promise<ChaosRow> {
-  const peer = await startPeer(kind, sink.url, { timeoutMs: TIMEOUT_MS });
-  try {
-    const post = jsonPoster(`${peer.baseUrl}/referrals`, {}, (i) => benchReferral(`chaos-${kind}`, i));
-    const { keys } = await drive(sink, post);
-    const row = tally(peer.name, sink, keys);
-    // A job queue has no deadline or escalation: whatever is undelivered is stuck unseen.
-    return { ...row, stuckWithoutEscalation: row.undelivered };
-  } finally {
-    await peer.close();
-  }
-}
-
 const info = machine();
+const loadBefore = loadavg()[0] as number;
 const sink = await startSink();
+const postgres: PrivatePostgres | undefined = needsPostgres
+  ? await startPrivatePostgres(bindir as string)
+  : undefined;
 const rows: ChaosRow[] = [];
+
+/** One system under one fault, with a fresh store of its own where the store is what fails. */
+async function one(
+  scenario: string,
+  make: () => Promise<{ system: ChaosSystem; fault: Fault; done?: () => Promise<void> }>,
+) {
+  const { system, fault, done } = await make();
+  try {
+    rows.push(await drive(scenario, system, sink, fault, options));
+  } finally {
+    await done?.();
+  }
+}
+
+async function withRedis(
+  appendonly: boolean,
+  label: string,
+  fault: (restart: (ms: number) => Promise<unknown>) => Fault,
+) {
+  const redis = await startPrivateRedis({ appendonly });
+  const system = await peerSystem('bullmq', sink, { redis, label });
+  return { system, fault: fault((ms) => redis.restart(ms)), done: () => redis.destroy() };
+}
+
 try {
-  for (const dialect of SCALE.dialects) rows.push(await chaosRelay(dialect, sink));
-  rows.push(await chaosPeer('bullmq', sink));
-  rows.push(await chaosPeer('pg-boss', sink));
+  for (const [scenario, faultOf] of [
+    ['smtp', () => smtpStorms(sink)],
+    ['sigkill', () => sigkills(kills)],
+  ] as const) {
+    if (!only.has(scenario)) continue;
+    for (const dialect of dialects)
+      await one(scenario, async () => ({
+        system: await relaySystem(dialect, sink, postgres),
+        fault: faultOf(),
+      }));
+    if (peers.includes('bullmq'))
+      await one(scenario, () => withRedis(false, '(appendonly no)', () => faultOf()));
+    if (peers.includes('pg-boss'))
+      await one(scenario, async () => ({
+        system: await peerSystem('pg-boss', sink, { postgres }),
+        fault: faultOf(),
+      }));
+  }
+  for (const scenario of ['restart', 'restart-backlog'] as const) {
+    if (!only.has(scenario)) continue;
+    const restartFault = (restart: (ms: number) => Promise<unknown>) =>
+      scenario === 'restart'
+        ? storeRestarts(restarts, DOWN_MS, restart)
+        : storeRestartsWithBacklog(restarts, DOWN_MS, restart, sink, BACKLOG_MS);
+    const restartPg = () => restartFault((ms) => (postgres as PrivatePostgres).restart(ms));
+    if (dialects.includes('postgres'))
+      await one(scenario, async () => ({
+        system: await relaySystem('postgres', sink, postgres),
+        fault: restartPg(),
+      }));
+    if (peers.includes('pg-boss'))
+      await one(scenario, async () => ({
+        system: await peerSystem('pg-boss', sink, { postgres }),
+        fault: restartPg(),
+      }));
+    if (peers.includes('bullmq')) {
+      await one(scenario, () => withRedis(false, '(appendonly no)', restartFault));
+      await one(scenario, () => withRedis(true, '(appendonly yes, everysec)', restartFault));
+    }
+  }
 } finally {
   await sink.close();
+  await postgres?.destroy();
 }
-for (const r of rows) log(`chaos ${r.system}: ${JSON.stringify(r)}`);
 
-const md = markdown('Safeguard Relay chaos run', info, 'npm run chaos', [
-  {
-    title: 'SMTP faults: 421 storm, 451 storm, stalled server',
-    note:
-      `${RATE} referrals/s for ${SECONDS} s; faults during the first 9 s (421 to half for 3 s, 451 to all for 3 s, ` +
-      `no answer for 3 s; ${TIMEOUT_MS} ms SMTP time-outs on every system); counted ${WINDOW_MS / 1000} s later. ` +
-      'Relay retries with its production back-off (30 s base), WATCHDOG_INTERVAL_MS=1000, SEND_BY=20s.',
-    head: ['system', 'accepted', 'delivered', 'duplicated', 'undelivered at end', 'stuck without escalation'],
-    rows: rows.map((r) => [
-      r.system,
-      r.accepted,
-      r.delivered,
-      r.duplicated,
-      r.undelivered,
-      r.stuckWithoutEscalation,
-    ]),
-  },
-]);
-const svg = barChart(
-  'Chaos: delivered of accepted',
-  '',
-  rows.map((r) => ({ label: r.system, value: r.delivered })),
+const versions = softwareVersions(bindir);
+const loadAverage = { before: round(loadBefore, 1), after: round(loadavg()[0] as number, 1) };
+const md = markdown(
+  'Safeguard Relay chaos run',
+  info,
+  'npm run chaos',
+  chaosTables(rows, {
+    ...options,
+    seed: SEED,
+    kills,
+    restarts,
+    downMs: DOWN_MS,
+    backlogMs: BACKLOG_MS,
+    versions,
+    loadAverage,
+  }),
 );
-const base = writeResults(`chaos-${info.at.replace(/[:.]/g, '-')}`, { machine: info, rows }, md, svg);
+const svg = barChart(
+  'Chaos: delivered, % of accepted',
+  '%',
+  rows.map((r) => ({
+    label: `${r.scenario}: ${r.system}`,
+    value: r.accepted ? Math.round((1000 * r.delivered) / r.accepted) / 10 : 0,
+  })),
+);
+const base = writeResults(
+  `chaos-${info.at.replace(/[:.]/g, '-')}`,
+  { machine: info, loadAverage, versions, options, seed: SEED, kills, restarts, downMs: DOWN_MS, rows },
+  md,
+  svg,
+);
 process.stdout.write(md);
 log(`wrote ${base}.json, .md and .svg`);
