@@ -7,6 +7,7 @@ import * as users from './migrations/20261125110000_users.ts';
 import * as personalData from './migrations/20261125120000_personal_data.ts';
 import * as reconciliation from './migrations/20261125121000_reconciliation.ts';
 import * as reviews from './migrations/20261125122000_reviews.ts';
+import * as dashboardIndexes from './migrations/20261125130000_dashboard_indexes.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -20,6 +21,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125120000_personal_data': personalData,
   '20261125121000_reconciliation': reconciliation,
   '20261125122000_reviews': reviews,
+  '20261125130000_dashboard_indexes': dashboardIndexes,
 };
 
 class StaticProvider implements MigrationProvider {

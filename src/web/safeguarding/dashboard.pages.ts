@@ -1,16 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { DELIVERY_STATES } from '../../delivery/delivery.states.ts';
-import { REFERRAL_STATUSES } from '../../referrals/referral.status.ts';
 import { requireRole } from '../auth/guards.ts';
 import { barChart } from './chart.ts';
 import {
   ACK_PERIOD_DAYS,
+  FINISHED_DELIVERY_STATES,
+  FINISHED_PERIOD_DAYS,
+  FINISHED_REFERRAL_STATUSES,
   loadDashboardFacts,
+  OPEN_DELIVERY_STATES,
+  OPEN_REFERRAL_STATUSES,
   VOLUME_DAYS,
   type DashboardFacts,
 } from './dashboard.queries.ts';
-import { ackStatsByAuthority, dailyVolume } from './dashboard.stats.ts';
+import { ackStatsByAuthority, dailyVolume, formatDay } from './dashboard.stats.ts';
 import { deliveryState, formatDuration, NEEDS_ATTENTION, referralStatus } from './labels.ts';
 import { currentNames, namesIn, type Names } from './page.helpers.ts';
 
@@ -28,13 +31,17 @@ export function registerDashboardPage(app: FastifyInstance, ctx: RelayContext): 
       ackStats: ackView(facts, names, now),
       volumeDays: VOLUME_DAYS,
       chart: barChart(
-        dailyVolume(facts.receivedAt, now, VOLUME_DAYS),
+        dailyVolume(facts.receivedByHour, now, VOLUME_DAYS),
         `Referrals received per day, last ${VOLUME_DAYS} days`,
       ),
     });
   });
 }
 
+/**
+ * Open work counted whatever its age; finished work only for the period, since ten years of closed
+ * referrals say nothing about what is stuck today. A finished count links to the same period in search.
+ */
 function countsView(facts: DashboardFacts) {
   const row = (code: string, text: string, n: number, href?: string) => ({
     code,
@@ -43,11 +50,23 @@ function countsView(facts: DashboardFacts) {
     href,
     attention: n > 0 && NEEDS_ATTENTION.has(code),
   });
+  const search = (status: string, from?: string) =>
+    `/safeguarding/search?status=${status}${from ? `&from=${from}` : ''}`;
   return {
-    referralCounts: REFERRAL_STATUSES.map((s) =>
-      row(s, referralStatus(s), facts.referralsByStatus.get(s) ?? 0, `/safeguarding/search?status=${s}`),
+    openReferralCounts: OPEN_REFERRAL_STATUSES.map((s) =>
+      row(s, referralStatus(s), facts.openReferrals.get(s) ?? 0, search(s)),
     ),
-    deliveryCounts: DELIVERY_STATES.map((s) => row(s, deliveryState(s), facts.deliveriesByState.get(s) ?? 0)),
+    openDeliveryCounts: OPEN_DELIVERY_STATES.map((s) =>
+      row(s, deliveryState(s), facts.openDeliveries.get(s) ?? 0),
+    ),
+    finishedDays: FINISHED_PERIOD_DAYS,
+    finishedFrom: formatDay(facts.finishedFrom),
+    finishedReferralCounts: FINISHED_REFERRAL_STATUSES.map((s) =>
+      row(s, referralStatus(s), facts.finishedReferrals.get(s) ?? 0, search(s, facts.finishedFrom)),
+    ),
+    finishedDeliveryCounts: FINISHED_DELIVERY_STATES.map((s) =>
+      row(s, deliveryState(s), facts.finishedDeliveries.get(s) ?? 0),
+    ),
     escalations: { ...facts.escalations, total: facts.escalations.open + facts.escalations.claimed },
     triage: facts.triage,
   };

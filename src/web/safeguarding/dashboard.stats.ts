@@ -25,8 +25,13 @@ export interface AuthorityAckStats {
 
 /** Time from a team being sent the referral (its route) to that team acknowledging it. */
 export function ackStatsByAuthority(routes: DashboardFacts['routes'], now: Date): AuthorityAckStats[] {
+  // Appended in place: a month of a large region is thousands of routes, mostly for a few authorities.
   const byAuthority = new Map<string, DashboardFacts['routes']>();
-  for (const r of routes) byAuthority.set(r.authorityId, [...(byAuthority.get(r.authorityId) ?? []), r]);
+  for (const r of routes) {
+    const rows = byAuthority.get(r.authorityId);
+    if (rows) rows.push(r);
+    else byAuthority.set(r.authorityId, [r]);
+  }
   const at = now.toISOString();
   return [...byAuthority].map(([authorityId, rows]) => {
     const durations = rows
@@ -52,15 +57,28 @@ export interface DayCount {
   count: number;
 }
 
-/** Referrals per London day for the `days` days up to and including today, oldest first, zeros kept. */
-export function dailyVolume(receivedAt: readonly string[], now: Date, days: number): DayCount[] {
-  const today = londonLocal(now).date;
-  const dates = Array.from({ length: days }, (_, i) => addDays(today, i - days + 1));
+/** The London date of the first of the `days` days up to and including today. */
+export function firstDayOf(now: Date, days: number): string {
+  return addDays(londonLocal(now).date, 1 - days);
+}
+
+/**
+ * Referrals per London day for the `days` days up to and including today, oldest first, zeros kept,
+ * from counts per UTC hour. London is UTC or UTC+1, so only an hour starting at 23:00 UTC can fall
+ * on the next London day: one time-zone conversion a day, not one a referral.
+ */
+export function dailyVolume(
+  receivedByHour: DashboardFacts['receivedByHour'],
+  now: Date,
+  days: number,
+): DayCount[] {
+  const first = firstDayOf(now, days);
+  const dates = Array.from({ length: days }, (_, i) => addDays(first, i));
   const counts = new Map(dates.map((d) => [d, 0]));
-  for (const at of receivedAt) {
-    const date = londonLocal(new Date(at)).date;
+  for (const { hour, count } of receivedByHour) {
+    const date = hour.endsWith('T23') ? londonLocal(new Date(`${hour}:00:00.000Z`)).date : hour.slice(0, 10);
     const n = counts.get(date);
-    if (n !== undefined) counts.set(date, n + 1);
+    if (n !== undefined) counts.set(date, n + count);
   }
   return dates.map((date) => ({ date, count: counts.get(date) ?? 0 }));
 }

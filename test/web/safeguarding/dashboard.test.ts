@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
 import { transitionDelivery } from '../../../src/delivery/delivery.transitions.ts';
-import { MINUTE } from '../../../src/time.ts';
+import { DAY, MINUTE } from '../../../src/time.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { countIn, outsideCoverage, raise, signedIn } from './helpers.ts';
+import { countIn, outsideCoverage, raise, signedIn, tableIn } from './helpers.ts';
 
 for (const dialect of DIALECTS) {
   describe(`safeguarding dashboard [${dialect}]`, () => {
@@ -33,18 +33,34 @@ for (const dialect of DIALECTS) {
     });
     after(async () => relay.close());
 
-    it('counts referrals by status and deliveries by state', () => {
-      assert.equal(countIn(html, 'Referrals by status', 'In triage'), 1);
-      assert.equal(countIn(html, 'Referrals by status', 'Routed, not yet sent'), 1);
-      assert.equal(countIn(html, 'Referrals by status', 'Acknowledged'), 1);
-      assert.equal(countIn(html, 'Referrals by status', 'Escalated'), 0);
-      assert.equal(countIn(html, 'Deliveries by state', 'Queued'), 1);
+    it('counts open referrals by status and open deliveries by state', () => {
+      assert.equal(countIn(html, 'Open referrals by status', 'In triage'), 1);
+      assert.equal(countIn(html, 'Open referrals by status', 'Routed, not yet sent'), 1);
+      assert.equal(countIn(html, 'Open referrals by status', 'Escalated'), 0);
+      assert.equal(countIn(html, 'Open deliveries by state', 'Queued'), 1);
+      assert.match(html, /href="\/safeguarding\/search\?status=triage"/);
+      assert.doesNotMatch(
+        tableIn(html, 'Open referrals by status'),
+        /Acknowledged|Closed/,
+        'finished statuses are not open work',
+      );
+    });
+
+    it('counts finished work of the last 30 days, linked to the same period in search', () => {
+      assert.match(html, /<h2 class="nhsuk-heading-m">Finished in the last 30 days<\/h2>/);
+      assert.match(html, /from Tue 27 Oct onwards \(London time\)/);
+      assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Acknowledged'), 1);
+      assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Closed'), 0);
+      assert.match(
+        tableIn(html, 'Finished referrals, last 30 days'),
+        /href="\/safeguarding\/search\?status=acknowledged&amp;from=2026-10-27"/,
+      );
       assert.equal(
-        countIn(html, 'Deliveries by state', 'Acknowledged'),
+        countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'),
         1,
         'the failed copy, acknowledged by phone',
       );
-      assert.match(html, /href="\/safeguarding\/search\?status=triage"/);
+      assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Sent'), 0);
     });
 
     it('shows a failed delivery as needing attention until the team acknowledges', async () => {
@@ -52,9 +68,9 @@ for (const dialect of DIALECTS) {
       await failDelivery(relay, other.id);
       const browser = await signedIn(relay, ['safeguarding']);
       const page = (await browser.get('/safeguarding')).body;
-      assert.equal(countIn(page, 'Deliveries by state', 'Failed'), 1);
+      assert.equal(countIn(page, 'Open deliveries by state', 'Failed'), 1);
       assert.match(
-        page.split('Deliveries by state')[1] ?? '',
+        tableIn(page, 'Open deliveries by state'),
         /Failed\s*<strong class="nhsuk-tag nhsuk-tag--red">\s*Needs attention/,
       );
     });
@@ -106,6 +122,77 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+for (const dialect of DIALECTS) {
+  describe(`safeguarding dashboard over time [${dialect}]`, () => {
+    let relay: TestRelay;
+    after(async () => relay.close());
+
+    it('keeps counting open work however old, and finished work only for the last 30 days', async () => {
+      relay = await createTestRelay(dialect);
+      const waiting = await raise(relay);
+      const finishedLongAgo = await raise(relay);
+      await acknowledgeForTeam(relay.ctx, finishedLongAgo.id, 'birmingham-adults', ACK);
+      relay.clock.advance(31 * DAY);
+      const finishedToday = await raise(relay);
+      await acknowledgeForTeam(relay.ctx, finishedToday.id, 'birmingham-adults', ACK);
+
+      const browser = await signedIn(relay, ['safeguarding']);
+      const html = (await browser.get('/safeguarding')).body;
+      assert.equal(
+        countIn(html, 'Open referrals by status', 'Routed, not yet sent'),
+        1,
+        'a month old, still open',
+      );
+      assert.equal(countIn(html, 'Open deliveries by state', 'Queued'), 1);
+      assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Acknowledged'), 1, 'today only');
+      assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'), 1);
+      assert.match(html, /from Fri 27 Nov onwards \(London time\)/);
+
+      // The count's link lists the same referrals.
+      const list = (await browser.get('/safeguarding/search?status=acknowledged&from=2026-11-27')).body;
+      assert.match(list, new RegExp(finishedToday.reference));
+      assert.doesNotMatch(list, new RegExp(finishedLongAgo.reference));
+      assert.doesNotMatch(list, new RegExp(waiting.reference));
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`safeguarding dashboard, time to acknowledge [${dialect}]`, () => {
+    let relay: TestRelay;
+    after(async () => relay.close());
+
+    it('ranks the times teams took (nearest rank) and counts deadlines missed', async () => {
+      relay = await createTestRelay(dialect);
+      // Four urgent referrals sent together (deadline four hours later), acknowledged after 10 min,
+      // 20 min and 5 h; the fourth never is.
+      const sent = [await raise(relay), await raise(relay), await raise(relay), await raise(relay)];
+      for (const [minutes, referral] of [
+        [10, sent[0]],
+        [10, sent[1]],
+        [280, sent[2]],
+      ] as const) {
+        relay.clock.advance(minutes * MINUTE);
+        await acknowledgeForTeam(relay.ctx, referral!.id, 'birmingham-adults', ACK);
+      }
+
+      const browser = await signedIn(relay, ['safeguarding']);
+      const html = (await browser.get('/safeguarding')).body;
+      const table = tableIn(html, 'Time to acknowledge by authority, last 30 days');
+      const row =
+        /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
+          table,
+        )?.[1] ?? '';
+      const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
+      // Median: rank ⌈0.5 × 3⌉ = 2 of (10 min, 20 min, 5 h); 90th percentile: rank ⌈0.9 × 3⌉ = 3.
+      // Past deadline: the one acknowledged after four hours and the one still waiting.
+      assert.deepEqual(cells, ['4', '3', '20 min', '5 h', '<strong>2</strong>']);
+    });
+  });
+}
+
+const ACK = { method: 'phone', name: 'Duty worker', actor: 'test' } as const;
 
 /** The delivery's worker claims it and the SMTP server refuses it for good: sending, then failed. */
 async function failDelivery(relay: TestRelay, referralId: string): Promise<void> {

@@ -55,9 +55,14 @@ export function outsideCoverage(): Parameters<typeof exampleReferral>[0] {
   };
 }
 
-/** The number in a dashboard counts table for one row, e.g. ('Deliveries by state', 'Failed'). */
+/** The body of the dashboard table with this caption, or '' if there is none. */
+export function tableIn(html: string, caption: string): string {
+  return html.split(`>${caption}</caption>`)[1]?.split('</table>')[0] ?? '';
+}
+
+/** The number in a dashboard counts table for one row, e.g. ('Open deliveries by state', 'Failed'). */
 export function countIn(html: string, caption: string, row: string): number {
-  const table = html.split(`>${caption}</caption>`)[1]?.split('</table>')[0] ?? '';
+  const table = tableIn(html, caption);
   const cells = new RegExp(
     `<th scope="row"[^>]*>\\s*${row}\\b[\\s\\S]*?</th>\\s*<td[^>]*>\\s*(?:<a[^>]*>)?(\\d+)`,
   );
