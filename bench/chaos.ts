@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Dialect } from '../src/db/database.ts';
-import { drive, type ChaosRow, type DriveOptions } from './chaos/drive.ts';
+import { drive, errorRow, type ChaosRow, type DriveOptions } from './chaos/drive.ts';
 import {
   schedule,
   seeded,
@@ -29,7 +29,7 @@ import {
 } from './chaos/faults.ts';
 import { chaosTables } from './chaos/report.ts';
 import { peerSystem, relaySystem, type ChaosSystem } from './chaos/systems.ts';
-import type { PeerKind } from './lib/peers.ts';
+import { PEER_NAMES, type PeerKind } from './lib/peers.ts';
 import { barChart, markdown, writeResults } from './lib/report.ts';
 import { startSink } from './lib/sink.ts';
 import { log, machine, round } from './lib/stats.ts';
@@ -95,17 +95,28 @@ const postgres: PrivatePostgres | undefined = needsPostgres
   ? await startPrivatePostgres(bindir as string)
   : undefined;
 const rows: ChaosRow[] = [];
+// Ctrl-C: the private PostgreSQL server runs detached (pg_ctl), so it is stopped here; children die on exit.
+process.once('SIGINT', () => {
+  void (postgres?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
+});
 
 /** One system under one fault, with a fresh store of its own where the store is what fails. */
 async function one(
   scenario: string,
+  label: string,
   make: () => Promise<{ system: ChaosSystem; fault: Fault; done?: () => Promise<void> }>,
 ) {
-  const { system, fault, done } = await make();
+  let done: (() => Promise<void>) | undefined;
   try {
-    rows.push(await drive(scenario, system, sink, fault, options));
+    const made = await make();
+    done = made.done;
+    rows.push(await drive(scenario, made.system, sink, made.fault, options));
+  } catch (error) {
+    // One system that cannot run must not cost the others their rows.
+    log(`chaos ${scenario}: ${label} did not run: ${String(error)}`);
+    rows.push(errorRow(scenario, label, error));
   } finally {
-    await done?.();
+    await done?.().catch(() => undefined);
   }
 }
 
@@ -126,14 +137,14 @@ try {
   ] as const) {
     if (!only.has(scenario)) continue;
     for (const dialect of dialects)
-      await one(scenario, async () => ({
+      await one(scenario, `Relay (${dialect})`, async () => ({
         system: await relaySystem(dialect, sink, postgres),
         fault: faultOf(),
       }));
     if (peers.includes('bullmq'))
-      await one(scenario, () => withRedis(false, '(appendonly no)', () => faultOf()));
+      await one(scenario, PEER_NAMES.bullmq, () => withRedis(false, '(appendonly no)', () => faultOf()));
     if (peers.includes('pg-boss'))
-      await one(scenario, async () => ({
+      await one(scenario, PEER_NAMES['pg-boss'], async () => ({
         system: await peerSystem('pg-boss', sink, { postgres }),
         fault: faultOf(),
       }));
@@ -146,18 +157,20 @@ try {
         : storeRestartsWithBacklog(restarts, DOWN_MS, restart, sink, BACKLOG_MS);
     const restartPg = () => restartFault((ms) => (postgres as PrivatePostgres).restart(ms));
     if (dialects.includes('postgres'))
-      await one(scenario, async () => ({
+      await one(scenario, 'Relay (postgres)', async () => ({
         system: await relaySystem('postgres', sink, postgres),
         fault: restartPg(),
       }));
     if (peers.includes('pg-boss'))
-      await one(scenario, async () => ({
+      await one(scenario, PEER_NAMES['pg-boss'], async () => ({
         system: await peerSystem('pg-boss', sink, { postgres }),
         fault: restartPg(),
       }));
     if (peers.includes('bullmq')) {
-      await one(scenario, () => withRedis(false, '(appendonly no)', restartFault));
-      await one(scenario, () => withRedis(true, '(appendonly yes, everysec)', restartFault));
+      await one(scenario, PEER_NAMES.bullmq, () => withRedis(false, '(appendonly no)', restartFault));
+      await one(scenario, `${PEER_NAMES.bullmq} (appendonly yes)`, () =>
+        withRedis(true, '(appendonly yes, everysec)', restartFault),
+      );
     }
   }
 } finally {

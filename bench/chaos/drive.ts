@@ -32,6 +32,26 @@ export interface ChaosRow extends Tally {
   /** Seconds from the end of the load until all had arrived and nothing was pending, or the window if never. */
   settledAfterS: number;
   settled: boolean;
+  /** Set when the system could not be run at all. */
+  error?: string;
+}
+
+/** The row for a system that could not be run (it failed to start, or the harness failed around it). */
+export function errorRow(scenario: string, system: string, error: unknown): ChaosRow {
+  const zero = tally(new Map());
+  return {
+    scenario,
+    system,
+    faults: { at: [], backAfter: [] },
+    ...zero,
+    notAccepted: 0,
+    retriedPosts: 0,
+    answers: {},
+    crashes: 0,
+    settledAfterS: 0,
+    settled: false,
+    error: String(error).split('\n')[0] as string,
+  };
 }
 
 /**

@@ -50,6 +50,8 @@ function lost(r: ChaosRow): string {
 }
 
 function cells(r: ChaosRow): (string | number)[] {
+  if (r.error)
+    return [r.system, `did not run: ${r.error.replace(/\|/g, '/')}`, ...HEAD.slice(2).map(() => '')];
   const relay = r.system.startsWith('Relay');
   return [
     r.system,
@@ -71,7 +73,10 @@ const list = (xs: number[]) => xs.join(', ');
 function faultText(scenario: string, rows: ChaosRow[], p: ChaosParameters): string {
   if (scenario === 'smtp')
     return '421 to half the messages for 3 s, then 451 to all for 3 s, then no answer at all for 3 s';
-  const back = rows.map((r) => `${r.system} ${list(r.faults.backAfter)} s`).join('; ');
+  const back = rows
+    .filter((r) => !r.error)
+    .map((r) => `${r.system} ${list(r.faults.backAfter)} s`)
+    .join('; ');
   if (scenario === 'sigkill')
     return (
       `SIGKILL at ${list(p.kills)} s into the load (drawn from seed ${p.seed}; the same moments for every system), ` +
@@ -89,7 +94,7 @@ function faultText(scenario: string, rows: ChaosRow[], p: ChaosParameters): stri
 
 function note(scenario: string, rows: ChaosRow[], p: ChaosParameters): string {
   const load = `${p.rate} referrals/s for ${p.seconds} s (${p.rate * p.seconds})`;
-  const unsettled = rows.filter((r) => !r.settled).map((r) => r.system);
+  const unsettled = rows.filter((r) => !r.settled && !r.error).map((r) => r.system);
   const settledNote =
     unsettled.length > 0
       ? ` Not settled within the window (counted as they stood): ${unsettled.join(', ')}.`

@@ -24,6 +24,12 @@ export interface Supervised {
   tail(): string;
 }
 
+/** Children still running when the harness exits (an error, Ctrl-C) would run on; they are killed. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export function supervise(
   name: string,
   args: string[],
@@ -48,10 +54,12 @@ export function supervise(
       stopped = false;
       const spawned = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       child = spawned;
+      live.add(spawned);
       spawned.stdout?.on('data', keep);
       spawned.stderr?.on('data', keep);
       exited = new Promise<void>((resolve) =>
         spawned.once('exit', (code, signal) => {
+          live.delete(spawned);
           resolve();
           if (expectingExit || stopped || child !== spawned) return;
           self.crashes += 1;

@@ -42,6 +42,12 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
+/** Redis servers still running when the harness exits are killed with it. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export async function startPrivateRedis(options: { appendonly: boolean }): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-chaos-redis-'));
   const port = await freePort();
@@ -61,7 +67,13 @@ export async function startPrivateRedis(options: { appendonly: boolean }): Promi
   const start = async () => {
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     server = child;
-    exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    live.add(child);
+    exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        live.delete(child);
+        resolve();
+      }),
+    );
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 20_000);
