@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createContext, type RelayContext } from '../../src/context.ts';
 import { openDatabase, type Db, type Dialect } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
+import { ThreadedEmailChannel } from '../../src/delivery/channels/email.thread.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import {
   DEMO_DIRECTORY_PATH,
@@ -71,14 +71,14 @@ export interface BenchRelay {
   app: FastifyInstance;
   baseUrl: string;
   key: string;
-  email: EmailChannel;
+  email: ThreadedEmailChannel;
   dispatcher: Dispatcher;
   watchdog: Watchdog;
   close(): Promise<void>;
 }
 
 /**
- * Relay in this process, as `relay start` wires it (app, EmailChannel, Dispatcher, Watchdog), on a
+ * Relay in this process, as `relay start` wires it (app, ThreadedEmailChannel, Dispatcher, Watchdog), on a
  * fresh database with the demo directory, listening on a free port. Nothing is started but HTTP:
  * each benchmark starts the dispatcher and watchdog when its measurement needs them.
  */
@@ -109,7 +109,7 @@ export async function startBenchRelay(
     async () => true,
   );
   const app = buildApp(ctx);
-  const email = new EmailChannel({
+  const email = new ThreadedEmailChannel({
     smtpUrl,
     poolSize: config.delivery.smtpPoolSize,
     timeoutMs: config.delivery.timeoutMs,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
 import type { RelayContext } from '../context.ts';
-import { EmailChannel } from '../delivery/channels/email.channel.ts';
+import { ThreadedEmailChannel } from '../delivery/channels/email.thread.ts';
 import { Dispatcher } from '../delivery/dispatcher.ts';
 import { startBounceListener } from '../delivery/bounce/bounce.listener.ts';
 import { latestVersion } from '../directory/directory.repository.ts';
@@ -21,7 +21,7 @@ export interface StartOptions {
 
 interface Running {
   app: FastifyInstance;
-  email: EmailChannel;
+  email: ThreadedEmailChannel;
   dispatcher: Dispatcher | undefined;
   watchdog: Watchdog | undefined;
   mailCatcher: MailCatcher | undefined;
@@ -69,7 +69,8 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     );
   }
   const app = buildApp(ctx, { mailCatcher: mailCatcher !== undefined });
-  const email = new EmailChannel({
+  // SMTP on its own thread, so building and sending emails never holds up intake or the database.
+  const email = new ThreadedEmailChannel({
     smtpUrl: ctx.config.smtpUrl ?? (mailCatcher as MailCatcher).smtpUrl,
     poolSize: ctx.config.delivery.smtpPoolSize,
     timeoutMs: ctx.config.delivery.timeoutMs,

@@ -36,23 +36,59 @@ function findTeam(directory: Directory, teamId: string): Team | undefined {
   return directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
 }
 
-async function loadAddressee(ctx: RelayContext, delivery: DeliveryRow): Promise<Addressee> {
-  const referral = delivery.referral_id ? await findReferral(ctx.db.kysely, delivery.referral_id) : undefined;
+/** Rows already read for a batch of claimed deliveries, so that each send does not read them again. */
+export interface Preloaded {
+  referrals: Map<string, ReferralRow>;
+  /** route id → the team it routes to */
+  routeTeams: Map<string, string>;
+}
+
+/** Reads the referrals and routes of a batch of deliveries: two queries for the batch, not two per send. */
+export async function preload(ctx: RelayContext, deliveries: DeliveryRow[]): Promise<Preloaded> {
+  const referralIds = [...new Set(deliveries.flatMap((d) => d.referral_id ?? []))];
+  const routeIds = [...new Set(deliveries.flatMap((d) => d.route_id ?? []))];
+  const db = ctx.db.kysely;
+  const referrals = referralIds.length
+    ? await db.selectFrom('referrals').selectAll().where('id', 'in', referralIds).execute()
+    : [];
+  const routes = routeIds.length
+    ? await db.selectFrom('routes').select(['id', 'team_id']).where('id', 'in', routeIds).execute()
+    : [];
+  return {
+    referrals: new Map(referrals.map((r) => [r.id, r])),
+    routeTeams: new Map(routes.map((r) => [r.id, r.team_id])),
+  };
+}
+
+async function loadAddressee(
+  ctx: RelayContext,
+  delivery: DeliveryRow,
+  known?: Preloaded,
+): Promise<Addressee> {
+  const referralId = delivery.referral_id;
+  const referral = referralId
+    ? (known?.referrals.get(referralId) ?? (await findReferral(ctx.db.kysely, referralId)))
+    : undefined;
   if (!referral?.directory_version) throw new Error(`Delivery ${delivery.id} has no routed referral`);
   const directory = await ctx.directories.version(referral.directory_version);
-  const route = delivery.route_id
-    ? await ctx.db.kysely
-        .selectFrom('routes')
-        .select('team_id')
-        .where('id', '=', delivery.route_id)
-        .executeTakeFirst()
+  const routeTeamId = delivery.route_id
+    ? (known?.routeTeams.get(delivery.route_id) ?? (await routeTeamOf(ctx, delivery.route_id)))
     : undefined;
   const team = findTeam(directory, delivery.team_id);
-  const routeTeam = findTeam(directory, route?.team_id ?? delivery.team_id);
+  const routeTeam = findTeam(directory, routeTeamId ?? delivery.team_id);
   const authority = directory.authorities.find((a) => a.id === routeTeam?.authorityId);
   if (!team || !routeTeam || !authority)
     throw new Error(`Team ${delivery.team_id} is not in its directory version`);
   return { referral, directory, team, routeTeam, authorityName: authority.name };
+}
+
+async function routeTeamOf(ctx: RelayContext, routeId: string): Promise<string | undefined> {
+  const route = await ctx.db.kysely
+    .selectFrom('routes')
+    .select('team_id')
+    .where('id', '=', routeId)
+    .executeTakeFirst();
+  return route?.team_id;
 }
 
 /** Times in emails are read by people in England: London time, saying so. */
@@ -73,14 +109,15 @@ export async function attemptDelivery(
   ctx: RelayContext,
   email: EmailSender,
   delivery: DeliveryRow,
+  known?: Preloaded,
 ): Promise<AttemptOutcome> {
   switch (delivery.purpose) {
     case 'referral':
-      return sendReferral(ctx, email, delivery, await loadAddressee(ctx, delivery));
+      return sendReferral(ctx, email, delivery, await loadAddressee(ctx, delivery, known));
     case 'reminder':
     case 'alert-secondary':
     case 'alert-out-of-hours':
-      return email.send(await followUpEmail(ctx, delivery, await loadAddressee(ctx, delivery)));
+      return email.send(await followUpEmail(ctx, delivery, await loadAddressee(ctx, delivery, known)));
     case 'test-alert':
       return sendTestAlert(ctx, email, delivery);
     default:

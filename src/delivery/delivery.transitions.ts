@@ -1,4 +1,4 @@
-import type { Kysely, Updateable } from 'kysely';
+import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { appendAudit, appendAuditEntries } from '../governance/audit.ts';
 import { insertEvent, refreshStatus, refreshStatuses } from '../referrals/referral.repository.ts';
@@ -102,6 +102,25 @@ function attemptRow(deliveryId: string, a: AttemptRecord) {
   };
 }
 
+/**
+ * The columns an UPDATE sets for a group of outcomes of one kind: a value they share as it is, and
+ * a value that differs (each one's `sent_at`, each retry's time) as a CASE on the delivery's id.
+ */
+function groupValues(group: WorkerOutcome[]) {
+  const first = group[0] as WorkerOutcome;
+  const values: Record<string, unknown> = { state: first.to };
+  for (const column of Object.keys(first.set) as (keyof WorkerOutcome['set'])[]) {
+    const each = group.map((o) => o.set[column] ?? null);
+    values[column] = each.every((v) => v === each[0])
+      ? each[0]
+      : sql`case ${sql.ref('id')} ${sql.join(
+          group.map((o, i) => sql`when ${o.deliveryId} then ${each[i]}`),
+          sql` `,
+        )} end`;
+  }
+  return values as Updateable<DeliveryTable>;
+}
+
 /** A worker's outcome for one delivery it claimed: `sending` to `sent`, `retrying` or `failed`. */
 export interface WorkerOutcome {
   deliveryId: string;
@@ -129,17 +148,16 @@ export async function transitionClaimed(
   if (outcomes.length === 0) return results;
   const at = now.toISOString();
   const referralOf = new Map<string, string | null>();
-  // Outcomes with the same change (every `sent` of a batch) share one UPDATE.
+  // Outcomes of the same kind share one UPDATE (every `sent` of a batch, say).
   const groups = new Map<string, WorkerOutcome[]>();
   for (const o of outcomes) {
-    const key = JSON.stringify([o.to, o.set]);
+    const key = JSON.stringify([o.to, Object.keys(o.set).sort()]);
     groups.set(key, [...(groups.get(key) ?? []), o]);
   }
   for (const group of groups.values()) {
-    const first = group[0] as WorkerOutcome;
     const updated = await trx
       .updateTable('deliveries')
-      .set({ ...first.set, state: first.to, updated_at: at, locked_by: null, lease_until: null })
+      .set({ ...groupValues(group), updated_at: at, locked_by: null, lease_until: null })
       .where(
         'id',
         'in',

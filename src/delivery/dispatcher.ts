@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
-import { attemptDelivery, type EmailSender } from './delivery.sender.ts';
+import { attemptDelivery, preload, type EmailSender, type Preloaded } from './delivery.sender.ts';
 import { OutcomeRecorder } from './outcome.recorder.ts';
 import { claimDue, type DeliveryRow } from './outbox.repository.ts';
 import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
@@ -31,7 +31,10 @@ export interface DispatcherOptions {
 export class Dispatcher {
   readonly workerId: string;
   private readonly recorder: OutcomeRecorder;
+  /** Sends waiting on the SMTP server or webhook. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Outcomes answered but not yet committed. */
+  private readonly recording = new Set<Promise<void>>();
   private running = false;
   private wake: (() => void) | undefined;
   /** Set by a signal that came during a pass, so the next sleep is skipped rather than the signal lost. */
@@ -70,6 +73,7 @@ export class Dispatcher {
     this.wake?.();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.recording]);
   }
 
   /**
@@ -81,6 +85,8 @@ export class Dispatcher {
     const concurrency = this.ctx.config.delivery.concurrency;
     const free = concurrency - this.inFlight.size;
     if (free <= 0 || (this.inFlight.size > 0 && free < Math.ceil(concurrency / 4))) return 0;
+    // When commits fall behind the sends, wait for them rather than pile up answered work.
+    if (this.recording.size >= concurrency) return 0;
     const claimed = await claimDue(
       this.ctx.db.kysely,
       this.ctx.db.dialect,
@@ -89,15 +95,25 @@ export class Dispatcher {
       this.ctx.config.delivery.leaseMs,
       free,
     );
-    for (const row of claimed) this.track(this.process(row));
+    if (claimed.length === 0) return 0;
+    const known = await preload(this.ctx, claimed).catch(() => undefined); // each send reads its own then
+    for (const row of claimed) this.track(this.process(row, known));
     return claimed.length;
   }
 
   /** Sends everything due now and waits for it: for tests and the benchmark. */
   async drain(): Promise<void> {
-    while ((await this.pass()) > 0 || this.inFlight.size > 0) {
-      await Promise.race([...this.inFlight]);
+    while ((await this.pass()) > 0 || this.inFlight.size > 0 || this.recording.size > 0) {
+      await Promise.race([...this.inFlight, ...this.recording]);
     }
+  }
+
+  private trackRecording(work: Promise<void>): void {
+    this.recording.add(work);
+    void work.finally(() => {
+      this.recording.delete(work);
+      this.onQueued();
+    });
   }
 
   private track(work: Promise<void>): void {
@@ -148,12 +164,12 @@ export class Dispatcher {
     });
   }
 
-  private async process(row: DeliveryRow): Promise<void> {
+  private async process(row: DeliveryRow, known?: Preloaded): Promise<void> {
     const startedAt = this.ctx.clock.now();
     const t0 = performance.now();
     let outcome: AttemptOutcome;
     try {
-      outcome = await attemptDelivery(this.ctx, this.options.email, row);
+      outcome = await attemptDelivery(this.ctx, this.options.email, row, known);
     } catch (error) {
       // A fault of ours (bad data, a bug) must still end in a recorded state the watchdog sees.
       this.options.logger.error(
@@ -163,15 +179,17 @@ export class Dispatcher {
       outcome = { kind: 'temporary', detail: 'internal error while preparing the message' };
     }
     const durationMs = Math.round(performance.now() - t0);
-    try {
-      await this.record(row, outcome, startedAt, durationMs);
-    } catch (error) {
-      // The lease runs out and another pass resends: at-least-once, with the same Message-ID.
-      this.options.logger.error(
-        { delivery: row.id, err: toError(error).message },
-        'could not record attempt',
-      );
-    }
+    // The slot is free once the SMTP server has answered; the outcome is committed with others
+    // that finish near it (see OutcomeRecorder), and stop() waits for that too.
+    this.trackRecording(
+      this.record(row, outcome, startedAt, durationMs).catch((error: unknown) => {
+        // The lease runs out and another pass resends: at-least-once, with the same Message-ID.
+        this.options.logger.error(
+          { delivery: row.id, err: toError(error).message },
+          'could not record attempt',
+        );
+      }),
+    );
   }
 
   private async record(row: DeliveryRow, outcome: AttemptOutcome, startedAt: Date, durationMs: number) {

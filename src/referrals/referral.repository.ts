@@ -158,6 +158,7 @@ export async function refreshStatuses(
     .where('referral_id', 'in', ids)
     .where('state', '!=', 'resolved')
     .execute();
+  const changed = new Map<ReferralStatus, string[]>();
   for (const referral of referrals) {
     const id = referral.id;
     const status = deriveStatus({
@@ -172,13 +173,14 @@ export async function refreshStatuses(
         .map((d) => ({ routeId: d.route_id, state: d.state })),
     });
     statuses.set(id, status);
-    if (status !== referral.status) {
-      await trx
-        .updateTable('referrals')
-        .set({ status, updated_at: now.toISOString() })
-        .where('id', '=', id)
-        .execute();
-    }
+    if (status !== referral.status) changed.set(status, [...(changed.get(status) ?? []), id]);
+  }
+  for (const [status, changedIds] of changed) {
+    await trx
+      .updateTable('referrals')
+      .set({ status, updated_at: now.toISOString() })
+      .where('id', 'in', changedIds)
+      .execute();
   }
   return statuses;
 }

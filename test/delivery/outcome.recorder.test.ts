@@ -75,14 +75,16 @@ for (const dialect of DIALECTS) {
       const { kysely } = relay.ctx.db;
       const headBefore = await kysely.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow();
 
-      const results = await Promise.all(rows.map((r) => recorder.record(sent(r.id, now))));
+      // Each message was answered at its own moment: every row must keep its own sent_at.
+      const answeredAt = (i: number) => new Date(now.getTime() + 1000 * i);
+      const results = await Promise.all(rows.map((r, i) => recorder.record(sent(r.id, answeredAt(i)))));
 
       assert.deepEqual(results, ['done', 'done', 'done', 'done', 'done']);
-      for (const row of rows) {
+      for (const [i, row] of rows.entries()) {
         const delivery = await deliveryOf(row.id);
         assert.equal(delivery.state, 'sent');
         assert.equal(delivery.locked_by, null);
-        assert.equal(delivery.sent_at, now.toISOString());
+        assert.equal(delivery.sent_at, answeredAt(i).toISOString());
         assert.equal(await statusOf(row.referral_id ?? ''), 'sent');
         const attempts = await kysely
           .selectFrom('delivery_attempts')
@@ -117,6 +119,48 @@ for (const dialect of DIALECTS) {
         rows.map((_, i) => headBefore.seq + 1 + i),
       );
       assert.equal((await verifyAuditChain(kysely)).ok, true);
+    });
+
+    it('records a mix of sent, retrying and failed in one batch, each with its own values', async () => {
+      const rows = await claimed(4);
+      const recorder = new OutcomeRecorder(relay.ctx.db.kysely, 'w1', relay.ctx.clock);
+      const now = relay.ctx.clock.now();
+      const retry = (r: (typeof rows)[0], minutes: number): WorkerOutcome => ({
+        ...sent(r.id, now),
+        to: 'retrying',
+        set: {
+          next_attempt_at: new Date(now.getTime() + minutes * 60_000).toISOString(),
+          last_error: `451 try ${minutes}`,
+        },
+        attempt: {
+          worker: 'w1',
+          startedAt: now,
+          durationMs: 5,
+          outcome: 'temporary',
+          detail: `451 try ${minutes}`,
+        },
+      });
+      const [a, b, c, d] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+
+      await Promise.all([
+        recorder.record(retry(a, 1)),
+        recorder.record(sent(b.id, now)),
+        recorder.record(retry(c, 2)),
+        recorder.record({ ...sent(d.id, now), to: 'failed', set: { last_error: '550 no such user' } }),
+      ]);
+
+      const got = await Promise.all([a, b, c, d].map((r) => deliveryOf(r.id)));
+      assert.deepEqual(
+        got.map((g) => [g.state, g.last_error, g.locked_by]),
+        [
+          ['retrying', '451 try 1', null],
+          ['sent', null, null],
+          ['retrying', '451 try 2', null],
+          ['failed', '550 no such user', null],
+        ],
+      );
+      assert.equal(got[0]?.next_attempt_at, new Date(now.getTime() + 60_000).toISOString());
+      assert.equal(got[2]?.next_attempt_at, new Date(now.getTime() + 120_000).toISOString());
     });
 
     it('leaves alone a delivery whose lease another worker took over, and records the rest', async () => {
