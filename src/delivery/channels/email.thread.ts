@@ -48,7 +48,9 @@ export class ThreadedEmailChannel {
   }
 
   private spawn(): Worker {
-    const worker = startModuleWorker(new URL('./email.worker.ts', import.meta.url), {
+    // .ts from the sources, .js once built (`npm run build`): the same extension as this module.
+    const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    const worker = startModuleWorker(new URL(`./email.worker.${ext}`, import.meta.url), {
       workerData: this.options,
     });
     worker.on('message', (m: FromEmailThread) => {
