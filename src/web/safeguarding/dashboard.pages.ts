@@ -3,13 +3,15 @@ import type { RelayContext } from '../../context.ts';
 import { requireRole } from '../auth/guards.ts';
 import { barChart } from './chart.ts';
 import {
-  ACK_PERIOD_DAYS,
   FINISHED_DELIVERY_STATES,
-  FINISHED_PERIOD_DAYS,
   FINISHED_REFERRAL_STATUSES,
-  loadDashboardFacts,
   OPEN_DELIVERY_STATES,
   OPEN_REFERRAL_STATUSES,
+} from '../../assurance/open-work.ts';
+import {
+  ACK_PERIOD_DAYS,
+  FINISHED_PERIOD_DAYS,
+  loadDashboardFacts,
   VOLUME_DAYS,
   type DashboardFacts,
 } from './dashboard.queries.ts';

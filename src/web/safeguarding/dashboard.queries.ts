@@ -1,7 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import { DELIVERY_STATES } from '../../delivery/delivery.states.ts';
-import { REFERRAL_STATUSES } from '../../referrals/referral.status.ts';
+import {
+  FINISHED_DELIVERY_STATES,
+  FINISHED_REFERRAL_STATUSES,
+  OPEN_DELIVERY_STATES,
+  OPEN_REFERRAL_STATUSES,
+} from '../../assurance/open-work.ts';
 import { londonToInstant } from '../../directory/hours.ts';
 import { DAY } from '../../time.ts';
 import { firstDayOf } from './dashboard.stats.ts';
@@ -44,15 +48,6 @@ export interface OldestUnacknowledged {
 export const ACK_PERIOD_DAYS = 30;
 export const VOLUME_DAYS = 28;
 export const FINISHED_PERIOD_DAYS = 30;
-
-/** A referral in these needs nothing more from the safeguarding team; every other status does. */
-export const FINISHED_REFERRAL_STATUSES: readonly string[] = ['acknowledged', 'closed'];
-/** A delivery in these has reached its team or was called off; failed and bounced still need a person. */
-export const FINISHED_DELIVERY_STATES: readonly string[] = ['sent', 'acknowledged', 'cancelled'];
-export const OPEN_REFERRAL_STATUSES = REFERRAL_STATUSES.filter(
-  (s) => !FINISHED_REFERRAL_STATUSES.includes(s),
-);
-export const OPEN_DELIVERY_STATES = DELIVERY_STATES.filter((s) => !FINISHED_DELIVERY_STATES.includes(s));
 
 const count = (db: Kysely<Database>) => db.fn.countAll<number | string | bigint>().as('n');
 
