@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RelayContext } from '../context.ts';
-import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
-import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
+import { londonLocal, londonToInstant } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
 import { DAY } from '../time.ts';
 import { REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
 import { checkReadiness, type Readiness } from './health.ts';
 import { COMPONENTS } from './heartbeat.ts';
-import { loadMetricsSnapshot, type MetricsSnapshot } from './metrics.queries.ts';
+import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';
+import { OPEN_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
 
 /*
  * Label values come only from these fixed sets (personal data rule: never an id, reference, name,
@@ -27,6 +27,17 @@ type Snapshot = () => Promise<MetricsSnapshot | undefined>;
 export interface MetricsOptions {
   /** Told when the database could not be read; the scrape still answers, without those series. */
   onError?: (error: unknown) => void;
+}
+
+/**
+ * The daily counters count from London midnight (as the dashboard's days do), so a scrape reads one
+ * day of rows, not ten years; the time-to-acknowledge histogram reads the last ACK_WINDOW_MS.
+ */
+export function metricsWindow(now: Date): MetricsWindow {
+  return {
+    dayStart: londonToInstant(londonLocal(now).date, '00:00').toISOString(),
+    ackSince: new Date(now.getTime() - ACK_WINDOW_MS).toISOString(),
+  };
 }
 
 function fixed(value: string, allowed: readonly string[]): string {
@@ -51,9 +62,8 @@ export function createMetricsRegistry(ctx: RelayContext, options: MetricsOptions
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const snapshot = sharedPerScrape(async (): Promise<MetricsSnapshot | undefined> => {
-    const since = new Date(ctx.clock.now().getTime() - ACK_WINDOW_MS).toISOString();
     try {
-      return await loadMetricsSnapshot(ctx.db.kysely, since);
+      return await loadMetricsSnapshot(ctx.db.kysely, metricsWindow(ctx.clock.now()));
     } catch (error) {
       options.onError?.(error);
       return undefined;
@@ -73,13 +83,15 @@ export function createMetricsRegistry(ctx: RelayContext, options: MetricsOptions
   return registry;
 }
 
-/** Referrals received (a counter) and now in each status. */
+/** Referrals received today (a counter) and now in each open status. */
 function referralMetrics(registry: Registry, snapshot: Snapshot): void {
   const registers = [registry];
-  // A counter may be set from the database: reset, then add the count (the value only ever grows).
+  // A counter may be set from the database: reset, then add the count. It grows all day and starts
+  // again from 0 at London midnight, which Prometheus reads as a counter reset (as after a restart):
+  // counting from the first referral ever would read ten years of rows on every scrape.
   new Counter({
     name: 'relay_referrals_received_total',
-    help: 'Referrals received since the database was created, by urgency (cluster-wide, from the database).',
+    help: 'Referrals received since 00:00 London time today, by urgency (cluster-wide, from the database); starts again from 0 each midnight, a counter reset to rate() and increase().',
     labelNames: ['urgency'] as const,
     registers,
     async collect() {
@@ -87,47 +99,51 @@ function referralMetrics(registry: Registry, snapshot: Snapshot): void {
       this.reset();
       if (!s) return;
       for (const urgency of URGENCIES) this.inc({ urgency }, 0);
-      for (const r of s.referrals) this.inc({ urgency: fixed(r.urgency, URGENCIES) }, r.n);
+      for (const r of s.receivedToday) this.inc({ urgency: fixed(r.urgency, URGENCIES) }, r.n);
     },
   });
 
+  // Acknowledged and closed referrals are the bulk of ten years and need nobody: not exposed.
   new Gauge({
     name: 'relay_referrals_by_status',
-    help: 'Referrals now in each status.',
+    help: 'Referrals now in each open status (not yet acknowledged or closed), however old.',
     labelNames: ['status'] as const,
     registers,
     async collect() {
       const s = await snapshot();
       this.reset();
       if (!s) return;
-      for (const status of REFERRAL_STATUSES) this.set({ status }, 0);
-      for (const r of s.referrals) this.inc({ status: fixed(r.status, REFERRAL_STATUSES) }, r.n);
+      for (const status of OPEN_REFERRAL_STATUSES) this.set({ status }, 0);
+      for (const r of s.openReferrals) this.inc({ status: fixed(r.status, OPEN_REFERRAL_STATUSES) }, r.n);
     },
   });
 }
 
-/** Deliveries by state and channel, and send attempts by outcome. */
+/** Open deliveries by state and channel, and today's send attempts by outcome. */
 function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
   const registers = [registry];
+  // Sent, acknowledged and cancelled deliveries are finished (ten years of them): not exposed.
   new Gauge({
     name: 'relay_deliveries',
-    help: 'Deliveries (referrals, reminders, alerts and test alerts) now in each state, by channel.',
+    help: 'Deliveries (referrals, reminders, alerts and test alerts) now queued, sending, retrying, failed or bounced, however old, by channel.',
     labelNames: ['state', 'channel'] as const,
     registers,
     async collect() {
       const s = await snapshot();
       this.reset();
       if (!s) return;
-      for (const state of DELIVERY_STATES) for (const channel of CHANNELS) this.set({ state, channel }, 0);
-      for (const r of s.deliveries) {
-        this.inc({ state: fixed(r.state, DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
+      for (const state of OPEN_DELIVERY_STATES) {
+        for (const channel of CHANNELS) this.set({ state, channel }, 0);
+      }
+      for (const r of s.openDeliveries) {
+        this.inc({ state: fixed(r.state, OPEN_DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
       }
     },
   });
 
   new Counter({
     name: 'relay_delivery_attempts_total',
-    help: 'Send attempts recorded, by outcome (sent, temporary, permanent).',
+    help: 'Send attempts finished since 00:00 London time today, by outcome (sent, temporary, permanent); starts again from 0 each midnight, a counter reset to rate() and increase().',
     labelNames: ['outcome'] as const,
     registers,
     async collect() {
@@ -135,7 +151,7 @@ function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
       this.reset();
       if (!s) return;
       for (const outcome of ATTEMPT_OUTCOMES) this.inc({ outcome }, 0);
-      for (const r of s.attempts) this.inc({ outcome: fixed(r.outcome, ATTEMPT_OUTCOMES) }, r.n);
+      for (const r of s.attemptsToday) this.inc({ outcome: fixed(r.outcome, ATTEMPT_OUTCOMES) }, r.n);
     },
   });
 }

@@ -8,6 +8,7 @@ import * as personalData from './migrations/20261125120000_personal_data.ts';
 import * as reconciliation from './migrations/20261125121000_reconciliation.ts';
 import * as reviews from './migrations/20261125122000_reviews.ts';
 import * as dashboardIndexes from './migrations/20261125130000_dashboard_indexes.ts';
+import * as metricsIndexes from './migrations/20261125140000_metrics_indexes.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -22,6 +23,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125121000_reconciliation': reconciliation,
   '20261125122000_reviews': reviews,
   '20261125130000_dashboard_indexes': dashboardIndexes,
+  '20261125140000_metrics_indexes': metricsIndexes,
 };
 
 class StaticProvider implements MigrationProvider {

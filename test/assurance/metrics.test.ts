@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
 import { exampleReferral, type ReferralBody } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
-import { labelPairs, parseMetrics, sample, type Samples } from '../helpers/metrics.ts';
+import { has, labelPairs, parseMetrics, sample, series, type Samples } from '../helpers/metrics.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 const MINUTE = 60_000;
@@ -93,7 +93,27 @@ for (const dialect of DIALECTS) {
       for (const urgency of ['immediate', 'urgent', 'routine']) {
         assert.equal(sample(m, 'relay_referrals_received_total', { urgency }), 0);
       }
+      assert.equal(sample(m, 'relay_delivery_attempts_total', { outcome: 'sent' }), 0);
+      for (const status of ['received', 'triage', 'routed', 'sent', 'escalated']) {
+        assert.equal(sample(m, 'relay_referrals_by_status', { status }), 0);
+      }
       assert.equal(sample(m, 'relay_deliveries', { state: 'retrying', channel: 'webhook' }), 0);
+      assert.equal(sample(m, 'relay_deliveries', { state: 'bounced', channel: 'email' }), 0);
+      // Finished work is the bulk of ten years and needs nobody: no series at all, not even a zero.
+      assert.deepEqual(series(m, 'relay_referrals_by_status', 'status'), [
+        'escalated',
+        'received',
+        'routed',
+        'sent',
+        'triage',
+      ]);
+      assert.deepEqual(series(m, 'relay_deliveries', 'state'), [
+        'bounced',
+        'failed',
+        'queued',
+        'retrying',
+        'sending',
+      ]);
       assert.equal(sample(m, 'relay_escalations_open', { reason: 'missing-referral' }), 0);
       assert.equal(sample(m, 'relay_oldest_unacknowledged_seconds'), 0);
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_count'), 0);
@@ -123,8 +143,8 @@ for (const dialect of DIALECTS) {
       assert.equal(sample(m, 'relay_referrals_received_total', { urgency: 'immediate' }), 1);
       assert.equal(sample(m, 'relay_referrals_received_total', { urgency: 'routine' }), 0);
       assert.equal(sample(m, 'relay_referrals_by_status', { status: 'routed' }), 3);
-      assert.equal(sample(m, 'relay_referrals_by_status', { status: 'acknowledged' }), 0);
-      assert.equal(sample(m, 'relay_deliveries', { state: 'sent', channel: 'email' }), 1);
+      // M1's delivery was sent: finished, so counted nowhere in relay_deliveries.
+      assert.equal(has(m, 'relay_deliveries', { state: 'sent', channel: 'email' }), false);
       assert.equal(sample(m, 'relay_deliveries', { state: 'retrying', channel: 'email' }), 1);
       assert.equal(sample(m, 'relay_deliveries', { state: 'queued', channel: 'email' }), 1);
       assert.equal(sample(m, 'relay_deliveries', { state: 'failed', channel: 'email' }), 0);
@@ -143,10 +163,11 @@ for (const dialect of DIALECTS) {
       relay.clock.advance(10 * MINUTE);
       await acknowledge(m1.id);
       let m = await scrape();
-      assert.equal(sample(m, 'relay_referrals_by_status', { status: 'acknowledged' }), 1);
+      // Acknowledged, M1 leaves the open statuses; its delivery was already finished.
       assert.equal(sample(m, 'relay_referrals_by_status', { status: 'routed' }), 2);
-      assert.equal(sample(m, 'relay_deliveries', { state: 'acknowledged', channel: 'email' }), 1);
-      assert.equal(sample(m, 'relay_deliveries', { state: 'sent', channel: 'email' }), 0);
+      assert.equal(has(m, 'relay_referrals_by_status', { status: 'acknowledged' }), false);
+      assert.equal(has(m, 'relay_deliveries', { state: 'acknowledged', channel: 'email' }), false);
+      assert.equal(sample(m, 'relay_deliveries', { state: 'retrying', channel: 'email' }), 1);
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_bucket', { le: '300' }), 0);
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_bucket', { le: '900' }), 1);
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_bucket', { le: '+Inf' }), 1);
@@ -183,6 +204,36 @@ for (const dialect of DIALECTS) {
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_count'), 2);
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_bucket', { le: '3600' }), 1);
       assert.equal(sample(m, 'relay_time_to_acknowledge_seconds_bucket', { le: '7200' }), 2);
+    });
+
+    it('counts referrals received and attempts made since London midnight; open work however old', async () => {
+      // 11:00 British Summer Time on 30 June 2027, seven months after the referrals above.
+      relay.clock.set('2027-06-30T10:00:00Z');
+      let m = await scrape();
+      assert.equal(sample(m, 'relay_referrals_received_total', { urgency: 'urgent' }), 0);
+      assert.equal(sample(m, 'relay_delivery_attempts_total', { outcome: 'temporary' }), 0);
+      assert.equal(sample(m, 'relay_deliveries', { state: 'retrying', channel: 'email' }), 1, 'M2, still');
+      const routed = sample(m, 'relay_referrals_by_status', { status: 'routed' });
+      const queued = sample(m, 'relay_deliveries', { state: 'queued', channel: 'email' });
+
+      await raise('M4', 'urgent');
+      await addAttempt(raised[3]!.deliveryId, 'temporary');
+      // 23:50 BST, still 30 June in London.
+      relay.clock.set('2027-06-30T22:50:00Z');
+      m = await scrape();
+      assert.equal(sample(m, 'relay_referrals_received_total', { urgency: 'urgent' }), 1);
+      assert.equal(sample(m, 'relay_delivery_attempts_total', { outcome: 'temporary' }), 1);
+      assert.equal(sample(m, 'relay_referrals_by_status', { status: 'routed' }), routed + 1);
+      assert.equal(sample(m, 'relay_deliveries', { state: 'queued', channel: 'email' }), queued + 1);
+
+      // 00:10 BST on 1 July, still 30 June in UTC: the day counted is London's. The counters start
+      // again from 0 (a counter reset to Prometheus); M4 is still open work.
+      relay.clock.set('2027-06-30T23:10:00Z');
+      m = await scrape();
+      assert.equal(sample(m, 'relay_referrals_received_total', { urgency: 'urgent' }), 0);
+      assert.equal(sample(m, 'relay_delivery_attempts_total', { outcome: 'temporary' }), 0);
+      assert.equal(sample(m, 'relay_referrals_by_status', { status: 'routed' }), routed + 1);
+      assert.equal(sample(m, 'relay_deliveries', { state: 'queued', channel: 'email' }), queued + 1);
     });
 
     it('every node reports the same numbers: a second app on the same database agrees', async () => {

@@ -39,3 +39,19 @@ export function sample(samples: Samples, name: string, labels: Record<string, st
   assert.notEqual(value, undefined, `no sample ${key}`);
   return value as number;
 }
+
+/** Whether the exposition has a sample line for `name` with exactly these labels. */
+export function has(samples: Samples, name: string, labels: Record<string, string> = {}): boolean {
+  return samples.has(`${name}{${labelKey(Object.entries(labels))}}`);
+}
+
+/** The values `label` takes across the samples of `name`, sorted and without repeats. */
+export function series(samples: Samples, name: string, label: string): string[] {
+  const values = new Set<string>();
+  for (const key of samples.keys()) {
+    if (!key.startsWith(`${name}{`)) continue;
+    const value = new RegExp(`(?:\\{|,)${label}=([^,}]*)`).exec(key)?.[1];
+    if (value !== undefined) values.add(value);
+  }
+  return [...values].sort();
+}
