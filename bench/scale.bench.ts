@@ -70,6 +70,10 @@ export async function benchScale(dialect: Dialect, sink: Sink, rows: number): Pr
         await time(100, async () => expectOk(await browser.get('/safeguarding'))),
       ],
       [
+        'metrics scrape (GET /metrics, app.inject)',
+        await time(100, async () => expectOk(await relay.app.inject({ method: 'GET', url: '/metrics' }))),
+      ],
+      [
         'status document (GET /api/v1/referrals/:id body)',
         await time(200, async (k) => {
           const referral = await findReferral(db, sampleId(k));
