@@ -4,7 +4,7 @@ import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
 import { attemptDelivery, preload, type EmailSender, type Preloaded } from './delivery.sender.ts';
 import { OutcomeRecorder } from './outcome.recorder.ts';
-import { claimDue, type DeliveryRow } from './outbox.repository.ts';
+import { claimDue, claimDueIn, type DeliveryRow } from './outbox.repository.ts';
 import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
 
 export interface DispatcherLogger {
@@ -51,7 +51,16 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.recorder = new OutcomeRecorder(ctx.db.kysely, this.workerId, ctx.clock);
+    // Slots freed by committed outcomes are refilled in the same commit: one fsync, not two.
+    this.recorder = new OutcomeRecorder(ctx.db.kysely, this.workerId, ctx.clock, {
+      claim: (trx, now) => {
+        const free = this.ctx.config.delivery.concurrency - this.inFlight.size;
+        if (!this.running || free <= 0) return Promise.resolve([]);
+        const { dialect } = this.ctx.db;
+        return claimDueIn(trx, dialect, this.workerId, now, this.ctx.config.delivery.leaseMs, free);
+      },
+      claimed: (rows) => rows.length > 0 && this.track(this.begin(rows)),
+    });
   }
 
   start(): void {
@@ -72,8 +81,10 @@ export class Dispatcher {
     this.ctx.signals.off('deliveries-queued', this.onQueued);
     this.wake?.();
     await this.loop;
-    await Promise.allSettled([...this.inFlight]);
-    await Promise.allSettled([...this.recording]);
+    // Sends finish, their outcomes are committed, and what those commits claimed is sent too.
+    while (this.inFlight.size > 0 || this.recording.size > 0) {
+      await Promise.allSettled([...this.inFlight, ...this.recording]);
+    }
   }
 
   /**
@@ -95,10 +106,15 @@ export class Dispatcher {
       this.ctx.config.delivery.leaseMs,
       free,
     );
-    if (claimed.length === 0) return 0;
+    await this.begin(claimed);
+    return claimed.length;
+  }
+
+  /** Starts sending what was claimed. */
+  private async begin(claimed: DeliveryRow[]): Promise<void> {
+    if (claimed.length === 0) return;
     const known = await preload(this.ctx, claimed).catch(() => undefined); // each send reads its own then
     for (const row of claimed) this.track(this.process(row, known));
-    return claimed.length;
   }
 
   /** Sends everything due now and waits for it: for tests and the benchmark. */

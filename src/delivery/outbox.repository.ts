@@ -19,8 +19,20 @@ export async function claimDue(
   leaseMs: number,
   limit: number,
 ): Promise<DeliveryRow[]> {
+  return db.transaction().execute((trx) => claimDueIn(trx, dialect, worker, now, leaseMs, limit));
+}
+
+/** `claimDue` inside the caller's transaction: the dispatcher claims in the same commit as outcomes. */
+export async function claimDueIn(
+  trx: Kysely<Database>,
+  dialect: Dialect,
+  worker: string,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<DeliveryRow[]> {
   const at = now.toISOString();
-  return db.transaction().execute(async (trx) => {
+  {
     let due = trx
       .selectFrom('deliveries')
       .select('id')
@@ -57,7 +69,7 @@ export async function claimDue(
       })),
     );
     return claimed;
-  });
+  }
 }
 
 export async function findDelivery(db: Kysely<Database>, id: string): Promise<DeliveryRow | undefined> {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
+import type { DeliveryRow } from './outbox.repository.ts';
 import { transitionClaimed, type TransitionResult, type WorkerOutcome } from './delivery.transitions.ts';
 
 interface Pending {
@@ -26,6 +27,8 @@ export class OutcomeRecorder {
     private readonly db: Kysely<Database>,
     private readonly worker: string,
     private readonly clock: Clock,
+    /** Optional: more work claimed in the same commit (one fsync for both), handed over after it. */
+    private readonly refill?: Refill,
     private readonly maxBatch = 64,
   ) {}
 
@@ -50,22 +53,37 @@ export class OutcomeRecorder {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    let claimed: DeliveryRow[] = [];
     try {
-      const results = await this.db.transaction().execute((trx) =>
-        transitionClaimed(
+      const results = await this.db.transaction().execute(async (trx) => {
+        const now = this.clock.now();
+        const done = await transitionClaimed(
           trx,
           this.worker,
-          this.clock.now(),
+          now,
           batch.map((p) => p.outcome),
-        ),
-      );
+        );
+        claimed = this.refill ? await this.refill.claim(trx, now) : [];
+        return done;
+      });
       for (const p of batch) p.resolve(results.get(p.outcome.deliveryId) ?? 'lease-lost');
     } catch (error) {
+      claimed = [];
       const [only] = batch;
       if (batch.length === 1 && only) return only.reject(error);
       // One outcome that cannot be written must not cost the others theirs: one by one, each in
       // its own transaction, so only the bad one is left to its lease.
       for (const p of batch) await this.commit([p]);
+    } finally {
+      this.refill?.claimed(claimed);
     }
   }
+}
+
+/** How the dispatcher claims its next work in the outcome's transaction. */
+export interface Refill {
+  /** Claims in the transaction; must not start anything (the commit may still fail). */
+  claim(trx: Kysely<Database>, now: Date): Promise<DeliveryRow[]>;
+  /** Called after the commit (or its failure, with nothing) with what was claimed. */
+  claimed(rows: DeliveryRow[]): void;
 }

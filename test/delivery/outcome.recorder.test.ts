@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { transitionDelivery, type WorkerOutcome } from '../../src/delivery/delivery.transitions.ts';
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.ts';
-import { claimDue } from '../../src/delivery/outbox.repository.ts';
+import { claimDue, claimDueIn, type DeliveryRow } from '../../src/delivery/outbox.repository.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
@@ -161,6 +161,69 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(got[0]?.next_attempt_at, new Date(now.getTime() + 60_000).toISOString());
       assert.equal(got[2]?.next_attempt_at, new Date(now.getTime() + 120_000).toISOString());
+    });
+
+    it('claims the next work in the same commit, and hands it over only once committed', async () => {
+      const [done] = await claimed(1);
+      // Two more referrals queued, not yet claimed by anyone.
+      for (let i = 0; i < 2; i++) {
+        const response = await relay.app.inject({
+          method: 'POST',
+          url: '/api/v1/referrals',
+          headers: { authorization: `Bearer ${relay.epcrKey}` },
+          payload: dudleyReferral(),
+        });
+        assert.equal(response.statusCode, 201);
+      }
+      const handed: DeliveryRow[][] = [];
+      const { kysely, dialect } = relay.ctx.db;
+      const recorder = new OutcomeRecorder(kysely, 'w1', relay.ctx.clock, {
+        claim: (trx, at) => claimDueIn(trx, dialect, 'w1', at, 60_000, 10),
+        claimed: (rows) => handed.push(rows),
+      });
+      const now = relay.ctx.clock.now();
+
+      assert.equal(await recorder.record(sent((done as DeliveryRow).id, now)), 'done');
+
+      assert.equal(handed.length, 1);
+      assert.equal(handed[0]?.length, 2);
+      for (const row of handed[0] ?? []) {
+        assert.equal((await deliveryOf(row.id)).state, 'sending');
+        assert.equal((await deliveryOf(row.id)).locked_by, 'w1');
+      }
+
+      // When the commit fails, nothing it claimed is handed over, and nothing stays claimed.
+      const another = await relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/referrals',
+        headers: { authorization: `Bearer ${relay.epcrKey}` },
+        payload: dudleyReferral(),
+      });
+      assert.equal(another.statusCode, 201);
+      const queuedBefore = await kysely
+        .selectFrom('deliveries')
+        .select('id')
+        .where('state', '=', 'queued')
+        .execute();
+      const failing = new OutcomeRecorder(kysely, 'w1', relay.ctx.clock, {
+        claim: async (trx, at) => {
+          const rows = await claimDueIn(trx, dialect, 'w1', at, 60_000, 10);
+          if (rows.length > 0) throw new Error('the database went away mid-commit');
+          return rows;
+        },
+        claimed: (rows) => handed.push(rows),
+      });
+      const first = handed[0]?.[0] as DeliveryRow;
+      await assert.rejects(failing.record(sent(first.id, now)));
+      assert.deepEqual(handed.slice(1), [[]]);
+      assert.equal((await deliveryOf(first.id)).state, 'sending'); // its own outcome rolled back too
+      const queuedAfter = await kysely
+        .selectFrom('deliveries')
+        .select('id')
+        .where('state', '=', 'queued')
+        .execute();
+      assert.equal(queuedBefore.length, 1);
+      assert.deepEqual(queuedAfter, queuedBefore);
     });
 
     it('leaves alone a delivery whose lease another worker took over, and records the rest', async () => {
