@@ -1,5 +1,5 @@
 import { startModuleWorker } from '../../src/worker-thread.ts';
-import type { Arrival, Sink } from './sink.ts';
+import { waitForCount, type Arrival, type Sink } from './sink.ts';
 import type { SinkCommand, SinkReport } from './sink.worker.ts';
 
 /**
@@ -33,14 +33,7 @@ export async function startThreadSink(): Promise<Sink> {
     counts,
     setMode: (mode, share = 1) => send({ op: 'mode', mode, share }),
     setDelay: (ms) => send({ op: 'delay', ms }),
-    async waitFor(count, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (counts.size < count) {
-        if (Date.now() > deadline) return false;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      return true;
-    },
+    waitFor: (count, timeoutMs) => waitForCount(counts, count, timeoutMs),
     reset() {
       epoch = performance.timeOrigin + performance.now();
       arrivals.length = 0;

@@ -49,6 +49,16 @@ function keysOf(raw: string): { key: string; messageId: string; ref?: string } {
   return { key: key || messageId, messageId, ...(ref ? { ref } : {}) };
 }
 
+/** Resolves true once `counts` holds `count` distinct keys, false if `timeoutMs` passes first. */
+export async function waitForCount(counts: Map<string, number>, count: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (counts.size < count) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
 export async function startSink(): Promise<Sink> {
   const arrivals: Arrival[] = [];
   const counts = new Map<string, number>();
@@ -102,14 +112,7 @@ export async function startSink(): Promise<Sink> {
     setDelay(ms) {
       delayMs = ms;
     },
-    async waitFor(count, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (counts.size < count) {
-        if (Date.now() > deadline) return false;
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      return true;
-    },
+    waitFor: (count, timeoutMs) => waitForCount(counts, count, timeoutMs),
     reset() {
       arrivals.length = 0;
       counts.clear();

@@ -4,24 +4,14 @@ import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { claimDue } from '../../src/delivery/outbox.repository.ts';
 import { transitionDelivery } from '../../src/delivery/delivery.transitions.ts';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
 import { DIALECTS } from '../helpers/db.ts';
+import { dudleyReferral } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 let counter = 0;
-
-/** A Dudley adult: a day team with minimal email detail and no webhook, so one email delivery. */
-function dudleyReferral() {
-  counter += 1;
-  const base = exampleReferral();
-  return exampleReferral({
-    source: { system: 'test-epcr', reference: `DISPATCH-${counter}` },
-    subject: { ...base.subject, address: { line1: '1 Castle Hill', town: 'Dudley', postcode: 'DY1 4QF' } },
-  });
-}
 
 for (const dialect of DIALECTS) {
   describe(`dispatcher against a real SMTP server [${dialect}]`, () => {
@@ -57,7 +47,7 @@ for (const dialect of DIALECTS) {
         method: 'POST',
         url: '/api/v1/referrals',
         headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: dudleyReferral(),
+        payload: dudleyReferral(`DISPATCH-${++counter}`),
       });
       assert.equal(response.statusCode, 201);
       const doc = response.json() as { id: string; reference: string; deliveries: { id: string }[] };

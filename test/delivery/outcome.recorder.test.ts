@@ -4,21 +4,11 @@ import { transitionDelivery, type WorkerOutcome } from '../../src/delivery/deliv
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.ts';
 import { claimDue, claimDueIn, type DeliveryRow } from '../../src/delivery/outbox.repository.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
+import { dudleyReferral } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 let counter = 0;
-
-/** A Dudley adult: one email delivery to a day team. */
-function dudleyReferral() {
-  counter += 1;
-  const base = exampleReferral();
-  return exampleReferral({
-    source: { system: 'test-epcr', reference: `GROUP-${counter}` },
-    subject: { ...base.subject, address: { line1: '1 Castle Hill', town: 'Dudley', postcode: 'DY1 4QF' } },
-  });
-}
 
 function sent(deliveryId: string, at: Date): WorkerOutcome {
   return {
@@ -39,19 +29,22 @@ for (const dialect of DIALECTS) {
     });
     after(() => relay.close());
 
+    /** Raises one referral (one queued email delivery) and returns its id. */
+    async function raise(): Promise<string> {
+      const response = await relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/referrals',
+        headers: { authorization: `Bearer ${relay.epcrKey}` },
+        payload: dudleyReferral(`GROUP-${++counter}`),
+      });
+      assert.equal(response.statusCode, 201);
+      return (response.json() as { id: string }).id;
+    }
+
     /** Raises `n` referrals and claims their deliveries for worker w1, as the dispatcher would. */
     async function claimed(n: number) {
       const ids: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const response = await relay.app.inject({
-          method: 'POST',
-          url: '/api/v1/referrals',
-          headers: { authorization: `Bearer ${relay.epcrKey}` },
-          payload: dudleyReferral(),
-        });
-        assert.equal(response.statusCode, 201);
-        ids.push((response.json() as { id: string }).id);
-      }
+      for (let i = 0; i < n; i++) ids.push(await raise());
       const { kysely } = relay.ctx.db;
       const rows = await claimDue(kysely, relay.ctx.db.dialect, 'w1', relay.ctx.clock.now(), 60_000, 100);
       return rows.filter((r) => ids.includes(r.referral_id ?? ''));
@@ -166,15 +159,7 @@ for (const dialect of DIALECTS) {
     it('claims the next work in the same commit, and hands it over only once committed', async () => {
       const [done] = await claimed(1);
       // Two more referrals queued, not yet claimed by anyone.
-      for (let i = 0; i < 2; i++) {
-        const response = await relay.app.inject({
-          method: 'POST',
-          url: '/api/v1/referrals',
-          headers: { authorization: `Bearer ${relay.epcrKey}` },
-          payload: dudleyReferral(),
-        });
-        assert.equal(response.statusCode, 201);
-      }
+      for (let i = 0; i < 2; i++) await raise();
       const handed: DeliveryRow[][] = [];
       const { kysely, dialect } = relay.ctx.db;
       const recorder = new OutcomeRecorder(kysely, 'w1', relay.ctx.clock, {
@@ -193,13 +178,7 @@ for (const dialect of DIALECTS) {
       }
 
       // When the commit fails, nothing it claimed is handed over, and nothing stays claimed.
-      const another = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: dudleyReferral(),
-      });
-      assert.equal(another.statusCode, 201);
+      await raise();
       const queuedBefore = await kysely
         .selectFrom('deliveries')
         .select('id')
