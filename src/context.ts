@@ -3,6 +3,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { DirectoryCache } from './directory/directory.service.ts';
+import { IntakeWriter } from './referrals/intake.writer.ts';
 
 /** What every service needs, built once per process (or per test) and passed down explicitly. */
 export interface RelayContext {
@@ -10,6 +11,8 @@ export interface RelayContext {
   db: Db;
   clock: Clock;
   directories: DirectoryCache;
+  /** Intake's group commit: referrals accepted together share one transaction. */
+  intake: IntakeWriter;
   /** In-process signals, e.g. `deliveries-queued` wakes the dispatcher without waiting for its poll. */
   signals: EventEmitter;
   /** Set on SIGTERM: HTTP answers 503 so the load balancer moves on while in-flight work finishes. */
@@ -22,6 +25,7 @@ export function createContext(config: Readonly<Config>, db: Db, clock: Clock): R
     db,
     clock,
     directories: new DirectoryCache(db.kysely),
+    intake: new IntakeWriter(db.kysely),
     signals: new EventEmitter(),
     lifecycle: { draining: false },
   };

@@ -14,6 +14,8 @@ export interface AuditEntry {
   entityId: string;
   /** Ids, states and reasons only: the audit log outlives personal-data retention. */
   detail?: Record<string, unknown>;
+  /** When it happened, where that is not the `at` of the block it is appended with. */
+  at?: Date;
 }
 
 type Row = Omit<AuditLogTable, 'hash'>;
@@ -62,7 +64,7 @@ export async function appendAuditEntries(
   const rows = entries.map((entry, i) => {
     const row: Row = {
       seq: head.seq - entries.length + 1 + i,
-      at: at.toISOString(),
+      at: (entry.at ?? at).toISOString(),
       actor: entry.actor,
       action: entry.action,
       entity_type: entry.entityType,

@@ -6,15 +6,21 @@ import type { Database } from '../db/schema.ts';
  * row, so concurrent intakes on PostgreSQL queue for it and no two referrals share a number.
  */
 export async function nextReference(trx: Kysely<Database>, year: number): Promise<string> {
+  const [reference] = await nextReferences(trx, year, 1);
+  return reference as string;
+}
+
+/** `count` consecutive numbers of the year with one upsert: a group commit's intakes take theirs at once. */
+export async function nextReferences(trx: Kysely<Database>, year: number, count: number): Promise<string[]> {
   const { last } = await trx
     .insertInto('reference_counters')
-    .values({ year, last: 1 })
+    .values({ year, last: count })
     .onConflict((oc) =>
-      oc.column('year').doUpdateSet((eb) => ({ last: eb('reference_counters.last', '+', 1) })),
+      oc.column('year').doUpdateSet((eb) => ({ last: eb('reference_counters.last', '+', count) })),
     )
     .returning('last')
     .executeTakeFirstOrThrow();
-  return formatReference(year, last);
+  return Array.from({ length: count }, (_, i) => formatReference(year, last - count + 1 + i));
 }
 
 export function formatReference(year: number, sequence: number): string {

@@ -39,26 +39,32 @@ export async function isRoutedTo(db: Kysely<Database>, referralId: string, teamI
   return row !== undefined;
 }
 
-export async function insertReferral(trx: Kysely<Database>, row: Insertable<ReferralTable>): Promise<void> {
-  await trx.insertInto('referrals').values(row).execute();
+export async function insertReferrals(
+  trx: Kysely<Database>,
+  rows: Insertable<ReferralTable>[],
+): Promise<void> {
+  if (rows.length > 0) await trx.insertInto('referrals').values(rows).execute();
 }
 
 export async function insertRoutes(trx: Kysely<Database>, rows: Insertable<RouteTable>[]): Promise<void> {
   if (rows.length > 0) await trx.insertInto('routes').values(rows).execute();
 }
 
-export async function insertTriageItem(
+export async function insertTriageItems(
   trx: Kysely<Database>,
-  row: Insertable<TriageItemTable>,
+  rows: Insertable<TriageItemTable>[],
 ): Promise<void> {
-  await trx.insertInto('triage_items').values(row).execute();
+  if (rows.length > 0) await trx.insertInto('triage_items').values(rows).execute();
 }
 
-export async function insertEvent(
-  trx: Kysely<Database>,
-  event: Omit<Insertable<ReferralEventTable>, 'id'>,
-): Promise<void> {
-  await trx.insertInto('referral_events').values(event).execute();
+export type NewEvent = Omit<Insertable<ReferralEventTable>, 'id'>;
+
+export async function insertEvent(trx: Kysely<Database>, event: NewEvent): Promise<void> {
+  await insertEvents(trx, [event]);
+}
+
+export async function insertEvents(trx: Kysely<Database>, events: NewEvent[]): Promise<void> {
+  if (events.length > 0) await trx.insertInto('referral_events').values(events).execute();
 }
 
 export async function routesOf(db: Kysely<Database>, referralId: string): Promise<RouteRow[]> {

@@ -1,24 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { canonicalJson } from '../canonical-json.ts';
 import type { RelayContext } from '../context.ts';
 import { isUniqueViolation } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
-import { insertDeliveries } from '../delivery/delivery.repository.ts';
 import { routeReferral } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
-import { nextReference } from './reference.ts';
-import {
-  findBySource,
-  insertEvent,
-  insertReferral,
-  insertRoutes,
-  insertTriageItem,
-  refreshStatus,
-} from './referral.repository.ts';
+import { findBySource } from './referral.repository.ts';
 import {
   checkAgainstClock,
   deriveSubjectType,
@@ -53,7 +41,8 @@ export function validateReferral(body: unknown, now: Date): ReferralInputType {
 /**
  * Accepts a referral: validation, idempotency on source system + reference, routing, and one
  * transaction that writes the referral, its routes or triage item, its outbox deliveries and the
- * audit entry. A returned result means all of it is on disk.
+ * audit entry, shared with the referrals that arrived with it (src/referrals/intake.writer.ts).
+ * A returned result means all of it is on disk.
  */
 export async function intakeReferral(
   ctx: RelayContext,
@@ -120,11 +109,9 @@ async function writeReferral(
     messageDomain: ctx.config.bounceDomain,
   });
   const at = receivedAt.toISOString();
-  await ctx.db.kysely.transaction().execute(async (trx) => {
-    const reference = await nextReference(trx, receivedAt.getUTCFullYear());
-    await insertReferral(trx, {
+  await ctx.intake.write({
+    referral: {
       id,
-      reference,
       source_system: input.source.system,
       source_reference: input.source.reference,
       body_hash: bodyHash,
@@ -139,65 +126,17 @@ async function writeReferral(
       referral_type: input.referralType,
       urgency: input.urgency,
       categories: JSON.stringify(input.categories),
-      status: 'received',
       received_at: at,
       updated_at: at,
       directory_version: current?.versionId ?? null,
       raised_by_key: by.keyId ?? null,
       raised_by_user: by.userId ?? null,
       closed_at: null,
-    });
-    await insertRoutes(trx, plan.routes);
-    if (plan.triage) await insertTriageItem(trx, plan.triage);
-    await insertDeliveries(trx, plan.deliveries);
-    await recordReceipt(trx, { id, reference, receivedAt, by, plan, decisionKind: decision.kind });
-    await refreshStatus(trx, id, receivedAt);
+    },
+    plan,
+    receivedAt,
+    actor: by.actor,
+    decisionKind: decision.kind,
   });
   return id;
-}
-
-async function recordReceipt(
-  trx: Kysely<Database>,
-  r: {
-    id: string;
-    reference: string;
-    receivedAt: Date;
-    by: IntakeActor;
-    plan: ReturnType<typeof planIntake>;
-    decisionKind: string;
-  },
-): Promise<void> {
-  const at = r.receivedAt.toISOString();
-  const routed = r.plan.routes.map((route) => ({ team: route.team_id, reason: route.reason }));
-  await insertEvent(trx, { referral_id: r.id, at, kind: 'received', actor: r.by.actor, detail: '{}' });
-  if (r.plan.triage) {
-    await insertEvent(trx, {
-      referral_id: r.id,
-      at,
-      kind: 'triage',
-      actor: 'system',
-      detail: JSON.stringify({ reason: r.plan.triage.reason, detail: r.plan.triage.detail }),
-    });
-  } else {
-    await insertEvent(trx, {
-      referral_id: r.id,
-      at,
-      kind: 'routed',
-      actor: 'system',
-      detail: JSON.stringify({ routes: routed }),
-    });
-  }
-  await appendAudit(trx, r.receivedAt, {
-    actor: r.by.actor,
-    action: 'referral.received',
-    entityType: 'referral',
-    entityId: r.id,
-    detail: {
-      reference: r.reference,
-      outcome: r.decisionKind,
-      routes: routed,
-      triage: r.plan.triage?.reason ?? null,
-      deliveries: r.plan.deliveries.map((d) => d.id),
-    },
-  });
 }
