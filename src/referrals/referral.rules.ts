@@ -3,6 +3,7 @@
  * The cross-field rules read the raw body defensively, because they also run when other fields are
  * invalid: a crew fixing a rejected referral should see every problem at once, not one round at a time.
  */
+import { londonLocal } from '../directory/hours.ts';
 import { MINUTE } from '../time.ts';
 import type { ReferralInputType } from './referral.schema.ts';
 import {
@@ -31,14 +32,8 @@ const CLOCK_SKEW = 5 * MINUTE;
 
 /** The calendar date in England at that instant: ages and "today" are reckoned where the service runs. */
 export function londonDate(instant: Date): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/London',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(instant);
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('year')}-${part('month')}-${part('day')}`;
+  // The shared formatter: building an Intl.DateTimeFormat per call cost a millisecond per intake.
+  return londonLocal(instant).date;
 }
 
 /** Whole years between two YYYY-MM-DD dates; a 29 February birthday falls on 1 March in common years. */
