@@ -1,7 +1,7 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { ReferralEventTable, ReferralTable, RouteTable, TriageItemTable } from './referral.table.ts';
-import { deriveStatus, type ReferralStatus } from './referral.status.ts';
+import { deriveStatus, type ReferralStatus, type StatusFacts } from './referral.status.ts';
 
 export type ReferralRow = Selectable<ReferralTable>;
 export type RouteRow = Selectable<RouteTable>;
@@ -125,8 +125,8 @@ export async function refreshStatus(
 }
 
 /**
- * `refreshStatus` for several referrals with five reads whatever their number: the dispatcher
- * records a batch of outcomes in one transaction and must not pay five round trips per delivery.
+ * `refreshStatus` for several referrals with one read whatever their number: the dispatcher records
+ * a batch of outcomes in one transaction and must not pay a round trip per part per delivery.
  */
 export async function refreshStatuses(
   trx: Kysely<Database>,
@@ -136,50 +136,14 @@ export async function refreshStatuses(
   const ids = [...new Set(referralIds)];
   const statuses = new Map<string, ReferralStatus>();
   if (ids.length === 0) return statuses;
-  const referrals = await trx
-    .selectFrom('referrals')
-    .select(['id', 'status', 'closed_at'])
-    .where('id', 'in', ids)
-    .execute();
-  const routes = await trx
-    .selectFrom('routes')
-    .select(['id', 'referral_id', 'acknowledged_at'])
-    .where('referral_id', 'in', ids)
-    .execute();
-  const openTriage = await trx
-    .selectFrom('triage_items')
-    .select('referral_id')
-    .where('referral_id', 'in', ids)
-    .where('resolved_at', 'is', null)
-    .execute();
-  const deliveries = await trx
-    .selectFrom('deliveries')
-    .select(['referral_id', 'route_id', 'state'])
-    .where('referral_id', 'in', ids)
-    .where('purpose', '=', 'referral')
-    .execute();
-  const escalations = await trx
-    .selectFrom('escalations')
-    .select('referral_id')
-    .where('referral_id', 'in', ids)
-    .where('state', '!=', 'resolved')
-    .execute();
+  const parts = await statusParts(trx, ids);
   const changed = new Map<ReferralStatus, string[]>();
-  for (const referral of referrals) {
-    const id = referral.id;
-    const status = deriveStatus({
-      closed: referral.closed_at !== null,
-      openEscalations: escalations.filter((e) => e.referral_id === id).length,
-      openTriage: openTriage.some((t) => t.referral_id === id),
-      routes: routes
-        .filter((r) => r.referral_id === id)
-        .map((r) => ({ id: r.id, acknowledged: r.acknowledged_at !== null })),
-      deliveries: deliveries
-        .filter((d) => d.referral_id === id)
-        .map((d) => ({ routeId: d.route_id, state: d.state })),
-    });
+  for (const id of ids) {
+    const part = parts.get(id);
+    if (!part) continue;
+    const status = deriveStatus(part.facts);
     statuses.set(id, status);
-    if (status !== referral.status) changed.set(status, [...(changed.get(status) ?? []), id]);
+    if (status !== part.stored) changed.set(status, [...(changed.get(status) ?? []), id]);
   }
   for (const [status, changedIds] of changed) {
     await trx
@@ -189,6 +153,54 @@ export async function refreshStatuses(
       .execute();
   }
   return statuses;
+}
+
+interface PartRow {
+  kind: 'referral' | 'route' | 'delivery' | 'triage' | 'escalation';
+  referral_id: string;
+  a: string | null;
+  b: string | null;
+}
+
+/**
+ * Everything a status is derived from, for each referral, in one statement: a UNION of narrow reads,
+ * each through its table's referral_id index. `a` and `b` are per kind: the stored status and
+ * closed_at, a route's id and acknowledged_at, a delivery's route and state.
+ */
+async function statusParts(trx: Kysely<Database>, ids: string[]) {
+  const list = sql.join(ids);
+  const { rows } = await sql<PartRow>`
+    select 'referral' as kind, id as referral_id, status as a, closed_at as b
+      from referrals where id in (${list})
+    union all select 'route', referral_id, id, acknowledged_at
+      from routes where referral_id in (${list})
+    union all select 'delivery', referral_id, route_id, state
+      from deliveries where referral_id in (${list}) and purpose = 'referral'
+    union all select 'triage', referral_id, null, null
+      from triage_items where referral_id in (${list}) and resolved_at is null
+    union all select 'escalation', referral_id, null, null
+      from escalations where referral_id in (${list}) and state <> 'resolved'
+  `.execute(trx);
+  const parts = new Map<string, { stored: string; facts: StatusFacts }>();
+  for (const row of rows.filter((r) => r.kind === 'referral')) {
+    const facts = {
+      closed: row.b !== null,
+      openEscalations: 0,
+      openTriage: false,
+      routes: [],
+      deliveries: [],
+    };
+    parts.set(row.referral_id, { stored: row.a ?? '', facts });
+  }
+  for (const row of rows) {
+    const facts = parts.get(row.referral_id)?.facts;
+    if (!facts) continue;
+    if (row.kind === 'route') facts.routes.push({ id: row.a ?? '', acknowledged: row.b !== null });
+    if (row.kind === 'delivery') facts.deliveries.push({ routeId: row.a, state: row.b ?? '' });
+    if (row.kind === 'triage') facts.openTriage = true;
+    if (row.kind === 'escalation') facts.openEscalations += 1;
+  }
+  return parts;
 }
 
 export interface ListFilter {
