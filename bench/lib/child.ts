@@ -18,6 +18,8 @@ export interface Supervised {
   /** SIGTERM (graceful), SIGKILL after `timeoutMs`; no restart follows. */
   stop(timeoutMs?: number): Promise<void>;
   waitReady(timeoutMs?: number): Promise<void>;
+  /** The running process's id; undefined before the first start and while it is down. */
+  readonly pid: number | undefined;
   /** Exits that were neither our SIGKILL nor our stop. */
   crashes: number;
   /** The last lines the process wrote (stdout and stderr), for a report when something goes wrong. */
@@ -49,6 +51,9 @@ export function supervise(
   const self: Supervised = {
     name,
     crashes: 0,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async start() {
       expectingExit = false;
       stopped = false;

@@ -1,6 +1,6 @@
 import type { LoadResult } from './load.ts';
 import type { Sink } from './sink.ts';
-import { round, summarise, type Summary } from './stats.ts';
+import { round, summarise, type ProcessMemory, type Summary } from './stats.ts';
 
 export interface EndToEndRow {
   system: string;
@@ -12,7 +12,8 @@ export interface EndToEndRow {
   deliveredPerSecond: number;
   /** From the POST's answer to the SMTP server's 250 for that message. */
   latencyMs: Summary;
-  memory?: { rssMiB: number; heapMiB: number };
+  /** The system's own process, from the start of the load until the last message arrived. */
+  memory?: ProcessMemory;
 }
 
 /** Joins what the clients were told was accepted with what the sink answered 250 to. */

@@ -175,19 +175,33 @@ export interface PeerJobStates {
 
 const BULLMQ_PENDING = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 
-export async function peerJobStates(
-  kind: PeerKind,
-  options: Required<Pick<PeerOptions, 'namespace'>> & Pick<PeerOptions, 'redis' | 'pgUrl'>,
-): Promise<PeerJobStates> {
+/** Where a peer's queue is kept: the BullMQ prefix or pg-boss schema, and its Redis or PostgreSQL. */
+export type PeerStoreAt = Required<Pick<PeerOptions, 'namespace'>> & Pick<PeerOptions, 'redis' | 'pgUrl'>;
+
+/** A BullMQ queue handle on a peer's store, from outside the peer (it must be closed). */
+function openQueue(at: PeerStoreAt): Queue<MailJob> {
+  const connection = { ...(at.redis ?? { host: '127.0.0.1', port: 6379 }), maxRetriesPerRequest: null };
+  const queue = new Queue<MailJob>(QUEUE, { connection, prefix: at.namespace });
+  queue.on('error', () => undefined);
+  return queue;
+}
+
+/** Removes a peer's queue that outlived its process (a namespace was given): BullMQ's keys or pg-boss's schema. */
+export async function removePeerStore(kind: PeerKind, at: PeerStoreAt): Promise<void> {
+  if (kind === 'pg-boss') return adminQuery(`DROP SCHEMA IF EXISTS ${at.namespace} CASCADE`, at.pgUrl);
+  const queue = openQueue(at);
+  try {
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
+  }
+}
+
+export async function peerJobStates(kind: PeerKind, at: PeerStoreAt): Promise<PeerJobStates> {
   const pending = new Set<string>();
   const failed = new Set<string>();
   if (kind === 'bullmq') {
-    const connection = {
-      ...(options.redis ?? { host: '127.0.0.1', port: 6379 }),
-      maxRetriesPerRequest: null,
-    };
-    const queue = new Queue<MailJob>(QUEUE, { connection, prefix: options.namespace });
-    queue.on('error', () => undefined);
+    const queue = openQueue(at);
     try {
       for (const job of await queue.getJobs([...BULLMQ_PENDING]))
         if (job?.data.ref) pending.add(job.data.ref);
@@ -196,11 +210,11 @@ export async function peerJobStates(
       await queue.close();
     }
   } else {
-    const client = new pg.Client({ connectionString: options.pgUrl ?? PG_URL });
+    const client = new pg.Client({ connectionString: at.pgUrl ?? PG_URL });
     await client.connect();
     try {
       const { rows } = await client.query<{ state: string; ref: string | null }>(
-        `select state, data->>'ref' as ref from ${options.namespace}.job where name = $1`,
+        `select state, data->>'ref' as ref from ${at.namespace}.job where name = $1`,
         [QUEUE],
       );
       for (const row of rows) {

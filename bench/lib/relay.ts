@@ -56,8 +56,9 @@ export async function createBenchDatabase(dialect: Dialect, pgPoolSize = 10): Pr
   };
 }
 
-export async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
+/** One statement on the shared PostgreSQL server (or the server at `url`), in a connection of its own. */
+export async function adminQuery(text: string, url = PG_URL): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(text);

@@ -1,5 +1,6 @@
 import { cpus, freemem, totalmem } from 'node:os';
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across the sink and the clients. */
@@ -61,21 +62,47 @@ export function machine(): Machine {
   };
 }
 
-/** Samples this process's RSS and heap every `everyMs` until stopped; returns the peaks in MiB. */
-export function sampleMemory(everyMs = 100): () => { rssMiB: number; heapMiB: number } {
-  let rss = 0;
-  let heap = 0;
+export interface ProcessMemory {
+  /** The highest VmRSS seen, sampled from /proc/<pid>/status. */
+  peakRssMiB: number;
+  /** The kernel's own high-water mark of the process's RSS over its whole life (VmHWM), read at the end. */
+  hwmMiB?: number;
+  samples: number;
+}
+
+/** A field of /proc/<pid>/status in MiB (VmRSS, VmHWM), or undefined when the process or the field is not there. */
+function procStatusMiB(pid: number | undefined, field: string): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kB = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${pid}/status`, 'utf8'),
+    )?.[1];
+    return kB === undefined ? undefined : Number(kB) / 1024;
+  } catch {
+    return undefined; // gone between the pid and the read, or no /proc (not Linux)
+  }
+}
+
+/**
+ * Samples another process's RSS (VmRSS) every `everyMs` until stopped; `pid` is asked each time, so a
+ * process that was restarted is followed. On stop, also reads VmHWM, which catches a peak between samples.
+ */
+export function sampleProcessMemory(pid: () => number | undefined, everyMs = 100): () => ProcessMemory {
+  let peak = 0;
+  let samples = 0;
   const take = () => {
-    const m = process.memoryUsage();
-    rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
+    const rss = procStatusMiB(pid(), 'VmRSS');
+    if (rss === undefined) return;
+    peak = Math.max(peak, rss);
+    samples += 1;
   };
   take();
   const timer = setInterval(take, everyMs);
   return () => {
     clearInterval(timer);
     take();
-    return { rssMiB: round(rss / 2 ** 20), heapMiB: round(heap / 2 ** 20) };
+    const hwm = procStatusMiB(pid(), 'VmHWM');
+    return { peakRssMiB: round(peak), ...(hwm === undefined ? {} : { hwmMiB: round(hwm) }), samples };
   };
 }
 

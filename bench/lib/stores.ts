@@ -2,29 +2,43 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { freePort } from '../../test/helpers/process.ts';
 import {
   findPostgresBinaries,
   startPrivatePostgres,
   type PrivatePostgres,
 } from '../../test/cluster/private-postgres.ts';
+import { adminQuery } from './relay.ts';
 import { sleep } from './stats.ts';
 
 export { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres };
 
-/** A new database on a private PostgreSQL server; returns its URL. */
-export async function createDatabase(server: PrivatePostgres, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(server.url);
+/** A database made for one system's run: where it is, and how to remove it afterwards. */
+export interface FreshDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new SQLite file in a temporary directory of its own; drop() removes the directory. */
+export function sqliteFile(prefix: string): FreshDatabase {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    url: `sqlite:${join(dir, 'relay.db')}`,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A new database on the PostgreSQL server `serverUrl` points at (any database of it); returns its URL. */
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  await adminQuery(`CREATE DATABASE ${name}`, serverUrl);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** Drops a database made by createDatabase, ending the sessions still connected to it. */
+export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, serverUrl);
 }
 
 /**
