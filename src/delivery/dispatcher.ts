@@ -33,6 +33,11 @@ export class Dispatcher {
   private readonly recorder: OutcomeRecorder;
   /** Sends waiting on the SMTP server or webhook. */
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Claimed ahead of the free slots, started the moment a send's answer frees one: the next
+   * message never waits for the commit that records the last (see `room`).
+   */
+  private readonly ready: { row: DeliveryRow; known: Preloaded | undefined }[] = [];
   /** Outcomes answered but not yet committed. */
   private readonly recording = new Set<Promise<void>>();
   private running = false;
@@ -54,10 +59,10 @@ export class Dispatcher {
     // Slots freed by committed outcomes are refilled in the same commit: one fsync, not two.
     this.recorder = new OutcomeRecorder(ctx.db.kysely, this.workerId, ctx.clock, {
       claim: (trx, now) => {
-        const free = this.ctx.config.delivery.concurrency - this.inFlight.size;
-        if (!this.running || free <= 0) return Promise.resolve([]);
+        const room = this.room();
+        if (!this.running || room <= 0) return Promise.resolve([]);
         const { dialect } = this.ctx.db;
-        return claimDueIn(trx, dialect, this.workerId, now, this.ctx.config.delivery.leaseMs, free);
+        return claimDueIn(trx, dialect, this.workerId, now, this.ctx.config.delivery.leaseMs, room);
       },
       claimed: (rows) => rows.length > 0 && this.track(this.begin(rows)),
     });
@@ -81,21 +86,32 @@ export class Dispatcher {
     this.ctx.signals.off('deliveries-queued', this.onQueued);
     this.wake?.();
     await this.loop;
-    // Sends finish, their outcomes are committed, and what those commits claimed is sent too.
-    while (this.inFlight.size > 0 || this.recording.size > 0) {
+    // Sends finish, their outcomes are committed, and what was claimed (ahead, or by those
+    // commits) is sent too: it is under this worker's lease.
+    while (this.inFlight.size > 0 || this.recording.size > 0 || this.ready.length > 0) {
+      this.fill();
       await Promise.allSettled([...this.inFlight, ...this.recording]);
     }
   }
 
   /**
-   * One pass: claim what fits in the free slots and start sending it. Returns how many were claimed.
-   * While most slots are busy it waits for a quarter to come free, so that claims, each a durable
+   * How many more deliveries to claim: enough to fill every slot and to have as many again ready
+   * to start, less what is held already.
+   */
+  private room(): number {
+    return 2 * this.ctx.config.delivery.concurrency - this.inFlight.size - this.ready.length;
+  }
+
+  /**
+   * One pass: claim what fits and start what the free slots take. Returns how many were claimed.
+   * While little room is free it waits for a quarter to come free, so that claims, each a durable
    * commit, are made in batches rather than one per finished send.
    */
   async pass(): Promise<number> {
     const concurrency = this.ctx.config.delivery.concurrency;
-    const free = concurrency - this.inFlight.size;
-    if (free <= 0 || (this.inFlight.size > 0 && free < Math.ceil(concurrency / 4))) return 0;
+    const room = this.room();
+    const busy = this.inFlight.size + this.ready.length;
+    if (room <= 0 || (busy > 0 && room < Math.ceil(concurrency / 4))) return 0;
     // When commits fall behind the sends, wait for them rather than pile up answered work.
     if (this.recording.size >= concurrency) return 0;
     const claimed = await claimDue(
@@ -104,23 +120,54 @@ export class Dispatcher {
       this.workerId,
       this.ctx.clock.now(),
       this.ctx.config.delivery.leaseMs,
-      free,
+      room,
     );
     await this.begin(claimed);
     return claimed.length;
   }
 
-  /** Starts sending what was claimed. */
+  /** Queues what was claimed and starts what the free slots take. */
   private async begin(claimed: DeliveryRow[]): Promise<void> {
     if (claimed.length === 0) return;
     const known = await preload(this.ctx, claimed).catch(() => undefined); // each send reads its own then
-    for (const row of claimed) this.track(this.process(row, known));
+    for (const row of claimed) this.ready.push({ row, known });
+    this.fill();
+  }
+
+  /**
+   * Starts ready deliveries in the free slots. One whose lease is more than half gone has waited
+   * too long to be sent safely before it runs out (a slow or stalled server): it is left for a
+   * later claim, once the lease has expired, rather than risk two sends racing.
+   */
+  private fill(): void {
+    const concurrency = this.ctx.config.delivery.concurrency;
+    const now = this.ctx.clock.now().getTime();
+    const half = this.ctx.config.delivery.leaseMs / 2;
+    while (this.inFlight.size < concurrency) {
+      const next = this.ready.shift();
+      if (!next) return;
+      if (Date.parse(next.row.lease_until ?? '') - now < half) {
+        this.options.logger.warn(
+          { delivery: next.row.id },
+          'claimed delivery waited past half its lease; it is sent again once the lease runs out',
+        );
+        continue;
+      }
+      this.track(this.process(next.row, next.known));
+    }
   }
 
   /** Sends everything due now and waits for it: for tests and the benchmark. */
   async drain(): Promise<void> {
-    while ((await this.pass()) > 0 || this.inFlight.size > 0 || this.recording.size > 0) {
-      await Promise.race([...this.inFlight, ...this.recording]);
+    while (
+      (await this.pass()) > 0 ||
+      this.inFlight.size > 0 ||
+      this.recording.size > 0 ||
+      this.ready.length > 0
+    ) {
+      this.fill();
+      const busy = [...this.inFlight, ...this.recording];
+      if (busy.length > 0) await Promise.race(busy);
     }
   }
 
@@ -136,7 +183,8 @@ export class Dispatcher {
     this.inFlight.add(work);
     void work.finally(() => {
       this.inFlight.delete(work);
-      // A slot came free: through onQueued, so that one freed during a pass is not slept through.
+      this.fill();
+      // Room came free: through onQueued, so that room freed during a pass is not slept through.
       this.onQueued();
     });
   }
@@ -155,8 +203,7 @@ export class Dispatcher {
           'dispatcher pass failed; will retry',
         );
       }
-      const full = this.inFlight.size >= this.ctx.config.delivery.concurrency;
-      if (claimed > 0 && !full) continue;
+      if (claimed > 0 && this.room() > 0) continue;
       await this.sleep(this.pause());
     }
   }
