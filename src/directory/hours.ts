@@ -25,14 +25,24 @@ export interface LondonLocal {
 }
 
 export function londonLocal(instant: Date): LondonLocal {
+  // formatToParts is slow and intake asks about the same few minutes many times (routing, deadlines).
+  const minute = Math.floor(instant.getTime() / MINUTE_MS);
+  const known = RECENT.get(minute);
+  if (known) return known;
   const parts: Record<string, string> = {};
   for (const part of LONDON.formatToParts(instant)) parts[part.type] = part.value;
-  return {
+  const local: LondonLocal = {
     date: `${parts.year}-${parts.month}-${parts.day}`,
     weekday: (parts.weekday ?? '').toLowerCase().slice(0, 3) as Weekday,
     minutes: Number(parts.hour) * 60 + Number(parts.minute),
   };
+  if (RECENT.size >= 1000) RECENT.clear();
+  RECENT.set(minute, Object.freeze(local));
+  return local;
 }
+
+/** London wall-clock readings by minute since the epoch (a minute reads the same throughout). */
+const RECENT = new Map<number, LondonLocal>();
 
 /** 'HH:MM' → minutes since midnight; '24:00' → 1440; anything else → null. */
 export function parseClock(time: string): number | null {
