@@ -9,6 +9,7 @@ import * as reconciliation from './migrations/20261125121000_reconciliation.ts';
 import * as reviews from './migrations/20261125122000_reviews.ts';
 import * as dashboardIndexes from './migrations/20261125130000_dashboard_indexes.ts';
 import * as metricsIndexes from './migrations/20261125140000_metrics_indexes.ts';
+import * as claimIndex from './migrations/20261125153000_claim_index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -24,6 +25,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125122000_reviews': reviews,
   '20261125130000_dashboard_indexes': dashboardIndexes,
   '20261125140000_metrics_indexes': metricsIndexes,
+  '20261125153000_claim_index': claimIndex,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,10 +1,17 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { appendAuditEntries } from '../governance/audit.ts';
 import type { DeliveryTable } from './delivery.table.ts';
 
 export type DeliveryRow = Selectable<DeliveryTable>;
+
+/**
+ * The predicate of the partial index deliveries_claimable (migration 20261125153000), word for word
+ * and with literals, not parameters: SQLite uses a partial index only for a query whose terms match
+ * its predicate when the statement is prepared.
+ */
+const CLAIMABLE = sql<boolean>`state in ('queued', 'retrying', 'sending')`;
 
 /**
  * Claims up to `limit` due deliveries for `worker` in one statement: queued or retrying ones whose
@@ -33,15 +40,14 @@ export async function claimDueIn(
 ): Promise<DeliveryRow[]> {
   const at = now.toISOString();
   {
+    // Through the partial index deliveries_claimable, in due order, reading only what it takes.
+    // A sending row was due when it was claimed, so `next_attempt_at <= at` holds for it too.
     let due = trx
       .selectFrom('deliveries')
       .select('id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('state', 'in', ['queued', 'retrying']), eb('next_attempt_at', '<=', at)]),
-          eb.and([eb('state', '=', 'sending'), eb('lease_until', '<', at)]),
-        ]),
-      )
+      .where(CLAIMABLE)
+      .where('next_attempt_at', '<=', at)
+      .where((eb) => eb.or([eb('state', 'in', ['queued', 'retrying']), eb('lease_until', '<', at)]))
       .orderBy('next_attempt_at')
       .limit(limit);
     if (dialect === 'postgres') due = due.forUpdate().skipLocked();
