@@ -15,7 +15,7 @@ import {
   VOLUME_DAYS,
   type DashboardFacts,
 } from './dashboard.queries.ts';
-import { ackStatsByAuthority, dailyVolume, formatDay } from './dashboard.stats.ts';
+import { dailyVolume, formatDay } from './dashboard.stats.ts';
 import { deliveryState, formatDuration, NEEDS_ATTENTION, referralStatus } from './labels.ts';
 import { currentNames, namesIn, type Names } from './page.helpers.ts';
 
@@ -30,7 +30,7 @@ export function registerDashboardPage(app: FastifyInstance, ctx: RelayContext): 
       ...countsView(facts),
       oldest: await oldestView(ctx, facts, now),
       ackPeriodDays: ACK_PERIOD_DAYS,
-      ackStats: ackView(facts, names, now),
+      ackStats: ackView(facts, names),
       volumeDays: VOLUME_DAYS,
       chart: barChart(
         dailyVolume(facts.receivedByHour, now, VOLUME_DAYS),
@@ -93,9 +93,9 @@ async function oldestView(ctx: RelayContext, facts: DashboardFacts, now: Date) {
   };
 }
 
-function ackView(facts: DashboardFacts, names: Names, now: Date) {
+function ackView(facts: DashboardFacts, names: Names) {
   const show = (ms: number | undefined) => (ms === undefined ? 'None yet' : formatDuration(ms));
-  return ackStatsByAuthority(facts.routes, now)
+  return facts.ackStats
     .map((s) => ({
       ...s,
       name: names.authority(s.authorityId),

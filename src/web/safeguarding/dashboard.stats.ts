@@ -1,4 +1,5 @@
 import { addDays, londonLocal } from '../../directory/hours.ts';
+import { HOUR, MINUTE, SECOND } from '../../time.ts';
 import type { DashboardFacts } from './dashboard.queries.ts';
 
 /**
@@ -23,37 +24,92 @@ export interface AuthorityAckStats {
   breaches: number;
 }
 
+/** One authority's routes of the period as the database aggregates them. */
+export interface AuthorityAckRow {
+  authorityId: string;
+  routes: number;
+  breaches: number;
+  waiting: number;
+  /** "created_at acknowledged_at" of each acknowledged route, comma-separated (in no order); null if none. */
+  acknowledged: string | null;
+}
+
 /** Time from a team being sent the referral (its route) to that team acknowledging it. */
-export function ackStatsByAuthority(routes: DashboardFacts['routes'], now: Date): AuthorityAckStats[] {
-  // Appended in place: a month of a large region is thousands of routes, mostly for a few authorities.
-  const byAuthority = new Map<string, DashboardFacts['routes']>();
-  for (const r of routes) {
-    const rows = byAuthority.get(r.authorityId);
-    if (rows) rows.push(r);
-    else byAuthority.set(r.authorityId, [r]);
+export function ackStats(row: AuthorityAckRow): AuthorityAckStats {
+  const sorted = ackDurations(row.acknowledged);
+  return {
+    authorityId: row.authorityId,
+    routes: row.routes,
+    acknowledged: sorted.length,
+    waiting: row.waiting,
+    medianMs: percentile(sorted, 50),
+    p90Ms: percentile(sorted, 90),
+    breaches: row.breaches,
+  };
+}
+
+/** Milliseconds from creation to acknowledgement of each "created acknowledged" pair, ascending. */
+export function ackDurations(pairs: string | null): Float64Array {
+  if (!pairs) return new Float64Array(0);
+  // Read in place by offsets: splitting the string into thousands of pieces and Date.parse on each
+  // were most of the dashboard's time in TypeScript. A typed array for its numeric sort.
+  const durations = new Float64Array(countOf(pairs, ',') + 1);
+  const days = new Map<number, number>();
+  let start = 0;
+  for (let i = 0; i < durations.length; i++) {
+    const comma = pairs.indexOf(',', start);
+    const end = comma < 0 ? pairs.length : comma;
+    const space = pairs.indexOf(' ', start);
+    durations[i] = millisAt(pairs, space + 1, end, days) - millisAt(pairs, start, space, days);
+    start = end + 1;
   }
-  const at = now.toISOString();
-  return [...byAuthority].map(([authorityId, rows]) => {
-    // One pass and a typed-array sort: this runs over every route of the month on each page view.
-    const durations: number[] = [];
-    let breaches = 0;
-    let waiting = 0;
-    for (const r of rows) {
-      if (r.acknowledgedAt) durations.push(Date.parse(r.acknowledgedAt) - Date.parse(r.createdAt));
-      if ((r.acknowledgedAt ?? at) > r.ackBy) breaches += 1;
-      else if (!r.acknowledgedAt) waiting += 1;
-    }
-    const sorted = Float64Array.from(durations).sort();
-    return {
-      authorityId,
-      routes: rows.length,
-      acknowledged: sorted.length,
-      waiting,
-      medianMs: percentile(sorted, 50),
-      p90Ms: percentile(sorted, 90),
-      breaches,
-    };
-  });
+  return durations.sort();
+}
+
+function countOf(text: string, char: string): number {
+  let n = 0;
+  for (let i = text.indexOf(char); i >= 0; i = text.indexOf(char, i + 1)) n += 1;
+  return n;
+}
+
+/**
+ * Date.parse(text.slice(from, to)) without the slice, and about twice as fast for the form
+ * toISOString writes (as every timestamp is stored): midnight is parsed once per date, kept in
+ * `days`, and the time of day is arithmetic on its digits, trusted as the application wrote them.
+ * Any other form goes to Date.parse.
+ */
+function millisAt(text: string, from: number, to: number, days: Map<number, number>): number {
+  if (!isIsoUtcAt(text, from, to)) return Date.parse(text.slice(from, to));
+  const date = digits(text, from, 4) * 10_000 + digits(text, from + 5, 2) * 100 + digits(text, from + 8, 2);
+  let midnight = days.get(date);
+  if (midnight === undefined) days.set(date, (midnight = Date.parse(text.slice(from, from + 10))));
+  const hours = digits(text, from + 11, 2);
+  const minutes = digits(text, from + 14, 2);
+  const seconds = digits(text, from + 17, 2);
+  return midnight + hours * HOUR + minutes * MINUTE + seconds * SECOND + digits(text, from + 20, 3);
+}
+
+/**
+ * 'YYYY-MM-DDTHH:MM:SS.sssZ' from `from` to `to`, told by its length, 'T', '.' and 'Z': checking
+ * every separator, or a regular expression, took back much of what skipping Date.parse saves.
+ */
+function isIsoUtcAt(text: string, from: number, to: number): boolean {
+  return (
+    to - from === 24 &&
+    text.charCodeAt(from + 10) === T &&
+    text.charCodeAt(from + 19) === DOT &&
+    text.charCodeAt(from + 23) === Z
+  );
+}
+
+const code = (char: string) => char.charCodeAt(0);
+const [T, DOT, Z, ZERO] = [code('T'), code('.'), code('Z'), code('0')];
+
+/** The number written in `length` ASCII digits from `start`. */
+function digits(text: string, start: number, length: number): number {
+  let n = 0;
+  for (let i = start; i < start + length; i++) n = n * 10 + text.charCodeAt(i) - ZERO;
+  return n;
 }
 
 export interface DayCount {
