@@ -53,8 +53,13 @@ export abstract class GroupCommit<T, R> {
   }
 
   private async flush(): Promise<void> {
-    while (this.pending.length > 0) await this.commit(this.pending.splice(0, this.maxBatch));
-    this.busy = false;
+    try {
+      while (this.pending.length > 0) await this.commit(this.pending.splice(0, this.maxBatch));
+    } finally {
+      // Even if a hook threw, later items must not wait for ever behind a flag left set.
+      this.busy = false;
+      if (this.pending.length > 0) this.schedule();
+    }
   }
 
   private async commit(batch: Pending<T, R>[]): Promise<void> {
