@@ -4,7 +4,7 @@ import { EmailChannel, type OutgoingEmail } from '../../src/delivery/channels/em
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
 import { DIALECTS } from '../helpers/db.ts';
-import { dudleyReferral } from '../helpers/referrals.ts';
+import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
@@ -80,17 +80,15 @@ for (const dialect of DIALECTS) {
 
     async function raise(n: number): Promise<string[]> {
       const ids: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const response = await relay.app.inject({
-          method: 'POST',
-          url: '/api/v1/referrals',
-          headers: { authorization: `Bearer ${relay.epcrKey}` },
-          payload: dudleyReferral(`AHEAD-${++counter}`),
-        });
-        assert.equal(response.statusCode, 201);
-        ids.push((response.json() as { deliveries: { id: string }[] }).deliveries[0]!.id);
-      }
+      for (let i = 0; i < n; i++) ids.push((await raiseDudley(relay, `AHEAD-${++counter}`)).deliveryId);
       return ids;
+    }
+    /** Starts a dispatcher and waits until both its slots are sends held at the gate. */
+    async function startWithTwoAtServer(workerId: string): Promise<Dispatcher> {
+      const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId });
+      dispatcher.start();
+      await until('two sends at the server', () => sender.waiting.length === 2);
+      return dispatcher;
     }
     const states = async (ids: string[]) => {
       const rows = await relay.ctx.db.kysely
@@ -104,10 +102,8 @@ for (const dialect of DIALECTS) {
 
     it('holds as many claimed again as it sends, never sends more at once than its concurrency, and sends each once', async () => {
       const ids = await raise(8);
-      const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId: 'w1' });
-      dispatcher.start();
+      const dispatcher = await startWithTwoAtServer('w1');
       try {
-        await until('two sends at the server', () => sender.waiting.length === 2);
         // Two at the server and two more claimed, ready for the moment a slot frees.
         assert.deepEqual(await states(ids).then(({ sending, queued }) => ({ sending, queued })), {
           sending: 4,
@@ -136,10 +132,8 @@ for (const dialect of DIALECTS) {
 
     it('does not send a claimed delivery that waited past half its lease; it goes once the lease has run out', async () => {
       const ids = await raise(3);
-      const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId: 'w2' });
-      dispatcher.start();
+      const dispatcher = await startWithTwoAtServer('w2');
       try {
-        await until('two sends at the server', () => sender.waiting.length === 2);
         assert.equal((await states(ids)).sending, 3, 'the third is claimed and waits');
         relay.clock.advance(31_000); // more than half of the one-minute lease
         sender.releaseOne();
@@ -168,9 +162,7 @@ for (const dialect of DIALECTS) {
 
     it('on stop, sends what it had claimed ahead and claims nothing more', async () => {
       const ids = await raise(6);
-      const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId: 'w3' });
-      dispatcher.start();
-      await until('two sends at the server', () => sender.waiting.length === 2);
+      const dispatcher = await startWithTwoAtServer('w3');
       const stopped = dispatcher.stop();
       for (let released = 0; released < 4; released++) {
         await until('a send to release', () => sender.waiting.length > 0);

@@ -6,7 +6,7 @@ import { claimDue } from '../../src/delivery/outbox.repository.ts';
 import { transitionDelivery } from '../../src/delivery/delivery.transitions.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
 import { DIALECTS } from '../helpers/db.ts';
-import { dudleyReferral } from '../helpers/referrals.ts';
+import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
@@ -42,18 +42,7 @@ for (const dialect of DIALECTS) {
     });
     afterEach(() => email.close());
 
-    async function raise() {
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: dudleyReferral(`DISPATCH-${++counter}`),
-      });
-      assert.equal(response.statusCode, 201);
-      const doc = response.json() as { id: string; reference: string; deliveries: { id: string }[] };
-      assert.equal(doc.deliveries.length, 1);
-      return { id: doc.id, reference: doc.reference, deliveryId: doc.deliveries[0]!.id };
-    }
+    const raise = () => raiseDudley(relay, `DISPATCH-${++counter}`);
     const delivery = (id: string) =>
       relay.ctx.db.kysely.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const attempts = (id: string) =>

@@ -5,7 +5,7 @@ import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.ts';
 import { claimDue, claimDueIn, type DeliveryRow } from '../../src/delivery/outbox.repository.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
 import { DIALECTS } from '../helpers/db.ts';
-import { dudleyReferral } from '../helpers/referrals.ts';
+import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 let counter = 0;
@@ -30,16 +30,7 @@ for (const dialect of DIALECTS) {
     after(() => relay.close());
 
     /** Raises one referral (one queued email delivery) and returns its id. */
-    async function raise(): Promise<string> {
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: dudleyReferral(`GROUP-${++counter}`),
-      });
-      assert.equal(response.statusCode, 201);
-      return (response.json() as { id: string }).id;
-    }
+    const raise = async () => (await raiseDudley(relay, `GROUP-${++counter}`)).id;
 
     /** Raises `n` referrals and claims their deliveries for worker w1, as the dispatcher would. */
     async function claimed(n: number) {
