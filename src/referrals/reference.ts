@@ -2,15 +2,10 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
 /**
- * Takes the next number of the year inside the caller's transaction. The upsert locks the counter
- * row, so concurrent intakes on PostgreSQL queue for it and no two referrals share a number.
+ * Takes `count` consecutive numbers of the year inside the caller's transaction, with one upsert (a
+ * group commit's intakes take theirs at once). The upsert locks the counter row, so concurrent
+ * intakes on PostgreSQL queue for it and no two referrals share a number.
  */
-export async function nextReference(trx: Kysely<Database>, year: number): Promise<string> {
-  const [reference] = await nextReferences(trx, year, 1);
-  return reference as string;
-}
-
-/** `count` consecutive numbers of the year with one upsert: a group commit's intakes take theirs at once. */
 export async function nextReferences(trx: Kysely<Database>, year: number, count: number): Promise<string[]> {
   const { last } = await trx
     .insertInto('reference_counters')
