@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Node 20's test runner does not expand globs, so this finds the test files itself.
 // Usage: npm test [-- path-fragment ...] runs only the files whose path contains a fragment.
+// RELAY_FAKE_NOW=2026-12-06T03:09:00Z npm test runs the suite with the wall clock of the test
+// processes, and of the relay processes they start, beginning at that instant (test/helpers/fake-clock.mjs).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -21,9 +23,24 @@ if (files.length === 0) {
   console.error('No test files matched.');
   process.exit(1);
 }
+/** With RELAY_FAKE_NOW set, every process of the run loads the fake clock and shares one timeline. */
+function clockEnv() {
+  const fake = process.env.RELAY_FAKE_NOW;
+  if (!fake) return process.env;
+  const at = fake.split('@')[0];
+  if (Number.isNaN(Date.parse(at))) {
+    console.error(`RELAY_FAKE_NOW must be an ISO instant such as 2026-12-06T03:09:00Z, not ${fake}`);
+    process.exit(1);
+  }
+  const preload = new URL('../test/helpers/fake-clock.mjs', import.meta.url).href;
+  const options = [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' ');
+  console.log(`# wall clock faked from ${at}`);
+  return { ...process.env, RELAY_FAKE_NOW: `${at}@${Date.now()}`, NODE_OPTIONS: options };
+}
+
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: clockEnv() },
 );
 process.exit(result.status ?? 1);

@@ -12,6 +12,7 @@ import { SettableClock } from '../../src/clock.ts';
 import { createContext } from '../../src/context.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { DEMO_DIRECTORY_PATH } from '../../src/directory/directory.service.ts';
+import { inheritedClockEnv } from '../helpers/clock.ts';
 import { testConfig } from '../helpers/relay.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -26,12 +27,16 @@ interface Result {
 }
 
 // The child sees only what each test sets, not whatever configuration the developer's shell exports.
-const INHERITED = Object.fromEntries(
-  ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'SYSTEMROOT'].flatMap((name) => {
-    const value = process.env[name];
-    return value === undefined ? [] : [[name, value]];
-  }),
-);
+// A faked wall clock (RELAY_FAKE_NOW) is passed on, so the children share the suite's hour.
+const INHERITED = {
+  ...Object.fromEntries(
+    ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'SYSTEMROOT'].flatMap((name) => {
+      const value = process.env[name];
+      return value === undefined ? [] : [[name, value]];
+    }),
+  ),
+  ...inheritedClockEnv(),
+};
 
 const workspaces: string[] = [];
 const children = new Set<ChildProcess>();

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { assertAccessible, launchBrowser } from '../helpers/browser.ts';
+import { pinnedClock } from '../helpers/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { eventually, freePort, startRelay, type RelayProcess } from '../helpers/process.ts';
 
@@ -23,6 +24,10 @@ function londonParts(at: Date) {
   );
   return { day: parts.day!, month: parts.month!, year: parts.year!, time: `${parts.hour}:${parts.minute}` };
 }
+
+// The relay's clock is pinned to a Wednesday morning: at night, on Sundays or on a bank holiday the
+// urgent referral would also go to the out-of-hours team, and the story would be a different one.
+const clock = pinnedClock('2026-11-25T10:00:00Z');
 
 describe('the whole story, in a real browser', () => {
   let database: TestDatabase;
@@ -45,6 +50,7 @@ describe('the whole story, in a real browser', () => {
         TRIAGE_BY: '2s',
         WATCHDOG_INTERVAL_MS: '500',
         DISPATCH_POLL: '200ms',
+        ...clock.env,
       },
       ['--demo'],
     );
@@ -83,7 +89,7 @@ describe('the whole story, in a real browser', () => {
     const crew = await signIn('crew@example.org');
     await crew.goto(`${base}/crew/referrals/new`);
     await check(crew);
-    const when = londonParts(new Date(Date.now() - 5 * 60_000));
+    const when = londonParts(new Date(clock.now().getTime() - 5 * 60_000));
     const fill = async (name: string, value: string) => crew.fill(`[name="${name}"]`, value);
     await fill('incidentNumber', 'INC-E2E-1');
     await fill('incidentDate[day]', when.day);
@@ -158,7 +164,7 @@ describe('the whole story, in a real browser', () => {
 
     // A referral nobody can route waits in triage; past its deadline the safeguarding lead resolves the escalation.
     const key = /ePCR, referrals:write .*: (\S+)$/m.exec(relay.output())?.[1];
-    const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const occurredAt = new Date(clock.now().getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const base2 = exampleReferral();
     const raised = await fetch(`${base}/api/v1/referrals`, {
       method: 'POST',

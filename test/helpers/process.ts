@@ -1,13 +1,21 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { inheritedClockEnv } from './clock.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/relay.js', import.meta.url));
 
-/** The environment a child `relay` gets: quiet logs, test mode, and the caller's settings. */
+/** The environment a child `relay` gets: quiet logs, test mode, a faked clock, the caller's settings. */
 export function relayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_ENV: 'test', LOG_LEVEL: 'warn', ...env };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...inheritedClockEnv(),
+    RELAY_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
 }
 
 /** Runs a short `relay` command to completion. */
