@@ -17,7 +17,8 @@ import { testConfig } from '../helpers/relay.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const KEY = /^srk_[A-Za-z0-9_-]{43}$/;
-const RUN_TIMEOUT_MS = 60_000;
+// A ceiling, not a limit a passing command comes near: a loaded machine starts a process slowly.
+const RUN_TIMEOUT_MS = 120_000;
 
 interface Result {
   code: number | null;
@@ -555,8 +556,10 @@ describe('relay start', () => {
     await new Promise<void>((resolvePromise, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`relay start did not report running within 30 s\n${stdout}\n${stderr}`));
-      }, 30_000);
+        reject(
+          new Error(`relay start did not report running within ${RUN_TIMEOUT_MS} ms\n${stdout}\n${stderr}`),
+        );
+      }, RUN_TIMEOUT_MS);
       const check = () => {
         if (/ is running at /.test(stdout)) {
           clearTimeout(timer);
@@ -572,14 +575,14 @@ describe('relay start', () => {
     return { child, port, stdout: () => stdout, stderr: () => stderr, exited };
   }
 
-  /** SIGTERM, then insist on a clean exit within 10 s. */
+  /** SIGTERM, then insist on a clean exit (within a generous ceiling). */
   async function stop(running: Running): Promise<void> {
     running.child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       running.exited,
       new Promise<'timeout'>(
-        (resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), 10_000)),
+        (resolvePromise) => (timer = setTimeout(() => resolvePromise('timeout'), RUN_TIMEOUT_MS)),
       ),
     ]);
     clearTimeout(timer);

@@ -87,7 +87,7 @@ describe('three relay nodes on one PostgreSQL, one killed and the database resta
     for (let i = 0; i < 3; i++) ports.push(await freePort());
     // Started together, so their migrations meet Kysely's migration lock too.
     for (const port of ports) nodes.push(startRelay({ ...env, PORT: String(port) }));
-    await Promise.all(nodes.map((node) => node.waitForOutput(/is running/, 60_000)));
+    await Promise.all(nodes.map((node) => node.waitForOutput(/is running/)));
   });
   after(async () => {
     for (const node of nodes) if (node.child.exitCode === null) node.child.kill('SIGKILL');

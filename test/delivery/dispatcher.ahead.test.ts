@@ -40,7 +40,7 @@ class GatedSender {
   }
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -72,7 +72,7 @@ for (const dialect of DIALECTS) {
       await smtp.close();
     });
     beforeEach(() => {
-      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 2000 });
+      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 30_000 });
       sender = new GatedSender(email);
       warnings.length = 0;
     });

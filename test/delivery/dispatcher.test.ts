@@ -11,6 +11,10 @@ import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+/** Generous, so that a loaded machine never turns a send that succeeds into a time-out. */
+const SEND_TIMEOUT_MS = 30_000;
+/** For the one server that never answers: any time-out will do, so a short one keeps the test quick. */
+const STALL_TIMEOUT_MS = 700;
 let counter = 0;
 
 for (const dialect of DIALECTS) {
@@ -24,7 +28,7 @@ for (const dialect of DIALECTS) {
       smtp = await startTestSmtpServer();
       relay = await createTestRelay(dialect, {
         env: {
-          SEND_TIMEOUT: '700ms',
+          SEND_TIMEOUT: '30s',
           RETRY_WINDOW: '10m',
           BOUNCE_DOMAIN: 'bounces.relay.test',
           DELIVERY_LEASE: '1m',
@@ -37,7 +41,7 @@ for (const dialect of DIALECTS) {
     });
     beforeEach(() => {
       smtp.setMode('accept');
-      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 700 });
+      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: SEND_TIMEOUT_MS });
       dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
     });
     afterEach(() => email.close());
@@ -150,8 +154,16 @@ for (const dialect of DIALECTS) {
 
     it('retries when the server stalls past the time-out', async () => {
       smtp.setMode('stall', 1);
+      const impatient = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: STALL_TIMEOUT_MS });
+      const d = new Dispatcher(relay.ctx, {
+        email: impatient,
+        logger: quiet,
+        workerId: 'w-stall',
+        random: () => 0.5,
+      });
       const { deliveryId } = await raise();
-      await dispatcher.drain();
+      await d.drain();
+      impatient.close();
       const row = await delivery(deliveryId);
       assert.equal(row.state, 'retrying');
       assert.match(row.last_error ?? '', /ETIMEDOUT|timeout|ECONNECTION/i);
@@ -160,7 +172,7 @@ for (const dialect of DIALECTS) {
     it('retries a refused connection', async () => {
       const closed = await startTestSmtpServer();
       await closed.close();
-      const dead = new EmailChannel({ smtpUrl: closed.url, poolSize: 1, timeoutMs: 700 });
+      const dead = new EmailChannel({ smtpUrl: closed.url, poolSize: 1, timeoutMs: SEND_TIMEOUT_MS });
       const d = new Dispatcher(relay.ctx, {
         email: dead,
         logger: quiet,

@@ -31,7 +31,7 @@ describe('the email channel on its own thread', () => {
   after(() => smtp.close());
 
   it('delivers the message as the SMTP server received it, and reports each kind of answer', async () => {
-    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 700 });
+    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 30_000 });
     try {
       const sent = message();
       assert.equal((await channel.send(sent)).kind, 'sent');
@@ -55,7 +55,7 @@ describe('the email channel on its own thread', () => {
   });
 
   it('sends many at once, each answered with its own outcome', async () => {
-    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 3, timeoutMs: 2000 });
+    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 3, timeoutMs: 30_000 });
     try {
       const before = smtp.received.length;
       const messages = Array.from({ length: 30 }, message);
@@ -69,11 +69,13 @@ describe('the email channel on its own thread', () => {
   });
 
   it('when the thread dies mid-send, answers temporary (a retry, never silence) and a new thread takes over', async () => {
-    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 2000 });
+    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
     try {
-      smtp.setDelay(1000);
+      // The server holds its answer until the thread is gone, so the send is surely in flight.
+      smtp.setDelay(60_000);
+      const before = smtp.received.length;
       const pending = channel.send(message());
-      await new Promise((r) => setTimeout(r, 200));
+      await smtp.waitFor(before + 1);
       await threadOf(channel).terminate();
       const outcome = await pending;
       assert.deepEqual(outcome, { kind: 'temporary', detail: 'email thread stopped' });
@@ -86,7 +88,7 @@ describe('the email channel on its own thread', () => {
   });
 
   it('after close, answers temporary instead of waiting for ever', async () => {
-    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 700 });
+    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
     channel.close();
     assert.deepEqual(await channel.send(message()), { kind: 'temporary', detail: 'email channel closed' });
   });

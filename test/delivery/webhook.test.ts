@@ -4,13 +4,14 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { verifyAckToken } from '../../src/assurance/ack-token.ts';
+import { createContext } from '../../src/context.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
 import type { Directory } from '../../src/directory/directory.types.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
-import { createTestRelay, TEST_SECRET, type TestRelay } from '../helpers/relay.ts';
+import { createTestRelay, TEST_SECRET, testConfig, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -95,7 +96,8 @@ for (const dialect of DIALECTS) {
       smtp = await startTestSmtpServer();
       const made = await directoryWithWebhook(`http://127.0.0.1:${receiver.port}/relay/webhook`);
       secret = made.secret;
-      relay = await createTestRelay(dialect, { directory: made.directory, env: { SEND_TIMEOUT: '500ms' } });
+      // Generous, so a loaded machine never turns an answered POST into a time-out (see the hang test).
+      relay = await createTestRelay(dialect, { directory: made.directory, env: { SEND_TIMEOUT: '30s' } });
     });
     after(async () => {
       await relay.close();
@@ -104,13 +106,13 @@ for (const dialect of DIALECTS) {
     });
     beforeEach(() => {
       receiver.answer = { status: 200 };
-      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 2000 });
+      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
       dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
     });
     afterEach(() => email.close());
 
     /** Raises a Solihull adult referral and sends what is due; returns the webhook delivery. */
-    async function raiseAndSend() {
+    async function raiseAndSend(by: Dispatcher = dispatcher) {
       counter += 1;
       const base = exampleReferral();
       const response = await relay.app.inject({
@@ -135,7 +137,7 @@ for (const dialect of DIALECTS) {
       assert.ok(hook, 'intake queued a webhook delivery');
       assert.equal(hook.team, 'solihull-adults');
       assert.equal(hook.address, `http://127.0.0.1:${receiver.port}/relay/webhook`);
-      await dispatcher.drain();
+      await by.drain();
       return { id: doc.id, reference: doc.reference, deliveryId: hook.id };
     }
     const row = (id: string) =>
@@ -263,7 +265,10 @@ for (const dialect of DIALECTS) {
 
     it('retries when the receiver hangs past SEND_TIMEOUT', async () => {
       receiver.answer = 'hang';
-      const { deliveryId } = await raiseAndSend();
+      // A receiver that never answers times out whatever the limit: a short one keeps the test quick.
+      const impatient = createContext(testConfig({ SEND_TIMEOUT: '500ms' }), relay.database.db, relay.clock);
+      const d = new Dispatcher(impatient, { email, logger: quiet, workerId: 'w-hang', random: () => 0.5 });
+      const { deliveryId } = await raiseAndSend(d);
       const r = await row(deliveryId);
       assert.equal(r.state, 'retrying');
       assert.equal(r.last_error, 'network: timed out');

@@ -67,7 +67,7 @@ describe('a referral nobody acknowledges, in the real process', () => {
   const to = (address: string, subject: RegExp) => (m: ReceivedMessage) =>
     m.envelopeTo.includes(address) && subject.test(m.parsed.subject ?? '');
   const waitForMail = async (match: (m: ReceivedMessage) => boolean, what: string) => {
-    await eventually(async () => smtp.received.some(match), what, 30_000);
+    await eventually(async () => smtp.received.some(match), what);
     return smtp.received.find(match) as ReceivedMessage;
   };
 
@@ -119,12 +119,18 @@ describe('a referral nobody acknowledges, in the real process', () => {
     await eventually(
       async () => (await status()).escalations.some((e) => e.reason === 'not-acknowledged'),
       'escalation',
-      30_000,
     );
     const escalation = (await status()).escalations.find((e) => e.reason === 'not-acknowledged')!;
-    const lateness = Date.parse(escalation.openedAt) - ackBy;
-    assert.ok(lateness >= 0, 'not before the deadline');
-    assert.ok(lateness <= INTERVAL_MS + 500, `opened ${lateness} ms after ackBy, more than one interval`);
+    assert.ok(Date.parse(escalation.openedAt) >= ackBy, 'not before the deadline');
+    // The sweep that found the deadline passed opened it, with the alerts: not some later one. (That
+    // the first sweep past the deadline finds it is proven with a settable clock in
+    // test/assurance/watchdog.test.ts; a real clock on a loaded machine proves no interval.)
+    const route = await database.db.kysely
+      .selectFrom('routes')
+      .select('alerted_at')
+      .where('referral_id', '=', doc.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(Date.parse(escalation.openedAt), Date.parse(route.alerted_at ?? ''));
     assert.equal((await status()).status, 'escalated');
 
     const link = /Acknowledge receipt: (\S+)/.exec(referralMail.parsed.text ?? '')?.[1];

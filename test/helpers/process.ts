@@ -18,8 +18,15 @@ export function relayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * Ceilings for waiting on a child or an event: generous, because a loaded two-core machine can take
+ * tens of seconds to start a process; a test that passes never waits for them.
+ */
+const PROCESS_CEILING_MS = 120_000;
+const EVENT_CEILING_MS = 60_000;
+
 /** Runs a short `relay` command to completion. */
-export function runRelay(args: string[], env: Record<string, string>, timeoutMs = 30_000) {
+export function runRelay(args: string[], env: Record<string, string>, timeoutMs = PROCESS_CEILING_MS) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: relayEnv(env),
@@ -47,7 +54,7 @@ export function startRelay(env: Record<string, string>, args: string[] = []): Re
     child,
     output: () => output,
     exited,
-    async waitForOutput(pattern, timeoutMs = 30_000) {
+    async waitForOutput(pattern, timeoutMs = PROCESS_CEILING_MS) {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(output)) {
         if (child.exitCode !== null) throw new Error(`relay exited early:\n${output}`);
@@ -74,7 +81,7 @@ export async function freePort(): Promise<number> {
 export async function eventually(
   check: () => Promise<boolean>,
   what: string,
-  timeoutMs = 30_000,
+  timeoutMs = EVENT_CEILING_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

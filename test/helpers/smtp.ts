@@ -53,6 +53,8 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
   };
   const waiters: (() => void)[] = [];
   const sockets = new Set<Socket>();
+  /** Answers held back by setDelay: cleared on close, so a long delay never outlives the test. */
+  const held = new Set<NodeJS.Timeout>();
 
   const server = new SMTPServer({
     authOptional: true,
@@ -95,8 +97,12 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
             parsed,
           });
           for (const wake of waiters.splice(0)) wake();
-          if (delayMs > 0) setTimeout(() => callback(), delayMs);
-          else callback();
+          if (delayMs === 0) return callback();
+          const timer = setTimeout(() => {
+            held.delete(timer);
+            callback();
+          }, delayMs);
+          held.add(timer);
         });
       });
     },
@@ -121,7 +127,7 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
       mode = next;
       remaining = times ?? Infinity;
     },
-    async waitFor(count, timeoutMs = 20_000) {
+    async waitFor(count, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (received.length < count) {
         if (Date.now() > deadline) throw new Error(`Expected ${count} messages, got ${received.length}`);
@@ -137,6 +143,7 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of held) clearTimeout(timer);
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -163,7 +163,7 @@ for (const dialect of DIALECTS) {
       const doc = raised.json() as { id: string; reference: string; deliveries: { id: string }[] };
       const deliveryId = doc.deliveries[0]!.id;
 
-      const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 5000 });
+      const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 30_000 });
       try {
         await new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 }).drain();
       } finally {

@@ -20,7 +20,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       smtp = await startTestSmtpServer();
-      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 2000 });
+      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
       // Tuesday 24 November 2026, 10:00 London: yesterday, from the summary's point of view.
       relay = await createTestRelay(dialect, {
         now: '2026-11-24T10:00:00Z',

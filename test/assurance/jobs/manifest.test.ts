@@ -165,7 +165,7 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       smtp = await startTestSmtpServer();
-      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 2000 });
+      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
       relay = await createTestRelay(dialect, { now: '2026-11-24T10:00:00Z' });
       for (const ref of ['MAIL-1', 'MAIL-2']) references.push((await raiseReferral(relay, ref)).reference);
     });

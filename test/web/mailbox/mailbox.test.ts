@@ -119,7 +119,7 @@ for (const dialect of DIALECTS) {
       });
       assert.equal(raised.statusCode, 201);
       const doc = raised.json() as { reference: string; deliveries: { id: string; channel: string }[] };
-      const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 5000 });
+      const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 30_000 });
       try {
         await new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 }).drain();
       } finally {
