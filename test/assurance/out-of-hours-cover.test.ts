@@ -24,7 +24,6 @@ for (const dialect of DIALECTS) {
     let email: EmailChannel;
     let dispatcher: Dispatcher;
     let escalationsKey: string;
-    const db = () => relay.ctx.db.kysely;
 
     before(async () => {
       smtp = await startTestSmtpServer();
