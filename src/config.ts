@@ -19,6 +19,8 @@ export interface Config {
   mailFrom: string;
   bounceDomain: string;
   bounceSmtpPort: number | undefined;
+  /** `off` (BOUNCES=off) says, on purpose, that nothing listens for bounces; readiness reports it. */
+  bounces: 'on' | 'off';
   secret: string;
   /** The last key encrypts; every key decrypts (so keys can be rotated). */
   dataKeys: DataKey[];
@@ -101,6 +103,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (!secret) problems.push('RELAY_SECRET is required when RELAY_ENV=production');
     if (dataKeys.length === 0) problems.push('RELAY_DATA_KEYS is required when RELAY_ENV=production');
   }
+  const bounces = read<'on' | 'off'>('BOUNCES', 'on', parseOnOff);
+  const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
+  const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
+  problems.push(...bounceProblems(production, bounces, bounceDomain, bounceSmtpPort));
   if (!secret) insecureDefaults.push('RELAY_SECRET');
   if (dataKeys.length === 0) insecureDefaults.push('RELAY_DATA_KEYS');
 
@@ -112,8 +118,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     baseUrl: read('BASE_URL', `http://localhost:${port}`, parseBaseUrl),
     smtpUrl,
     mailFrom: read('MAIL_FROM', 'Safeguard Relay <relay@localhost>', (raw) => raw),
-    bounceDomain: read('BOUNCE_DOMAIN', 'localhost', (raw) => raw),
-    bounceSmtpPort: read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort),
+    bounceDomain,
+    bounceSmtpPort,
+    bounces,
     secret: secret || DEV_SECRET,
     dataKeys: dataKeys.length > 0 ? dataKeys : parseDataKeys(DEV_DATA_KEY),
     watchdogIntervalMs: read('WATCHDOG_INTERVAL_MS', 15 * SECOND, parsePositiveInteger),
@@ -154,6 +161,40 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/**
+ * A bounce that arrives after the SMTP conversation (a full mailbox, a leaver's address) is the only
+ * word that a referral did not arrive, so production must be listening for it, on a domain that
+ * mail can reach, or say with BOUNCES=off that it is not.
+ */
+function bounceProblems(
+  production: boolean,
+  bounces: 'on' | 'off',
+  domain: string,
+  port: number | undefined,
+): string[] {
+  if (bounces === 'off') {
+    return port === undefined
+      ? []
+      : ['BOUNCES=off and BOUNCE_SMTP_PORT contradict each other: unset one of them'];
+  }
+  if (!production) return [];
+  const problems: string[] = [];
+  if (port === undefined)
+    problems.push(
+      'BOUNCE_SMTP_PORT is required when RELAY_ENV=production, or late bounces are lost (BOUNCES=off runs without them, and /readyz says so)',
+    );
+  if (domain === 'localhost')
+    problems.push(
+      'BOUNCE_DOMAIN must be a domain whose mail reaches BOUNCE_SMTP_PORT, not localhost, when RELAY_ENV=production (or set BOUNCES=off)',
+    );
+  return problems;
+}
+
+function parseOnOff(raw: string): 'on' | 'off' {
+  if (raw === 'on' || raw === 'off') return raw;
+  throw new Error('must be on or off');
 }
 
 function parseRelayEnv(raw: string): RelayEnv {

@@ -10,7 +10,14 @@ const PRODUCTION = {
   SMTP_URL: 'smtps://relay:pw@mail.example.org:465',
   RELAY_SECRET: SECRET,
   RELAY_DATA_KEYS: `k1:${key(1)}`,
+  BOUNCE_SMTP_PORT: '2526',
+  BOUNCE_DOMAIN: 'bounces.relay.example.org',
 };
+
+const BOUNCE_PORT_REQUIRED =
+  'BOUNCE_SMTP_PORT is required when RELAY_ENV=production, or late bounces are lost (BOUNCES=off runs without them, and /readyz says so)';
+const BOUNCE_DOMAIN_REQUIRED =
+  'BOUNCE_DOMAIN must be a domain whose mail reaches BOUNCE_SMTP_PORT, not localhost, when RELAY_ENV=production (or set BOUNCES=off)';
 
 /** The problems loadConfig reports, or a failure if it accepted the environment. */
 function problemsOf(env: Record<string, string>): string[] {
@@ -41,6 +48,9 @@ describe('loadConfig', () => {
     });
     assert.equal(config.retryWindowMs, 24 * HOUR);
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.bounces, 'on');
+    assert.equal(config.bounceDomain, 'localhost');
+    assert.equal(config.bounceSmtpPort, undefined);
   });
 
   it('stands in development-only secrets when none are set, and says which', () => {
@@ -174,6 +184,8 @@ describe('loadConfig', () => {
         'SMTP_URL is required when RELAY_ENV=production',
         'RELAY_SECRET is required when RELAY_ENV=production',
         'RELAY_DATA_KEYS is required when RELAY_ENV=production',
+        BOUNCE_PORT_REQUIRED,
+        BOUNCE_DOMAIN_REQUIRED,
       ]);
     });
 
@@ -183,6 +195,29 @@ describe('loadConfig', () => {
         delete env[name];
         assert.deepEqual(problemsOf(env), [`${name} is required when RELAY_ENV=production`]);
       }
+    });
+
+    it('requires bounce handling: a port to listen on and a domain mail can reach, unless BOUNCES=off', () => {
+      const without = (...names: string[]) =>
+        Object.fromEntries(Object.entries(PRODUCTION).filter(([name]) => !names.includes(name)));
+      assert.deepEqual(problemsOf(without('BOUNCE_SMTP_PORT')), [BOUNCE_PORT_REQUIRED]);
+      assert.deepEqual(problemsOf(without('BOUNCE_DOMAIN')), [BOUNCE_DOMAIN_REQUIRED]);
+      assert.deepEqual(problemsOf({ ...PRODUCTION, BOUNCE_DOMAIN: 'localhost' }), [BOUNCE_DOMAIN_REQUIRED]);
+      assert.deepEqual(problemsOf({ ...PRODUCTION, BOUNCE_SMTP_PORT: 'none' }), [
+        'BOUNCE_SMTP_PORT: must be a port number',
+        BOUNCE_PORT_REQUIRED,
+      ]);
+      const off = loadConfig({ ...without('BOUNCE_SMTP_PORT', 'BOUNCE_DOMAIN'), BOUNCES: 'off' });
+      assert.equal(off.bounces, 'off');
+      assert.equal(off.bounceSmtpPort, undefined);
+      assert.equal(loadConfig(PRODUCTION).bounces, 'on');
+    });
+
+    it('refuses BOUNCES=off beside a BOUNCE_SMTP_PORT, and a BOUNCES that is neither on nor off', () => {
+      const contradiction = 'BOUNCES=off and BOUNCE_SMTP_PORT contradict each other: unset one of them';
+      assert.deepEqual(problemsOf({ ...PRODUCTION, BOUNCES: 'off' }), [contradiction]);
+      assert.deepEqual(problemsOf({ BOUNCES: 'off', BOUNCE_SMTP_PORT: '2526' }), [contradiction]);
+      assert.deepEqual(problemsOf({ BOUNCES: 'no' }), ['BOUNCES: must be on or off']);
     });
 
     it('does not count a rejected value as set', () => {

@@ -14,10 +14,11 @@ export interface ReferralLink {
   kind: 'referral';
   deliveryId: string;
   reference: string;
+  /** The team whose receipt acknowledging records: the team the email went to. */
   teamName: string;
   authorityName: string;
-  /** The team the email went to, when it is cover for another (an out-of-hours alert). */
-  sentToTeamName: string | null;
+  /** The closed team an out-of-hours alert covers for; that team's own route stays chased. */
+  coverForTeamName: string | null;
   urgency: string;
   referralType: string;
   subjectType: string;
@@ -73,6 +74,7 @@ async function referralLink(
     .selectFrom('routes')
     .innerJoin('referrals', 'referrals.id', 'routes.referral_id')
     .select([
+      'routes.referral_id',
       'routes.team_id',
       'routes.authority_id',
       'routes.ack_by',
@@ -89,23 +91,42 @@ async function referralLink(
     .executeTakeFirst();
   if (!row) return undefined;
   const directory = row.directory_version ? await ctx.directories.version(row.directory_version) : undefined;
-  const team = findTeam(directory, row.team_id);
   const authority = directory?.authorities.find((a) => a.id === row.authority_id);
+  // Acknowledging records the receipt of the team the email went to (see ownRouteOf), so the page
+  // shows that team's copy: for an out-of-hours alert, one it may not have had until now.
+  const own = await ctx.db.kysely
+    .selectFrom('routes')
+    .select(['id', 'ack_by', 'acknowledged_at'])
+    .where('referral_id', '=', row.referral_id)
+    .where('team_id', '=', deliveryTeamId)
+    .executeTakeFirst();
+  // A closed team that acknowledged before its cover did leaves the cover nothing to do: the page
+  // then shows that team's acknowledgement.
+  const settled = deliveryTeamId !== row.team_id && !own && row.acknowledged_at !== null;
+  const cover = deliveryTeamId !== row.team_id && !settled;
+  const shown = settled
+    ? { id: routeId, teamId: row.team_id, ackBy: row.ack_by, acknowledgedAt: row.acknowledged_at }
+    : {
+        id: own?.id,
+        teamId: deliveryTeamId,
+        ackBy: own?.ack_by ?? row.ack_by,
+        acknowledgedAt: own?.acknowledged_at,
+      };
   return {
     kind: 'referral',
     deliveryId,
     reference: row.reference,
-    teamName: team?.name ?? row.team_id,
+    teamName: findTeam(directory, shown.teamId)?.name ?? shown.teamId,
     authorityName: authority?.name ?? row.authority_id,
-    sentToTeamName:
-      deliveryTeamId === row.team_id ? null : (findTeam(directory, deliveryTeamId)?.name ?? deliveryTeamId),
+    coverForTeamName: cover ? (findTeam(directory, row.team_id)?.name ?? row.team_id) : null,
     urgency: row.urgency,
     referralType: row.referral_type,
     subjectType: row.subject_type,
     categories: JSON.parse(row.categories) as string[],
     receivedAt: row.received_at,
-    ackBy: row.ack_by,
-    acknowledged: row.acknowledged_at ? await routeAck(ctx, routeId, row.acknowledged_at) : null,
+    ackBy: shown.ackBy,
+    acknowledged:
+      shown.id && shown.acknowledgedAt ? await routeAck(ctx, shown.id, shown.acknowledgedAt) : null,
   };
 }
 

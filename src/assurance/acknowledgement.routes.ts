@@ -148,6 +148,8 @@ export function registerAcknowledgementRoutes(app: FastifyInstance, ctx: RelayCo
         team: key.teamId,
         outcome: 'redirected',
         redirectedTo: moved.toTeamId,
+        // The new team's out-of-hours team, when the new team is closed and the referral urgent.
+        outOfHours: moved.cover.kind === 'added' ? moved.cover.teamId : null,
       });
     }
     const result = await recordOutcome(ctx, referral.id, key.teamId, body, {

@@ -7,6 +7,7 @@ import { transitionDelivery } from '../delivery/delivery.transitions.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
 import { insertEvent, refreshStatus } from '../referrals/referral.repository.ts';
+import { ownRouteOf } from './cover-receipt.ts';
 import { resolveForAcknowledgement } from './escalation.service.ts';
 
 export const ACK_METHODS = ['link', 'inbox', 'api', 'phone'] as const;
@@ -48,7 +49,10 @@ export async function acknowledgeForTeam(
   return acknowledgeRoute(ctx, route.id, by);
 }
 
-/** The delivery behind a link: acknowledging it acknowledges its route (its team's copy of the referral). */
+/**
+ * The delivery behind a link: acknowledging it acknowledges its own team's copy of the referral
+ * (ownRouteOf), so an out-of-hours team's cover link records the out-of-hours team's receipt.
+ */
 export async function acknowledgeDelivery(
   ctx: RelayContext,
   deliveryId: string,
@@ -56,11 +60,25 @@ export async function acknowledgeDelivery(
 ): Promise<AckResult> {
   const delivery = await ctx.db.kysely
     .selectFrom('deliveries')
-    .select(['route_id'])
+    .select(['id', 'referral_id', 'route_id', 'team_id', 'created_at'])
     .where('id', '=', deliveryId)
     .executeTakeFirst();
-  if (!delivery?.route_id) throw new RelayError('not-found', 'No referral delivery with that id');
-  return acknowledgeRoute(ctx, delivery.route_id, by, deliveryId);
+  if (!delivery?.route_id || !delivery.referral_id)
+    throw new RelayError('not-found', 'No referral delivery with that id');
+  const found = { ...delivery, route_id: delivery.route_id, referral_id: delivery.referral_id };
+  const now = ctx.clock.now();
+  return ctx.db.kysely.transaction().execute(async (trx) => {
+    const routeId = await ownRouteOf(trx, ctx, found);
+    const cover =
+      routeId === delivery.route_id ? {} : { coverFor: await teamOfRoute(trx, delivery.route_id) };
+    return acknowledgeRouteIn(trx, routeId, by, now, deliveryId, cover);
+  });
+}
+
+async function teamOfRoute(trx: Kysely<Database>, routeId: string | null): Promise<string | undefined> {
+  if (!routeId) return undefined;
+  const row = await trx.selectFrom('routes').select('team_id').where('id', '=', routeId).executeTakeFirst();
+  return row?.team_id;
 }
 
 export async function acknowledgeRoute(
@@ -80,6 +98,8 @@ export async function acknowledgeRouteIn(
   by: AckBy,
   now: Date,
   deliveryId?: string,
+  /** For a cover receipt: the closed team it covered for, shown on the timeline. */
+  extra: { coverFor?: string } = {},
 ): Promise<AckResult> {
   const route = await trx
     .selectFrom('routes')
@@ -119,7 +139,7 @@ export async function acknowledgeRouteIn(
       by_key: by.keyId ?? null,
     })
     .execute();
-  await markDeliveriesAcknowledged(trx, routeId, by, now);
+  await markDeliveriesAcknowledged(trx, route, by, now);
   await resolveForAcknowledgement(
     trx,
     route.referral_id,
@@ -127,7 +147,7 @@ export async function acknowledgeRouteIn(
     `Acknowledged by ${by.method} (${by.name})`,
     now,
   );
-  const detail = { team: route.team_id, method: by.method, delivery: deliveryId ?? null };
+  const detail = { team: route.team_id, method: by.method, delivery: deliveryId ?? null, ...extra };
   await insertEvent(trx, {
     referral_id: route.referral_id,
     at,
@@ -156,12 +176,22 @@ async function existingAck(trx: Kysely<Database>, routeId: string, at: string) {
   return { acknowledged: false, acknowledgedAt: ack?.at ?? at, by: ack?.by_name ?? 'unknown' };
 }
 
-/** Every copy of the referral to that team stops: nothing left to send, retry or escalate. */
-async function markDeliveriesAcknowledged(trx: Kysely<Database>, routeId: string, by: AckBy, now: Date) {
+/**
+ * Every copy of the referral to that team stops: nothing left to send, retry or escalate. Copies are
+ * the team's own (by team, not route), so a closed day team's acknowledgement leaves its
+ * out-of-hours cover alert alone, and the cover team's acknowledgement takes in that alert.
+ */
+async function markDeliveriesAcknowledged(
+  trx: Kysely<Database>,
+  route: { referral_id: string; team_id: string },
+  by: AckBy,
+  now: Date,
+) {
   const deliveries = await trx
     .selectFrom('deliveries')
     .select(['id', 'state'])
-    .where('route_id', '=', routeId)
+    .where('referral_id', '=', route.referral_id)
+    .where('team_id', '=', route.team_id)
     .execute();
   for (const d of deliveries) {
     if (!canTransition(d.state as DeliveryState, 'acknowledged')) continue;

@@ -77,6 +77,36 @@ export function reminderAt(receivedAt: Date, ackByAt: Date, p: DeadlinePolicy): 
   return new Date(Math.max(end - p.reminderBeforeMs, start + Math.floor((end - start) / 2)));
 }
 
+export interface AddedRouteDeadline {
+  ackBy: Date;
+  reminderAt: Date;
+  /** The deadline counted from receipt, whether or not it still stands. */
+  fromReceipt: Date;
+  /** True when that had passed, so the team's window runs from now. */
+  fromNow: boolean;
+}
+
+/**
+ * A route added after receipt (routed by hand, redirected, out-of-hours cover). The person at risk
+ * has waited since receipt, so the team inherits the deadline from receipt while it is still ahead;
+ * once it has passed the window starts again from now, since a deadline already behind us would
+ * alert the team's secondary address before its primary had even been sent.
+ */
+export function addedRouteDeadline(
+  receivedAt: Date,
+  now: Date,
+  urgency: Urgency,
+  team: Team,
+  bankHolidays: readonly BankHoliday[],
+  p: DeadlinePolicy,
+): AddedRouteDeadline {
+  const fromReceipt = ackBy(receivedAt, urgency, team, bankHolidays, p);
+  const fromNow = fromReceipt <= now;
+  const due = fromNow ? ackBy(now, urgency, team, bankHolidays, p) : fromReceipt;
+  // The team's window opens now, so its reminder is placed within that window.
+  return { ackBy: due, reminderAt: reminderAt(now, due, p), fromReceipt, fromNow };
+}
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** '90s', '5m', '4h', '2d', '250ms' → milliseconds. */

@@ -9,6 +9,8 @@ export interface Readiness {
     database: 'ok' | 'unreachable';
     dispatcher?: ComponentHealth;
     watchdog?: ComponentHealth;
+    /** Whether late bounces are listened for; `off` only when BOUNCES=off says so on purpose. */
+    bounces?: BouncesState;
   };
 }
 
@@ -26,6 +28,13 @@ export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
   return {
     ready,
     status: ctx.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable',
-    components: { database: 'ok', ...components },
+    components: { database: 'ok', ...components, bounces: bouncesState(ctx) },
   };
+}
+
+export type BouncesState = 'on' | 'off' | 'not-configured';
+
+function bouncesState(ctx: RelayContext): BouncesState {
+  if (ctx.config.bounces === 'off') return 'off';
+  return ctx.config.bounceSmtpPort === undefined ? 'not-configured' : 'on';
 }

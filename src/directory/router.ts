@@ -110,29 +110,57 @@ function neededTeams(input: RouteInput): { kind: TeamKind; reason: RouteReason }
   return needs;
 }
 
+export type Cover =
+  { kind: 'not-needed' } | { kind: 'cover'; team: Team } | { kind: 'no-cover-team'; closed: TeamKind[] };
+
+/**
+ * The hours rule: when a day team is closed at that moment and the referral is immediate or urgent,
+ * the authority's out-of-hours team also receives it. Intake, routing by hand and redirects all ask
+ * it here, so a referral reaches someone awake whichever way it was routed.
+ */
+export function outOfHoursCover(
+  authority: Authority,
+  teams: readonly Team[],
+  urgency: Urgency,
+  bankHolidays: readonly BankHoliday[],
+  at: Date,
+): Cover {
+  if (urgency === 'routine') return { kind: 'not-needed' };
+  const closed = teams
+    .filter((t) => t.kind !== 'out-of-hours' && !isTeamOpen(t, bankHolidays, at))
+    .map((t) => t.kind);
+  if (closed.length === 0) return { kind: 'not-needed' };
+  // The duty team is the last resort, so its own schedule does not stop it receiving.
+  const duty = authority.teams.find((t) => t.kind === 'out-of-hours');
+  return duty ? { kind: 'cover', team: duty } : { kind: 'no-cover-team', closed };
+}
+
+/** Why an authority without an out-of-hours team cannot take a referral for its closed teams. */
+export function noCoverDetail(authorityId: string, closed: readonly TeamKind[]): string {
+  const teams = closed.length > 1 ? 'teams are' : 'team is';
+  return `${authorityId} has no out-of-hours team, needed because its ${closed.join(' and ')} ${teams} closed`;
+}
+
 function planRoutes(
   input: RouteInput,
   authority: Authority,
   bankHolidays: readonly BankHoliday[],
 ): PlannedRoute[] | TriageDecision {
-  const teamOf = (kind: TeamKind): Team | undefined => authority.teams.find((t) => t.kind === kind);
   const routes: PlannedRoute[] = [];
-  const closed: TeamKind[] = [];
+  const teams: Team[] = [];
   for (const need of neededTeams(input)) {
-    const team = teamOf(need.kind);
+    const team = authority.teams.find((t) => t.kind === need.kind);
     if (!team) return triage('no-team', `${authority.id} has no ${need.kind} team`, authority.id);
     routes.push({ authorityId: authority.id, teamId: team.id, teamKind: team.kind, reason: need.reason });
-    if (!isTeamOpen(team, bankHolidays, input.receivedAt)) closed.push(team.kind);
+    teams.push(team);
   }
-  if (input.urgency === 'routine' || closed.length === 0) return routes;
-  // The duty team is the last resort, so its own schedule does not stop it receiving.
-  const duty = teamOf('out-of-hours');
-  if (!duty) {
-    const teams = closed.length > 1 ? 'teams are' : 'team is';
-    const why = `${authority.id} has no out-of-hours team, needed because its ${closed.join(' and ')} ${teams} closed`;
-    return triage('no-team', why, authority.id);
+  const cover = outOfHoursCover(authority, teams, input.urgency, bankHolidays, input.receivedAt);
+  if (cover.kind === 'no-cover-team')
+    return triage('no-team', noCoverDetail(authority.id, cover.closed), authority.id);
+  if (cover.kind === 'cover') {
+    const duty = cover.team;
+    routes.push({ authorityId: authority.id, teamId: duty.id, teamKind: duty.kind, reason: 'out-of-hours' });
   }
-  routes.push({ authorityId: authority.id, teamId: duty.id, teamKind: duty.kind, reason: 'out-of-hours' });
   return routes;
 }
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AckMethod } from '../assurance/acknowledgement.service.ts';
-import { ackBy, reminderAt, type DeadlinePolicy } from '../assurance/deadlines.ts';
+import type { DeadlinePolicy } from '../assurance/deadlines.ts';
 import { resolveForAcknowledgement } from '../assurance/escalation.service.ts';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { insertDeliveries, type NewDelivery } from '../delivery/delivery.repository.ts';
+import { insertDeliveries } from '../delivery/delivery.repository.ts';
 import { canTransition, type DeliveryState } from '../delivery/delivery.states.ts';
 import { transitionDelivery } from '../delivery/delivery.transitions.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
@@ -15,7 +15,7 @@ import { RelayError, type FieldIssue } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { insertEvent, insertRoutes, refreshStatus } from './referral.repository.ts';
-import { teamDeliveries } from './intake.plan.ts';
+import { planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
 
 export const MAX_REDIRECT_REASON = 2000;
 
@@ -37,6 +37,8 @@ export interface RedirectResult {
   ackBy: string;
   cancelled: string[];
   deliveries: string[];
+  /** Whether the hours rule also sent it to the new team's out-of-hours team. */
+  cover: CoverOutcome;
 }
 
 interface Redirect {
@@ -59,8 +61,9 @@ const invalid = (issues: FieldIssue[]) =>
 /**
  * Hands a team's copy of a referral to another team, in one transaction: the old team's unsent
  * copies are cancelled and its route closed as redirected, and the new team gets a route with its
- * own deadline and fresh outbox deliveries. A redirect that cannot name a live new team is refused,
- * so the referral always stays in front of someone.
+ * own deadline and fresh outbox deliveries (and, under intake's hours rule, its out-of-hours team
+ * too). A redirect that cannot name a live new team is refused, so the referral always stays in
+ * front of someone.
  */
 export async function redirectReferral(
   ctx: RelayContext,
@@ -117,48 +120,36 @@ async function writeRedirect(trx: Kysely<Database>, r: Redirect): Promise<Redire
   if (closed.numUpdatedRows === 0n)
     throw new RelayError('state-conflict', 'This team recorded an outcome for this referral meanwhile');
 
-  const due = redirectDeadline(new Date(referral.received_at), referral.urgency as Urgency, r);
-  const routeId = randomUUID();
-  await insertRoutes(trx, [
-    {
-      id: routeId,
-      referral_id: r.referralId,
-      authority_id: r.to.authorityId,
-      team_id: r.to.id,
-      team_kind: r.to.kind,
-      reason: 'redirected',
-      position: Math.max(...routes.map((x) => x.position)) + 1,
-      ack_by: due.ackBy.toISOString(),
-      reminder_at: due.reminderAt.toISOString(),
-      reminded_at: null,
-      alerted_at: null,
-      acknowledged_at: null,
-      outcome: null,
-      outcome_note: null,
-      outcome_at: null,
-      created_at: r.now.toISOString(),
+  const plan = planAddedRoutes({
+    referral: {
+      id: r.referralId,
+      urgency: referral.urgency as Urgency,
+      receivedAt: new Date(referral.received_at),
     },
-  ]);
-  const deliveries = teamDeliveries({
-    referralId: r.referralId,
-    routeId,
     team: r.to,
+    reason: 'redirected',
+    directory: r.directory,
+    routedTeamIds: routes.map((x) => x.team_id),
+    position: Math.max(...routes.map((x) => x.position)) + 1,
     now: r.now,
     policy: r.policy,
     messageDomain: r.messageDomain,
   });
-  await insertDeliveries(trx, deliveries);
-  await recordRedirect(trx, r, { fromRoute: from.id, routeId, cancelled, deliveries });
+  await insertRoutes(trx, plan.routes);
+  await insertDeliveries(trx, plan.deliveries);
+  const route = plan.routes[0]!;
+  await recordRedirect(trx, r, { fromRoute: from.id, plan, cancelled });
   await refreshStatus(trx, r.referralId, r.now);
   return {
     referralId: r.referralId,
     reference: referral.reference,
     fromTeamId: r.fromTeamId,
     toTeamId: r.to.id,
-    routeId,
-    ackBy: due.ackBy.toISOString(),
+    routeId: route.id,
+    ackBy: route.ack_by,
     cancelled,
-    deliveries: deliveries.map((d) => d.id),
+    deliveries: plan.deliveries.map((d) => d.id),
+    cover: plan.cover,
   };
 }
 
@@ -261,27 +252,20 @@ async function acknowledgeOnRedirect(
   });
 }
 
-/**
- * The person at risk has been waiting since receipt and the urgency says for how long they may, so
- * the new team inherits the deadline counted from receipt while it is still ahead. Once it has
- * passed, the window starts again from now: a deadline already behind us would alert the new team's
- * secondary address before its primary had even been sent.
- */
-function redirectDeadline(receivedAt: Date, urgency: Urgency, r: Redirect) {
-  const holidays = r.directory.bankHolidays;
-  const fromReceipt = ackBy(receivedAt, urgency, r.to, holidays, r.policy);
-  const due = fromReceipt > r.now ? fromReceipt : ackBy(r.now, urgency, r.to, holidays, r.policy);
-  // The new team's window opens now, so its reminder is placed within that window.
-  return { ackBy: due, reminderAt: reminderAt(r.now, due, r.policy) };
-}
-
 async function recordRedirect(
   trx: Kysely<Database>,
   r: Redirect,
-  ids: { fromRoute: string; routeId: string; cancelled: string[]; deliveries: NewDelivery[] },
+  ids: { fromRoute: string; plan: AddedRoutes; cancelled: string[] },
 ): Promise<void> {
   // The reason is free text and may name people, so it stays on the route, out of timeline and audit.
-  const detail = { from: r.fromTeamId, to: r.to.id, route: ids.routeId };
+  const [route, coverRoute] = ids.plan.routes;
+  const detail = {
+    from: r.fromTeamId,
+    to: r.to.id,
+    route: route?.id,
+    cover: ids.plan.cover.kind,
+    ...(coverRoute ? { outOfHours: coverRoute.team_id, outOfHoursRoute: coverRoute.id } : {}),
+  };
   await insertEvent(trx, {
     referral_id: r.referralId,
     at: r.now.toISOString(),
@@ -298,7 +282,7 @@ async function recordRedirect(
       ...detail,
       fromRoute: ids.fromRoute,
       cancelled: ids.cancelled,
-      deliveries: ids.deliveries.map((d) => d.id),
+      deliveries: ids.plan.deliveries.map((d) => d.id),
     },
   });
 }

@@ -59,7 +59,14 @@ export const StatusDocumentSchema = z.object({
   ),
   deadlines: z.object({ sendBy: nullableTimestamp, ackBy: nullableTimestamp, triageBy: nullableTimestamp }),
   acknowledgements: z.array(
-    z.object({ team: z.string(), at: timestamp, method: z.string(), by: z.string() }),
+    z.object({
+      team: z.string(),
+      at: timestamp,
+      method: z.string(),
+      by: z.string(),
+      /** The closed team an out-of-hours team acknowledged as cover for; that team's own route stays. */
+      coverFor: z.string().nullable(),
+    }),
   ),
   escalations: z.array(
     z.object({

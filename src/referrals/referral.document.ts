@@ -82,6 +82,7 @@ export async function statusDocument(ctx: RelayContext, referral: ReferralRow): 
       at: a.at,
       method: a.method,
       by: a.by_name,
+      coverFor: coveredTeam(a, deliveries, routes),
     })),
     escalations: escalations.map((e) => ({
       id: e.id,
@@ -103,6 +104,17 @@ export async function statusDocument(ctx: RelayContext, referral: ReferralRow): 
 
 type Route = StatusDocument['routes'][number];
 type Delivery = StatusDocument['deliveries'][number];
+
+/** An acknowledgement through a cover alert names the closed team the alert was about. */
+function coveredTeam(
+  ack: { team_id: string; delivery_id: string | null },
+  deliveries: { id: string; routeId: string | null }[],
+  routes: { id: string; team_id: string }[],
+): string | null {
+  const about = deliveries.find((d) => d.id === ack.delivery_id)?.routeId;
+  const team = routes.find((r) => r.id === about)?.team_id;
+  return team !== undefined && team !== ack.team_id ? team : null;
+}
 
 function earliest(values: string[]): string | null {
   return values.length === 0 ? null : values.reduce((a, b) => (a < b ? a : b));

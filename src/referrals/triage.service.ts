@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { ackBy, reminderAt } from '../assurance/deadlines.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../assurance/deadlines.ts';
 import { resolveEscalationIn, type Resolver } from '../assurance/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
@@ -9,7 +9,7 @@ import type { Team } from '../directory/directory.types.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
-import { planIntake } from './intake.plan.ts';
+import { coverFor, planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
 import { insertEvent, insertRoutes, refreshStatus, type ReferralRow } from './referral.repository.ts';
 
 export interface HandRouting {
@@ -21,6 +21,8 @@ export interface HandRouting {
   /** Set when the deadline from receipt had already passed, so the team's deadline runs from now. */
   deadlineFromNow: boolean;
   deliveries: number;
+  /** Whether the hours rule also sent it to the authority's out-of-hours team. */
+  cover: CoverOutcome;
 }
 
 /** The team's acknowledgement deadline: from receipt, as intake would have set it, unless that is already past. */
@@ -29,17 +31,31 @@ export function handRoutedDeadline(
   team: Team,
   current: CurrentDirectory,
   ctx: RelayContext,
-): { ackBy: Date; fromNow: boolean; fromReceipt: Date } {
-  const now = ctx.clock.now();
+): AddedRouteDeadline {
   const urgency = referral.urgency as Urgency;
   const holidays = current.directory.bankHolidays;
-  const original = ackBy(new Date(referral.received_at), urgency, team, holidays, ctx.config.deadlines);
-  if (original > now) return { ackBy: original, fromNow: false, fromReceipt: original };
-  return {
-    ackBy: ackBy(now, urgency, team, holidays, ctx.config.deadlines),
-    fromNow: true,
-    fromReceipt: original,
-  };
+  const receivedAt = new Date(referral.received_at);
+  return addedRouteDeadline(receivedAt, ctx.clock.now(), urgency, team, holidays, ctx.config.deadlines);
+}
+
+/** What the hours rule would add if the referral were sent to this team now, for the confirmation page. */
+export function handRoutedCover(
+  referral: Pick<ReferralRow, 'id' | 'received_at' | 'urgency'>,
+  team: Team,
+  current: CurrentDirectory,
+  now: Date,
+): CoverOutcome {
+  return coverFor({
+    referral: {
+      id: referral.id,
+      urgency: referral.urgency as Urgency,
+      receivedAt: new Date(referral.received_at),
+    },
+    team,
+    directory: current.directory,
+    routedTeamIds: [],
+    now,
+  });
 }
 
 export function findTeam(current: CurrentDirectory, teamId: string): Team {
@@ -75,9 +91,9 @@ export async function routeByHand(
       .selectAll()
       .where('id', '=', item.referral_id)
       .executeTakeFirstOrThrow();
-    const { route, deliveries, fromNow } = planHandRoute(ctx, referral, team, current, now);
-    await insertRoutes(trx, [route]);
-    await insertDeliveries(trx, deliveries);
+    const plan = await planHandRoutes(trx, ctx, referral, team, current, now);
+    await insertRoutes(trx, plan.routes);
+    await insertDeliveries(trx, plan.deliveries);
     if (referral.directory_version === null) {
       await trx
         .updateTable('referrals')
@@ -86,23 +102,18 @@ export async function routeByHand(
         .execute();
     }
     await resolveTriageEscalations(trx, referral.id, team, by, now);
+    const route = plan.routes[0]!;
     const routing: HandRouting = {
       routeId: route.id,
       referralId: referral.id,
       reference: referral.reference,
       teamId: team.id,
       ackBy: route.ack_by,
-      deadlineFromNow: fromNow,
-      deliveries: deliveries.length,
+      deadlineFromNow: plan.deadline.fromNow,
+      deliveries: plan.deliveries.filter((d) => d.route_id === route.id).length,
+      cover: plan.cover,
     };
-    await recordHandRouting(
-      trx,
-      routing,
-      item.id,
-      deliveries.map((d) => d.id),
-      by,
-      now,
-    );
+    await recordHandRouting(trx, routing, item.id, plan, by, now);
     await refreshStatus(trx, referral.id, now);
     return routing;
   });
@@ -110,42 +121,35 @@ export async function routeByHand(
   return result;
 }
 
-/**
- * planIntake builds the route and outbox rows exactly as intake does, from now (sendBy counts from
- * when the team can first be sent it); only the reason and a still-standing deadline differ.
- */
-function planHandRoute(
+/** The chosen team's route and, under intake's hours rule, the out-of-hours team's, as intake writes them. */
+async function planHandRoutes(
+  trx: Kysely<Database>,
   ctx: RelayContext,
   referral: ReferralRow,
   team: Team,
   current: CurrentDirectory,
   now: Date,
 ) {
-  const deadline = handRoutedDeadline(referral, team, current, ctx);
-  const plan = planIntake({
-    referralId: referral.id,
-    urgency: referral.urgency as Urgency,
-    receivedAt: now,
-    decision: {
-      kind: 'routed',
-      authorityId: team.authorityId,
-      locationSource: 'incident',
-      matchedPrefix: '',
-      routes: [
-        { authorityId: team.authorityId, teamId: team.id, teamKind: team.kind, reason: 'subject-type' },
-      ],
+  const existing = await trx
+    .selectFrom('routes')
+    .select(['team_id', 'position'])
+    .where('referral_id', '=', referral.id)
+    .execute();
+  return planAddedRoutes({
+    referral: {
+      id: referral.id,
+      urgency: referral.urgency as Urgency,
+      receivedAt: new Date(referral.received_at),
     },
+    team,
+    reason: 'manual',
     directory: current.directory,
+    routedTeamIds: existing.map((r) => r.team_id),
+    position: existing.length === 0 ? 0 : Math.max(...existing.map((r) => r.position)) + 1,
+    now,
     policy: ctx.config.deadlines,
     messageDomain: ctx.config.bounceDomain,
   });
-  const route = {
-    ...plan.routes[0]!,
-    reason: 'manual',
-    ack_by: deadline.ackBy.toISOString(),
-    reminder_at: reminderAt(now, deadline.ackBy, ctx.config.deadlines).toISOString(),
-  };
-  return { route, deliveries: plan.deliveries, fromNow: deadline.fromNow };
 }
 
 async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by: Resolver, now: Date) {
@@ -184,15 +188,16 @@ async function recordHandRouting(
   trx: Kysely<Database>,
   r: HandRouting,
   triageItemId: string,
-  deliveryIds: string[],
+  plan: AddedRoutes,
   by: Resolver,
   now: Date,
 ): Promise<void> {
   const detail = {
-    routes: [{ team: r.teamId, reason: 'manual' }],
+    routes: plan.routes.map((route) => ({ team: route.team_id, reason: route.reason })),
     triage: triageItemId,
     ackBy: r.ackBy,
     deadlineFrom: r.deadlineFromNow ? 'routing' : 'receipt',
+    cover: r.cover.kind,
   };
   await insertEvent(trx, {
     referral_id: r.referralId,
@@ -206,6 +211,11 @@ async function recordHandRouting(
     action: 'referral.routed-by-hand',
     entityType: 'referral',
     entityId: r.referralId,
-    detail: { reference: r.reference, route: r.routeId, deliveries: deliveryIds, ...detail },
+    detail: {
+      reference: r.reference,
+      route: r.routeId,
+      deliveries: plan.deliveries.map((d) => d.id),
+      ...detail,
+    },
   });
 }

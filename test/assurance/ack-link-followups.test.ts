@@ -27,7 +27,7 @@ for (const dialect of DIALECTS) {
     const submit = (url: string, fields: Record<string, string>, cookies?: Record<string, string>) =>
       client.submit(url, fields, cookies);
 
-    it("a reminder's or out-of-hours alert's link acknowledges the route it is about", async () => {
+    it("a reminder's link acknowledges the route it is about; its out-of-hours alert then has nothing left to do", async () => {
       const { reference, route, delivery } = await raise();
       const queue = (purpose: 'reminder' | 'alert-out-of-hours', teamId: string, address: string) =>
         db()
@@ -55,7 +55,8 @@ for (const dialect of DIALECTS) {
       const alertUrl = `/ack/${createAckToken(TEST_SECRET, alertId, relay.clock.now())}`;
       const alertPage = await openForm(alertUrl);
       assert.ok(alertPage.page.body.includes(reference));
-      assert.match(alertPage.page.body, /as cover/);
+      assert.match(alertPage.page.body, /Covering for/);
+      assert.match(alertPage.page.body, /out-of-hours cover for Birmingham Adult Social Care Front Door/);
 
       const url = `/ack/${createAckToken(TEST_SECRET, reminderId, relay.clock.now())}`;
       const { csrf, cookies } = await openForm(url);
@@ -75,9 +76,9 @@ for (const dialect of DIALECTS) {
         .where('id', 'in', [delivery.id, reminderId, alertId])
         .execute();
       assert.deepEqual(
-        states.map((s) => s.state),
-        ['acknowledged', 'acknowledged', 'acknowledged'],
-        'every copy of the referral to that team stops',
+        Object.fromEntries(states.map((s) => [s.id, s.state])),
+        { [delivery.id]: 'acknowledged', [reminderId]: 'acknowledged', [alertId]: 'queued' },
+        "every copy to that team stops; the out-of-hours team's alert is its own",
       );
       const already = await submit(
         alertUrl,
@@ -85,6 +86,20 @@ for (const dialect of DIALECTS) {
         alertPage.cookies,
       );
       assert.match(already.body, /already been acknowledged/);
+      assert.match(
+        already.body,
+        /Jo Evans acknowledged referral .* for Birmingham Adult Social Care Front Door/,
+      );
+      const routes = await db()
+        .selectFrom('routes')
+        .select('team_id')
+        .where('referral_id', '=', route.referral_id)
+        .execute();
+      assert.deepEqual(
+        routes.map((r) => r.team_id),
+        ['birmingham-adults'],
+        'no cover route for a settled alert',
+      );
     });
 
     it('a test alert link acknowledges the test alert', async () => {

@@ -502,6 +502,8 @@ describe('RELAY_ENV=production', () => {
     SMTP_URL: 'smtp://relay:pw@127.0.0.1:2525',
     RELAY_SECRET: 'p'.repeat(40),
     RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    BOUNCE_SMTP_PORT: '2526',
+    BOUNCE_DOMAIN: 'bounces.relay.example.org',
   };
 
   it('refuses to run without its secrets, naming each, and touches no database', async () => {
@@ -510,12 +512,12 @@ describe('RELAY_ENV=production', () => {
       await relay(['migrate'], { ...env, RELAY_ENV: 'production' }),
       /^relay: Invalid configuration: /,
     );
-    for (const name of ['SMTP_URL', 'RELAY_SECRET', 'RELAY_DATA_KEYS'])
+    for (const name of ['SMTP_URL', 'RELAY_SECRET', 'RELAY_DATA_KEYS', 'BOUNCE_SMTP_PORT', 'BOUNCE_DOMAIN'])
       assert.ok(reason?.includes(name), reason);
     assert.equal(existsSync(dbPath), false);
   });
 
-  it('runs with all three set', async () => {
+  it('runs with all of them set', async () => {
     const { env } = workspace();
     assertSuccess(await relay(['migrate'], { ...env, ...secrets, RELAY_ENV: 'production' }));
   });

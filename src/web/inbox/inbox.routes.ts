@@ -26,6 +26,8 @@ const NOTICES: Record<string, string> = {
   outcome: 'The outcome is recorded.',
   redirected:
     'The referral is redirected. Relay is sending it to the new team and will chase it until they acknowledge it.',
+  'redirected-cover':
+    'The referral is redirected. The new team is closed now, so its out-of-hours team is receiving it too. Relay will chase both until they acknowledge it.',
 };
 
 /** The guard ran first, so a user is always there; this keeps that fact in one place. */
@@ -93,8 +95,9 @@ export function registerInboxPages(app: FastifyInstance, ctx: RelayContext): voi
     const state = { team: route.team_id, form: 'redirect' as const, values: form.values };
     if (Object.keys(form.errors).length > 0)
       return renderDetail(reply.code(422), ctx, user, referral.id, { ...state, errors: form.errors });
+    let moved;
     try {
-      await redirectReferral(ctx, referral.id, route.team_id, form.values.to, form.values.reason, {
+      moved = await redirectReferral(ctx, referral.id, route.team_id, form.values.to, form.values.reason, {
         name: user.name,
         actor: `user:${user.id}`,
         ackMethod: 'inbox',
@@ -105,6 +108,7 @@ export function registerInboxPages(app: FastifyInstance, ctx: RelayContext): voi
       const errors = redirectErrors(error.errors);
       return renderDetail(reply.code(422), ctx, user, referral.id, { ...state, errors });
     }
-    return reply.redirect(detailUrl(referral.id, route.team_id, 'redirected'), 303);
+    const done = moved.cover.kind === 'added' ? 'redirected-cover' : 'redirected';
+    return reply.redirect(detailUrl(referral.id, route.team_id, done), 303);
   });
 }

@@ -53,7 +53,11 @@ async function progressView(ctx: RelayContext, doc: StatusDocument, names: Names
       attemptList: attempts.filter((a) => a.delivery_id === d.id),
     })),
     triage: doc.triage.map((t) => ({ ...t, reasonText: triageReason(t.reason) })),
-    acknowledgements: doc.acknowledgements.map((a) => ({ ...a, teamName: names.teamName(a.team) })),
+    acknowledgements: doc.acknowledgements.map((a) => ({
+      ...a,
+      teamName: names.teamName(a.team),
+      coverForName: a.coverFor ? names.teamName(a.coverFor) : undefined,
+    })),
     escalations: doc.escalations.map((e) => ({
       ...e,
       teamName: e.team ? names.teamName(e.team) : 'Not about one team',

@@ -6,7 +6,7 @@ import { parsePostcode } from '../../directory/postcode.ts';
 import { RelayError } from '../../errors.ts';
 import { isPurged, viewReferral } from '../../referrals/referral.access.ts';
 import type { ReferralInputType } from '../../referrals/referral.schema.ts';
-import { handRoutedDeadline, routeByHand } from '../../referrals/triage.service.ts';
+import { handRoutedCover, handRoutedDeadline, routeByHand } from '../../referrals/triage.service.ts';
 import type { User } from '../auth/user.service.ts';
 import { csrfCheck } from '../auth/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
@@ -132,20 +132,30 @@ function confirmPage(
   current: CurrentDirectory,
 ) {
   const deadline = handRoutedDeadline(item, team, current, ctx);
-  const destinations = team.channels.flatMap((c) => {
-    if (c.kind === 'webhook') return [`Webhook to ${c.url}`];
-    return c.role === 'primary' ? [`Email to ${c.address}`] : [];
-  });
+  const names = namesIn(current.directory);
+  const cover = handRoutedCover({ ...item, id: item.referral_id }, team, current, ctx.clock.now());
   return reply.page('safeguarding/triage-confirm.njk', {
     pageTitle: `Send ${item.reference} to ${team.name}?`,
     item,
     team,
-    authority: namesIn(current.directory).authority(team.authorityId),
+    authority: names.authority(team.authorityId),
     deadline: {
       ackBy: deadline.ackBy.toISOString(),
       fromReceipt: deadline.fromReceipt.toISOString(),
       fromNow: deadline.fromNow,
     },
-    destinations,
+    destinations: destinationsOf(team),
+    cover: {
+      kind: cover.kind,
+      team: cover.kind === 'added' ? names.teamName(cover.teamId) : undefined,
+      destinations: cover.kind === 'added' ? destinationsOf(names.team(cover.teamId)) : [],
+    },
+  });
+}
+
+function destinationsOf(team: Team | undefined): string[] {
+  return (team?.channels ?? []).flatMap((c) => {
+    if (c.kind === 'webhook') return [`Webhook to ${c.url}`];
+    return c.role === 'primary' ? [`Email to ${c.address}`] : [];
   });
 }
