@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { Watchdog, type SweepJob } from '../../src/assurance/watchdog.ts';
+import type { SweepJob } from '../../src/assurance/watchdog.ts';
+import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { sweepLockHolders } from '../../src/cluster/sweep-lock.ts';
 import { createContext, type RelayContext } from '../../src/context.ts';
 import { openDatabase, type Db } from '../../src/db/database.ts';
@@ -83,8 +84,8 @@ describe('the watchdog sweep lock [postgres]', { skip: SKIP }, () => {
   it('lets one node sweep at a time; the other skips its sweep but still beats', async () => {
     const a = new RecordingJob('a');
     const b = new RecordingJob('b');
-    const nodeA = new Watchdog(relay.ctx, logger, [a.job]);
-    const nodeB = new Watchdog(otherCtx, logger, [b.job]);
+    const nodeA = new Watchdog(relay.ctx, logger, [{ name: 'a', run: a.job }]);
+    const nodeB = new Watchdog(otherCtx, logger, [{ name: 'b', run: b.job }]);
     a.hold();
     const running = nodeA.runOnce();
     await eventually(async () => a.inside, 'node a is mid-sweep');
@@ -106,8 +107,8 @@ describe('the watchdog sweep lock [postgres]', { skip: SKIP }, () => {
   it("gives the lock to the next node at once when the holder's connection dies mid-sweep", async () => {
     const a = new RecordingJob('a');
     const b = new RecordingJob('b');
-    const nodeA = new Watchdog(relay.ctx, logger, [a.job]);
-    const nodeB = new Watchdog(otherCtx, logger, [b.job]);
+    const nodeA = new Watchdog(relay.ctx, logger, [{ name: 'a', run: a.job }]);
+    const nodeB = new Watchdog(otherCtx, logger, [{ name: 'b', run: b.job }]);
     a.hold();
     const running = nodeA.runOnce();
     await eventually(async () => a.inside, 'node a is mid-sweep');
@@ -132,8 +133,8 @@ describe('the watchdog sweep lock [postgres]', { skip: SKIP }, () => {
   it('never overlaps sweeps of running watchdogs, and the other node sweeps within one interval of a stop', async () => {
     const a = new RecordingJob('a', 120);
     const b = new RecordingJob('b', 120);
-    const nodeA = new Watchdog(relay.ctx, logger, [a.job]);
-    const nodeB = new Watchdog(otherCtx, logger, [b.job]);
+    const nodeA = new Watchdog(relay.ctx, logger, [{ name: 'a', run: a.job }]);
+    const nodeB = new Watchdog(otherCtx, logger, [{ name: 'b', run: b.job }]);
     nodeA.start();
     nodeB.start();
     await new Promise((resolve) => setTimeout(resolve, 2000));
