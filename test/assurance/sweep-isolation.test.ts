@@ -21,6 +21,11 @@ interface Logged {
   msg: string;
 }
 
+async function runAndStop(watchdog: Watchdog) {
+  await watchdog.runOnce();
+  await watchdog.stop();
+}
+
 /** A referral no authority covers: it waits in triage. */
 function inTriage(reference: string) {
   const base = exampleReferral();
@@ -119,6 +124,8 @@ for (const dialect of DIALECTS) {
         { name: 'after', run: async () => void jobRan.push('after') },
       ]);
       await watchdog.runOnce();
+      // Gives the lease up, so the next test's node sweeps at once.
+      await watchdog.stop();
 
       assert.deepEqual(
         await escalations('not-acknowledged'),
@@ -157,7 +164,7 @@ for (const dialect of DIALECTS) {
       // The triage step's query cannot run (nor can anything that reads the triage queue).
       await sql`alter table triage_items rename to triage_items_gone`.execute(relay.ctx.db.kysely);
       try {
-        await new Watchdog(relay.ctx, logger).runOnce();
+        await runAndStop(new Watchdog(relay.ctx, logger));
       } finally {
         await sql`alter table triage_items_gone rename to triage_items`.execute(relay.ctx.db.kysely);
       }
@@ -182,14 +189,14 @@ for (const dialect of DIALECTS) {
       );
 
       relay.clock.advance(MINUTE);
-      await new Watchdog(relay.ctx, logger).runOnce();
+      await runAndStop(new Watchdog(relay.ctx, logger));
       assert.notEqual(
         (await readiness()).lastCompletedAt,
         before.lastCompletedAt,
         'the next sweep completes',
       );
       assert.ok(
-        (await escalations('not-sent')).includes(ids.late),
+        (await escalations('not-sent')).includes(ids.late as string),
         'and opens what the failed one could not',
       );
     });

@@ -29,6 +29,7 @@ for (const dialect of DIALECTS) {
     it('runs every job after the sweep', async () => {
       const watchdog = new Watchdog(relay.ctx, logger, assuranceJobs(undefined));
       await watchdog.runOnce();
+      await watchdog.stop();
       assert.deepEqual(errors, []);
       assert.equal(await count('test_alerts'), 20);
       // The volume and silence checks ran for yesterday and the retention purge for today; without a
@@ -43,6 +44,7 @@ for (const dialect of DIALECTS) {
       relay.clock.set('2026-11-26T11:00:00Z');
       const watchdog = new Watchdog(relay.ctx, logger, assuranceJobs(undefined));
       await watchdog.runOnce();
+      await watchdog.stop();
       assert.equal(errors.length, 1);
       assert.equal((errors[0] as { job: string }).job, 'test-alerts');
       assert.equal(await count('scheduled_runs'), 23 + 3, "the next day's checks ran");
