@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { createApiKey } from '../../src/access/apikey.service.ts';
 import { buildApp } from '../../src/app.ts';
-import { Watchdog } from '../../src/assurance/watchdog.ts';
+import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createContext, type RelayContext } from '../../src/context.ts';

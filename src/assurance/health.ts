@@ -1,6 +1,18 @@
 import type { RelayContext } from '../context.ts';
 import { pingDatabase } from '../db/database.ts';
 import { componentHealth, type ComponentHealth } from './heartbeat.ts';
+import { readSweepStatus, type SweepStatus } from './sweep-status.ts';
+
+/** The cluster's sweeps as the database records them. */
+export interface SweepHealth {
+  lastCompletedAt: string | null;
+  lastCompletedBy: string | null;
+  /** Items that threw in the last completed sweep (it carried on past them). */
+  errors: number;
+  /** When a sweep last failed as a whole, and why; null when none ever has. */
+  lastFailedAt: string | null;
+  lastFailure: string | null;
+}
 
 export interface Readiness {
   ready: boolean;
@@ -11,6 +23,19 @@ export interface Readiness {
     watchdog?: ComponentHealth;
     /** Whether late bounces are listened for; `off` only when BOUNCES=off says so on purpose. */
     bounces?: BouncesState;
+    sweep?: SweepHealth;
+  };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function sweepHealth(status: SweepStatus): SweepHealth {
+  return {
+    lastCompletedAt: iso(status.completedMs),
+    lastCompletedBy: status.completedBy,
+    errors: status.completedErrors,
+    lastFailedAt: iso(status.failedMs),
+    lastFailure: status.failure,
   };
 }
 
@@ -22,13 +47,16 @@ export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
   if (!(await pingDatabase(ctx.db))) {
     return { ready: false, status: 'unavailable', components: { database: 'unreachable' } };
   }
-  const health = await componentHealth(ctx);
+  const [health, sweep] = await Promise.all([
+    componentHealth(ctx),
+    readSweepStatus(ctx.db.kysely, ctx.clock),
+  ]);
   const components = Object.fromEntries(health.map((h) => [h.component, h]));
   const ready = !ctx.lifecycle.draining && health.every((h) => !h.stale);
   return {
     ready,
     status: ctx.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable',
-    components: { database: 'ok', ...components, bounces: bouncesState(ctx) },
+    components: { database: 'ok', ...components, bounces: bouncesState(ctx), sweep: sweepHealth(sweep) },
   };
 }
 

@@ -9,6 +9,7 @@ import { checkReadiness, type Readiness } from './health.ts';
 import { COMPONENTS } from './heartbeat.ts';
 import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';
 import { OPEN_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
+import { sweepMetrics } from './sweep.metrics.ts';
 
 /*
  * Label values come only from these fixed sets (personal data rule: never an id, reference, name,
@@ -80,6 +81,7 @@ export function createMetricsRegistry(ctx: RelayContext, options: MetricsOptions
   deliveryMetrics(registry, snapshot);
   acknowledgementMetrics(registry, snapshot, ctx);
   healthMetrics(registry, readiness);
+  sweepMetrics(registry, ctx, (error) => options.onError?.(error));
   return registry;
 }
 

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
+import type { Database } from '../db/schema.ts';
 import { queueFollowUp } from '../delivery/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { isTeamOpen } from '../directory/hours.ts';
@@ -7,14 +8,39 @@ import { toError } from '../errors.ts';
 import type { RouteRow } from '../referrals/referral.repository.ts';
 import { findReferral } from '../referrals/referral.repository.ts';
 import { openEscalation } from './escalation.service.ts';
-import { withSweepLock } from '../cluster/sweep-lock.ts';
-import { recordHeartbeat } from './heartbeat.ts';
 import * as q from './watchdog.queries.ts';
+
+/** The steps of a deadline sweep, each counted apart in `relay_sweep_errors_total`. */
+export const SWEEP_STEPS = [
+  'not-sent',
+  'failed',
+  'bounced',
+  'reminder',
+  'alert',
+  'not-acknowledged',
+  'triage-overdue',
+] as const;
+export type SweepStep = (typeof SWEEP_STEPS)[number];
+
+/** Where an error is counted: a sweep step, a job after it, the sweep as a whole, or the dead man's switch. */
+export const ERROR_STEPS = [...SWEEP_STEPS, 'job', 'sweep', 'heartbeat-url'] as const;
+export type ErrorStep = (typeof ERROR_STEPS)[number];
+
+export interface SweepError {
+  step: ErrorStep;
+  /** The row (delivery, route, triage item) or job that threw; an id, never personal data. */
+  item?: string;
+  message: string;
+}
 
 export interface SweepReport {
   escalations: number;
   reminders: number;
   alerts: number;
+  /** Every item that threw; the sweep carried on past each one. */
+  errors: SweepError[];
+  /** Steps whose query failed, so none of their items was looked at: the sweep is not complete. */
+  failedSteps: SweepStep[];
 }
 
 export interface WatchdogLogger {
@@ -25,48 +51,104 @@ export interface WatchdogLogger {
 /** Further jobs (test alerts, daily summary, manifests, silence) plug in here and run after each sweep. */
 export type SweepJob = (ctx: RelayContext, now: Date) => Promise<unknown>;
 
+export interface NamedSweepJob {
+  name: string;
+  run: SweepJob;
+}
+
+/** Runs one write of the sweep in a transaction; a node that sweeps under a lease checks it there. */
+export type SweepWriter = <T>(work: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+
+export interface SweepOptions {
+  write?: SweepWriter;
+  /** Errors that must stop the sweep rather than be counted and passed over (a lost lease). */
+  isFatal?: (error: unknown) => boolean;
+}
+
 const BATCH = 500;
+
+/** Runs each step and each item on its own, so one that throws is counted and the rest still run. */
+class Steps {
+  constructor(
+    readonly report: SweepReport,
+    private readonly isFatal: (error: unknown) => boolean,
+  ) {}
+
+  async load<T>(step: SweepStep, query: () => Promise<T[]>): Promise<T[]> {
+    try {
+      return await query();
+    } catch (error) {
+      if (this.isFatal(error)) throw error;
+      this.report.failedSteps.push(step);
+      this.report.errors.push({ step, message: toError(error).message });
+      return [];
+    }
+  }
+
+  async attempt(step: SweepStep, item: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (this.isFatal(error)) throw error;
+      this.report.errors.push({ step, item, message: toError(error).message });
+    }
+  }
+}
 
 /**
  * Finds everything past a deadline and puts it in front of a person: one escalation per
  * (referral, team, reason), reminders before the acknowledgement deadline, and at the deadline an
  * alert to the team's secondary address and, when the day team is closed, its out-of-hours team.
- * Every step is idempotent, so repeated or concurrent sweeps are harmless.
+ * Every step is idempotent, so repeated or concurrent sweeps are harmless. Each item is isolated:
+ * one that throws is reported and the rest, triage included, are still looked at.
  */
-export async function sweep(ctx: RelayContext): Promise<SweepReport> {
+export async function sweep(ctx: RelayContext, options: SweepOptions = {}): Promise<SweepReport> {
   const now = ctx.clock.now();
   const at = now.toISOString();
   const db = ctx.db.kysely;
-  const report: SweepReport = { escalations: 0, reminders: 0, alerts: 0 };
+  const write: SweepWriter = options.write ?? ((work) => db.transaction().execute(work));
+  const report: SweepReport = { escalations: 0, reminders: 0, alerts: 0, errors: [], failedSteps: [] };
+  const steps = new Steps(report, options.isFatal ?? (() => false));
   const open = async (
     referralId: string | null,
     teamId: string | null,
     reason: Parameters<typeof openEscalation>[1]['reason'],
     detail: Record<string, unknown>,
   ) => {
-    const opened = await db
-      .transaction()
-      .execute((trx) => openEscalation(trx, { referralId, teamId, reason, detail }, now));
+    const opened = await write((trx) => openEscalation(trx, { referralId, teamId, reason, detail }, now));
     if (opened) report.escalations += 1;
   };
 
-  for (const d of await q.overdueUnsent(db, at, BATCH)) {
-    await open(d.referral_id, d.team_id, 'not-sent', { delivery: d.id, state: d.state });
+  for (const d of await steps.load('not-sent', () => q.overdueUnsent(db, at, BATCH))) {
+    await steps.attempt('not-sent', d.id, () =>
+      open(d.referral_id, d.team_id, 'not-sent', { delivery: d.id, state: d.state }),
+    );
   }
   for (const state of ['failed', 'bounced'] as const) {
-    for (const d of await q.undelivered(db, state, BATCH)) {
-      await open(d.referral_id, d.team_id, state, { delivery: d.id });
+    for (const d of await steps.load(state, () => q.undelivered(db, state, BATCH))) {
+      await steps.attempt(state, d.id, () => open(d.referral_id, d.team_id, state, { delivery: d.id }));
     }
   }
-  for (const route of await q.remindersDue(db, at, BATCH)) {
-    if (await remind(ctx, route, now)) report.reminders += 1;
+  for (const route of await steps.load('reminder', () => q.remindersDue(db, at, BATCH))) {
+    await steps.attempt('reminder', route.id, async () => {
+      if (await remind(ctx, write, route, now)) report.reminders += 1;
+    });
   }
-  for (const route of await q.unacknowledgedPastDeadline(db, at, BATCH)) {
-    report.alerts += await alertAtDeadline(ctx, route, now);
-    await open(route.referral_id, route.team_id, 'not-acknowledged', { ackBy: route.ack_by });
+  for (const route of await steps.load('not-acknowledged', () =>
+    q.unacknowledgedPastDeadline(db, at, BATCH),
+  )) {
+    // The escalation opens even when the alert cannot be queued: a person must see it either way.
+    await steps.attempt('alert', route.id, async () => {
+      report.alerts += await alertAtDeadline(ctx, write, route, now);
+    });
+    await steps.attempt('not-acknowledged', route.id, () =>
+      open(route.referral_id, route.team_id, 'not-acknowledged', { ackBy: route.ack_by }),
+    );
   }
-  for (const t of await q.overdueTriage(db, at, BATCH)) {
-    await open(t.referral_id, null, 'triage-overdue', { triage: t.id, reason: t.reason });
+  for (const t of await steps.load('triage-overdue', () => q.overdueTriage(db, at, BATCH))) {
+    await steps.attempt('triage-overdue', t.id, () =>
+      open(t.referral_id, null, 'triage-overdue', { triage: t.id, reason: t.reason }),
+    );
   }
   if (report.reminders + report.alerts > 0) ctx.signals.emit('deliveries-queued');
   return report;
@@ -90,10 +172,10 @@ function emailOf(team: Team, role: 'primary' | 'secondary'): string | undefined 
   return channel?.kind === 'email' ? channel.address : undefined;
 }
 
-async function remind(ctx: RelayContext, route: RouteRow, now: Date): Promise<boolean> {
+async function remind(ctx: RelayContext, write: SweepWriter, route: RouteRow, now: Date): Promise<boolean> {
   const found = await routeContext(ctx, route);
   const address = found && emailOf(found.team, 'primary');
-  return ctx.db.kysely.transaction().execute(async (trx) => {
+  return write(async (trx) => {
     const claimed = await trx
       .updateTable('routes')
       .set({ reminded_at: now.toISOString() })
@@ -107,7 +189,12 @@ async function remind(ctx: RelayContext, route: RouteRow, now: Date): Promise<bo
 }
 
 /** At the deadline: the team's secondary address, and out-of-hours cover if the day team is closed now. */
-async function alertAtDeadline(ctx: RelayContext, route: RouteRow, now: Date): Promise<number> {
+async function alertAtDeadline(
+  ctx: RelayContext,
+  write: SweepWriter,
+  route: RouteRow,
+  now: Date,
+): Promise<number> {
   const found = await routeContext(ctx, route);
   if (!found) return 0;
   const targets: { teamId: string; address: string; purpose: 'alert-secondary' | 'alert-out-of-hours' }[] =
@@ -116,7 +203,7 @@ async function alertAtDeadline(ctx: RelayContext, route: RouteRow, now: Date): P
   if (secondary) targets.push({ teamId: route.team_id, address: secondary, purpose: 'alert-secondary' });
   const cover = outOfHoursCover(found, route, now);
   if (cover) targets.push(cover);
-  return ctx.db.kysely.transaction().execute(async (trx) => {
+  return write(async (trx) => {
     const claimed = await trx
       .updateTable('routes')
       .set({ alerted_at: now.toISOString() })
@@ -157,52 +244,4 @@ function followUp(
     sendBy: new Date(now.getTime() + ctx.config.deadlines.sendByMs),
     messageDomain: ctx.config.bounceDomain,
   };
-}
-
-/** Runs the sweep every WATCHDOG_INTERVAL_MS, records its heartbeat, and never lets one failure stop it. */
-export class Watchdog {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  readonly node = `${process.pid}-${randomUUID().slice(0, 8)}`;
-
-  constructor(
-    private readonly ctx: RelayContext,
-    private readonly logger: WatchdogLogger,
-    private readonly jobs: SweepJob[] = [],
-  ) {}
-
-  start(): void {
-    const tick = () => {
-      this.running = this.runOnce().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.ctx.config.watchdogIntervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  async runOnce(): Promise<void> {
-    try {
-      // On PostgreSQL one node sweeps at a time; the others skip it but still beat, ready to take over.
-      await withSweepLock(this.ctx.db, () => this.sweepAndRunJobs());
-      await recordHeartbeat(this.ctx, 'watchdog', this.node);
-    } catch (error) {
-      this.logger.error(
-        { err: toError(error).message },
-        'watchdog sweep failed; will try again next interval',
-      );
-    }
-  }
-
-  private async sweepAndRunJobs(): Promise<void> {
-    const report = await sweep(this.ctx);
-    for (const job of this.jobs) await job(this.ctx, this.ctx.clock.now());
-    if (report.escalations + report.reminders + report.alerts > 0)
-      this.logger.info({ ...report }, 'watchdog sweep');
-  }
 }

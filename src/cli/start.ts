@@ -7,7 +7,7 @@ import { startBounceListener } from '../delivery/bounce/bounce.listener.ts';
 import { latestVersion } from '../directory/directory.repository.ts';
 import { startMailCatcher, type MailCatcher } from '../mailcatcher/mailcatcher.ts';
 import { seedDemo } from './demo.ts';
-import { Watchdog } from '../assurance/watchdog.ts';
+import { Watchdog } from '../assurance/watchdog.runner.ts';
 import { assuranceJobs } from '../assurance/jobs/jobs.ts';
 import { recordHeartbeat } from '../assurance/heartbeat.ts';
 import { startNotifications, type Notifications } from '../cluster/notify.ts';
@@ -81,7 +81,7 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     dispatcher = new Dispatcher(ctx, { email, logger: app.log, onPass: heartbeatEvery(ctx, 'dispatcher') });
     dispatcher.start();
     // Test alerts, volume and silence checks, manifests and the daily summary run after each sweep.
-    watchdog = new Watchdog(ctx, app.log, assuranceJobs(email, app.log));
+    watchdog = new Watchdog(ctx, app.log, assuranceJobs(email));
     watchdog.start();
     // Beat once before serving, so /readyz is truthful from the first request.
     await recordHeartbeat(ctx, 'dispatcher', `${process.pid}`);

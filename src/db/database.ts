@@ -31,6 +31,12 @@ export interface OpenOptions {
   /** PostgreSQL schema to use (tests give each file its own). */
   pgSchema?: string;
   pgPoolSize?: number;
+  /**
+   * PostgreSQL: the server ends a session left idle inside a transaction this long, with its locks.
+   * Relay's transactions never wait on anything but the database, so only a frozen or cut-off node
+   * leaves one idle; without this, every node needing a row it had locked would wait for it.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 // COUNT(*) and BIGINT come back from pg as strings; every count we read fits in a double.
@@ -89,7 +95,13 @@ function openPostgres(url: string, options: OpenOptions): Db {
   pool.on('error', () => undefined);
   // A client in use also emits 'error' when the server goes (a restart), besides failing its query;
   // unheard, that event would crash the process. The pool drops the broken client on release.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    // Queued ahead of the query the client was taken for, so it applies from the first one.
+    const ms = options.idleInTransactionTimeoutMs;
+    if (ms)
+      void client.query(`set idle_in_transaction_session_timeout = ${Math.round(ms)}`).catch(() => undefined);
+  });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,

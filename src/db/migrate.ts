@@ -10,6 +10,8 @@ import * as reviews from './migrations/20261125122000_reviews.ts';
 import * as dashboardIndexes from './migrations/20261125130000_dashboard_indexes.ts';
 import * as metricsIndexes from './migrations/20261125140000_metrics_indexes.ts';
 import * as claimIndex from './migrations/20261125153000_claim_index.ts';
+import * as sweepStatus from './migrations/20261206100000_sweep_status.ts';
+import * as sweepLease from './migrations/20261206101000_sweep_lease.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -26,6 +28,8 @@ const migrations: Record<string, DialectMigration> = {
   '20261125130000_dashboard_indexes': dashboardIndexes,
   '20261125140000_metrics_indexes': metricsIndexes,
   '20261125153000_claim_index': claimIndex,
+  '20261206100000_sweep_status': sweepStatus,
+  '20261206101000_sweep_lease': sweepLease,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,6 +1,8 @@
 import type { ApiKeyTable } from '../access/apikey.table.ts';
 import type { AcknowledgementTable, EscalationTable } from '../assurance/assurance.table.ts';
 import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assurance/heartbeat.table.ts';
+import type { SweepErrorTable, SweepStatusTable } from '../assurance/sweep.table.ts';
+import type { LeaseTable } from '../cluster/lease.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
 import type {
   AuthorityTable,
@@ -49,6 +51,9 @@ export interface Database {
   heartbeats: HeartbeatTable;
   scheduled_runs: ScheduledRunTable;
   test_alerts: TestAlertTable;
+  sweep_status: SweepStatusTable;
+  sweep_errors: SweepErrorTable;
+  leases: LeaseTable;
   users: UserTable;
   sessions: SessionTable;
   reconciliation_runs: ReconciliationRunTable;

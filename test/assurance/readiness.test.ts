@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
-import { Watchdog } from '../../src/assurance/watchdog.ts';
+import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { heartbeatEvery } from '../../src/cli/start.ts';
 import { createContext } from '../../src/context.ts';
 import { openDatabase } from '../../src/db/database.ts';

@@ -1,7 +1,6 @@
 import type { EmailSender } from '../../delivery/delivery.sender.ts';
-import { toError } from '../../errors.ts';
 import { retentionJob } from '../../governance/retention.job.ts';
-import type { SweepJob, WatchdogLogger } from '../watchdog.ts';
+import type { NamedSweepJob, SweepJob } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';
 import { manifestJob } from './manifest.job.ts';
 import { silenceJob } from './silence.job.ts';
@@ -10,11 +9,11 @@ import { volumeJob } from './volume.job.ts';
 
 /**
  * The assurance jobs that run after every watchdog sweep. The checks that open escalations come
- * before the emails, so the daily summary counts what they found. Each job is isolated: one that
- * throws is logged and the rest still run, and the watchdog still records its heartbeat, because
- * a broken daily report must not make the deadline sweeps look dead.
+ * before the emails, so the daily summary counts what they found. The watchdog runs each on its
+ * own: one that throws is logged and counted and the rest still run, and the sweep still counts as
+ * completed, because a broken daily report must not make the deadline sweeps look dead.
  */
-export function assuranceJobs(mailer: EmailSender | undefined, logger: WatchdogLogger): SweepJob[] {
+export function assuranceJobs(mailer: EmailSender | undefined): NamedSweepJob[] {
   const jobs: [string, SweepJob][] = [
     ['volume-check', volumeJob()],
     ['destination-silence', silenceJob()],
@@ -23,15 +22,5 @@ export function assuranceJobs(mailer: EmailSender | undefined, logger: WatchdogL
     ['daily-summary', dailySummaryJob(mailer)],
     ['retention-purge', retentionJob()],
   ];
-  return jobs.map(([name, job]) => async (ctx, now) => {
-    try {
-      return await job(ctx, now);
-    } catch (error) {
-      logger.error(
-        { job: name, err: toError(error).message },
-        'assurance job failed; will try again next sweep',
-      );
-      return undefined;
-    }
-  });
+  return jobs.map(([name, run]) => ({ name, run }));
 }

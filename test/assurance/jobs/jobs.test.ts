@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { assuranceJobs } from '../../../src/assurance/jobs/jobs.ts';
-import { Watchdog } from '../../../src/assurance/watchdog.ts';
+import { Watchdog } from '../../../src/assurance/watchdog.runner.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 
@@ -27,8 +27,9 @@ for (const dialect of DIALECTS) {
     after(async () => relay.close());
 
     it('runs every job after the sweep', async () => {
-      const watchdog = new Watchdog(relay.ctx, logger, assuranceJobs(undefined, logger));
+      const watchdog = new Watchdog(relay.ctx, logger, assuranceJobs(undefined));
       await watchdog.runOnce();
+      await watchdog.stop();
       assert.deepEqual(errors, []);
       assert.equal(await count('test_alerts'), 20);
       // The volume and silence checks ran for yesterday and the retention purge for today; without a
@@ -41,8 +42,9 @@ for (const dialect of DIALECTS) {
       await sql`drop table test_alerts`.execute(relay.ctx.db.kysely);
       await relay.ctx.db.kysely.deleteFrom('heartbeats').execute();
       relay.clock.set('2026-11-26T11:00:00Z');
-      const watchdog = new Watchdog(relay.ctx, logger, assuranceJobs(undefined, logger));
+      const watchdog = new Watchdog(relay.ctx, logger, assuranceJobs(undefined));
       await watchdog.runOnce();
+      await watchdog.stop();
       assert.equal(errors.length, 1);
       assert.equal((errors[0] as { job: string }).job, 'test-alerts');
       assert.equal(await count('scheduled_runs'), 23 + 3, "the next day's checks ran");
