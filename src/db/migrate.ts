@@ -10,6 +10,7 @@ import * as reviews from './migrations/20261125122000_reviews.ts';
 import * as dashboardIndexes from './migrations/20261125130000_dashboard_indexes.ts';
 import * as metricsIndexes from './migrations/20261125140000_metrics_indexes.ts';
 import * as claimIndex from './migrations/20261125153000_claim_index.ts';
+import * as oncall from './migrations/20261206110000_oncall.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -26,6 +27,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261125130000_dashboard_indexes': dashboardIndexes,
   '20261125140000_metrics_indexes': metricsIndexes,
   '20261125153000_claim_index': claimIndex,
+  '20261206110000_oncall': oncall,
 };
 
 class StaticProvider implements MigrationProvider {

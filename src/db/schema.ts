@@ -1,6 +1,7 @@
 import type { ApiKeyTable } from '../access/apikey.table.ts';
 import type { AcknowledgementTable, EscalationTable } from '../assurance/assurance.table.ts';
 import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assurance/heartbeat.table.ts';
+import type { OncallShiftTable } from '../assurance/oncall/oncall.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
 import type {
   AuthorityTable,
@@ -55,4 +56,5 @@ export interface Database {
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;
   review_notes: ReviewNoteTable;
+  oncall_shifts: OncallShiftTable;
 }

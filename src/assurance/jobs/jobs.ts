@@ -4,6 +4,7 @@ import { retentionJob } from '../../governance/retention.job.ts';
 import type { SweepJob, WatchdogLogger } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';
 import { manifestJob } from './manifest.job.ts';
+import { rotaGapJob } from './rota-gap.job.ts';
 import { silenceJob } from './silence.job.ts';
 import { testAlertsJob } from './test-alerts.job.ts';
 import { volumeJob } from './volume.job.ts';
@@ -20,6 +21,7 @@ export function assuranceJobs(mailer: EmailSender | undefined, logger: WatchdogL
     ['destination-silence', silenceJob()],
     ['test-alerts', testAlertsJob()],
     ['manifest', manifestJob(mailer)],
+    ['rota-gap', rotaGapJob()],
     ['daily-summary', dailySummaryJob(mailer)],
     ['retention-purge', retentionJob()],
   ];
