@@ -8,6 +8,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
 import { verifyAuditChain } from './governance/audit.ts';
 import { registerReviewCommands } from './governance/review.cli.ts';
+import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
 import { registerPersonalDataCommands } from './governance/personal-data.cli.ts';
 import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
 import { createUser } from './web/auth/user.service.ts';
@@ -239,6 +240,8 @@ program
 registerPersonalDataCommands(program);
 
 registerReviewCommands(program);
+
+registerOncallCommands(program);
 
 export { InvalidArgumentError };
 await program.parseAsync(process.argv);

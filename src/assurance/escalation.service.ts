@@ -20,6 +20,7 @@ export const SYSTEM_REASONS = [
   'test-alert-unacknowledged',
   'manifest-disputed',
   'missing-referral',
+  'rota-gap',
 ] as const;
 export type EscalationReason = (typeof REFERRAL_REASONS)[number] | (typeof SYSTEM_REASONS)[number];
 

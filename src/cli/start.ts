@@ -11,6 +11,7 @@ import { Watchdog } from '../assurance/watchdog.runner.ts';
 import { assuranceJobs } from '../assurance/jobs/jobs.ts';
 import { recordHeartbeat } from '../assurance/heartbeat.ts';
 import { startNotifications, type Notifications } from '../cluster/notify.ts';
+import { whoIsOnCall } from '../assurance/oncall/oncall.service.ts';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -35,6 +36,7 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
   if (options.demo && ctx.config.assurance.testAlertIntervalMs === null) {
     console.log('Demo: scheduled test alerts are off (set TEST_ALERT_INTERVAL to turn them on).');
   }
+  await checkSomeoneToTell(ctx);
   warnAboutSetup(ctx, await latestVersion(ctx.db.kysely));
   const running = await launch(ctx, options.role);
   console.log(`Safeguard Relay (${options.role}) is running at ${ctx.config.baseUrl}`);
@@ -114,6 +116,19 @@ export function heartbeatEvery(ctx: RelayContext, component: 'dispatcher'): () =
     last = now;
     return recordHeartbeat(ctx, component, node).catch(() => undefined);
   };
+}
+
+/**
+ * Escalations are pushed to the person on call, or SAFEGUARDING_EMAIL when the rota has a gap. In
+ * production, starting with neither would detect problems and tell nobody, so it refuses.
+ */
+async function checkSomeoneToTell(ctx: RelayContext): Promise<void> {
+  if (await whoIsOnCall(ctx, ctx.clock.now())) return;
+  const reason =
+    'nobody to tell about escalations: nobody is on call now and SAFEGUARDING_EMAIL is not set ' +
+    '(set SAFEGUARDING_EMAIL, or put someone on call with `relay oncall set`)';
+  if (ctx.config.env === 'production') throw new Error(reason);
+  console.warn(`WARNING: ${reason}.`);
 }
 
 function warnAboutSetup(ctx: RelayContext, directory: unknown): void {

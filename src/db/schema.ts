@@ -3,6 +3,7 @@ import type { AcknowledgementTable, EscalationTable } from '../assurance/assuran
 import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assurance/heartbeat.table.ts';
 import type { SweepErrorTable, SweepStatusTable } from '../assurance/sweep.table.ts';
 import type { LeaseTable } from '../cluster/lease.table.ts';
+import type { OncallShiftTable } from '../assurance/oncall/oncall.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
 import type {
   AuthorityTable,
@@ -60,4 +61,5 @@ export interface Database {
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;
   review_notes: ReviewNoteTable;
+  oncall_shifts: OncallShiftTable;
 }

@@ -3,6 +3,7 @@ import { retentionJob } from '../../governance/retention.job.ts';
 import type { NamedSweepJob, SweepJob } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';
 import { manifestJob } from './manifest.job.ts';
+import { rotaGapJob } from './rota-gap.job.ts';
 import { silenceJob } from './silence.job.ts';
 import { testAlertsJob } from './test-alerts.job.ts';
 import { volumeJob } from './volume.job.ts';
@@ -19,6 +20,7 @@ export function assuranceJobs(mailer: EmailSender | undefined): NamedSweepJob[] 
     ['destination-silence', silenceJob()],
     ['test-alerts', testAlertsJob()],
     ['manifest', manifestJob(mailer)],
+    ['rota-gap', rotaGapJob()],
     ['daily-summary', dailySummaryJob(mailer)],
     ['retention-purge', retentionJob()],
   ];

@@ -11,6 +11,7 @@ const ESCALATION_REASONS: Record<string, string> = {
   'test-alert-unacknowledged': 'Test alert not acknowledged',
   'manifest-disputed': 'Team disputes the daily list of referrals',
   'missing-referral': 'Referral missing from Relay',
+  'rota-gap': 'Nobody on the on-call rota for part of the next 7 days',
 };
 
 const TRIAGE_REASONS: Record<string, string> = {
