@@ -65,13 +65,14 @@ function assurancePaths(idParam: object) {
     '/api/v1/referrals/{id}/acknowledgements': {
       post: {
         summary:
-          'Acknowledge for the key’s team (scope acknowledgements:write), or as a signed-in recipient. A repeat changes nothing.',
+          'Acknowledge for the key’s team (scope acknowledgements:write), or as a signed-in recipient (session cookie, with Origin equal to BASE_URL’s and a JSON body). A repeat changes nothing.',
         parameters: [idParam],
+        security: [{ apiKey: [] }, { session: [] }],
         requestBody: jsonBody(AckBody),
         responses: {
           '201': ok('Acknowledged'),
           '200': ok('Already acknowledged: the first acknowledgement'),
-          ...problemResponses(401, 403, 404, 422),
+          ...problemResponses(401, 403, 404, 415, 422),
         },
       },
     },
@@ -149,7 +150,10 @@ export function openApiDocument() {
     openapi: '3.0.3',
     info: { title: 'Safeguard Relay API', version: '1' },
     components: {
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: 'relay_session' },
+      },
       schemas: {
         ReferralInput: jsonSchema(ReferralInput, 'input'),
         StatusDocument: jsonSchema(StatusDocumentSchema, 'output'),

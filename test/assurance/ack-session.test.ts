@@ -72,6 +72,7 @@ for (const dialect of DIALECTS) {
           headers: {
             cookie: `relay_session=${browser.cookie('relay_session')}`,
             'content-type': 'application/json',
+            origin: 'http://relay.test',
           },
           payload: '{}',
         });
@@ -91,6 +92,57 @@ for (const dialect of DIALECTS) {
         payload: {},
       });
       assert.equal(none.statusCode, 401);
+    });
+
+    it('refuses a session-authenticated change from another site, or without a JSON body, and changes nothing', async () => {
+      const raised = await relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/referrals',
+        headers: { authorization: `Bearer ${relay.epcrKey}` },
+        payload: exampleReferral({ source: { system: 'test-epcr', reference: 'SESSION-CSRF' } }),
+      });
+      const id = raised.json().id as string;
+      const cookie = `relay_session=${(await signedIn('sam@example.org')).cookie('relay_session')}`;
+      const url = `/api/v1/referrals/${id}/acknowledgements`;
+      const attempts = [
+        { what: 'no body, another site', headers: { cookie, origin: 'https://evil.example' }, status: 403 },
+        { what: 'no body, no Origin', headers: { cookie }, status: 403 },
+        {
+          what: 'a form body from another site',
+          headers: { cookie, origin: 'https://evil.example', 'content-type': 'text/plain' },
+          payload: '{}',
+          status: 415,
+        },
+        {
+          what: 'JSON from another site',
+          headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+          payload: '{}',
+          status: 403,
+        },
+        {
+          what: 'no body from Relay’s own origin',
+          headers: { cookie, origin: 'http://relay.test' },
+          status: 415,
+        },
+      ];
+      for (const attempt of attempts) {
+        const response = await relay.app.inject({ method: 'POST', url, ...attempt });
+        assert.equal(response.statusCode, attempt.status, attempt.what);
+        assert.match(String(response.headers['content-type']), /^application\/problem\+json/, attempt.what);
+      }
+      const acks = await relay.ctx.db.kysely
+        .selectFrom('acknowledgements')
+        .select('id')
+        .where('referral_id', '=', id)
+        .execute();
+      assert.equal(acks.length, 0, 'nothing was acknowledged');
+      const own = await relay.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie, origin: 'http://relay.test', 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      assert.equal(own.statusCode, 201, 'JSON from Relay’s own pages still works');
     });
   });
 }

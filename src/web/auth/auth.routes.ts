@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { csrfCheck } from './csrf.ts';
+import { sessionApiGuard } from './session-api.guard.ts';
 import { createSession, endSession, resolveSession, SESSION_MAX_MS } from './session.service.ts';
 import { signIn } from './user.service.ts';
 
@@ -18,6 +19,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
     const token = request.cookies?.[SESSION_COOKIE];
     if (token) request.user = await resolveSession(ctx.db.kysely, ctx.clock, token);
   });
+  // After the cookie plugin's onRequest has read the cookies; before any handler acts on them.
+  app.addHook('preValidation', sessionApiGuard(ctx.config.baseUrl, SESSION_COOKIE));
 
   app.get<{ Querystring: { next?: string } }>('/sign-in', async (request, reply) => {
     return reply.page('auth/sign-in.njk', {
