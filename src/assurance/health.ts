@@ -10,6 +10,8 @@ export interface Readiness {
     dispatcher?: ComponentHealth;
     watchdog?: ComponentHealth;
   };
+  /** Where webhooks may connect: `private-allowed` when WEBHOOK_ALLOW_PRIVATE=on lets them into internal networks. */
+  webhooks: 'public-only' | 'private-allowed';
 }
 
 /**
@@ -17,8 +19,9 @@ export interface Readiness {
  * the cluster, a dispatcher and a watchdog have beaten within three intervals.
  */
 export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
+  const webhooks = ctx.config.delivery.webhookAllowPrivate ? 'private-allowed' : 'public-only';
   if (!(await pingDatabase(ctx.db))) {
-    return { ready: false, status: 'unavailable', components: { database: 'unreachable' } };
+    return { ready: false, status: 'unavailable', components: { database: 'unreachable' }, webhooks };
   }
   const health = await componentHealth(ctx);
   const components = Object.fromEntries(health.map((h) => [h.component, h]));
@@ -27,5 +30,6 @@ export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
     ready,
     status: ctx.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable',
     components: { database: 'ok', ...components },
+    webhooks,
   };
 }
