@@ -49,6 +49,11 @@ export interface DeliveryConfig {
   leaseMs: number;
   /** The fallback poll when no in-process or database signal wakes the dispatcher. */
   pollIntervalMs: number;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE=on: webhooks may reach private, shared (CGNAT) and loopback addresses, for
+   * a council's internal network. Link-local, metadata, multicast and reserved addresses never.
+   */
+  webhookAllowPrivate: boolean;
 }
 
 export interface AssuranceConfig {
@@ -145,6 +150,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       timeoutMs: read('SEND_TIMEOUT', 30 * SECOND, parseDuration),
       leaseMs: read('DELIVERY_LEASE', 2 * MINUTE, parseDuration),
       pollIntervalMs: read('DISPATCH_POLL', 1 * SECOND, parseDuration),
+      webhookAllowPrivate: read('WEBHOOK_ALLOW_PRIVATE', false, parseOnOff),
     },
     assurance: {
       testAlertIntervalMs: read<number | null>('TEST_ALERT_INTERVAL', 7 * DAY, (raw) =>
@@ -206,6 +212,11 @@ function parsePort(raw: string): number {
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('must be a port number');
   return port;
+}
+
+function parseOnOff(raw: string): boolean {
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  throw new Error('must be on or off');
 }
 
 function parsePositiveInteger(raw: string): number {

@@ -25,6 +25,8 @@ export interface Readiness {
     bounces?: BouncesState;
     sweep?: SweepHealth;
   };
+  /** Where webhooks may connect: `private-allowed` when WEBHOOK_ALLOW_PRIVATE=on lets them into internal networks. */
+  webhooks: 'public-only' | 'private-allowed';
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -44,8 +46,9 @@ export function sweepHealth(status: SweepStatus): SweepHealth {
  * the cluster, a dispatcher and a watchdog have beaten within three intervals.
  */
 export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
+  const webhooks = ctx.config.delivery.webhookAllowPrivate ? 'private-allowed' : 'public-only';
   if (!(await pingDatabase(ctx.db))) {
-    return { ready: false, status: 'unavailable', components: { database: 'unreachable' } };
+    return { ready: false, status: 'unavailable', components: { database: 'unreachable' }, webhooks };
   }
   const [health, sweep] = await Promise.all([
     componentHealth(ctx),
@@ -57,6 +60,7 @@ export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
     ready,
     status: ctx.lifecycle.draining ? 'draining' : ready ? 'ready' : 'unavailable',
     components: { database: 'ok', ...components, bounces: bouncesState(ctx), sweep: sweepHealth(sweep) },
+    webhooks,
   };
 }
 

@@ -5,6 +5,7 @@ import type { Directory, Team } from '../directory/directory.types.ts';
 import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
 import { isPurged, readPayload } from '../referrals/referral.access.ts';
 import type { EmailChannel, OutgoingEmail } from './channels/email.channel.ts';
+import { webhookPolicy } from './channels/webhook.address.ts';
 import { sendWebhook } from './channels/webhook.channel.ts';
 import {
   composeFollowUpEmail,
@@ -148,7 +149,7 @@ async function sendReferral(ctx: RelayContext, email: EmailSender, delivery: Del
       referralId: a.referral.id,
       body,
     };
-    return sendWebhook(hook, ctx.config.delivery.timeoutMs, ctx.clock.now());
+    return sendWebhook(hook, webhookPolicy(ctx.config), ctx.config.delivery.timeoutMs, ctx.clock.now());
   }
   const composed = composeReferralEmail({
     ...facts(ctx, delivery, a),
@@ -208,6 +209,7 @@ async function sendTestAlert(
     });
     return sendWebhook(
       { url: delivery.address, secret: channel.secret, deliveryId: delivery.id, referralId: '', body },
+      webhookPolicy(ctx.config),
       ctx.config.delivery.timeoutMs,
       ctx.clock.now(),
     );

@@ -137,6 +137,7 @@ for (const dialect of DIALECTS) {
           ready: false,
           status: 'unavailable',
           components: { database: 'unreachable' },
+          webhooks: 'public-only',
         });
         assert.equal(sample(metrics, 'relay_ready'), 0);
         assert.equal(
