@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { Watchdog } from '../../src/assurance/watchdog.ts';
+import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { createContext } from '../../src/context.ts';
 import type { Dialect } from '../../src/db/database.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
