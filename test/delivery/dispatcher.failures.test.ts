@@ -112,7 +112,9 @@ for (const dialect of DIALECTS) {
       ).map((e) => [e.reason, e.team_id]);
     const messagesFor = (deliveryId: string) =>
       smtp.received.filter((m) => m.parsed.headers.get('x-relay-delivery') === deliveryId);
-    const sweep = () => new Watchdog(relay.ctx, recordingLogger(logged)).runOnce();
+    // One watchdog for the suite: it holds the sweep lease, which another node could not take until it ran out.
+    let watchdog: Watchdog | undefined;
+    const sweep = () => (watchdog ??= new Watchdog(relay.ctx, recordingLogger(logged))).runOnce();
 
     it('records an attempt that throws as temporary, retries it, and fails it into an escalation when the window is spent', async () => {
       const { id, deliveryId } = await raiseDudley(relay, `FAIL-${++counter}`);

@@ -269,7 +269,11 @@ for (const dialect of DIALECTS) {
     it('retries when the receiver hangs past SEND_TIMEOUT', async () => {
       receiver.answer = 'hang';
       // A receiver that never answers times out whatever the limit: a short one keeps the test quick.
-      const impatient = createContext(testConfig({ SEND_TIMEOUT: '500ms' }), relay.database.db, relay.clock);
+      const impatient = createContext(
+        testConfig({ SEND_TIMEOUT: '500ms', WEBHOOK_ALLOW_PRIVATE: 'on' }),
+        relay.database.db,
+        relay.clock,
+      );
       const d = new Dispatcher(impatient, { email, logger: quiet, workerId: 'w-hang', random: () => 0.5 });
       const { deliveryId } = await raiseAndSend(d);
       const r = await row(deliveryId);
