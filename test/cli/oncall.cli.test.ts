@@ -77,6 +77,8 @@ describe('relay start in production', () => {
       DATABASE_URL: database.url,
       PORT: String(await freePort()),
       BASE_URL: 'https://relay.example',
+      BOUNCE_SMTP_PORT: String(await freePort()),
+      BOUNCE_DOMAIN: 'bounces.relay.example',
     };
     const refused = runRelay(['start'], env);
     assert.equal(refused.status, 1);
