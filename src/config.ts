@@ -31,6 +31,7 @@ export interface Config {
   retentionPeriodMs: number;
   delivery: DeliveryConfig;
   assurance: AssuranceConfig;
+  liveness: LivenessConfig;
   /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
   mailCatcherPort: number;
   logLevel: string;
@@ -67,6 +68,17 @@ export interface AssuranceConfig {
   volumeMinAverage: number;
   /** A day below this fraction of its same-weekday average raises a volume-drop escalation. */
   volumeDropRatio: number;
+}
+
+/** How Relay shows that it is itself alive and its clock right, to readiness and to the outside. */
+export interface LivenessConfig {
+  /** The dead man's switch: GET after every completed sweep, so an outside monitor notices silence. */
+  heartbeatUrl: string | undefined;
+  /**
+   * How far this node's clock may drift from the database server's (PostgreSQL) before the node is
+   * unready and a clock-skew escalation opens; null when MAX_CLOCK_SKEW=off (tests that fake the clock).
+   */
+  maxClockSkewMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +172,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       dailySummaryAt: read('DAILY_SUMMARY_AT', '07:00', parseTimeOfDay),
       volumeMinAverage: read('VOLUME_MIN_AVERAGE', 5, parseNonNegativeNumber),
       volumeDropRatio: read('VOLUME_DROP_RATIO', 0.5, parseRatio),
+    },
+    liveness: {
+      heartbeatUrl: read<string | undefined>('HEARTBEAT_URL', undefined, parseHeartbeatUrl),
+      maxClockSkewMs: read<number | null>('MAX_CLOCK_SKEW', 30 * SECOND, (raw) =>
+        raw === 'off' ? null : parsePositiveDuration(raw),
+      ),
     },
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
@@ -265,6 +283,12 @@ function parseBaseUrl(raw: string): string {
   const url = new URL(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
   return raw.replace(/\/+$/, '');
+}
+
+function parseHeartbeatUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
+  return raw;
 }
 
 function parseDatabaseUrl(raw: string): string {

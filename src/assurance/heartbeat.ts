@@ -1,4 +1,5 @@
 import type { RelayContext } from '../context.ts';
+import { judgeAge, skewToleranceMs } from './liveness.ts';
 
 export const COMPONENTS = ['dispatcher', 'watchdog'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -21,7 +22,10 @@ export interface ComponentHealth {
   stale: boolean;
 }
 
-/** A component is stale when no node has beaten for it within three watchdog intervals. */
+/**
+ * A component is stale when no node has beaten for it within three watchdog intervals, or its last
+ * beat is in the future by more than nodes' clocks may differ (a clock was moved back).
+ */
 export async function componentHealth(ctx: RelayContext): Promise<ComponentHealth[]> {
   const rows = await ctx.db.kysely
     .selectFrom('heartbeats')
@@ -30,9 +34,10 @@ export async function componentHealth(ctx: RelayContext): Promise<ComponentHealt
     .execute();
   const now = ctx.clock.now().getTime();
   const limit = 3 * ctx.config.watchdogIntervalMs;
+  const tolerance = skewToleranceMs(ctx.config);
   return COMPONENTS.map((component) => {
     const last = rows.find((r) => r.component === component)?.last ?? null;
     const ageMs = last ? now - new Date(last).getTime() : null;
-    return { component, lastBeat: last, ageMs, stale: ageMs === null || ageMs > limit };
+    return { component, lastBeat: last, ageMs, stale: judgeAge(ageMs, limit, tolerance) !== 'fresh' };
   });
 }

@@ -224,6 +224,18 @@ function healthMetrics(registry: Registry, readiness: () => Promise<Readiness | 
   });
 
   new Gauge({
+    name: 'relay_last_sweep_age_seconds',
+    help: "Seconds since the watchdog's last completed sweep anywhere in the cluster (by the database's clock on PostgreSQL); -1 when none has completed. Alert when above three intervals.",
+    registers,
+    async collect() {
+      const r = await readiness();
+      this.reset();
+      const sweep = r?.components.sweep;
+      if (sweep) this.set(sweep.ageMs === null ? -1 : sweep.ageMs / 1000);
+    },
+  });
+
+  new Gauge({
     name: 'relay_ready',
     help: '1 when this node would answer GET /readyz with 200, else 0.',
     registers,

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
 import { LeaseLost, SweepLease, sweepLeaseHolder } from '../cluster/sweep-lease.ts';
+import { checkClockSkew } from './clock-skew.ts';
 import { recordHeartbeat } from './heartbeat.ts';
+import { pingHeartbeatUrl } from './heartbeat-url.ts';
 import { countSweepErrors, recordSweepCompleted, recordSweepFailed } from './sweep-status.ts';
 import {
   sweep,
@@ -15,6 +17,8 @@ import {
 
 /** A follower retries just after the lease runs out, not exactly at it. */
 const EXPIRY_MARGIN_MS = 20;
+/** The dead man's switch may not hold up the next sweep for long. */
+const HEARTBEAT_URL_TIMEOUT_MS = 10_000;
 
 /**
  * Runs the sweep every WATCHDOG_INTERVAL_MS and records its heartbeat. One node sweeps at a time,
@@ -22,7 +26,8 @@ const EXPIRY_MARGIN_MS = 20;
  * SweepLease); every node keeps trying, and one that does not hold the lease tries again the moment
  * it runs out. Nothing stops a sweep: an item, a step or a job that throws is logged and counted
  * and the rest still run, and a sweep that fails as a whole is recorded (readiness shows it) and
- * tried again next interval.
+ * tried again next interval. After every completed sweep it GETs HEARTBEAT_URL (the dead man's
+ * switch), and on every run it compares this node's clock with the database server's.
  */
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
@@ -30,6 +35,10 @@ export class Watchdog {
   readonly node = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly lease: SweepLease;
   private nextDelayMs: number;
+  private skewed = false;
+  private firstRunDone: () => void = () => undefined;
+  /** Settles when the first run (sweep or not, success or not) is over: `relay start` waits for it. */
+  readonly firstRun = new Promise<void>((resolve) => (this.firstRunDone = resolve));
 
   constructor(
     private readonly ctx: RelayContext,
@@ -43,6 +52,7 @@ export class Watchdog {
   start(): void {
     const tick = () => {
       this.running = this.runOnce().finally(() => {
+        this.firstRunDone();
         if (this.timer !== undefined) this.timer = setTimeout(tick, this.nextDelayMs);
       });
     };
@@ -59,6 +69,7 @@ export class Watchdog {
 
   async runOnce(): Promise<void> {
     this.nextDelayMs = this.ctx.config.watchdogIntervalMs;
+    await this.checkClock();
     try {
       if (await this.lease.acquire()) await this.sweepAndRunJobs();
       else this.nextDelayMs = await this.untilLeaseExpires();
@@ -109,6 +120,42 @@ export class Watchdog {
     const jobErrors = await this.runJobs(ctx, isFatal);
     if (jobErrors.length > 0) await write((trx) => countSweepErrors(trx, jobErrors));
     logReport(this.logger, report);
+    if (report.failedSteps.length === 0) await this.pingDeadMansSwitch(write);
+  }
+
+  /** GETs HEARTBEAT_URL when set; a failure is logged and counted, and never stops the sweep. */
+  private async pingDeadMansSwitch(write: SweepWriter): Promise<void> {
+    const url = this.ctx.config.liveness.heartbeatUrl;
+    if (!url) return;
+    try {
+      await pingHeartbeatUrl(url, Math.min(HEARTBEAT_URL_TIMEOUT_MS, this.ctx.config.watchdogIntervalMs));
+    } catch (error) {
+      const message = toError(error).message;
+      this.logger.error({ err: message }, "watchdog: the dead man's switch (HEARTBEAT_URL) failed");
+      await write((trx) => countSweepErrors(trx, [{ step: 'heartbeat-url', message }])).catch(
+        () => undefined,
+      );
+    }
+  }
+
+  /** Every node, leader or not, checks its own clock: a wrong one is logged on each change. */
+  private async checkClock(): Promise<void> {
+    try {
+      const check = await checkClockSkew(this.ctx);
+      const skewed = check?.skewed ?? false;
+      if (check && skewed !== this.skewed) {
+        const seconds = Math.round(check.skewMs / 1000);
+        if (skewed)
+          this.logger.error(
+            { skewSeconds: seconds },
+            "watchdog: this node's clock disagrees with the database server's by more than MAX_CLOCK_SKEW; it is unready until fixed",
+          );
+        else this.logger.info({ skewSeconds: seconds }, "watchdog: this node's clock is right again");
+      }
+      this.skewed = skewed;
+    } catch (error) {
+      this.logger.error({ err: toError(error).message }, 'watchdog: could not compare clocks');
+    }
   }
 
   /** Each job on its own: one that throws is logged and counted, and the others still run. */

@@ -88,6 +88,9 @@ async function launch(ctx: RelayContext, role: Role): Promise<Running> {
     // Beat once before serving, so /readyz is truthful from the first request.
     await recordHeartbeat(ctx, 'dispatcher', `${process.pid}`);
     await recordHeartbeat(ctx, 'watchdog', watchdog.node);
+    // Readiness needs a completed sweep in the cluster: a worker serves (and says it is running)
+    // once its first run is over, so a new installation is ready from the first request.
+    await watchdog.firstRun;
   }
   // Bounces are background work: a web-only node leaves them to the workers.
   const bounces =

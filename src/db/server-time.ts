@@ -20,3 +20,16 @@ export async function databaseNowMs(db: Kysely<Database>, clock: Clock): Promise
   const { rows } = await sql<{ ms: number }>`select ${nowMsSql(db, clock)} as ms`.execute(db);
   return Number(rows[0]?.ms);
 }
+
+/**
+ * How far this process's clock is ahead of the database server's (negative: behind), in
+ * milliseconds; null on SQLite, which has no clock of its own. Measured against the middle of the
+ * round trip, so the error is at most half of it.
+ */
+export async function clockSkewMs(db: Kysely<Database>, clock: Clock): Promise<number | null> {
+  if (!isPostgres(db)) return null;
+  const sent = clock.now().getTime();
+  const serverMs = await databaseNowMs(db, clock);
+  const received = clock.now().getTime();
+  return Math.round((sent + received) / 2 - serverMs);
+}

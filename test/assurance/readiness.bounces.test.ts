@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
+import { recordSweepCompleted } from '../../src/assurance/sweep-status.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { createTestRelay } from '../helpers/relay.ts';
 
@@ -11,6 +12,7 @@ for (const dialect of DIALECTS) {
       try {
         await recordHeartbeat(relay.ctx, 'dispatcher', 'test');
         await recordHeartbeat(relay.ctx, 'watchdog', 'test');
+        await recordSweepCompleted(relay.ctx.db.kysely, relay.clock, 'test', 0);
         const response = await relay.app.inject({ method: 'GET', url: '/readyz' });
         return { status: response.statusCode, body: response.json() as { components: { bounces?: string } } };
       } finally {

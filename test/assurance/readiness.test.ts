@@ -3,6 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
+import { recordSweepCompleted } from '../../src/assurance/sweep-status.ts';
 import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { heartbeatEvery } from '../../src/cli/start.ts';
 import { createContext } from '../../src/context.ts';
@@ -24,7 +25,9 @@ interface ReadyBody {
     database: string;
     dispatcher?: { stale: boolean; ageMs: number | null; lastBeat: string | null };
     watchdog?: { stale: boolean; ageMs: number | null; lastBeat: string | null };
+    sweep?: { stale: boolean; ageMs: number | null; lastCompletedAt: string | null };
   };
+  reasons: string[];
 }
 
 async function probe(app: FastifyInstance) {
@@ -50,6 +53,8 @@ for (const dialect of DIALECTS) {
     afterEach(() => {
       relay.ctx.lifecycle.draining = false;
     });
+    /** What a sweep records when it completes (by the database's clock on PostgreSQL). */
+    const sweepCompleted = () => recordSweepCompleted(relay.ctx.db.kysely, relay.clock, 'node-s', 0);
 
     it('is 503 with both components stale when no heartbeat was ever recorded', async () => {
       const { status, body, metrics } = await probe(relay.app);
@@ -68,13 +73,21 @@ for (const dialect of DIALECTS) {
       assert.equal(sample(metrics, 'relay_heartbeat_age_seconds', { component: 'watchdog' }), -1);
     });
 
-    it('is 200 once the dispatcher and the watchdog have beaten', async () => {
+    it('is 200 once the dispatcher and the watchdog have beaten and a sweep has completed', async () => {
       await recordHeartbeat(relay.ctx, 'dispatcher', 'node-a');
       await recordHeartbeat(relay.ctx, 'watchdog', 'node-b');
+      const { status: before, body: waiting } = await probe(relay.app);
+      assert.equal(before, 503, 'no sweep has completed yet');
+      assert.deepEqual(waiting.reasons, ['sweep: no completed sweep has been recorded']);
+      assert.equal(waiting.components.sweep?.stale, true);
+      assert.equal(waiting.components.sweep?.ageMs, null);
+      await sweepCompleted();
       relay.clock.advance(20_000);
       const { status, body, metrics } = await probe(relay.app);
-      assert.equal(status, 200);
+      assert.equal(status, 200, JSON.stringify(body.reasons));
       assert.equal(body.status, 'ready');
+      assert.deepEqual(body.reasons, []);
+      assert.equal(body.components.sweep?.stale, false);
       assert.equal(body.components.dispatcher?.stale, false);
       assert.equal(body.components.dispatcher?.ageMs, 20_000);
       assert.equal(sample(metrics, 'relay_ready'), 1);
@@ -86,16 +99,21 @@ for (const dialect of DIALECTS) {
       await recordHeartbeat(relay.ctx, 'dispatcher', 'node-a');
       await recordHeartbeat(relay.ctx, 'watchdog', 'node-b');
       relay.clock.advance(3 * interval);
+      await sweepCompleted();
       assert.equal((await probe(relay.app)).status, 200, 'exactly three intervals is still fresh');
 
       relay.clock.advance(1);
       await recordHeartbeat(relay.ctx, 'watchdog', 'node-b');
+      await sweepCompleted();
       const { status, body, metrics } = await probe(relay.app);
       assert.equal(status, 503);
       assert.equal(body.status, 'unavailable');
       assert.equal(body.components.dispatcher?.stale, true);
       assert.equal(body.components.dispatcher?.ageMs, 3 * interval + 1);
       assert.equal(body.components.watchdog?.stale, false);
+      assert.deepEqual(body.reasons, [
+        `dispatcher: the last heartbeat was ${Math.round((3 * interval + 1) / 1000)} s ago (more than three watchdog intervals)`,
+      ]);
       assert.equal(sample(metrics, 'relay_ready'), 0);
       assert.equal(
         sample(metrics, 'relay_heartbeat_age_seconds', { component: 'dispatcher' }),
@@ -104,6 +122,82 @@ for (const dialect of DIALECTS) {
 
       // Any node's heartbeat counts: the cluster is ready when some dispatcher is alive.
       await recordHeartbeat(relay.ctx, 'dispatcher', 'node-c');
+      assert.equal((await probe(relay.app)).status, 200);
+    });
+
+    /** Moves the last completed sweep `ms` into the past (negative: into the future). */
+    const sweepAged = (ms: number) =>
+      relay.ctx.db.kysely
+        .updateTable('sweep_status')
+        .set((eb) => ({ completed_ms: eb('completed_ms', '-', ms) }))
+        .where('name', '=', 'sweep')
+        .execute();
+
+    it('is 503 on every node when the last completed sweep is older than three intervals', async () => {
+      await recordHeartbeat(relay.ctx, 'dispatcher', 'node-a');
+      await recordHeartbeat(relay.ctx, 'watchdog', 'node-b');
+      await sweepCompleted();
+      await sweepAged(3 * interval + 2000);
+      // A second node on the same database: it reads the same row, whoever swept.
+      const other = buildApp(createContext(testConfig(), relay.database.db, relay.clock));
+      await other.ready();
+      try {
+        for (const app of [relay.app, other]) {
+          const { status, body, metrics } = await probe(app);
+          assert.equal(status, 503);
+          assert.equal(body.components.sweep?.stale, true);
+          assert.ok((body.components.sweep?.ageMs ?? 0) >= 3 * interval + 2000);
+          assert.equal(body.reasons.length, 1, JSON.stringify(body.reasons));
+          assert.match(
+            body.reasons[0] ?? '',
+            /^sweep: the last completed sweep was \d+ s ago \(more than three watchdog intervals\)$/,
+          );
+          assert.ok(sample(metrics, 'relay_last_sweep_age_seconds') >= (3 * interval + 2000) / 1000);
+        }
+        await sweepCompleted();
+        const { status, metrics } = await probe(other);
+        assert.equal(status, 200, 'a sweep completing makes every node ready again');
+        assert.ok(sample(metrics, 'relay_last_sweep_age_seconds') < interval / 1000);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('is 503 when a heartbeat or the last sweep is in the future: a clock moved back is a fault', async () => {
+      relay.clock.set('2026-11-25T14:00:00Z');
+      await recordHeartbeat(relay.ctx, 'dispatcher', 'node-a');
+      await recordHeartbeat(relay.ctx, 'watchdog', 'node-b');
+      await sweepCompleted();
+      assert.equal((await probe(relay.app)).status, 200);
+
+      relay.clock.set('2026-11-25T11:00:00Z');
+      const { status, body, metrics } = await probe(relay.app);
+      assert.equal(status, 503);
+      assert.equal(body.components.dispatcher?.ageMs, -3 * 3600_000);
+      assert.equal(body.components.dispatcher?.stale, true, 'a negative age is not fresh');
+      assert.ok(
+        body.reasons.includes(
+          'dispatcher: the last heartbeat is 10800 s in the future: a clock was moved back',
+        ),
+        JSON.stringify(body.reasons),
+      );
+      assert.equal(sample(metrics, 'relay_ready'), 0);
+
+      // The sweep's time is the database server's on PostgreSQL: move it ahead of that clock.
+      relay.clock.set('2026-11-25T14:00:00Z');
+      await recordHeartbeat(relay.ctx, 'dispatcher', 'node-a');
+      await recordHeartbeat(relay.ctx, 'watchdog', 'node-b');
+      await sweepCompleted();
+      await sweepAged(-3 * 3600_000);
+      const later = await probe(relay.app);
+      assert.equal(later.status, 503);
+      assert.equal(later.body.components.sweep?.stale, true);
+      assert.equal(later.body.reasons.length, 1, JSON.stringify(later.body.reasons));
+      assert.match(later.body.reasons[0] ?? '', /^sweep: the last completed sweep is \d+ s in the future/);
+
+      // A few seconds between nodes' clocks is not a fault.
+      await sweepCompleted();
+      relay.clock.advance(-5000);
       assert.equal((await probe(relay.app)).status, 200);
     });
 
@@ -137,6 +231,7 @@ for (const dialect of DIALECTS) {
           ready: false,
           status: 'unavailable',
           components: { database: 'unreachable' },
+          reasons: ['the database does not answer'],
           webhooks: 'public-only',
         });
         assert.equal(sample(metrics, 'relay_ready'), 0);

@@ -13,11 +13,17 @@ function withPreload(options = process.env.NODE_OPTIONS ?? ''): string {
  */
 export function inheritedClockEnv(): Record<string, string> {
   const fake = process.env.RELAY_FAKE_NOW;
-  return fake ? { RELAY_FAKE_NOW: fake, NODE_OPTIONS: withPreload() } : {};
+  return fake ? { RELAY_FAKE_NOW: fake, NODE_OPTIONS: withPreload(), ...NO_SKEW_CHECK } : {};
 }
 
+/**
+ * A faked clock is far from the database server's on purpose, so a child on one does not compare
+ * the two (MAX_CLOCK_SKEW=off); a test of the skew check sets it itself.
+ */
+const NO_SKEW_CHECK = { MAX_CLOCK_SKEW: 'off' };
+
 /** Real epoch milliseconds, even when this process's `Date` is faked. */
-function realNow(): number {
+export function realNow(): number {
   const real = (globalThis as Record<symbol, unknown>)[Symbol.for('relay.realNow')];
   return typeof real === 'function' ? (real as () => number)() : Date.now();
 }
@@ -38,7 +44,11 @@ export function pinnedClock(at: string): PinnedClock {
   if (Number.isNaN(start)) throw new Error(`not an instant: ${at}`);
   const since = realNow();
   return {
-    env: { RELAY_FAKE_NOW: `${new Date(start).toISOString()}@${since}`, NODE_OPTIONS: withPreload() },
+    env: {
+      RELAY_FAKE_NOW: `${new Date(start).toISOString()}@${since}`,
+      NODE_OPTIONS: withPreload(),
+      ...NO_SKEW_CHECK,
+    },
     now: () => new Date(start + realNow() - since),
   };
 }

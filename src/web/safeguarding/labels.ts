@@ -12,6 +12,7 @@ const ESCALATION_REASONS: Record<string, string> = {
   'manifest-disputed': 'Team disputes the daily list of referrals',
   'missing-referral': 'Referral missing from Relay',
   'rota-gap': 'Nobody on the on-call rota for part of the next 7 days',
+  'clock-skew': "A server's clock disagrees with the database's, so deadlines may be wrong",
 };
 
 const TRIAGE_REASONS: Record<string, string> = {
