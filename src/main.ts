@@ -9,6 +9,7 @@ import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './direc
 import { verifyAuditChain } from './governance/audit.ts';
 import { registerReviewCommands } from './governance/review.cli.ts';
 import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
+import { registerCheckCommand } from './assurance/check.cli.ts';
 import { registerPersonalDataCommands } from './governance/personal-data.cli.ts';
 import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
 import { createUser } from './web/auth/user.service.ts';
@@ -242,6 +243,8 @@ registerPersonalDataCommands(program);
 registerReviewCommands(program);
 
 registerOncallCommands(program);
+
+registerCheckCommand(program);
 
 export { InvalidArgumentError };
 await program.parseAsync(process.argv);
