@@ -27,8 +27,9 @@ export type AgeFacts = {
 };
 
 const ADULT_AGE = 18;
-// A crew's device clock may run a little fast; a referral must not bounce for that.
-const CLOCK_SKEW = 5 * MINUTE;
+// A crew's device clock may run fast, or Relay's slow (MAX_CLOCK_SKEW raises that within 30 s);
+// a source does not retry a 422, so a referral must not bounce for either.
+const CLOCK_SKEW = 10 * MINUTE;
 
 /** The calendar date in England at that instant: ages and "today" are reckoned where the service runs. */
 export function londonDate(instant: Date): string {
