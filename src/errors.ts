@@ -19,6 +19,7 @@ export const errorCatalogue = {
   'state-conflict': { status: 409, title: 'The resource is not in a state that allows this' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'service-unavailable': { status: 503, title: 'Relay cannot accept this request right now' },
+  'database-not-writable': { status: 503, title: 'The database is not accepting writes' },
   internal: { status: 500, title: 'Something went wrong in Relay' },
 } as const;
 

@@ -7,6 +7,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   sql,
+  type Driver,
   type SqliteDatabase,
   type SqliteStatement,
 } from 'kysely';
@@ -56,9 +57,29 @@ function openSqlite(path: string): Db {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    dialect: new RollbackTolerantSqliteDialect({ database: withStatementCache(database) }),
   });
   return { kysely, dialect: 'sqlite', close: () => kysely.destroy() };
+}
+
+/**
+ * SQLite rolls a transaction back itself on some errors (SQLITE_FULL, a full disk, among them);
+ * Kysely's ROLLBACK after it then fails with "no transaction is active", and that error would
+ * replace the one that says what happened. Ignoring it keeps the real error for the caller.
+ */
+class RollbackTolerantSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      try {
+        await rollback(connection);
+      } catch (error) {
+        if (!/no transaction is active/.test((error as Error).message)) throw error;
+      }
+    };
+    return driver;
+  }
 }
 
 /**

@@ -29,6 +29,10 @@ const problem = {
   },
 };
 
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+};
+
 function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
     statuses.map((status) => [
@@ -39,6 +43,8 @@ function problemResponses(...statuses: number[]) {
           .map((e) => e.title)
           .join('; '),
         content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        // 503 (shutting down, database unreachable, read-only or full) and 429 say when to retry.
+        ...(status === 503 || status === 429 ? { headers: RETRY_AFTER } : {}),
       },
     ]),
   );
@@ -72,7 +78,7 @@ function assurancePaths(idParam: object) {
         responses: {
           '201': ok('Acknowledged'),
           '200': ok('Already acknowledged: the first acknowledgement'),
-          ...problemResponses(401, 403, 404, 415, 422),
+          ...problemResponses(401, 403, 404, 415, 422, 503),
         },
       },
     },
@@ -85,7 +91,7 @@ function assurancePaths(idParam: object) {
         responses: {
           '201': ok('Outcome recorded'),
           '200': ok('The same outcome again'),
-          ...problemResponses(401, 403, 404, 409, 422),
+          ...problemResponses(401, 403, 404, 409, 422, 503),
         },
       },
     },
@@ -107,7 +113,7 @@ function assurancePaths(idParam: object) {
         summary: 'Claim an open escalation for a named person',
         parameters: [idParam],
         requestBody: jsonBody(ClaimBody),
-        responses: { '200': ok('Claimed'), ...problemResponses(401, 403, 404, 409, 422) },
+        responses: { '200': ok('Claimed'), ...problemResponses(401, 403, 404, 409, 422, 503) },
       },
     },
     '/api/v1/escalations/{id}/resolve': {
@@ -115,7 +121,7 @@ function assurancePaths(idParam: object) {
         summary: 'Resolve with a note; "receipt confirmed by phone" also acknowledges on the team’s behalf',
         parameters: [idParam],
         requestBody: jsonBody(ResolveBody),
-        responses: { '200': ok('Resolved'), ...problemResponses(401, 403, 404, 409, 422) },
+        responses: { '200': ok('Resolved'), ...problemResponses(401, 403, 404, 409, 422, 503) },
       },
     },
     '/api/v1/teams/{team}/manifest': {
@@ -136,7 +142,7 @@ function assurancePaths(idParam: object) {
         responses: {
           '201': ok('Escalation opened'),
           '200': ok('Already disputed'),
-          ...problemResponses(401, 403, 422),
+          ...problemResponses(401, 403, 422, 503),
         },
       },
     },

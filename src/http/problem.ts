@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { isDatabaseNotWritable } from '../db/writable.ts';
 import { errorCatalogue, problemFor, RelayError, type ErrorCode } from '../errors.ts';
 
 /** Pages get an HTML error page; the API, health and metrics get problem+json. */
@@ -67,6 +68,19 @@ function isDatabaseUnavailable(error: { code?: string; message?: string }): bool
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof RelayError) return sendProblem(reply, error);
+    if (isDatabaseNotWritable(error)) {
+      // Read-only or full: an operator must act, so it is a warning in the log, and a client retries.
+      request.log.warn({ err: { code: error.code } }, 'database not writable');
+      return sendProblem(
+        reply,
+        new RelayError(
+          'database-not-writable',
+          'The database is read-only or full; nothing was accepted. Try again later.',
+          undefined,
+          { retryAfterSeconds: 30 },
+        ),
+      );
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: { code: error.code } }, 'database unavailable');
       return sendProblem(
