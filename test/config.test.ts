@@ -241,6 +241,21 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads HEARTBEAT_URL (off by default) and MAX_CLOCK_SKEW (30 s by default, or off)', () => {
+    const defaults = loadConfig({});
+    assert.deepEqual(defaults.liveness, { heartbeatUrl: undefined, maxClockSkewMs: 30_000 });
+    const set = loadConfig({ HEARTBEAT_URL: 'https://hc-ping.example/abc', MAX_CLOCK_SKEW: '2m' });
+    assert.deepEqual(set.liveness, {
+      heartbeatUrl: 'https://hc-ping.example/abc',
+      maxClockSkewMs: 2 * MINUTE,
+    });
+    assert.equal(loadConfig({ MAX_CLOCK_SKEW: 'off' }).liveness.maxClockSkewMs, null);
+    assert.deepEqual(problemsOf({ HEARTBEAT_URL: 'ftp://monitor.example/x', MAX_CLOCK_SKEW: '0s' }), [
+      'HEARTBEAT_URL: must be an http(s) URL',
+      'MAX_CLOCK_SKEW: must be longer than zero',
+    ]);
+  });
+
   it('returns a frozen configuration, nested parts included', () => {
     const config = loadConfig({ RELAY_DATA_KEYS: `k1:${key(1)}` }) as Config;
     assert.ok(Object.isFrozen(config));

@@ -97,8 +97,15 @@ function describeHealth(r: Awaited<ReturnType<typeof checkReadiness>>): string {
   if (r.components.database === 'unreachable')
     return 'Relay cannot reach its database. Referrals cannot be taken.';
   if (r.status === 'draining') return 'This Relay node is shutting down.';
+  if (r.components.database === 'not-writable')
+    return 'Relay’s database is not accepting changes (read-only or full). Referrals cannot be taken.';
   const stale = [r.components.dispatcher, r.components.watchdog]
     .filter((c) => c?.stale)
     .map((c) => c?.component);
-  return `Relay's ${stale.join(' and ')} ${stale.length > 1 ? 'have' : 'has'} stopped reporting. Deliveries or deadline checks may be stalled.`;
+  if (stale.length > 0)
+    return `Relay's ${stale.join(' and ')} ${stale.length > 1 ? 'have' : 'has'} stopped reporting. Deliveries or deadline checks may be stalled.`;
+  if (r.components.sweep?.stale)
+    return 'Relay’s deadline checks have not completed recently. Late or failed referrals may not be escalated.';
+  if (r.components.clock?.stale) return 'This Relay server’s clock is wrong, so its deadlines may be wrong.';
+  return 'Relay is not ready.';
 }

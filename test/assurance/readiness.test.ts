@@ -153,6 +153,8 @@ for (const dialect of DIALECTS) {
             /^sweep: the last completed sweep was \d+ s ago \(more than three watchdog intervals\)$/,
           );
           assert.ok(sample(metrics, 'relay_last_sweep_age_seconds') >= (3 * interval + 2000) / 1000);
+          const page = await app.inject({ method: 'GET', url: '/sign-in' });
+          assert.match(page.body, /deadline checks have not completed recently/, 'every page says so');
         }
         await sweepCompleted();
         const { status, metrics } = await probe(other);
