@@ -19,7 +19,8 @@ export function isDatabaseNotWritable(error: unknown): boolean {
 
 /** The heartbeat row each node writes to prove the database takes writes (see probeWrites). */
 export const WRITE_PROBE = 'write-probe';
-const NODE = `${hostname()}-${process.pid}`;
+// Per machine, not per process: `relay check` from cron and restarts would otherwise add rows for ever.
+const NODE = hostname();
 
 /**
  * Writes and commits one small row, so readiness knows whether the database accepts writes: a
