@@ -146,6 +146,13 @@ for (const dialect of DIALECTS) {
         .where('entity_id', '=', referral.id)
         .executeTakeFirstOrThrow();
       assert.match(audit.actor, /^user:/);
+      const page = await browser.get(`/safeguarding/referrals/${referral.id}`);
+      assert.equal(page.headers['cache-control'], 'no-store');
+      assert.match(
+        page.body,
+        /Closed by Sam Safeguarding on [^:]+:\d\d: Duplicate of a referral the GP made the same morning/,
+      );
+      assert.doesNotMatch(page.body, /Close this referral/);
     });
   });
 }
