@@ -32,6 +32,7 @@ export interface Config {
   delivery: DeliveryConfig;
   assurance: AssuranceConfig;
   liveness: LivenessConfig;
+  escalation: EscalationConfig;
   /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
   mailCatcherPort: number;
   logLevel: string;
@@ -79,6 +80,21 @@ export interface LivenessConfig {
    * unready and a clock-skew escalation opens; null when MAX_CLOCK_SKEW=off (tests that fake the clock).
    */
   maxClockSkewMs: number | null;
+}
+
+/** The last mile: how an escalation reaches a named person and keeps reaching them until it is dealt with. */
+export interface EscalationConfig {
+  /** Unclaimed this long, an escalation goes to the next rung (a third of it for `immediate` referrals). */
+  claimByMs: number;
+  /** A claim with no progress for this long lapses, and the escalation is pushed again. */
+  claimTtlMs: number;
+  /** After a resolution, when the condition is checked again (a resolution may name another time). */
+  reopenAfterMs: number;
+  /** ESCALATION_LADDER: the addresses pushed in turn after the person on call. */
+  ladder: string[];
+  /** PAGER_WEBHOOK_URL: an SMS or paging gateway, POSTed each push, signed with the secret. */
+  pagerWebhookUrl: string | undefined;
+  pagerWebhookSecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -179,12 +195,49 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         raw === 'off' ? null : parsePositiveDuration(raw),
       ),
     },
+    escalation: readEscalationConfig(read, problems),
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+type Reader = <T>(name: string, fallback: T, parse: (raw: string) => T) => T;
+
+function readEscalationConfig(read: Reader, problems: string[]): EscalationConfig {
+  const pagerWebhookUrl = read<string | undefined>('PAGER_WEBHOOK_URL', undefined, parseBaseUrl);
+  const pagerWebhookSecret = read<string | undefined>('PAGER_WEBHOOK_SECRET', undefined, parseSecret);
+  // An unsigned page could be forged by anyone who can reach the gateway, so the secret is required.
+  if (pagerWebhookUrl && !pagerWebhookSecret)
+    problems.push('PAGER_WEBHOOK_SECRET is required when PAGER_WEBHOOK_URL is set');
+  return {
+    claimByMs: read('ESCALATION_CLAIM_BY', 15 * MINUTE, parsePositiveDuration),
+    claimTtlMs: read('ESCALATION_CLAIM_TTL', 2 * HOUR, parsePositiveDuration),
+    reopenAfterMs: read('ESCALATION_REOPEN_AFTER', 1 * HOUR, parseReopenAfter),
+    ladder: read<string[]>('ESCALATION_LADDER', [], parseEmailList),
+    pagerWebhookUrl,
+    pagerWebhookSecret,
+  };
+}
+
+/** A follow-up is at most a day away: a resolution must not put the watch to sleep for longer. */
+function parseReopenAfter(raw: string): number {
+  const ms = parsePositiveDuration(raw);
+  if (ms > DAY) throw new Error('must be at most 24h');
+  return ms;
+}
+
+function parseEmailList(raw: string): string[] {
+  const addresses = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const a of addresses) {
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(a)) throw new Error(`"${a}" is not one email address`);
+  }
+  return addresses.map((a) => a.toLowerCase());
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 export interface AcknowledgementTable {
   id: string;
   referral_id: string;
@@ -29,4 +31,14 @@ export interface EscalationTable {
   note: string | null;
   /** A team's free text on a manifest dispute, encrypted; kept out of `detail`, which the audit log copies. */
   team_note: string | null;
+  /** Who the escalation was first pushed to: the person on call, or SAFEGUARDING_EMAIL. */
+  assigned_to: string | null;
+  /** The ladder rung last pushed (0: on call); climbs while nobody claims it. */
+  rung: Generated<number>;
+  /** When the current rung was pushed; null until the escalation is first pushed. */
+  pushed_at: string | null;
+  /** The resolved escalation this one re-opens, when its condition still stood. */
+  previous_id: string | null;
+  /** Resolved: when to check again whether the condition still stands; null once checked. */
+  follow_up_at: string | null;
 }

@@ -22,6 +22,14 @@ export interface EscalationItem {
   resolvedAt: string | null;
   note: string | null;
   phones: Phone[];
+  /** Who it was first pushed to: the person on call, or SAFEGUARDING_EMAIL. */
+  assignedTo: string | null;
+  /** The ladder rung last pushed: 0 the person on call, n the n-th address of ESCALATION_LADDER. */
+  rung: number;
+  /** The resolved escalation this one re-opened. */
+  previousId: string | null;
+  /** Resolved: when Relay looks again whether the problem still stands; null once it has. */
+  followUpAt: string | null;
 }
 
 /** Escalations with their referral's reference and directory version; callers add filters and order. */
@@ -62,6 +70,10 @@ export async function toEscalationItem(ctx: RelayContext, row: EscalationRow): P
     resolvedAt: row.resolved_at,
     note: unsealField(ctx.config.dataKeys, PERSONAL_FIELDS.escalationNote, row.id, row.note),
     phones: team?.phones.map((p) => ({ label: p.label, number: p.number })) ?? [],
+    assignedTo: row.assigned_to,
+    rung: row.rung,
+    previousId: row.previous_id,
+    followUpAt: row.follow_up_at,
   };
 }
 

@@ -3,12 +3,15 @@ import { RelayError } from '../errors.ts';
 import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
 import { acknowledgeRouteIn, type AckResult } from './acknowledgement.service.ts';
 import { resolveEscalationIn, type Resolver } from './escalation.service.ts';
+import { followUpTime } from './pushes/follow-up.ts';
 
 export interface Resolution {
   note: string;
   by: Resolver;
   /** "Receipt confirmed by phone": the named person at the team who confirmed it. */
   confirmedByPhone?: { name: string; userId?: string; keyId?: string };
+  /** When to look again whether the condition still stands; ESCALATION_REOPEN_AFTER when not named. */
+  followUpAt?: Date;
 }
 
 /**
@@ -25,7 +28,17 @@ export async function resolveEscalation(
   return ctx.db.kysely.transaction().execute(async (trx) => {
     const seal = (note: string, escalationId: string) =>
       sealField(ctx.config.dataKeys, PERSONAL_FIELDS.escalationNote, escalationId, note);
-    const resolved = await resolveEscalationIn(trx, id, resolution.note, resolution.by, now, seal);
+    const row = await trx.selectFrom('escalations').select('reason').where('id', '=', id).executeTakeFirst();
+    const followUpAt = row ? followUpTime(ctx, row.reason, now, resolution.followUpAt) : null;
+    const resolved = await resolveEscalationIn(
+      trx,
+      id,
+      resolution.note,
+      resolution.by,
+      now,
+      seal,
+      followUpAt,
+    );
     const phone = resolution.confirmedByPhone;
     if (!phone) return undefined;
     const route =

@@ -13,6 +13,8 @@ import {
 } from './escalation.queries.ts';
 import { claimEscalation, REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
 import { parseRequest } from './request-body.ts';
+import { MAX_FOLLOW_UP_MS } from './pushes/follow-up.ts';
+import { CLOSE_REASON_MAX, closeReferral } from '../referrals/close.service.ts';
 
 const ESCALATION_STATES = ['open', 'claimed', 'resolved'] as const;
 const person = (message: string) => z.string().trim().min(1, message).max(200);
@@ -25,12 +27,32 @@ const ListQuery = z.strictObject({
 
 export const ClaimBody = z.strictObject({ by: person('Say who is claiming it') });
 
+export const CloseBody = z.strictObject({
+  by: person('Say who is closing it'),
+  reason: z.string().trim().min(1, 'Say why the referral is closed').max(CLOSE_REASON_MAX),
+});
+
+/** A follow-up named on a resolution: later than now, and at most 24 hours away. */
+function followUpOf(raw: string | undefined, now: Date): Date | undefined {
+  if (raw === undefined) return undefined;
+  const at = new Date(raw);
+  if (at.getTime() <= now.getTime() || at.getTime() - now.getTime() > MAX_FOLLOW_UP_MS) {
+    throw new RelayError('validation-failed', undefined, [
+      { path: 'followUpAt', message: 'Give a time after now and at most 24 hours from now' },
+    ]);
+  }
+  return at;
+}
+
 export const ResolveBody = z
   .strictObject({
     by: person('Say who is resolving it'),
     note: z.string().trim().min(1, 'Say what was done').max(5000),
     receiptConfirmedByPhone: z.boolean().optional(),
     confirmedBy: person('Name the person at the team who confirmed receipt').optional(),
+    followUpAt: z.iso
+      .datetime({ offset: true, error: 'Give a date and time, e.g. 2026-12-06T15:00:00Z' })
+      .optional(),
   })
   .superRefine(
     (body, issues) => {
@@ -58,7 +80,7 @@ async function assertTeamReferral(ctx: RelayContext, item: EscalationItem) {
   ]);
 }
 
-/** The safeguarding team's escalation queue: list, claim, resolve. */
+/** The safeguarding team's escalation queue: list, claim, resolve; and closing a referral with a reason. */
 export function registerEscalationRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.get('/api/v1/escalations', async (request) => {
     await requireApiKey(ctx, request, ['escalations:write']);
@@ -84,6 +106,7 @@ export function registerEscalationRoutes(app: FastifyInstance, ctx: RelayContext
   app.post<{ Params: { id: string } }>('/api/v1/escalations/:id/resolve', async (request) => {
     const key = await requireApiKey(ctx, request, ['escalations:write']);
     const body = parseRequest(ResolveBody, request.body);
+    const followUpAt = followUpOf(body.followUpAt, ctx.clock.now());
     const item = await findEscalationItem(ctx, request.params.id);
     if (item.state === 'resolved')
       throw new RelayError('state-conflict', 'The escalation is already resolved');
@@ -96,6 +119,7 @@ export function registerEscalationRoutes(app: FastifyInstance, ctx: RelayContext
       confirmedByPhone: body.receiptConfirmedByPhone
         ? { name: body.confirmedBy ?? '', keyId: key.id }
         : undefined,
+      followUpAt,
     });
     const resolved = await findEscalationItem(ctx, item.id);
     return ack
@@ -104,5 +128,15 @@ export function registerEscalationRoutes(app: FastifyInstance, ctx: RelayContext
           acknowledgement: { acknowledged: ack.acknowledged, acknowledgedAt: ack.acknowledgedAt, by: ack.by },
         }
       : resolved;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/referrals/:id/close', async (request) => {
+    const key = await requireApiKey(ctx, request, ['escalations:write']);
+    const body = parseRequest(CloseBody, request.body);
+    const closed = await closeReferral(ctx, request.params.id, body.reason, {
+      name: body.by,
+      actor: `apikey:${key.id}`,
+    });
+    return { ...closed, status: 'closed' };
   });
 }

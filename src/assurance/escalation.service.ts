@@ -33,6 +33,8 @@ export interface NewEscalation {
   detail?: Record<string, unknown>;
   /** For system escalations that may recur: what makes one distinct, e.g. the date or address. */
   occasion?: string;
+  /** The resolved escalation this one re-opens because its condition still stood. */
+  previousId?: string;
 }
 
 export function dedupeKey(e: NewEscalation): string {
@@ -62,6 +64,7 @@ export async function openEscalation(trx: Kysely<Database>, e: NewEscalation, no
       resolved_by: null,
       resolved_at: null,
       note: null,
+      previous_id: e.previousId ?? null,
     })
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
     .executeTakeFirst();
@@ -135,6 +138,8 @@ export async function resolveEscalationIn(
   // A person's note may name the subject, so their callers encrypt it; Relay's own notes hold ids
   // and staff names only, and stay readable where no keys are to hand.
   seal: (note: string, escalationId: string) => string = (text) => text,
+  /** When to look again whether the condition still stands (a person's resolution of a referral's escalation). */
+  followUpAt: string | null = null,
 ): Promise<{ referralId: string | null; teamId: string | null; reason: string }> {
   if (!note.trim()) {
     throw new RelayError('validation-failed', 'A note is required to resolve an escalation', [
@@ -151,10 +156,15 @@ export async function resolveEscalationIn(
       resolved_by: by.name,
       resolved_at: now.toISOString(),
       note: seal(note.trim(), id),
+      follow_up_at: followUpAt,
     })
     .where('id', '=', id)
     .execute();
-  await recordChange(trx, row.referral_id, id, 'escalation.resolved', by, now, { reason: row.reason });
+  const followUp = followUpAt ? { followUpAt } : {};
+  await recordChange(trx, row.referral_id, id, 'escalation.resolved', by, now, {
+    reason: row.reason,
+    ...followUp,
+  });
   if (row.referral_id) await refreshStatus(trx, row.referral_id, now);
   return { referralId: row.referral_id, teamId: row.team_id, reason: row.reason };
 }

@@ -66,7 +66,8 @@ export async function loadMetricsSnapshot(
   const openEscalations = await db
     .selectFrom('escalations')
     .select(['reason', count('n')])
-    .where('state', '=', 'open')
+    // A claim is a person on it, not the problem solved: claimed escalations still count.
+    .where('state', 'in', ['open', 'claimed'])
     .groupBy('reason')
     .execute();
   // Unacknowledged routes are few and must drive the join. SQLite's statistics cannot see that most

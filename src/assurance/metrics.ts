@@ -10,6 +10,7 @@ import { COMPONENTS } from './heartbeat.ts';
 import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';
 import { OPEN_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
 import { sweepMetrics } from './sweep.metrics.ts';
+import { pushMetrics } from './pushes/push.metrics.ts';
 
 /*
  * Label values come only from these fixed sets (personal data rule: never an id, reference, name,
@@ -82,6 +83,7 @@ export function createMetricsRegistry(ctx: RelayContext, options: MetricsOptions
   acknowledgementMetrics(registry, snapshot, ctx);
   healthMetrics(registry, readiness);
   sweepMetrics(registry, ctx, (error) => options.onError?.(error));
+  pushMetrics(registry, ctx, (error) => options.onError?.(error));
   return registry;
 }
 
@@ -158,12 +160,12 @@ function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
   });
 }
 
-/** Unclaimed escalations, the oldest unacknowledged route and the time to acknowledge. */
+/** Unresolved escalations, the oldest unacknowledged route and the time to acknowledge. */
 function acknowledgementMetrics(registry: Registry, snapshot: Snapshot, ctx: RelayContext): void {
   const registers = [registry];
   new Gauge({
     name: 'relay_escalations_open',
-    help: 'Escalations open and not yet claimed by anyone, by reason.',
+    help: 'Escalations not yet resolved (open, or claimed but not yet dealt with), by reason.',
     labelNames: ['reason'] as const,
     registers,
     async collect() {

@@ -7,6 +7,11 @@ function noEscalation(referral: string, team: string | null, reason: string) {
   return sql<boolean>`not exists (select 1 from escalations e where e.dedupe_key = ${sql.ref(referral)} || ':' || ${teamPart} || ':' || ${sql.lit(reason)} || ':')`;
 }
 
+/** A referral closed by hand is watched no more, whatever its routes still lack. */
+function stillOpen(referral: string) {
+  return sql<boolean>`not exists (select 1 from referrals c where c.id = ${sql.ref(referral)} and c.closed_at is not null)`;
+}
+
 const LIVE = ['queued', 'sending', 'retrying'];
 
 export async function overdueUnsent(db: Kysely<Database>, now: string, limit: number) {
@@ -19,6 +24,7 @@ export async function overdueUnsent(db: Kysely<Database>, now: string, limit: nu
     .where('d.send_by', '<', now)
     .where('r.acknowledged_at', 'is', null)
     .where(noEscalation('d.referral_id', 'd.team_id', 'not-sent'))
+    .where(stillOpen('d.referral_id'))
     .limit(limit)
     .execute();
 }
@@ -32,6 +38,7 @@ export async function undelivered(db: Kysely<Database>, state: 'failed' | 'bounc
     .where('d.state', '=', state)
     .where('r.acknowledged_at', 'is', null)
     .where(noEscalation('d.referral_id', 'd.team_id', state))
+    .where(stillOpen('d.referral_id'))
     .limit(limit)
     .execute();
 }
@@ -44,6 +51,7 @@ export async function remindersDue(db: Kysely<Database>, now: string, limit: num
     .where('reminded_at', 'is', null)
     .where('reminder_at', '<=', now)
     .where('ack_by', '>', now)
+    .where(stillOpen('routes.referral_id'))
     .limit(limit)
     .execute();
 }
@@ -55,6 +63,7 @@ export async function unacknowledgedPastDeadline(db: Kysely<Database>, now: stri
     .where('acknowledged_at', 'is', null)
     .where('ack_by', '<=', now)
     .where(noEscalation('routes.referral_id', 'routes.team_id', 'not-acknowledged'))
+    .where(stillOpen('routes.referral_id'))
     .limit(limit)
     .execute();
 }
@@ -66,6 +75,7 @@ export async function overdueTriage(db: Kysely<Database>, now: string, limit: nu
     .where('resolved_at', 'is', null)
     .where('triage_by', '<=', now)
     .where(noEscalation('triage_items.referral_id', null, 'triage-overdue'))
+    .where(stillOpen('triage_items.referral_id'))
     .limit(limit)
     .execute();
 }

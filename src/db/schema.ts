@@ -4,6 +4,7 @@ import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assur
 import type { SweepErrorTable, SweepStatusTable } from '../assurance/sweep.table.ts';
 import type { LeaseTable } from '../cluster/lease.table.ts';
 import type { OncallShiftTable } from '../assurance/oncall/oncall.table.ts';
+import type { EscalationPushTable } from '../assurance/pushes/push.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
 import type {
   AuthorityTable,
@@ -62,4 +63,5 @@ export interface Database {
   review_cases: ReviewCaseTable;
   review_notes: ReviewNoteTable;
   oncall_shifts: OncallShiftTable;
+  escalation_pushes: EscalationPushTable;
 }

@@ -19,6 +19,8 @@ export const PERSONAL_FIELDS = {
   escalationNote: { table: 'escalations', column: 'note' },
   /** A team's free text when disputing a manifest line. */
   teamNote: { table: 'escalations', column: 'team_note' },
+  /** Why a person in the safeguarding team closed the referral by hand. */
+  closeReason: { table: 'referrals', column: 'close_reason' },
 } as const satisfies Record<string, PersonalField>;
 
 export const ALL_PERSONAL_FIELDS: readonly PersonalField[] = Object.values(PERSONAL_FIELDS);

@@ -84,6 +84,7 @@ async function purgeReferral(
     .updateTable('referrals')
     .set({
       payload: sealField(keys, PERSONAL_FIELDS.payload, referral.id, tombstone),
+      close_reason: null,
       purged_at: at,
       updated_at: at,
     })

@@ -4,7 +4,7 @@ import { errorCatalogue, PROBLEM_TYPE_BASE } from '../errors.ts';
 import { StatusDocumentSchema, ReferralSummarySchema } from '../referrals/referral.document.schema.ts';
 import { ReferralInput } from '../referrals/referral.schema.ts';
 import { AckBody, OutcomeBody } from '../assurance/acknowledgement.routes.ts';
-import { ClaimBody, ResolveBody } from '../assurance/escalation.routes.ts';
+import { ClaimBody, CloseBody, ResolveBody } from '../assurance/escalation.routes.ts';
 import { DisputeBody } from '../assurance/manifest.routes.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
@@ -118,10 +118,23 @@ function assurancePaths(idParam: object) {
     },
     '/api/v1/escalations/{id}/resolve': {
       post: {
-        summary: 'Resolve with a note; "receipt confirmed by phone" also acknowledges on the team’s behalf',
+        summary:
+          'Resolve with a note; "receipt confirmed by phone" also acknowledges on the team’s behalf; followUpAt (at most 24 h away) is when Relay looks again whether the problem still stands',
         parameters: [idParam],
         requestBody: jsonBody(ResolveBody),
         responses: { '200': ok('Resolved'), ...problemResponses(401, 403, 404, 409, 422, 503) },
+      },
+    },
+    '/api/v1/referrals/{id}/close': {
+      post: {
+        summary:
+          'Close a referral with a reason (scope escalations:write): its escalations are resolved and none re-opens',
+        parameters: [idParam],
+        requestBody: jsonBody(CloseBody),
+        responses: {
+          '200': ok('Closed: { id, reference, status, closedAt, closedBy }'),
+          ...problemResponses(401, 403, 404, 409, 422),
+        },
       },
     },
     '/api/v1/teams/{team}/manifest': {

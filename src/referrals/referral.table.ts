@@ -21,6 +21,9 @@ export interface ReferralTable {
   raised_by_key: string | null;
   raised_by_user: string | null;
   closed_at: string | null;
+  /** Why a person closed it by hand (personal data, encrypted); null when it closed with its outcomes. */
+  close_reason: string | null;
+  closed_by: string | null;
   /** 1 while on legal hold: retention leaves its personal data alone (0/1 on both engines). */
   legal_hold: Generated<number>;
   legal_hold_reason: string | null;

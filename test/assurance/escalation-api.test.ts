@@ -75,6 +75,10 @@ for (const dialect of DIALECTS) {
             { label: 'Duty desk', number: '01632 960100' },
             { label: 'Team manager', number: '01632 960101' },
           ],
+          assignedTo: null,
+          rung: 0,
+          previousId: null,
+          followUpAt: null,
         },
       );
     });

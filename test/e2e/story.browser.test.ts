@@ -191,6 +191,15 @@ describe('the whole story, in a real browser', () => {
     await lead.locator('form[action$="/claim"] button').first().click();
     await lead.waitForLoadState();
     await check(lead);
+    // The escalation's own page: who it was pushed to, its claim, its history.
+    const detail = await lead
+      .locator('td a[href^="/safeguarding/escalations/"]:not([href$="/resolve"])')
+      .first()
+      .getAttribute('href');
+    await lead.goto(`${base}${detail}`);
+    await check(lead);
+    assert.match((await lead.textContent('main')) ?? '', /Claimed by\s*Jo Bennett/);
+    await lead.goto(`${base}/safeguarding/escalations`);
     await lead.locator('a[href$="/resolve"]').first().click();
     await lead.waitForLoadState();
     await check(lead);

@@ -5,7 +5,7 @@ import { toError } from '../../errors.ts';
 import { claimRun, fail, finish } from './schedule.ts';
 
 /** The bare address inside MAIL_FROM (`Name <addr>` or `addr`). */
-function senderAddress(mailFrom: string): string {
+export function senderAddress(mailFrom: string): string {
   return /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom.trim();
 }
 

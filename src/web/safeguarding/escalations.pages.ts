@@ -13,14 +13,18 @@ import { isRoutedTo } from '../../referrals/referral.repository.ts';
 import { DAY } from '../../time.ts';
 import { requireRole } from '../auth/guards.ts';
 import { csrfCheck } from '../auth/csrf.ts';
+import { isReferralReason } from '../../assurance/pushes/follow-up.ts';
+import { escalationPage } from './escalation.detail.ts';
 import {
   escalationView,
+  followUpFrom,
+  followUpItems,
   readResolveForm,
   RESOLVE_FIELD_IDS,
   validateResolveForm,
   type ResolveForm,
 } from './escalation.form.ts';
-import { errorList, resolverOf, signedInUser } from './page.helpers.ts';
+import { errorList, formField, resolverOf, signedInUser } from './page.helpers.ts';
 
 const LIST_LIMIT = 500;
 const RESOLVED_DAYS = 7;
@@ -45,14 +49,24 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
     },
   );
 
+  app.get<{ Params: IdParams }>(
+    '/safeguarding/escalations/:id',
+    { preHandler: guard },
+    async (request, reply) => escalationPage(ctx, reply, request.params.id),
+  );
+
   app.post<{ Params: IdParams }>('/safeguarding/escalations/:id/claim', post, async (request, reply) => {
     const id = request.params.id;
+    // Claimed from its own page, the person stays on that page; from the list, on the list.
+    const fromPage = formField(request.body, 'from') === 'page';
     try {
       await claimEscalation(ctx, id, resolverOf(signedInUser(request)));
     } catch (error) {
       if (!(error instanceof RelayError) || error.code !== 'state-conflict') throw error;
+      if (fromPage) return escalationPage(ctx, reply.code(409), id, { problem: error.message });
       return listPage(ctx, reply.code(409), 'open', { problem: error.message });
     }
+    if (fromPage) return reply.redirect(`/safeguarding/escalations/${encodeURIComponent(id)}`, 303);
     return reply.redirect(`/safeguarding/escalations#escalation-${encodeURIComponent(id)}`, 303);
   });
 
@@ -66,7 +80,11 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
     const item = await findEscalationItem(ctx, request.params.id);
     const form = readResolveForm(request.body);
     if (item.state === 'resolved') return resolvePage(ctx, reply.code(409), item, form);
-    const errors = validateResolveForm(form, await canConfirmReceipt(ctx, item));
+    const errors = validateResolveForm(
+      form,
+      await canConfirmReceipt(ctx, item),
+      isReferralReason(item.reason),
+    );
     if (Object.keys(errors).length > 0) return resolvePage(ctx, reply.code(422), item, form, errors);
     try {
       const user = signedInUser(request);
@@ -76,6 +94,7 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
         note: form.note,
         by: resolverOf(user),
         confirmedByPhone: form.confirmedByPhone ? { name: form.confirmedBy, userId: user.id } : undefined,
+        followUpAt: followUpFrom(form, ctx.clock.now()),
       });
     } catch (error) {
       if (!(error instanceof RelayError) || error.code !== 'state-conflict') throw error;
@@ -125,14 +144,16 @@ async function resolvePage(
   ctx: RelayContext,
   reply: FastifyReply,
   item: EscalationItem,
-  form: ResolveForm = { note: '', confirmedByPhone: false, confirmedBy: '' },
+  form: ResolveForm = { note: '', confirmedByPhone: false, confirmedBy: '', followUp: '' },
   errors: Record<string, string> = {},
 ) {
   const failed = Object.keys(errors).length > 0;
-  return reply.page('safeguarding/resolve.njk', {
+  // The notes of a resolved escalation may name the subject: not kept by the browser.
+  return reply.header('cache-control', 'no-store').page('safeguarding/resolve.njk', {
     pageTitle: `${failed ? 'Error: ' : ''}Resolve escalation`,
     item: escalationView(item),
     canConfirm: item.state !== 'resolved' && (await canConfirmReceipt(ctx, item)),
+    followUpItems: isReferralReason(item.reason) ? followUpItems(ctx, form) : undefined,
     form,
     errors,
     errorList: errorList(errors, RESOLVE_FIELD_IDS),

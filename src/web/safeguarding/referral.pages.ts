@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../governance/personal-data.ts';
 import { viewReferral } from '../../referrals/referral.access.ts';
 import { statusDocument } from '../../referrals/referral.document.ts';
 import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
@@ -22,14 +23,32 @@ export function registerReferralPage(app: FastifyInstance, ctx: RelayContext): v
       const { referral, payload } = await viewReferral(ctx, user, request.params.id, 'safeguarding');
       const doc = await statusDocument(ctx, referral);
       const names = await namesFor(ctx, referral);
-      return reply.page('safeguarding/referral.njk', {
+      // The subject's personal data: not kept by the browser.
+      return reply.header('cache-control', 'no-store').page('safeguarding/referral.njk', {
         pageTitle: `Referral ${doc.reference}`,
         payload,
         doc,
+        closedByHand: closedByHand(ctx, referral),
         ...(await progressView(ctx, doc, names)),
       });
     },
   );
+}
+
+/** Who closed it by hand and why (the reason decrypted for this page only); undefined otherwise. */
+function closedByHand(ctx: RelayContext, referral: ReferralRow) {
+  if (!referral.closed_by || !referral.closed_at) return undefined;
+  const reason = unsealField(
+    ctx.config.dataKeys,
+    PERSONAL_FIELDS.closeReason,
+    referral.id,
+    referral.close_reason,
+  );
+  return {
+    by: referral.closed_by,
+    at: referral.closed_at,
+    reason: reason ?? 'removed at the end of the retention period',
+  };
 }
 
 /** The directory version the referral was routed with, or today's for one never routed. */

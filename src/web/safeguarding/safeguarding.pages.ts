@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
+import { registerClosePages } from './close.pages.ts';
 import { registerDashboardPage } from './dashboard.pages.ts';
 import { registerEscalationPages } from './escalations.pages.ts';
 import { registerReconcilePages } from './reconcile.pages.ts';
@@ -14,5 +15,6 @@ export function registerSafeguardingPages(app: FastifyInstance, ctx: RelayContex
   registerTriagePages(app, ctx);
   registerSearchPage(app, ctx);
   registerReferralPage(app, ctx);
+  registerClosePages(app, ctx);
   registerReconcilePages(app, ctx);
 }

@@ -1,0 +1,87 @@
+import type { RelayContext } from '../context.ts';
+import { RelayError } from '../errors.ts';
+import { appendAudit } from '../governance/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
+import { resolveEscalationIn, type Resolver } from '../assurance/escalation.service.ts';
+import { findReferral, insertEvent, refreshStatus } from './referral.repository.ts';
+
+export const CLOSE_REASON_MAX = 2000;
+
+export interface ClosedReferral {
+  id: string;
+  reference: string;
+  closedAt: string;
+  closedBy: string;
+}
+
+/**
+ * A person in the safeguarding team closes a referral that needs nothing more (a duplicate, a
+ * referral made in error, one dealt with outside Relay), saying why. It is the one action besides an
+ * acknowledgement, a route or a delivery that ends the watchdog's watch: its escalations are resolved
+ * and none re-opens. The reason may name the subject, so it is encrypted and kept out of the audit
+ * log and the timeline.
+ */
+export async function closeReferral(
+  ctx: RelayContext,
+  idOrReference: string,
+  reason: string,
+  by: Resolver,
+): Promise<ClosedReferral> {
+  const why = reason.trim();
+  if (!why || why.length > CLOSE_REASON_MAX) {
+    throw new RelayError('validation-failed', undefined, [
+      { path: 'reason', message: `Say why the referral is closed, in 1 to ${CLOSE_REASON_MAX} characters` },
+    ]);
+  }
+  const referral = await findReferral(ctx.db.kysely, idOrReference);
+  if (!referral) throw new RelayError('not-found', `No referral ${idOrReference}`);
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  await ctx.db.kysely.transaction().execute(async (trx) => {
+    const closed = await trx
+      .updateTable('referrals')
+      .set({
+        closed_at: at,
+        closed_by: by.name,
+        close_reason: sealField(ctx.config.dataKeys, PERSONAL_FIELDS.closeReason, referral.id, why),
+        updated_at: at,
+      })
+      .where('id', '=', referral.id)
+      .where('closed_at', 'is', null)
+      .executeTakeFirst();
+    if (closed.numUpdatedRows === 0n)
+      throw new RelayError('state-conflict', `${referral.reference} is already closed`);
+    await appendAudit(trx, now, {
+      actor: by.actor,
+      action: 'referral.closed',
+      entityType: 'referral',
+      entityId: referral.id,
+      detail: { reference: referral.reference, reason: 'closed-by-hand', by: by.name },
+    });
+    await insertEvent(trx, {
+      referral_id: referral.id,
+      at,
+      kind: 'closed',
+      actor: by.actor,
+      detail: JSON.stringify({ by: by.name, how: 'closed by hand, with a reason' }),
+    });
+    const open = await trx
+      .selectFrom('escalations')
+      .select('id')
+      .where('referral_id', '=', referral.id)
+      .where('state', '!=', 'resolved')
+      .execute();
+    for (const e of open) {
+      await resolveEscalationIn(trx, e.id, `The referral was closed by ${by.name}.`, by, now);
+    }
+    // Resolved earlier, waiting to be looked at again: a closed referral is watched no more.
+    await trx
+      .updateTable('escalations')
+      .set({ follow_up_at: null })
+      .where('referral_id', '=', referral.id)
+      .where('follow_up_at', 'is not', null)
+      .execute();
+    await refreshStatus(trx, referral.id, now);
+  });
+  return { id: referral.id, reference: referral.reference, closedAt: at, closedBy: by.name };
+}
