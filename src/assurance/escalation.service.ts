@@ -21,6 +21,7 @@ export const SYSTEM_REASONS = [
   'manifest-disputed',
   'missing-referral',
   'rota-gap',
+  'directory-stale',
 ] as const;
 export type EscalationReason = (typeof REFERRAL_REASONS)[number] | (typeof SYSTEM_REASONS)[number];
 

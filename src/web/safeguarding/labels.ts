@@ -12,6 +12,7 @@ const ESCALATION_REASONS: Record<string, string> = {
   'manifest-disputed': 'Team disputes the daily list of referrals',
   'missing-referral': 'Referral missing from Relay',
   'rota-gap': 'Nobody on the on-call rota for part of the next 7 days',
+  'directory-stale': 'The directory’s bank-holiday list runs out within 90 days',
 };
 
 const TRIAGE_REASONS: Record<string, string> = {
