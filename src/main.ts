@@ -5,7 +5,13 @@ import { loadConfig, type Config } from './config.ts';
 import { start, type Role } from './cli/start.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from './directory/directory.service.ts';
+import {
+  DEMO_DIRECTORY_PATH,
+  importDirectory,
+  readDirectoryFile,
+  TeamsInUseError,
+} from './directory/directory.service.ts';
+import { importReport } from './directory/directory.report.ts';
 import { verifyAuditChain } from './governance/audit.ts';
 import { registerReviewCommands } from './governance/review.cli.ts';
 import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
@@ -76,26 +82,39 @@ directory
   .description('Import a directory file (JSON) as a new directory version')
   .argument('[file]', 'the directory file')
   .option('--demo', 'import the shipped West Midlands demo directory')
+  .option('--dry-run', 'check the file and say what would happen, writing nothing')
+  .option('--force', 'remove or rename teams that still have open referrals, users or API keys')
+  .option('--reason <text>', 'why the import is forced (required with --force; audited)')
   .action(
-    command(async (file: string | undefined, options: { demo?: boolean }) => {
-      if (!file && !options.demo) throw new Error('give a FILE or --demo');
-      const path = options.demo ? DEMO_DIRECTORY_PATH : (file as string);
-      const ctx = await openRuntime();
-      if (options.demo && ctx.config.env === 'production')
-        throw new Error('demo data is never loaded in production');
-      try {
-        const json = await readDirectoryFile(path);
-        const result = await importDirectory(ctx.db.kysely, ctx.clock, json, { actor: 'cli', source: path });
-        const counts = `${result.authorities} authorities, ${result.teams} teams, ${result.coverage} coverage entries`;
-        console.log(
-          result.changed
-            ? `Imported directory version ${result.versionId}: ${counts}.`
-            : `Unchanged: the file matches directory version ${result.versionId}.`,
-        );
-      } finally {
-        await ctx.db.close();
-      }
-    }),
+    command(
+      async (
+        file: string | undefined,
+        options: { demo?: boolean; dryRun?: boolean; force?: boolean; reason?: string },
+      ) => {
+        if (!file && !options.demo) throw new Error('give a FILE or --demo');
+        if (options.force && !options.reason?.trim()) throw new Error('--force needs --reason TEXT');
+        const path = options.demo ? DEMO_DIRECTORY_PATH : (file as string);
+        const ctx = await openRuntime();
+        if (options.demo && ctx.config.env === 'production')
+          throw new Error('demo data is never loaded in production');
+        try {
+          const json = await readDirectoryFile(path);
+          const result = await importDirectory(ctx.db.kysely, ctx.clock, json, {
+            actor: 'cli',
+            source: path,
+            dryRun: options.dryRun === true,
+            ...(options.force ? { force: { reason: options.reason ?? '' } } : {}),
+          }).catch((error: unknown) => {
+            if (error instanceof TeamsInUseError)
+              throw new Error(`${error.message} (--force --reason TEXT to import anyway)`);
+            throw error;
+          });
+          for (const line of importReport(result, options.dryRun === true)) console.log(line);
+        } finally {
+          await ctx.db.close();
+        }
+      },
+    ),
   );
 
 const apikey = program.command('apikey').description('Manage API keys');

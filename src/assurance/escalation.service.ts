@@ -22,6 +22,7 @@ export const SYSTEM_REASONS = [
   'missing-referral',
   'rota-gap',
   'clock-skew',
+  'directory-stale',
 ] as const;
 export type EscalationReason = (typeof REFERRAL_REASONS)[number] | (typeof SYSTEM_REASONS)[number];
 

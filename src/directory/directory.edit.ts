@@ -84,7 +84,7 @@ export async function editDirectory(
   const after = mutate(structuredClone(before));
   // The stored checksum is of the file as imported (in its order), so "nothing changed" is judged here.
   if (canonicalJson(after) === canonicalJson(before)) {
-    return { versionId: current.id, changed: false, ...countsOf(before) };
+    return { versionId: current.id, changed: false, ...countsOf(before), warnings: [], forced: [] };
   }
   const file = directoryToFile(after);
   const parsed = parseDirectoryFile(file);

@@ -7,6 +7,8 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
+import { diffDirectories } from './directory.diff.ts';
+import { describeTeamsInUse, importWarnings, teamsInUse, type TeamInUse } from './directory.guard.ts';
 import { parseDirectoryFile } from './directory.schema.ts';
 import { insertVersion, latestVersion, loadDirectory } from './directory.repository.ts';
 import type { Directory } from './directory.types.ts';
@@ -21,27 +23,64 @@ export interface ImportResult {
   authorities: number;
   teams: number;
   coverage: number;
+  /** Things a person should know about the new version, e.g. a day team with no opening hours. */
+  warnings: string[];
+  /** The teams a forced import removed or renamed while still in use. */
+  forced: TeamInUse[];
 }
 
-/** Validates a directory file and, when it differs from the current version, stores it as a new version. */
+export interface ImportMeta {
+  actor: string;
+  source: string;
+  /** Removes or renames teams still in use: the person's reason, audited. */
+  force?: { reason: string };
+  /** Checks everything and reports what would happen, but writes nothing. */
+  dryRun?: boolean;
+}
+
+/** Refused: the import would strand open referrals, users or API keys. Each team is named. */
+export class TeamsInUseError extends RelayError {
+  constructor(readonly teams: TeamInUse[]) {
+    super('state-conflict', describeTeamsInUse(teams));
+  }
+}
+
+/**
+ * Validates a directory file and, when it differs from the current version, stores it as a new
+ * version. Refuses (TeamsInUseError, nothing written) to remove or rename a team still in use
+ * unless forced with a reason, which is audited.
+ */
 export async function importDirectory(
   db: Kysely<Database>,
   clock: Clock,
   json: unknown,
-  meta: { actor: string; source: string },
+  meta: ImportMeta,
 ): Promise<ImportResult> {
   const parsed = parseDirectoryFile(json);
   if (!parsed.ok) throw new RelayError('validation-failed', 'The directory file has errors', parsed.errors);
   const directory = parsed.directory;
   const checksum = createHash('sha256').update(canonicalJson(directory)).digest('hex');
+  if (meta.force && !meta.force.reason.trim()) {
+    throw new RelayError('validation-failed', 'A forced import needs a reason', [
+      { path: 'reason', message: 'Give the reason for forcing the import' },
+    ]);
+  }
   const counts = {
     authorities: directory.authorities.length,
     teams: directory.authorities.reduce((n, a) => n + a.teams.length, 0),
     coverage: directory.coverage.length,
+    warnings: importWarnings(directory),
+    forced: [] as TeamInUse[],
   };
   return db.transaction().execute(async (trx) => {
     const current = await latestVersion(trx);
     if (current?.checksum === checksum) return { versionId: current.id, changed: false, ...counts };
+    // Checked inside the transaction, against the version it replaces.
+    const inUse = current
+      ? await teamsInUse(trx, diffDirectories(await loadDirectory(trx, current.id), directory))
+      : [];
+    if (inUse.length > 0 && !meta.force) throw new TeamsInUseError(inUse);
+    if (meta.dryRun) return { versionId: current?.id ?? 0, changed: true, ...counts, forced: inUse };
     const at = clock.now();
     const versionId = await insertVersion(trx, directory, {
       at: at.toISOString(),
@@ -54,9 +93,32 @@ export async function importDirectory(
       action: 'directory.imported',
       entityType: 'directory',
       entityId: String(versionId),
-      detail: { source: meta.source, checksum, ...counts },
+      detail: {
+        source: meta.source,
+        checksum,
+        authorities: counts.authorities,
+        teams: counts.teams,
+        coverage: counts.coverage,
+      },
     });
-    return { versionId, changed: true, ...counts };
+    if (inUse.length > 0) await auditForced(trx, at, meta, versionId, inUse);
+    return { versionId, changed: true, ...counts, forced: inUse };
+  });
+}
+
+async function auditForced(
+  trx: Kysely<Database>,
+  at: Date,
+  meta: ImportMeta,
+  versionId: number,
+  teams: TeamInUse[],
+): Promise<void> {
+  await appendAudit(trx, at, {
+    actor: meta.actor,
+    action: 'directory.import-forced',
+    entityType: 'directory',
+    entityId: String(versionId),
+    detail: { source: meta.source, reason: meta.force?.reason ?? '', teams },
   });
 }
 

@@ -301,6 +301,86 @@ describe('relay directory import', () => {
   });
 });
 
+describe('relay directory import: teams still in use', () => {
+  const { dir, dbPath, env } = workspace();
+  type File = { authorities: { id: string; teams: { id: string; name: string; hours: unknown }[] }[] };
+  const demo = () => JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as File;
+  const team = (file: File, id: string) => file.authorities.flatMap((a) => a.teams).find((t) => t.id === id)!;
+  let renamed = '';
+
+  before(async () => {
+    assertSuccess(await relay(['directory', 'import', '--demo'], env));
+    const created = ['--name', 'Adults front door', '--scope', 'acknowledgements:write'];
+    assertSuccess(await relay(['apikey', 'create', ...created, '--team', 'birmingham-adults'], env));
+    const file = demo();
+    team(file, 'birmingham-adults').name = 'Birmingham Adults (renamed)';
+    const walsall = file.authorities.find((a) => a.id === 'walsall')!;
+    walsall.teams = walsall.teams.filter((t) => t.id !== 'walsall-out-of-hours');
+    team(file, 'dudley-children').hours = { weekly: {} };
+    renamed = join(dir, 'renamed.json');
+    writeFileSync(renamed, JSON.stringify(file));
+  });
+
+  it('refuses to rename a team with a live API key: one line naming it, exit 1, nothing written', async () => {
+    const [reason] = assertFailure(
+      await relay(['directory', 'import', renamed], env),
+      /^relay: The import would remove or rename teams still in use: birmingham-adults \(renamed: 1 API key\) \(--force --reason TEXT to import anyway\)$/,
+    );
+    assert.doesNotMatch(reason ?? '', /walsall/, 'a removed team nothing points at is no conflict');
+    assert.equal(count(dbPath, 'directory_versions'), 1);
+  });
+
+  it('--force without --reason exits 1 and writes nothing', async () => {
+    assertFailure(
+      await relay(['directory', 'import', renamed, '--force'], env),
+      /^relay: --force needs --reason TEXT$/,
+    );
+    assert.equal(count(dbPath, 'directory_versions'), 1);
+  });
+
+  it('--dry-run says what would happen, with the warnings, and writes nothing', async () => {
+    const refused = await relay(['directory', 'import', renamed, '--dry-run'], env);
+    assertFailure(refused, /still in use: birmingham-adults/);
+    const out = assertSuccess(
+      await relay(['directory', 'import', renamed, '--dry-run', '--force', '--reason', 'team renamed'], env),
+    );
+    assert.match(
+      out[0] ?? '',
+      /^Dry run: would import a new directory version \(14 authorities, .*\); nothing was written\.$/,
+    );
+    assert.equal(out[1], 'Would force: birmingham-adults (renamed: 1 API key)');
+    assert.match(out[2] ?? '', /^Warning: dudley-children is a day team with no opening hours/);
+    assert.equal(out.length, 3);
+    assert.equal(count(dbPath, 'directory_versions'), 1);
+    assert.equal(count(dbPath, 'audit_log'), 2, 'the import and the key, nothing from the dry runs');
+  });
+
+  it('--force --reason imports and audits the forcing with the reason', async () => {
+    const out = assertSuccess(
+      await relay(
+        ['directory', 'import', renamed, '--force', '--reason', 'Front door renamed by the council'],
+        env,
+      ),
+    );
+    assert.match(out[0] ?? '', /^Imported directory version 2: /);
+    assert.equal(out[1], 'Forced: birmingham-adults (renamed: 1 API key)');
+    assert.equal(count(dbPath, 'directory_versions'), 2);
+    const [audit, ...more] = query<{ actor: string; detail: string; entity_id: string }>(
+      dbPath,
+      "SELECT actor, detail, entity_id FROM audit_log WHERE action = 'directory.import-forced'",
+    );
+    assert.equal(more.length, 0);
+    assert.equal(audit?.actor, 'cli');
+    assert.equal(audit?.entity_id, '2');
+    const detail = JSON.parse(audit?.detail ?? '{}') as { reason: string; teams: { teamId: string }[] };
+    assert.equal(detail.reason, 'Front door renamed by the council');
+    assert.deepEqual(
+      detail.teams.map((t) => t.teamId),
+      ['birmingham-adults'],
+    );
+  });
+});
+
 describe('relay apikey', () => {
   const { dbPath, env } = workspace();
   const databaseUrl = env.DATABASE_URL as string;

@@ -108,15 +108,27 @@ describe('three relay nodes on one PostgreSQL, one killed and the database resta
         where state = 'sending' and locked_by like ${`${node.child.pid}-%`}`.execute(db.kysely)
     ).rows[0]?.n ?? 0;
 
-  /** SIGKILLs the node while it holds a lease on a delivery, so its work must be taken over. */
+  /**
+   * SIGKILLs the node while it holds a lease on a delivery, so its work must be taken over. The node
+   * is frozen (SIGSTOP) while its leases are counted, so it cannot finish the send in between: the
+   * kill lands with the leases counted. A node that never holds one fails the test, since a kill
+   * between sends would prove nothing about taking work over.
+   */
   async function killWhileSending(victim: RelayProcess): Promise<number> {
-    await eventually(async () => (await leasesHeldBy(victim)) > 0, 'the victim holds a lease', 15_000).catch(
-      () => undefined,
-    );
-    const leases = await leasesHeldBy(victim);
-    victim.child.kill('SIGKILL');
-    await victim.exited;
-    return leases;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      victim.child.kill('SIGSTOP');
+      const leases = await leasesHeldBy(victim);
+      if (leases > 0) {
+        victim.child.kill('SIGKILL');
+        await victim.exited;
+        return leases;
+      }
+      victim.child.kill('SIGCONT');
+      if (Date.now() > deadline)
+        throw new Error('the victim never held a lease: it was not killed while sending');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** While PostgreSQL is down, intake answers 503 with Retry-After (and, below, wrote nothing). */
@@ -162,6 +174,7 @@ describe('three relay nodes on one PostgreSQL, one killed and the database resta
     );
     const [leasesLost, outage] = await Promise.all([killed, restarted]);
     assert.ok(leasesLost !== undefined && outage, 'both faults were injected');
+    assert.ok(leasesLost > 0, `the node was killed while sending (it held ${leasesLost} leases)`);
     assert.ok(
       outage.during < REFERRALS - 1,
       `PostgreSQL restarted mid-stream (at referral ${outage.during})`,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { DIALECTS, childDatabaseEnv, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '../helpers/process.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
@@ -15,88 +15,90 @@ function metric(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-describe('a mail server that accepts connections and never answers, in the real process', () => {
-  let database: TestDatabase;
-  let smtp: TestSmtpServer;
-  let relay: RelayProcess | undefined;
-  let env: Record<string, string>;
+for (const dialect of DIALECTS) {
+  describe(`a mail server that accepts connections and never answers, in the real process [${dialect}]`, () => {
+    let database: TestDatabase;
+    let smtp: TestSmtpServer;
+    let relay: RelayProcess | undefined;
+    let env: Record<string, string>;
 
-  before(async () => {
-    database = await createTestDatabase('sqlite', { migrate: false });
-    smtp = await startTestSmtpServer();
-    smtp.setMode('blackhole');
-    env = {
-      DATABASE_URL: database.url,
-      PORT: String(await freePort()),
-      SMTP_URL: smtp.url,
-      SEND_BY: '2s',
-      SEND_TIMEOUT: '60s',
-      WATCHDOG_INTERVAL_MS: '500',
-      DISPATCH_POLL: '200ms',
-      TEST_ALERT_INTERVAL: 'off',
-    };
-    assert.equal(runRelay(['directory', 'import', '--demo'], env).status, 0);
-  });
-  after(async () => {
-    relay?.child.kill('SIGKILL');
-    await smtp.close();
-    await database.drop();
-  });
-
-  it('is never silence: not-sent escalations open, and metrics show the stuck deliveries', async () => {
-    const key = runRelay(
-      ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write'],
-      env,
-    ).stdout.trim();
-    relay = startRelay(env);
-    await relay.waitForOutput(/is running/);
-    const base = `http://127.0.0.1:${env.PORT}`;
-    const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const body = exampleReferral({
-      source: { system: 'e2e-epcr', reference: 'BLACKHOLE-1' },
-      incident: { ...exampleReferral().incident, occurredAt },
-    });
-    const created = await fetch(`${base}/api/v1/referrals`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    assert.equal(created.status, 201);
-    const { id } = (await created.json()) as { id: string };
-    const doc = async () =>
-      (await (
-        await fetch(`${base}/api/v1/referrals/${id}`, { headers: { authorization: `Bearer ${key}` } })
-      ).json()) as {
-        status: string;
-        deliveries: { state: string }[];
-        escalations: { reason: string; state: string }[];
+    before(async () => {
+      database = await createTestDatabase(dialect, { migrate: false });
+      smtp = await startTestSmtpServer();
+      smtp.setMode('blackhole');
+      env = {
+        ...childDatabaseEnv(database),
+        PORT: String(await freePort()),
+        SMTP_URL: smtp.url,
+        SEND_BY: '2s',
+        SEND_TIMEOUT: '60s',
+        WATCHDOG_INTERVAL_MS: '500',
+        DISPATCH_POLL: '200ms',
+        TEST_ALERT_INTERVAL: 'off',
       };
-    await eventually(
-      async () => (await doc()).escalations.some((e) => e.reason === 'not-sent'),
-      'a not-sent escalation',
-      20_000,
-    );
-    const stuck = await doc();
-    assert.equal(stuck.status, 'escalated');
-    assert.ok(
-      stuck.deliveries.every((d) => d.state === 'sending'),
-      'the delivery is still in flight, not forgotten',
-    );
-    assert.equal(smtp.received.length, 0);
+      assert.equal(runRelay(['directory', 'import', '--demo'], env).status, 0);
+    });
+    after(async () => {
+      relay?.child.kill('SIGKILL');
+      await smtp.close();
+      await database.drop();
+    });
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.ok(
-      (metric(metrics, 'relay_deliveries', { state: 'sending', channel: 'email' }) ?? 0) >= 1,
-      'stuck deliveries show',
-    );
-    assert.ok(
-      (metric(metrics, 'relay_escalations_open', { reason: 'not-sent' }) ?? 0) >= 1,
-      'the escalation shows',
-    );
-    const oldest = Number(/^relay_oldest_unacknowledged_seconds (\S+)$/m.exec(metrics)?.[1]);
-    assert.ok(oldest > 0, 'the oldest unacknowledged age grows');
+    it('is never silence: not-sent escalations open, and metrics show the stuck deliveries', async () => {
+      const key = runRelay(
+        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write'],
+        env,
+      ).stdout.trim();
+      relay = startRelay(env);
+      await relay.waitForOutput(/is running/);
+      const base = `http://127.0.0.1:${env.PORT}`;
+      const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const body = exampleReferral({
+        source: { system: 'e2e-epcr', reference: 'BLACKHOLE-1' },
+        incident: { ...exampleReferral().incident, occurredAt },
+      });
+      const created = await fetch(`${base}/api/v1/referrals`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(created.status, 201);
+      const { id } = (await created.json()) as { id: string };
+      const doc = async () =>
+        (await (
+          await fetch(`${base}/api/v1/referrals/${id}`, { headers: { authorization: `Bearer ${key}` } })
+        ).json()) as {
+          status: string;
+          deliveries: { state: string }[];
+          escalations: { reason: string; state: string }[];
+        };
+      await eventually(
+        async () => (await doc()).escalations.some((e) => e.reason === 'not-sent'),
+        'a not-sent escalation',
+        20_000,
+      );
+      const stuck = await doc();
+      assert.equal(stuck.status, 'escalated');
+      assert.ok(
+        stuck.deliveries.every((d) => d.state === 'sending'),
+        'the delivery is still in flight, not forgotten',
+      );
+      assert.equal(smtp.received.length, 0);
 
-    relay.child.kill('SIGKILL');
-    relay = undefined;
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.ok(
+        (metric(metrics, 'relay_deliveries', { state: 'sending', channel: 'email' }) ?? 0) >= 1,
+        'stuck deliveries show',
+      );
+      assert.ok(
+        (metric(metrics, 'relay_escalations_open', { reason: 'not-sent' }) ?? 0) >= 1,
+        'the escalation shows',
+      );
+      const oldest = Number(/^relay_oldest_unacknowledged_seconds (\S+)$/m.exec(metrics)?.[1]);
+      assert.ok(oldest > 0, 'the oldest unacknowledged age grows');
+
+      relay.child.kill('SIGKILL');
+      relay = undefined;
+    });
   });
-});
+}

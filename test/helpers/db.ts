@@ -19,6 +19,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** What a child `relay` process needs to reach this database: its URL and, on PostgreSQL, its schema. */
+export function childDatabaseEnv(database: TestDatabase): Record<string, string> {
+  return {
+    DATABASE_URL: database.url,
+    ...(database.pgSchema ? { PGOPTIONS: `-c search_path=${database.pgSchema}` } : {}),
+  };
+}
+
 /** A fresh, migrated database: a new SQLite file, or a new PostgreSQL schema. */
 export async function createTestDatabase(
   dialect: Dialect,

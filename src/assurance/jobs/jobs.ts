@@ -3,6 +3,7 @@ import { retentionJob } from '../../governance/retention.job.ts';
 import type { NamedSweepJob, SweepJob } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';
 import { escalationPushJob } from './escalation-push.job.ts';
+import { directoryStaleJob } from './directory-stale.job.ts';
 import { manifestJob } from './manifest.job.ts';
 import { rotaGapJob } from './rota-gap.job.ts';
 import { silenceJob } from './silence.job.ts';
@@ -22,6 +23,7 @@ export function assuranceJobs(mailer: EmailSender | undefined): NamedSweepJob[] 
     ['test-alerts', testAlertsJob()],
     ['manifest', manifestJob(mailer)],
     ['rota-gap', rotaGapJob()],
+    ['directory-stale', directoryStaleJob()],
     ['escalation-push', escalationPushJob(mailer)],
     ['daily-summary', dailySummaryJob(mailer)],
     ['retention-purge', retentionJob()],

@@ -13,6 +13,7 @@ const ESCALATION_REASONS: Record<string, string> = {
   'missing-referral': 'Referral missing from Relay',
   'rota-gap': 'Nobody on the on-call rota for part of the next 7 days',
   'clock-skew': "A server's clock disagrees with the database's, so deadlines may be wrong",
+  'directory-stale': 'The directory’s bank-holiday list runs out within 90 days',
 };
 
 const TRIAGE_REASONS: Record<string, string> = {
