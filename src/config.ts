@@ -33,6 +33,11 @@ export interface Config {
   assurance: AssuranceConfig;
   /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
   mailCatcherPort: number;
+  /**
+   * MAILCATCHER=on runs the built-in mail catcher without `--demo` when SMTP_URL is unset; never
+   * allowed in production, where the catcher would hold real referrals.
+   */
+  mailCatcher: boolean;
   logLevel: string;
   /** Which development-only defaults stand in for missing secrets, so start-up can warn loudly. */
   insecureDefaults: string[];
@@ -112,13 +117,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
   const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
   problems.push(...bounceProblems(production, bounces, bounceDomain, bounceSmtpPort));
+  const mailCatcher = read('MAILCATCHER', false, parseOnOff);
+  if (production && mailCatcher) problems.push('MAILCATCHER=on is never allowed when RELAY_ENV=production');
   if (!secret) insecureDefaults.push('RELAY_SECRET');
   if (dataKeys.length === 0) insecureDefaults.push('RELAY_DATA_KEYS');
 
   const config: Config = {
     env: relayEnv,
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/relay.db', parseDatabaseUrl),
-    host: read('HOST', '0.0.0.0', (raw) => raw),
+    // Loopback unless told otherwise: exposing Relay is a decision (docs/operations.md, Security).
+    host: read('HOST', '127.0.0.1', (raw) => raw),
     port,
     baseUrl: read('BASE_URL', `http://localhost:${port}`, parseBaseUrl),
     smtpUrl,
@@ -162,6 +170,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       volumeDropRatio: read('VOLUME_DROP_RATIO', 0.5, parseRatio),
     },
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
+    mailCatcher,
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };
