@@ -41,6 +41,8 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
     bodyLimit: 256 * 1024,
     // Acknowledge-link tokens (~125 characters) are path parameters; the default limit of 100 would 414 them.
     routerOptions: { maxParamLength: 512 },
+    // Behind a reverse proxy the client is the address it forwards (sign-in throttling is per client).
+    ...(ctx.config.trustProxy ? { trustProxy: ctx.config.trustProxy } : {}),
   });
   registerProblemHandlers(app);
   // Every route, as declared: the access test walks them all with every role.

@@ -38,6 +38,13 @@ export interface Config {
    * allowed in production, where the catcher would hold real referrals.
    */
   mailCatcher: boolean;
+  /** Sign-in attempts one client may make a minute (per node); more are answered 429. */
+  signInRateLimit: number;
+  /**
+   * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
+   * X-Forwarded-For names the client; unset, the connecting address is the client.
+   */
+  trustProxy: string | undefined;
   logLevel: string;
   /** Which development-only defaults stand in for missing secrets, so start-up can warn loudly. */
   insecureDefaults: string[];
@@ -171,6 +178,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     mailCatcher,
+    signInRateLimit: read('SIGN_IN_RATE_LIMIT', 10, parsePositiveInteger),
+    trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };
