@@ -61,7 +61,11 @@ async function mayRead(ctx: RelayContext, key: ApiKey, referral: ReferralRow): P
 export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.post('/api/v1/referrals', async (request, reply) => {
     const key = await requireApiKey(ctx, request, ['referrals:write']);
-    const result = await intakeReferral(ctx, request.body, { actor: `apikey:${key.id}`, keyId: key.id });
+    const result = await intakeReferral(ctx, request.body, {
+      actor: `apikey:${key.id}`,
+      keyId: key.id,
+      sourceSystem: key.sourceSystem,
+    });
     const referral = await findReferral(ctx.db.kysely, result.id);
     if (!referral) throw new Error('Accepted referral could not be read back');
     reply.header('location', `/api/v1/referrals/${result.id}`);
