@@ -6,6 +6,7 @@ import { registerEscalationRoutes } from './assurance/escalation.routes.ts';
 import { registerMetricsRoute } from './assurance/metrics.ts';
 import { registerManifestRoutes } from './assurance/manifest.routes.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
+import { refuseControlCharacters, refuseOtherCharsets } from './http/control-characters.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
@@ -41,6 +42,8 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
     bodyLimit: 256 * 1024,
     // Acknowledge-link tokens (~125 characters) are path parameters; the default limit of 100 would 414 them.
     routerOptions: { maxParamLength: 512 },
+    // Behind a reverse proxy the client is the address it forwards (sign-in throttling is per client).
+    ...(ctx.config.trustProxy ? { trustProxy: ctx.config.trustProxy } : {}),
   });
   registerProblemHandlers(app);
   // Every route, as declared: the access test walks them all with every role.
@@ -56,6 +59,8 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
       });
     }
   });
+  // Before the body is parsed: a UTF-16 body read as UTF-8 is garbage, not a client's JSON.
+  app.addHook('onRequest', refuseOtherCharsets);
   // Fastify parses text/plain too; the API takes JSON only, so anything else is refused plainly.
   app.addHook('preValidation', async (request) => {
     if (!request.url.startsWith('/api/') || request.body === undefined) return;
@@ -63,6 +68,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
       throw new RelayError('unsupported-media-type');
     }
   });
+  app.addHook('preValidation', refuseControlCharacters);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

@@ -35,6 +35,18 @@ export interface Config {
   escalation: EscalationConfig;
   /** Port of the built-in mail catcher, used only when SMTP_URL is unset (0 picks a free port). */
   mailCatcherPort: number;
+  /**
+   * MAILCATCHER=on runs the built-in mail catcher without `--demo` when SMTP_URL is unset; never
+   * allowed in production, where the catcher would hold real referrals.
+   */
+  mailCatcher: boolean;
+  /** Sign-in attempts one client may make a minute (per node); more are answered 429. */
+  signInRateLimit: number;
+  /**
+   * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
+   * X-Forwarded-For names the client; unset, the connecting address is the client.
+   */
+  trustProxy: string | undefined;
   logLevel: string;
   /** Which development-only defaults stand in for missing secrets, so start-up can warn loudly. */
   insecureDefaults: string[];
@@ -140,13 +152,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
   const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
   problems.push(...bounceProblems(production, bounces, bounceDomain, bounceSmtpPort));
+  const mailCatcher = read('MAILCATCHER', false, parseOnOff);
+  if (production && mailCatcher) problems.push('MAILCATCHER=on is never allowed when RELAY_ENV=production');
   if (!secret) insecureDefaults.push('RELAY_SECRET');
   if (dataKeys.length === 0) insecureDefaults.push('RELAY_DATA_KEYS');
 
   const config: Config = {
     env: relayEnv,
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/relay.db', parseDatabaseUrl),
-    host: read('HOST', '0.0.0.0', (raw) => raw),
+    // Loopback unless told otherwise: exposing Relay is a decision (docs/operations.md, Security).
+    host: read('HOST', '127.0.0.1', (raw) => raw),
     port,
     baseUrl: read('BASE_URL', `http://localhost:${port}`, parseBaseUrl),
     smtpUrl,
@@ -197,6 +212,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     escalation: readEscalationConfig(read, problems),
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
+    mailCatcher,
+    signInRateLimit: read('SIGN_IN_RATE_LIMIT', 10, parsePositiveInteger),
+    trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };

@@ -127,7 +127,10 @@ apikey
     'referrals:write (a source system), acknowledgements:write (a team) or escalations:write (safeguarding team tooling)',
   )
   .option('--team <team>', 'team id the key acts for (required for acknowledgements:write)')
-  .option('--system <system>', 'source system whose referrals the key may read')
+  .option(
+    '--system <system>',
+    'the source.system a referrals:write key raises and reads referrals for (required for referrals:write)',
+  )
   .action(
     command(async (options: { name: string; scope: string; team?: string; system?: string }) => {
       const ctx = await openRuntime();

@@ -45,6 +45,31 @@ function rowToApiKey(row: Database['api_keys']): ApiKey {
   };
 }
 
+/** The source system of Relay's own web form: no key may raise referrals as it. */
+export const WEB_SOURCE_SYSTEM = 'relay-web';
+
+/**
+ * A referrals:write key raises referrals for exactly one source system (issue 14, finding 6), so one
+ * ePCR cannot raise as another, or take another's references first; other scopes have none.
+ */
+function systemProblems(input: NewApiKey): { path: string; message: string }[] {
+  const system = input.sourceSystem?.trim();
+  if (input.scope !== 'referrals:write') {
+    return system ? [{ path: 'system', message: 'Only a referrals:write key names a source system' }] : [];
+  }
+  if (!system)
+    return [{ path: 'system', message: 'A referrals:write key must name its source system (--system)' }];
+  if (system === WEB_SOURCE_SYSTEM)
+    return [
+      { path: 'system', message: `${WEB_SOURCE_SYSTEM} is Relay's own web form; name the ePCR's system` },
+    ];
+  if (system.length > 100 || /[\s\p{Cc}]/u.test(system))
+    return [
+      { path: 'system', message: 'Use the source.system the ePCR sends: up to 100 characters, no spaces' },
+    ];
+  return [];
+}
+
 /** Creates a key and returns it once: only its hash is stored, so it cannot be shown again. */
 export async function createApiKey(
   db: Kysely<Database>,
@@ -66,6 +91,7 @@ export async function createApiKey(
   } else if (input.teamId && !(await teamExists(input.teamId))) {
     problems.push({ path: 'team', message: 'No team with that id in the current directory' });
   }
+  problems.push(...systemProblems(input));
   if (problems.length > 0) throw new RelayError('validation-failed', 'The API key is not valid', problems);
 
   const id = randomUUID();
@@ -77,7 +103,7 @@ export async function createApiKey(
     name: input.name.trim(),
     scope: input.scope,
     team_id: input.teamId ?? null,
-    source_system: input.sourceSystem ?? null,
+    source_system: input.sourceSystem?.trim() || null,
     key_hash: hashKey(key),
     key_prefix: key.slice(0, 10),
     created_at: at.toISOString(),

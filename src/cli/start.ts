@@ -38,7 +38,7 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
   }
   await checkSomeoneToTell(ctx);
   warnAboutSetup(ctx, await latestVersion(ctx.db.kysely));
-  const running = await launch(ctx, options.role);
+  const running = await launch(ctx, options);
   console.log(`Safeguard Relay (${options.role}) is running at ${ctx.config.baseUrl}`);
 
   let stopping = false;
@@ -61,9 +61,23 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-async function launch(ctx: RelayContext, role: Role): Promise<Running> {
+/**
+ * The catcher keeps every email it receives, referrals included, so it runs only when asked for:
+ * `--demo` or MAILCATCHER=on, and never in production (which requires SMTP_URL anyway).
+ */
+function wantsMailCatcher(ctx: RelayContext, options: StartOptions): boolean {
+  if (ctx.config.smtpUrl) return false;
+  if (ctx.config.env === 'production') throw new Error('SMTP_URL is required when RELAY_ENV=production');
+  if (options.demo || ctx.config.mailCatcher) return true;
+  throw new Error(
+    'SMTP_URL is not set: set it to your mail relay, or run `relay start --demo` (or MAILCATCHER=on) to catch emails in the built-in mail catcher',
+  );
+}
+
+async function launch(ctx: RelayContext, options: StartOptions): Promise<Running> {
+  const role = options.role;
   let mailCatcher: MailCatcher | undefined;
-  if (!ctx.config.smtpUrl) {
+  if (wantsMailCatcher(ctx, options)) {
     mailCatcher = await startMailCatcher(ctx, ctx.config.mailCatcherPort);
     console.warn(
       `WARNING: SMTP_URL is not set. Emails go to the built-in mail catcher (${mailCatcher.smtpUrl}) ` +

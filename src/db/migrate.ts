@@ -14,6 +14,8 @@ import * as sweepStatus from './migrations/20261206100000_sweep_status.ts';
 import * as sweepLease from './migrations/20261206101000_sweep_lease.ts';
 import * as oncall from './migrations/20261206110000_oncall.ts';
 import * as escalationPushes from './migrations/20261206120000_escalation_pushes.ts';
+import * as signInThrottles from './migrations/20261206130500_sign_in_throttles.ts';
+import * as apiKeySystems from './migrations/20261206131000_api_key_systems.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
 type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
@@ -34,6 +36,8 @@ const migrations: Record<string, DialectMigration> = {
   '20261206101000_sweep_lease': sweepLease,
   '20261206110000_oncall': oncall,
   '20261206120000_escalation_pushes': escalationPushes,
+  '20261206130500_sign_in_throttles': signInThrottles,
+  '20261206131000_api_key_systems': apiKeySystems,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -15,7 +15,7 @@ import type {
   TeamPhoneTable,
   TeamTable,
 } from '../directory/directory.table.ts';
-import type { SessionTable, UserTable } from '../web/auth/user.table.ts';
+import type { SessionTable, SignInThrottleTable, UserTable } from '../web/auth/user.table.ts';
 import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
 import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from '../governance/review.table.ts';
@@ -58,6 +58,7 @@ export interface Database {
   leases: LeaseTable;
   users: UserTable;
   sessions: SessionTable;
+  sign_in_throttles: SignInThrottleTable;
   reconciliation_runs: ReconciliationRunTable;
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;

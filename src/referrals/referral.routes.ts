@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { requireApiKey } from '../access/apikey.auth.ts';
 import type { ApiKey } from '../access/apikey.service.ts';
 import type { RelayContext } from '../context.ts';
+import { controlCharacterIssues } from '../http/control-characters.ts';
 import { RelayError } from '../errors.ts';
 import { statusDocument, summaryOf } from './referral.document.ts';
 import { findReferral, isRoutedTo, listReferrals, type ReferralRow } from './referral.repository.ts';
@@ -29,9 +30,16 @@ function decodeCursor(cursor: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
     if (typeof value.updatedAt === 'string' && typeof value.id === 'string') {
+      // What a cursor carries goes into a query: PostgreSQL would fail on a NUL (a 500, not a 4xx).
+      if (controlCharacterIssues(value).length > 0) {
+        throw new RelayError('validation-failed', 'The cursor contains characters Relay does not accept', [
+          { path: 'cursor', message: 'Use the nextCursor from the previous page' },
+        ]);
+      }
       return { updatedAt: value.updatedAt, id: value.id };
     }
-  } catch {
+  } catch (error) {
+    if (error instanceof RelayError) throw error;
     // falls through to the clear error below
   }
   throw new RelayError('invalid-query', 'The cursor is not one this API gave out', [
@@ -53,7 +61,11 @@ async function mayRead(ctx: RelayContext, key: ApiKey, referral: ReferralRow): P
 export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.post('/api/v1/referrals', async (request, reply) => {
     const key = await requireApiKey(ctx, request, ['referrals:write']);
-    const result = await intakeReferral(ctx, request.body, { actor: `apikey:${key.id}`, keyId: key.id });
+    const result = await intakeReferral(ctx, request.body, {
+      actor: `apikey:${key.id}`,
+      keyId: key.id,
+      sourceSystem: key.sourceSystem,
+    });
     const referral = await findReferral(ctx.db.kysely, result.id);
     if (!referral) throw new Error('Accepted referral could not be read back');
     reply.header('location', `/api/v1/referrals/${result.id}`);
@@ -87,7 +99,7 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext):
       limit: query.limit + 1,
       ...(key.scope === 'referrals:write'
         ? { raisedBy: { keyId: key.id, sourceSystem: key.sourceSystem } }
-        : { routedTo: key.teamId ?? '\u0000' }),
+        : { routedTo: key.teamId ?? '' }),
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);

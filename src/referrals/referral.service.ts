@@ -20,6 +20,12 @@ export interface IntakeActor {
   actor: string;
   keyId?: string;
   userId?: string;
+  /**
+   * The source system the caller may raise referrals for: an API key's bound system, or
+   * `relay-web` for the web form (null: a key bound to none, refused). A body naming another is
+   * refused (403) before anything is read. Left out only by Relay's own code (benchmarks, seeding).
+   */
+  sourceSystem?: string | null;
 }
 
 export interface IntakeResult {
@@ -51,6 +57,15 @@ export async function intakeReferral(
 ): Promise<IntakeResult> {
   const receivedAt = ctx.clock.now();
   const input = validateReferral(body, receivedAt);
+  if (by.sourceSystem !== undefined && input.source.system !== by.sourceSystem) {
+    throw new RelayError(
+      'forbidden',
+      by.sourceSystem
+        ? `This key raises referrals for source system ${by.sourceSystem} only`
+        : 'This key is bound to no source system: issue a new one with `relay apikey create --system`',
+      [{ path: 'source.system', message: 'Must be the source system this key is bound to' }],
+    );
+  }
   const bodyHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
   const existing = await findBySource(ctx.db.kysely, input.source.system, input.source.reference);
   if (existing) return sameOrConflict(existing, bodyHash);

@@ -393,7 +393,7 @@ describe('relay apikey', () => {
 
   it('create prints exactly one line: the key alone', async () => {
     const result = await relay(
-      ['apikey', 'create', '--name', 'Test ePCR', '--scope', 'referrals:write'],
+      ['apikey', 'create', '--name', 'Test ePCR', '--scope', 'referrals:write', '--system', 'test-epcr'],
       env,
     );
     assert.equal(result.code, 0, result.stderr);
@@ -417,7 +417,7 @@ describe('relay apikey', () => {
 
   it('list shows the key’s record but never the key', async () => {
     const out = assertSuccess(await relay(['apikey', 'list'], env));
-    assert.deepEqual(out, [[id, 'referrals:write', '-', 'active', 'Test ePCR'].join('\t')]);
+    assert.deepEqual(out, [[id, 'referrals:write', 'test-epcr', 'active', 'Test ePCR'].join('\t')]);
   });
 
   it('an acknowledgements:write key without --team exits 1 and creates nothing', async () => {
@@ -486,7 +486,7 @@ describe('relay apikey', () => {
     const out = assertSuccess(await relay(['apikey', 'list'], env));
     assert.match(
       out[0] ?? '',
-      new RegExp(`^${id}\\treferrals:write\\t-\\trevoked \\d{4}-\\d\\d-\\d\\dT[^\\t]+Z\\tTest ePCR$`),
+      new RegExp(`^${id}\\treferrals:write\\ttest-epcr\\trevoked \\d{4}-\\d\\d-\\d\\dT[^\\t]+Z\\tTest ePCR$`),
     );
   });
 
@@ -517,8 +517,19 @@ describe('relay audit verify', () => {
   async function populated(): Promise<ReturnType<typeof workspace>> {
     const space = workspace();
     assertSuccess(await relay(['directory', 'import', '--demo'], space.env));
-    assertSuccess(await relay(['apikey', 'create', '--name', 'A', '--scope', 'referrals:write'], space.env));
-    assertSuccess(await relay(['apikey', 'create', '--name', 'B', '--scope', 'referrals:write'], space.env));
+    for (const name of ['A', 'B']) {
+      const args = [
+        'apikey',
+        'create',
+        '--name',
+        name,
+        '--scope',
+        'referrals:write',
+        '--system',
+        `epcr-${name}`,
+      ];
+      assertSuccess(await relay(args, space.env));
+    }
     return space;
   }
 

@@ -49,7 +49,10 @@ describe(
         TEST_ALERT_INTERVAL: 'off',
       };
       assert.equal(runRelay(['directory', 'import', '--demo'], env).status, 0);
-      const created = runRelay(['apikey', 'create', '--name', 'frozen', '--scope', 'referrals:write'], env);
+      const created = runRelay(
+        ['apikey', 'create', '--name', 'frozen', '--scope', 'referrals:write', '--system', 'cluster-epcr'],
+        env,
+      );
       assert.equal(created.status, 0, created.stderr);
       key = created.stdout.trim();
       for (let i = 0; i < 3; i++) {

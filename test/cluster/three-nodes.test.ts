@@ -183,7 +183,10 @@ describe('three relay nodes on one PostgreSQL, one killed and the database resta
   }
 
   it('delivers every accepted referral, with one Message-ID per delivery, nothing left sending, one escalation per overdue item', async (t) => {
-    const created = runRelay(['apikey', 'create', '--name', 'cluster', '--scope', 'referrals:write'], env);
+    const created = runRelay(
+      ['apikey', 'create', '--name', 'cluster', '--scope', 'referrals:write', '--system', 'cluster-epcr'],
+      env,
+    );
     assert.equal(created.status, 0, created.stderr);
     const { accepted, stats, leasesLost, outage, victim } = await streamWithFaults(created.stdout.trim());
 

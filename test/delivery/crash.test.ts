@@ -50,7 +50,10 @@ for (const dialect of DIALECTS) {
     });
 
     it('delivers every referral at least once after SIGKILL and restart, with stable Message-IDs', async () => {
-      const created = runRelay(['apikey', 'create', '--name', 'crash', '--scope', 'referrals:write'], env);
+      const created = runRelay(
+        ['apikey', 'create', '--name', 'crash', '--scope', 'referrals:write', '--system', 'crash-epcr'],
+        env,
+      );
       assert.equal(created.status, 0, created.stderr);
       const key = created.stdout.trim();
       relay = startRelay(env);

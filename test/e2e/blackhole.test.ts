@@ -46,7 +46,7 @@ for (const dialect of DIALECTS) {
 
     it('is never silence: not-sent escalations open, and metrics show the stuck deliveries', async () => {
       const key = runRelay(
-        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write'],
+        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
         env,
       ).stdout.trim();
       relay = startRelay(env);

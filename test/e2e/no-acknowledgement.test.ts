@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
 
     it('reminds, alerts the secondary address and out-of-hours, escalates within one interval, and closes on acknowledgement', async () => {
       const key = runRelay(
-        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write'],
+        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
         env,
       ).stdout.trim();
       relay = startRelay(env);

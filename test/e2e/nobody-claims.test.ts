@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
 
     it('tells the person on call, then the next rung, and after "will try later" tells them again', async () => {
       const key = runRelay(
-        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write'],
+        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
         env,
       ).stdout.trim();
       const safeguardingKey = runRelay(

@@ -66,7 +66,10 @@ for (const dialect of DIALECTS) {
             headers: { authorization: `Bearer ${relay.epcrKey}`, 'content-type': 'application/json' },
             payload: JSON.stringify(body) ?? 'null',
           });
-          assert.ok([200, 201, 400, 409, 422].includes(response.statusCode), `status ${response.statusCode}`);
+          assert.ok(
+            [200, 201, 400, 403, 409, 422].includes(response.statusCode),
+            `status ${response.statusCode}`,
+          );
           if (response.statusCode >= 400) {
             assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
             const problem = response.json() as {

@@ -14,6 +14,7 @@ const AREAS: { prefix: RegExp; roles: Role[] | 'signed-in' }[] = [
   { prefix: /^\/admin\//, roles: ['admin'] },
   { prefix: /^\/audit/, roles: ['auditor'] },
   { prefix: /^\/mailbox/, roles: 'signed-in' },
+  { prefix: /^\/account\//, roles: 'signed-in' },
 ];
 
 /** Open by design: probes, sign-in, assets, the emailed acknowledge link, and the API (keys, tested apart). */

@@ -20,7 +20,12 @@ const SCOPE_TEXT: Record<(typeof API_SCOPES)[number], string> = {
   'escalations:write': 'escalations:write – the safeguarding team’s tooling works escalations',
 };
 
-const FIELD_OF_PATH: Record<string, string> = { name: 'name', scope: 'scope', team: 'team' };
+const FIELD_OF_PATH: Record<string, string> = {
+  name: 'name',
+  scope: 'scope',
+  team: 'team',
+  system: 'system',
+};
 
 interface KeyForm {
   name: string;

@@ -3,6 +3,8 @@ import type { Clock } from '../../clock.ts';
 import type { Database } from '../../db/schema.ts';
 import { RelayError } from '../../errors.ts';
 import { appendAudit } from '../../governance/audit.ts';
+import { hashPassword, generatePassword } from '../auth/password.ts';
+import { accountKey, clearAccount, waitingAccounts } from '../auth/sign-in.throttle.ts';
 import { rowToUser, type User } from '../auth/user.service.ts';
 
 export interface UserListing extends User {
@@ -11,14 +13,16 @@ export interface UserListing extends User {
   locked: boolean;
 }
 
-export async function listUsers(db: Kysely<Database>, clock: Clock): Promise<UserListing[]> {
-  const now = clock.now().toISOString();
+/** `locked`: some client must wait before trying this account again (an admin may clear it). */
+export async function listUsers(db: Kysely<Database>, clock: Clock, secret: string): Promise<UserListing[]> {
+  const now = clock.now();
   const rows = await db.selectFrom('users').selectAll().orderBy('email').execute();
+  const waiting = await waitingAccounts(db, now);
   return rows.map((row) => ({
     ...rowToUser(row),
     createdAt: row.created_at,
     disabled: row.disabled_at !== null,
-    locked: row.locked_until !== null && row.locked_until > now,
+    locked: waiting.has(accountKey(secret, row.email)),
   }));
 }
 
@@ -33,7 +37,7 @@ const AUDIT_ACTIONS: Record<UserAction, string> = {
 function changesFor(action: UserAction, at: string) {
   if (action === 'disable') return { disabled_at: at };
   if (action === 'enable') return { disabled_at: null };
-  return { locked_until: null, failed_attempts: 0 };
+  return {};
 }
 
 /**
@@ -46,6 +50,7 @@ export async function changeUser(
   userId: string,
   action: UserAction,
   actor: string,
+  secret: string,
 ): Promise<void> {
   // An admin who disables their own account can lock every admin out; another admin must do it.
   if (action === 'disable' && actor === `user:${userId}`) {
@@ -53,12 +58,12 @@ export async function changeUser(
   }
   const at = clock.now();
   await db.transaction().execute(async (trx) => {
-    const result = await trx
-      .updateTable('users')
-      .set(changesFor(action, at.toISOString()))
-      .where('id', '=', userId)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) throw new RelayError('not-found', 'No user with that id');
+    const row = await trx.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
+    if (!row) throw new RelayError('not-found', 'No user with that id');
+    const changes = changesFor(action, at.toISOString());
+    if (Object.keys(changes).length > 0)
+      await trx.updateTable('users').set(changes).where('id', '=', userId).execute();
+    if (action === 'unlock') await clearAccount(trx, accountKey(secret, row.email));
     if (action === 'disable') await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
     await appendAudit(trx, at, {
       actor,
@@ -67,4 +72,39 @@ export async function changeUser(
       entityId: userId,
     });
   });
+}
+
+/**
+ * An admin's password reset: a new generated password, shown to the admin once, that the person
+ * must replace at their next sign-in. Their sessions end and any sign-in waits are cleared.
+ */
+export async function resetPassword(
+  db: Kysely<Database>,
+  clock: Clock,
+  userId: string,
+  actor: string,
+  secret: string,
+): Promise<{ user: User; password: string }> {
+  const password = generatePassword();
+  const hash = await hashPassword(password);
+  const at = clock.now();
+  const user = await db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    if (!row) throw new RelayError('not-found', 'No user with that id');
+    await trx
+      .updateTable('users')
+      .set({ password_hash: hash, must_change_password: 1 })
+      .where('id', '=', userId)
+      .execute();
+    await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    await clearAccount(trx, accountKey(secret, row.email));
+    await appendAudit(trx, at, {
+      actor,
+      action: 'user.password-reset',
+      entityType: 'user',
+      entityId: userId,
+    });
+    return rowToUser(row);
+  });
+  return { user, password };
 }

@@ -14,7 +14,7 @@ import {
   type FieldErrors,
 } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
-import { changeUser, listUsers, type UserAction } from './users.admin.ts';
+import { changeUser, listUsers, resetPassword, type UserAction } from './users.admin.ts';
 
 const ROLE_HINTS: Record<(typeof ROLES)[number], string> = {
   crew: 'Raises referrals and sees their own',
@@ -95,7 +95,7 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
   app.get('/admin/users', adminPage, async (request, reply) =>
     reply.page('admin/users.njk', {
       pageTitle: 'Users',
-      users: await listUsers(ctx.db.kysely, ctx.clock),
+      users: await listUsers(ctx.db.kysely, ctx.clock, ctx.config.secret),
       self: request.user?.id,
     }),
   );
@@ -111,9 +111,35 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
       `/admin/users/:id/${action}`,
       adminForm(app),
       async (request, reply) => {
-        await changeUser(ctx.db.kysely, ctx.clock, request.params.id, action, actorOf(request));
+        await changeUser(
+          ctx.db.kysely,
+          ctx.clock,
+          request.params.id,
+          action,
+          actorOf(request),
+          ctx.config.secret,
+        );
         return reply.redirect('/admin/users', 303);
       },
     );
   }
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/users/:id/reset-password',
+    adminForm(app),
+    async (request, reply) => {
+      const reset = await resetPassword(
+        ctx.db.kysely,
+        ctx.clock,
+        request.params.id,
+        actorOf(request),
+        ctx.config.secret,
+      );
+      return noStore(reply).page('admin/user-password-reset.njk', {
+        pageTitle: 'Password reset',
+        user: reset.user,
+        password: reset.password,
+      });
+    },
+  );
 }

@@ -61,3 +61,16 @@ export async function resolveSession(
 export async function endSession(db: Kysely<Database>, token: string): Promise<void> {
   await db.deleteFrom('sessions').where('id_hash', '=', hash(token)).execute();
 }
+
+/** Ends every session of a person but the one making the request (after a password change). */
+export async function endOtherSessions(
+  db: Kysely<Database>,
+  userId: string,
+  keepToken: string,
+): Promise<void> {
+  await db
+    .deleteFrom('sessions')
+    .where('user_id', '=', userId)
+    .where('id_hash', '!=', hash(keepToken))
+    .execute();
+}

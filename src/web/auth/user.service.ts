@@ -4,8 +4,9 @@ import type { Clock } from '../../clock.ts';
 import type { Database } from '../../db/schema.ts';
 import { RelayError, type FieldIssue } from '../../errors.ts';
 import { appendAudit } from '../../governance/audit.ts';
-import { MINUTE } from '../../time.ts';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './password.ts';
+import { passwordProblem } from './password.policy.ts';
+import { clearFailures, recordFailure, throttleKey, waitFor } from './sign-in.throttle.ts';
 
 export const ROLES = ['crew', 'safeguarding', 'recipient', 'admin', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,10 +17,9 @@ export interface User {
   name: string;
   roles: Role[];
   teams: string[];
+  /** Set after an admin's reset: every page leads to /account/password until a new one is chosen. */
+  mustChangePassword?: true;
 }
-
-export const MAX_FAILED_ATTEMPTS = 5;
-export const LOCKOUT_MS = 15 * MINUTE;
 
 export function rowToUser(row: Database['users']): User {
   return {
@@ -28,6 +28,7 @@ export function rowToUser(row: Database['users']): User {
     name: row.name,
     roles: JSON.parse(row.roles) as Role[],
     teams: JSON.parse(row.teams) as string[],
+    ...(row.must_change_password ? { mustChangePassword: true } : {}),
   };
 }
 
@@ -56,9 +57,8 @@ function validate(input: NewUser, teamExists: (id: string) => boolean): FieldIss
     if (!teamExists(team))
       issues.push({ path: 'team', message: 'No team with that id in the current directory' });
   }
-  if (input.password !== undefined && input.password.length < 12) {
-    issues.push({ path: 'password', message: 'Use at least 12 characters' });
-  }
+  const weak = input.password === undefined ? undefined : passwordProblem(input.password, input.email);
+  if (weak) issues.push({ path: 'password', message: weak });
   return issues;
 }
 
@@ -83,6 +83,7 @@ export async function createUser(
     password_hash: await hashPassword(password),
     failed_attempts: 0,
     locked_until: null,
+    must_change_password: 0,
     created_at: now.toISOString(),
     disabled_at: null,
   };
@@ -109,50 +110,55 @@ export async function createUser(
 }
 
 export type SignInResult =
-  { kind: 'ok'; user: User } | { kind: 'invalid' } | { kind: 'locked'; until: string };
+  { kind: 'ok'; user: User } | { kind: 'invalid' } | { kind: 'throttled'; retryAfterSeconds: number };
+
+export interface SignInAttempt {
+  email: string;
+  password: string;
+  /** The client's address (request.ip): failures are counted per account and client. */
+  client: string;
+  /** RELAY_SECRET, which keys the throttle's hashes. */
+  secret: string;
+}
 
 /**
- * Checks credentials; after MAX_FAILED_ATTEMPTS wrong passwords the account locks for LOCKOUT_MS.
- * Every outcome is audited against the account (never the typed password or unknown emails).
+ * Checks credentials. Wrong passwords are counted per account *and* client, so a stranger's guesses
+ * slow the stranger (a wait that doubles from 1 to 15 minutes after FREE_FAILURES) and never lock
+ * the real person out from their own machine. Unknown, disabled and known accounts give the same
+ * answers after the same work (a password hash is always checked), so nothing tells them apart.
+ * Outcomes on real accounts are audited (never the typed password, nor unknown emails).
  */
 export async function signIn(
   db: Kysely<Database>,
   clock: Clock,
-  email: string,
-  password: string,
+  attempt: SignInAttempt,
 ): Promise<SignInResult> {
   const now = clock.now();
+  const key = throttleKey(attempt.secret, attempt.email, attempt.client);
+  const wait = await waitFor(db, key, now);
+  if (wait > 0) return { kind: 'throttled', retryAfterSeconds: Math.ceil(wait / 1000) };
   const row = await db
     .selectFrom('users')
     .selectAll()
-    .where('email', '=', email.trim().toLowerCase())
+    .where('email', '=', attempt.email.trim().toLowerCase())
     .executeTakeFirst();
-  const valid = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-  if (!row || row.disabled_at) return { kind: 'invalid' };
-  if (row.locked_until && row.locked_until > now.toISOString())
-    return { kind: 'locked', until: row.locked_until };
-  const audit = (action: string) => (trx: Kysely<Database>) =>
-    appendAudit(trx, now, { actor: `user:${row.id}`, action, entityType: 'user', entityId: row.id });
-  if (valid) {
+  const valid = await verifyPassword(attempt.password, row?.password_hash ?? DUMMY_HASH);
+  const known = row && !row.disabled_at ? row : undefined;
+  const audit = (trx: Kysely<Database>, id: string, action: string) =>
+    appendAudit(trx, now, { actor: `user:${id}`, action, entityType: 'user', entityId: id });
+  if (known && valid) {
     await db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('users')
-        .set({ failed_attempts: 0, locked_until: null })
-        .where('id', '=', row.id)
-        .execute();
-      await audit('user.signed-in')(trx);
+      await clearFailures(trx, key);
+      await audit(trx, known.id, 'user.signed-in');
     });
-    return { kind: 'ok', user: rowToUser(row) };
+    return { kind: 'ok', user: rowToUser(known) };
   }
-  const attempts = row.failed_attempts + 1;
-  const lock = attempts >= MAX_FAILED_ATTEMPTS ? new Date(now.getTime() + LOCKOUT_MS).toISOString() : null;
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({ failed_attempts: lock ? 0 : attempts, locked_until: lock })
-      .where('id', '=', row.id)
-      .execute();
-    await audit(lock ? 'user.locked' : 'user.sign-in-failed')(trx);
+  const waitNow = await db.transaction().execute(async (trx) => {
+    const ms = await recordFailure(trx, key, now);
+    if (known) await audit(trx, known.id, ms > 0 ? 'user.sign-in-throttled' : 'user.sign-in-failed');
+    return ms;
   });
-  return lock ? { kind: 'locked', until: lock } : { kind: 'invalid' };
+  return waitNow > 0
+    ? { kind: 'throttled', retryAfterSeconds: Math.ceil(waitNow / 1000) }
+    : { kind: 'invalid' };
 }

@@ -8,8 +8,12 @@ export interface UserTable {
   teams: string;
   /** scrypt$N$r$p$salt$hash: a memory-hard KDF, so a stolen table is slow to crack. */
   password_hash: string;
+  /** No longer used: failures are counted per account and client in sign_in_throttles. */
   failed_attempts: number;
+  /** No longer used (see sign_in_throttles). */
   locked_until: string | null;
+  /** 1 after an admin's password reset: the next sign-in must choose a new password first. */
+  must_change_password: number;
   created_at: string;
   disabled_at: string | null;
 }
@@ -21,4 +25,13 @@ export interface SessionTable {
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+}
+
+/** Failed sign-ins per account and client; both keys are HMACs, never the typed email or address. */
+export interface SignInThrottleTable {
+  account: string;
+  client: string;
+  failures: number;
+  locked_until: string | null;
+  updated_at: string;
 }

@@ -136,7 +136,11 @@ async function submit(ctx: RelayContext, request: FastifyRequest, reply: Fastify
   const result = validateForm(values, ctx.clock.now());
   if (!result.ok) return formPage(reply.code(422), values, result.errors);
   try {
-    const { id } = await intakeReferral(ctx, result.body, { actor: `user:${user.id}`, userId: user.id });
+    const { id } = await intakeReferral(ctx, result.body, {
+      actor: `user:${user.id}`,
+      userId: user.id,
+      sourceSystem: SOURCE_SYSTEM,
+    });
     return reply.redirect(`/crew/referrals/${id}/confirmation`, 303);
   } catch (error) {
     if (!(error instanceof RelayError)) throw error;

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { requireRole } from '../auth/guards.ts';
-import { ROLES } from '../auth/user.service.ts';
+import { ROLES, type User } from '../auth/user.service.ts';
+import { listReadable, readMessage } from '../../mailcatcher/mailbox.access.ts';
 import { linkify } from './linkify.ts';
 
 /**
@@ -13,50 +14,39 @@ const FRAME_POLICY =
   '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">';
 
 /**
- * The embedded default's demo inbox: what Relay "sent" through the built-in mail catcher.
- *
- * Any signed-in user may read it. That is acceptable only because these routes exist only while the
- * mail catcher runs: the embedded default on one machine, with demo data, where a newcomer plays
- * every role in turn. Production sets SMTP_URL (RELAY_ENV=production refuses to start without it),
- * so there the catcher never runs and /mailbox is a 404.
+ * The embedded default's demo inbox: what Relay "sent" through the built-in mail catcher. These
+ * routes exist only while the catcher runs (`relay start --demo` or MAILCATCHER=on; never in
+ * production). Each person sees only the emails addressed to them, their team or, for the
+ * safeguarding team, the safeguarding mailbox and rota; opening one is audited.
  */
 export function registerMailboxPages(app: FastifyInstance, ctx: RelayContext): void {
   const signedIn = { preHandler: requireRole(...ROLES) };
 
-  app.get('/mailbox', signedIn, async (_request, reply) => {
-    const rows = await ctx.db.kysely
-      .selectFrom('caught_messages')
-      .select(['id', 'received_at', 'envelope_to', 'subject'])
-      .orderBy('received_at', 'desc')
-      .limit(200)
-      .execute();
+  app.get('/mailbox', signedIn, async (request, reply) => {
+    const rows = await listReadable(ctx, request.user as User);
     const messages = rows.map((r) => ({
       id: r.id,
-      receivedAt: r.received_at,
-      to: (JSON.parse(r.envelope_to) as string[]).join(', '),
+      receivedAt: r.receivedAt,
+      to: r.to.join(', '),
       subject: r.subject || '(no subject)',
     }));
     return reply.page('mailbox/list.njk', { pageTitle: 'Mailbox', messages });
   });
 
   app.get<{ Params: { id: string } }>('/mailbox/:id', signedIn, async (request, reply) => {
-    const row = await ctx.db.kysely
-      .selectFrom('caught_messages')
-      .selectAll()
-      .where('id', '=', request.params.id)
-      .executeTakeFirst();
-    if (!row) throw new RelayError('not-found', 'No caught email with that id');
+    const message = await readMessage(ctx, request.user as User, request.params.id, 'page');
+    if (!message) throw new RelayError('not-found', 'No caught email with that id');
     return reply.page('mailbox/message.njk', {
-      pageTitle: row.subject || 'Email',
+      pageTitle: message.subject || 'Email',
       message: {
-        from: row.envelope_from,
-        to: (JSON.parse(row.envelope_to) as string[]).join(', '),
-        subject: row.subject || '(no subject)',
-        receivedAt: row.received_at,
-        messageId: row.message_id,
+        from: message.from,
+        to: message.to.join(', '),
+        subject: message.subject || '(no subject)',
+        receivedAt: message.receivedAt,
+        messageId: message.messageId,
       },
-      segments: linkify(row.text, ctx.config.baseUrl),
-      srcdoc: row.html ? FRAME_POLICY + row.html : undefined,
+      segments: linkify(message.text, ctx.config.baseUrl),
+      srcdoc: message.html ? FRAME_POLICY + message.html : undefined,
     });
   });
 }

@@ -21,7 +21,7 @@ const PAGES = [
 
 const FORMS: [string, Record<string, string>][] = [
   ['/admin/users', { email: 'intruder@example.org', roles: 'admin' }],
-  ['/admin/api-keys', { name: 'Intruder', scope: 'referrals:write' }],
+  ['/admin/api-keys', { name: 'Intruder', scope: 'referrals:write', system: 'intruder-epcr' }],
   ['/admin/directory/coverage', { prefix: 'B15 2', authority: 'solihull' }],
   ['/admin/directory/coverage/remove', { removePrefix: 'B15' }],
   ['/admin/directory/teams/birmingham-adults/edit', { 'addresses-0-address': 'intruder@example.org' }],
@@ -100,7 +100,7 @@ for (const dialect of DIALECTS) {
       await admin.get('/admin/api-keys/new');
       seen.push([
         'key created',
-        (await admin.post('/admin/api-keys', { name: 'k', scope: 'referrals:write' })).body,
+        (await admin.post('/admin/api-keys', { name: 'k', scope: 'referrals:write', system: 'k-epcr' })).body,
       ]);
       for (const [where, body] of seen) {
         for (const personal of [...PERSONAL, raised.reference]) {

@@ -34,13 +34,19 @@ for (const dialect of DIALECTS) {
       catcher = await startMailCatcher(relay.ctx, 0);
       app = buildApp(relay.ctx, { mailCatcher: true });
       await app.ready();
-      await createUser(
-        relay.ctx.db.kysely,
-        relay.clock,
-        { email: 'crew@example.org', roles: ['crew'], password: PASSWORD },
-        'test',
-        () => true,
-      );
+      for (const person of [
+        { email: 'crew@example.org', roles: ['crew'] },
+        { email: 'admin@example.org', roles: ['admin'] },
+        { email: 'sam@example.org', roles: ['recipient'], teams: ['birmingham-adults'] },
+      ]) {
+        await createUser(
+          relay.ctx.db.kysely,
+          relay.clock,
+          { ...person, password: PASSWORD },
+          'test',
+          () => true,
+        );
+      }
     });
     after(async () => {
       await app.close();
@@ -56,7 +62,7 @@ for (const dialect of DIALECTS) {
           id,
           received_at: values.at,
           envelope_from: 'bounce+x@bounces.relay.test',
-          envelope_to: JSON.stringify(['team@example.org']),
+          envelope_to: JSON.stringify(['crew@example.org']),
           message_id: `<${id}@relay.test>`,
           subject: values.subject,
           text: values.text,
@@ -88,7 +94,7 @@ for (const dialect of DIALECTS) {
       assert.equal(list.statusCode, 200);
       assert.ok(list.body.indexOf(`/mailbox/${id}`) < list.body.indexOf(`/mailbox/${older}`), 'newest first');
       assert.match(list.body, /Newer &lt;b&gt;bold&lt;\/b&gt;/);
-      assert.match(list.body, /team@example\.org/);
+      assert.match(list.body, /crew@example\.org/);
       assert.match(list.body, /25 Nov 2026, 10:30/, 'London time');
 
       const page = await browser.get(`/mailbox/${id}`);
@@ -108,6 +114,18 @@ for (const dialect of DIALECTS) {
       assert.match(frame, /srcdoc="[^"]*&lt;p&gt;Hello&lt;\/p&gt;/);
 
       assert.equal((await browser.get(`/mailbox/${randomUUID()}`)).statusCode, 404);
+      const views = await relay.ctx.db.kysely
+        .selectFrom('audit_log')
+        .select(['action', 'detail'])
+        .where('entity_id', '=', id)
+        .execute();
+      assert.deepEqual(views, [{ action: 'mailbox.message-viewed', detail: '{"via":"page"}' }]);
+
+      const admin = await signIn(app, 'admin@example.org');
+      const theirs = await admin.get('/mailbox');
+      assert.equal(theirs.statusCode, 200);
+      assert.doesNotMatch(theirs.body, new RegExp(`/mailbox/${id}`), 'not addressed to the admin');
+      assert.equal((await admin.get(`/mailbox/${id}`)).statusCode, 404);
     });
 
     it('closes the loop: a referral’s email, its acknowledge link, and the acknowledgement', async () => {
@@ -126,7 +144,13 @@ for (const dialect of DIALECTS) {
         email.close();
       }
 
-      const browser = await signIn(app, 'crew@example.org');
+      const crew = await signIn(app, 'crew@example.org');
+      assert.doesNotMatch(
+        (await crew.get('/mailbox')).body,
+        new RegExp(doc.reference),
+        'not the crew’s mail',
+      );
+      const browser = await signIn(app, 'sam@example.org');
       const list = await browser.get('/mailbox');
       const id = new RegExp(`href="/mailbox/([\\w-]+)">[^<]*${doc.reference}`).exec(list.body)?.[1];
       assert.ok(id, 'the referral email is listed');

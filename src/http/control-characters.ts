@@ -1,0 +1,105 @@
+import type { FastifyRequest } from 'fastify';
+import { RelayError, type FieldIssue } from '../errors.ts';
+
+/**
+ * C0 controls, DEL and C1 controls, except tab, line feed and carriage return. NUL in particular:
+ * PostgreSQL cannot store it in text, so it was a 500 that an ePCR retries for ever (issue 14,
+ * finding 7); the rest have no business in a referral and can hide text from a reader.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+/** What would start a new line in a plain-text email or a log: refused outside free text. */
+const LINE_BREAK = /[\t\n\r\u2028\u2029]/;
+
+/**
+ * The free-text fields, by their own name wherever they sit (API bodies and the web forms' fields):
+ * these may hold line breaks and tabs. Every other string is a single line.
+ */
+const FREE_TEXT = new Set([
+  'concern',
+  'details',
+  'allegedDetails',
+  'overrideReason',
+  'consentOverrideReason',
+  'actionsTaken',
+  'otherAgencies',
+  'communicationNeeds',
+  'description',
+  'incidentLocation',
+  'note',
+  'reason',
+  // The admin's directory import and the safeguarding team's reconciliation paste whole files.
+  'json',
+  'csv',
+]);
+
+/** The first problem with one string, if any. */
+export function textProblem(value: string, field: string): string | undefined {
+  if (CONTROL.test(value)) return 'Must not contain control characters';
+  if (!FREE_TEXT.has(field) && LINE_BREAK.test(value))
+    return 'Must be a single line (no line breaks or tabs)';
+  return undefined;
+}
+
+// eslint-disable-next-line no-control-regex -- a field name is reported, so its own controls are blanked
+const printable = (segment: string) => segment.replace(/[\u0000-\u001F\u007F-\u009F]/g, '?');
+
+/**
+ * Every string in a parsed body, query or path parameters, with its dotted path. Iterative, so a
+ * deeply nested body cannot exhaust the stack.
+ */
+function* strings(root: unknown): Generator<{ path: string[]; value: string }> {
+  const stack: { path: string[]; value: unknown }[] = [{ path: [], value: root }];
+  while (stack.length > 0) {
+    const { path, value } = stack.pop() as { path: string[]; value: unknown };
+    if (typeof value === 'string') yield { path, value };
+    else if (Array.isArray(value))
+      value.forEach((v, i) => stack.push({ path: [...path, String(i)], value: v }));
+    else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (CONTROL.test(k) || LINE_BREAK.test(k)) yield { path: [...path, printable(k)], value: k };
+        stack.push({ path: [...path, k], value: v });
+      }
+    }
+  }
+}
+
+/** The field problems in one part of the request, at most one per field. */
+export function controlCharacterIssues(root: unknown): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const { path, value } of strings(root)) {
+    const field = path.at(-1) ?? '';
+    // An array's items are judged by the field that holds them.
+    const named = /^\d+$/.test(field) ? (path.findLast((p) => !/^\d+$/.test(p)) ?? '') : field;
+    const problem = textProblem(value, named);
+    if (problem) issues.push({ path: path.map(printable).join('.'), message: problem });
+  }
+  return issues.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * Refuses a request with control characters anywhere in its path parameters, query or body: 422,
+ * naming each field (an API client gets problem+json, a browser the error page).
+ */
+export async function refuseControlCharacters(request: FastifyRequest): Promise<void> {
+  const issues = [
+    ...controlCharacterIssues(request.params),
+    ...controlCharacterIssues(request.query),
+    ...controlCharacterIssues(request.body),
+  ];
+  if (issues.length > 0)
+    throw new RelayError('validation-failed', 'Some fields contain characters Relay does not accept', issues);
+}
+
+/** The charsets Relay reads a body in. Anything else would be misread as UTF-8, so it is 415. */
+const CHARSETS = new Set(['utf-8', 'utf8']);
+
+/** Refuses a body declared in a charset other than UTF-8 (or a charset that is not declared at all). */
+export async function refuseOtherCharsets(request: FastifyRequest): Promise<void> {
+  const type = request.headers['content-type'];
+  if (!type) return;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type)?.[1];
+  if (charset !== undefined && !CHARSETS.has(charset.toLowerCase())) {
+    throw new RelayError('unsupported-media-type', 'The request body must be UTF-8 (charset=utf-8)');
+  }
+}
