@@ -15,6 +15,7 @@ import * as sweepStatus from './migrations/20261206100000_sweep_status.ts';
 import * as sweepLease from './migrations/20261206101000_sweep_lease.ts';
 import * as oncall from './migrations/20261206110000_oncall.ts';
 import * as auditKeying from './migrations/20261206120000_audit_keying.ts';
+import * as reviewNotesSealed from './migrations/20261206121000_review_notes_sealed.ts';
 
 /**
  * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
@@ -46,6 +47,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261206101000_sweep_lease': sweepLease,
   '20261206110000_oncall': oncall,
   '20261206120000_audit_keying': auditKeying,
+  '20261206121000_review_notes_sealed': reviewNotesSealed,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -6,7 +6,7 @@ import { encryptField, openField } from './field-crypto.ts';
  * this list, and retention blanks these columns, so a new free-text column belongs here.
  */
 export interface PersonalField {
-  table: 'referrals' | 'routes' | 'escalations';
+  table: 'referrals' | 'routes' | 'escalations' | 'review_notes';
   column: string;
 }
 
@@ -19,6 +19,8 @@ export const PERSONAL_FIELDS = {
   escalationNote: { table: 'escalations', column: 'note' },
   /** A team's free text when disputing a manifest line. */
   teamNote: { table: 'escalations', column: 'team_note' },
+  /** An incident reviewer's note on a case (it may name the people involved). */
+  reviewNote: { table: 'review_notes', column: 'text' },
 } as const satisfies Record<string, PersonalField>;
 
 export const ALL_PERSONAL_FIELDS: readonly PersonalField[] = Object.values(PERSONAL_FIELDS);

@@ -265,7 +265,10 @@ for (const dialect of DIALECTS) {
       }
       await db.kysely.updateTable('audit_head').set({ seq: 3, hash: prev }).where('id', '=', 1).execute();
 
-      assert.deepEqual(await migrateToLatest(db, secrets), ['20261206120000_audit_keying']);
+      assert.deepEqual(await migrateToLatest(db, secrets), [
+        '20261206120000_audit_keying',
+        '20261206121000_review_notes_sealed',
+      ]);
       const keying = await db.kysely.selectFrom('audit_keying').selectAll().executeTakeFirstOrThrow();
       assert.equal(keying.keyed_from, 4);
       await appendMany(db, 4, 5);
