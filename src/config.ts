@@ -24,6 +24,11 @@ export interface Config {
   secret: string;
   /** The last key encrypts; every key decrypts (so keys can be rotated). */
   dataKeys: DataKey[];
+  /**
+   * AUDIT_KEY: keys the audit chain's hashes (HMAC-SHA256) and signs its anchors. Kept outside the
+   * database, so write access to the database alone cannot rebuild the chain.
+   */
+  auditKey: Buffer;
   watchdogIntervalMs: number;
   deadlines: DeadlinePolicy;
   retryWindowMs: number;
@@ -120,6 +125,7 @@ type Env = Record<string, string | undefined>;
 // Development-only stand-ins: fixed so acknowledge links keep working across restarts of a demo.
 const DEV_SECRET = 'development-only-secret-do-not-use-in-production';
 const DEV_DATA_KEY = `dev:${Buffer.alloc(32, 7).toString('base64')}`;
+export const DEV_AUDIT_KEY = 'development-only-audit-key-do-not-use-in-production';
 
 /** Builds the one frozen configuration from the environment; collects every problem before failing. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -142,12 +148,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const secret = read('RELAY_SECRET', '', parseSecret);
   const dataKeys = read<DataKey[]>('RELAY_DATA_KEYS', [], parseDataKeys);
   const smtpUrl = read<string | undefined>('SMTP_URL', undefined, parseSmtpUrl);
+  const auditKey = read('AUDIT_KEY', '', parseAuditKey);
 
   if (production) {
     if (!smtpUrl) problems.push('SMTP_URL is required when RELAY_ENV=production');
     if (!secret) problems.push('RELAY_SECRET is required when RELAY_ENV=production');
     if (dataKeys.length === 0) problems.push('RELAY_DATA_KEYS is required when RELAY_ENV=production');
+    if (!auditKey) problems.push('AUDIT_KEY is required when RELAY_ENV=production');
   }
+  if (auditKey && auditKey === secret) problems.push('AUDIT_KEY must differ from RELAY_SECRET');
   const bounces = read<'on' | 'off'>('BOUNCES', 'on', (raw) => (parseOnOff(raw) ? 'on' : 'off'));
   const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
   const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
@@ -156,6 +165,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (production && mailCatcher) problems.push('MAILCATCHER=on is never allowed when RELAY_ENV=production');
   if (!secret) insecureDefaults.push('RELAY_SECRET');
   if (dataKeys.length === 0) insecureDefaults.push('RELAY_DATA_KEYS');
+  if (!auditKey) insecureDefaults.push('AUDIT_KEY');
 
   const config: Config = {
     env: relayEnv,
@@ -171,6 +181,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     bounces,
     secret: secret || DEV_SECRET,
     dataKeys: dataKeys.length > 0 ? dataKeys : parseDataKeys(DEV_DATA_KEY),
+    auditKey: Buffer.from(auditKey || DEV_AUDIT_KEY, 'utf8'),
     watchdogIntervalMs: read('WATCHDOG_INTERVAL_MS', 15 * SECOND, parsePositiveInteger),
     deadlines: {
       sendByMs: read('SEND_BY', 5 * MINUTE, parseDuration),
@@ -285,6 +296,12 @@ function bounceProblems(
       'BOUNCE_DOMAIN must be a domain whose mail reaches BOUNCE_SMTP_PORT, not localhost, when RELAY_ENV=production (or set BOUNCES=off)',
     );
   return problems;
+}
+
+/** Any string of 32 characters or more (e.g. `openssl rand -base64 32`); its UTF-8 bytes are the key. */
+function parseAuditKey(raw: string): string {
+  if (raw.length < 32) throw new Error('must be at least 32 characters (e.g. openssl rand -base64 32)');
+  return raw;
 }
 
 function parseRelayEnv(raw: string): RelayEnv {

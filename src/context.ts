@@ -3,6 +3,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { DirectoryCache } from './directory/directory.service.ts';
+import { useAuditKey } from './governance/audit.ts';
 import { IntakeWriter } from './referrals/intake.writer.ts';
 
 /** What every service needs, built once per process (or per test) and passed down explicitly. */
@@ -20,6 +21,7 @@ export interface RelayContext {
 }
 
 export function createContext(config: Readonly<Config>, db: Db, clock: Clock): RelayContext {
+  useAuditKey(config.auditKey);
   return {
     config,
     db,

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service.ts';
 import { command, openRuntime } from './cli/runtime.ts';
@@ -12,7 +13,7 @@ import {
   TeamsInUseError,
 } from './directory/directory.service.ts';
 import { importReport } from './directory/directory.report.ts';
-import { verifyAuditChain } from './governance/audit.ts';
+import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './governance/audit.ts';
 import { registerReviewCommands } from './governance/review.cli.ts';
 import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
 import { registerCheckCommand } from './assurance/check.cli.ts';
@@ -66,9 +67,10 @@ program
   .action(
     command(async () => {
       // Not openRuntime: it migrates first, which would leave nothing here to apply or report.
-      const db = openDatabase(loadConfig().databaseUrl);
+      const config = loadConfig();
+      const db = openDatabase(config.databaseUrl);
       try {
-        const applied = await migrateToLatest(db);
+        const applied = await migrateToLatest(db, config);
         console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
       } finally {
         await db.close();
@@ -233,18 +235,53 @@ const audit = program.command('audit').description('The tamper-evident audit log
 audit
   .command('verify')
   .description('Check every link of the audit hash chain; exits non-zero at the first broken one')
+  .option('--anchor <file-or-text>', 'also check the chain still holds this anchor (from relay audit anchor)')
   .action(
-    command(async () => {
+    command(async (options: { anchor?: string }) => {
       const ctx = await openRuntime();
       try {
-        const result = await verifyAuditChain(ctx.db.kysely);
+        const key = ctx.config.auditKey;
+        const anchor =
+          options.anchor === undefined ? undefined : parseAnchor(readAnchorArgument(options.anchor), key);
+        const result = await verifyAuditChain(ctx.db.kysely, { key, anchor });
         if (!result.ok) throw new Error(`audit chain broken at entry ${result.brokenAt}: ${result.problem}`);
-        console.log(`Audit chain intact: ${result.entries} entries, head ${result.headHash}.`);
+        const unkeyed = result.unkeyed
+          ? ` (entries 1 to ${result.unkeyed} predate AUDIT_KEY and are checked by hash alone)`
+          : '';
+        const anchored = anchor ? `; it holds the anchor of ${anchor.at} (entry ${anchor.seq})` : '';
+        console.log(
+          `Audit chain intact: ${result.entries} entries, head ${result.headHash}${unkeyed}${anchored}.`,
+        );
       } finally {
         await ctx.db.close();
       }
     }),
   );
+audit
+  .command('anchor')
+  .description(
+    'Print a signed copy of the audit head to keep outside Relay (relay audit verify --anchor checks it)',
+  )
+  .option('--out <file>', 'write the anchor to this file instead of printing it')
+  .action(
+    command(async (options: { out?: string }) => {
+      const ctx = await openRuntime();
+      try {
+        const anchor = formatAnchor(await anchorHead(ctx.db.kysely, ctx.config.auditKey, ctx.clock.now()));
+        if (options.out) {
+          writeFileSync(options.out, `${anchor}\n`, { flag: 'wx' });
+          console.log(`Wrote the audit anchor to ${options.out}.`);
+        } else console.log(anchor);
+      } finally {
+        await ctx.db.close();
+      }
+    }),
+  );
+
+/** An anchor is pasted as text or given as the file it was written to. */
+function readAnchorArgument(value: string): string {
+  return value.startsWith('audit-anchor/') ? value : readFileSync(value, 'utf8');
+}
 
 program
   .command('reconcile')

@@ -10,6 +10,7 @@ const PRODUCTION = {
   SMTP_URL: 'smtps://relay:pw@mail.example.org:465',
   RELAY_SECRET: SECRET,
   RELAY_DATA_KEYS: `k1:${key(1)}`,
+  AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
   BOUNCE_SMTP_PORT: '2526',
   BOUNCE_DOMAIN: 'bounces.relay.example.org',
 };
@@ -55,12 +56,16 @@ describe('loadConfig', () => {
 
   it('stands in development-only secrets when none are set, and says which', () => {
     const config = loadConfig({});
-    assert.deepEqual(config.insecureDefaults, ['RELAY_SECRET', 'RELAY_DATA_KEYS']);
+    assert.deepEqual(config.insecureDefaults, ['RELAY_SECRET', 'RELAY_DATA_KEYS', 'AUDIT_KEY']);
     assert.ok(config.secret.length >= 32);
     assert.equal(config.dataKeys.length, 1);
     assert.equal(config.dataKeys[0]?.key.length, 32);
 
-    const configured = loadConfig({ RELAY_SECRET: SECRET, RELAY_DATA_KEYS: `k1:${key(1)}` });
+    const configured = loadConfig({
+      RELAY_SECRET: SECRET,
+      RELAY_DATA_KEYS: `k1:${key(1)}`,
+      AUDIT_KEY: PRODUCTION.AUDIT_KEY,
+    });
     assert.deepEqual(configured.insecureDefaults, []);
     assert.equal(configured.secret, SECRET);
   });
@@ -184,13 +189,14 @@ describe('loadConfig', () => {
         'SMTP_URL is required when RELAY_ENV=production',
         'RELAY_SECRET is required when RELAY_ENV=production',
         'RELAY_DATA_KEYS is required when RELAY_ENV=production',
+        'AUDIT_KEY is required when RELAY_ENV=production',
         BOUNCE_PORT_REQUIRED,
         BOUNCE_DOMAIN_REQUIRED,
       ]);
     });
 
     it('names just the one that is missing', () => {
-      for (const name of ['SMTP_URL', 'RELAY_SECRET', 'RELAY_DATA_KEYS'] as const) {
+      for (const name of ['SMTP_URL', 'RELAY_SECRET', 'RELAY_DATA_KEYS', 'AUDIT_KEY'] as const) {
         const env: Record<string, string> = { ...PRODUCTION };
         delete env[name];
         assert.deepEqual(problemsOf(env), [`${name} is required when RELAY_ENV=production`]);
@@ -218,6 +224,17 @@ describe('loadConfig', () => {
       assert.deepEqual(problemsOf({ ...PRODUCTION, BOUNCES: 'off' }), [contradiction]);
       assert.deepEqual(problemsOf({ BOUNCES: 'off', BOUNCE_SMTP_PORT: '2526' }), [contradiction]);
       assert.deepEqual(problemsOf({ BOUNCES: 'no' }), ['BOUNCES: must be on or off']);
+    });
+
+    it('takes AUDIT_KEY as given, refusing a short one or one equal to RELAY_SECRET', () => {
+      assert.deepEqual(loadConfig(PRODUCTION).auditKey, Buffer.from(PRODUCTION.AUDIT_KEY, 'utf8'));
+      assert.deepEqual(problemsOf({ ...PRODUCTION, AUDIT_KEY: 'short' }), [
+        'AUDIT_KEY: must be at least 32 characters (e.g. openssl rand -base64 32)',
+        'AUDIT_KEY is required when RELAY_ENV=production',
+      ]);
+      assert.deepEqual(problemsOf({ ...PRODUCTION, AUDIT_KEY: SECRET }), [
+        'AUDIT_KEY must differ from RELAY_SECRET',
+      ]);
     });
 
     it('does not count a rejected value as set', () => {

@@ -19,7 +19,7 @@ import { CLOSE_REASON_MAX, closeReferral } from '../referrals/close.service.ts';
 const ESCALATION_STATES = ['open', 'claimed', 'resolved'] as const;
 const person = (message: string) => z.string().trim().min(1, message).max(200);
 
-const ListQuery = z.strictObject({
+export const ListQuery = z.strictObject({
   state: z.enum(ESCALATION_STATES).optional(),
   reason: z.enum([...REFERRAL_REASONS, ...SYSTEM_REASONS]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(200),

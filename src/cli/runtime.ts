@@ -13,7 +13,7 @@ export async function openRuntime(overrides: Partial<Config> = {}): Promise<Rela
     idleInTransactionTimeoutMs: Math.max(config.watchdogIntervalMs, 2000),
   });
   try {
-    await migrateToLatest(db);
+    await migrateToLatest(db, config);
   } catch (error) {
     await db.close();
     throw error;

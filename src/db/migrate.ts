@@ -1,4 +1,5 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { loadConfig, type DataKey } from '../config.ts';
 import type { Db, Dialect } from './database.ts';
 import * as initial from './migrations/20261125080000_initial.ts';
 import * as mailcatcher from './migrations/20261125090000_mailcatcher.ts';
@@ -16,9 +17,22 @@ import * as oncall from './migrations/20261206110000_oncall.ts';
 import * as escalationPushes from './migrations/20261206120000_escalation_pushes.ts';
 import * as signInThrottles from './migrations/20261206130500_sign_in_throttles.ts';
 import * as apiKeySystems from './migrations/20261206131000_api_key_systems.ts';
+import * as auditKeying from './migrations/20261206120000_audit_keying.ts';
+import * as reviewNotesSealed from './migrations/20261206121000_review_notes_sealed.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
-type DialectMigration = { up(db: Kysely<any>, dialect: Dialect): Promise<void> };
+/**
+ * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
+ * the process running the migrations supplies them from its configuration.
+ */
+export interface MigrationSecrets {
+  auditKey: Buffer;
+  dataKeys: readonly DataKey[];
+}
+
+type DialectMigration = {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
+  up(db: Kysely<any>, dialect: Dialect, secrets: MigrationSecrets): Promise<void>;
+};
 
 /** Timestamped migrations, in order. Each runs in its own transaction on both engines. */
 const migrations: Record<string, DialectMigration> = {
@@ -38,14 +52,22 @@ const migrations: Record<string, DialectMigration> = {
   '20261206120000_escalation_pushes': escalationPushes,
   '20261206130500_sign_in_throttles': signInThrottles,
   '20261206131000_api_key_systems': apiKeySystems,
+  '20261206120000_audit_keying': auditKeying,
+  '20261206121000_review_notes_sealed': reviewNotesSealed,
 };
 
 class StaticProvider implements MigrationProvider {
-  constructor(private readonly dialect: Dialect) {}
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly secrets: MigrationSecrets,
+  ) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
     return Object.fromEntries(
-      Object.entries(migrations).map(([name, m]) => [name, { up: (db) => m.up(db, this.dialect) }]),
+      Object.entries(migrations).map(([name, m]) => [
+        name,
+        { up: (db) => m.up(db, this.dialect, this.secrets) },
+      ]),
     );
   }
 }
@@ -53,17 +75,35 @@ class StaticProvider implements MigrationProvider {
 /** Undefined table and undefined schema: what a concurrently dropped schema looks like mid-listing. */
 const VANISHED = new Set(['42P01', '3F000']);
 
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/** The development stand-ins (what an empty environment configures), for tests and local tools. */
+function developmentSecrets(): MigrationSecrets {
+  const { auditKey, dataKeys } = loadConfig({});
+  return { auditKey, dataKeys };
+}
+
+export async function migrateToLatest(
+  db: Db,
+  secrets: MigrationSecrets = developmentSecrets(),
+): Promise<string[]> {
+  return migrate(db, secrets);
+}
+
+/** Up to and including `target` (tests build a database as an older version left it). */
+export async function migrateTo(db: Db, target: string, secrets = developmentSecrets()): Promise<string[]> {
+  return migrate(db, secrets, target);
+}
+
+async function migrate(db: Db, secrets: MigrationSecrets, target?: string): Promise<string[]> {
   // Unless told the schema, Kysely takes a migration table in any schema as ours, and then fails to
   // find it (another app's schema, or a parallel test's): so name the schema we are working in.
   const migrationTableSchema = db.dialect === 'postgres' ? await currentSchema(db) : undefined;
   const migrator = new Migrator({
     db: db.kysely,
-    provider: new StaticProvider(db.dialect),
+    provider: new StaticProvider(db.dialect, secrets),
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
   for (let attempt = 1; ; attempt += 1) {
-    const { error, results } = await migrator.migrateToLatest();
+    const { error, results } = await (target ? migrator.migrateTo(target) : migrator.migrateToLatest());
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's introspector lists the tables of every schema; one dropped meanwhile (a parallel test's,
     // another app's) fails that listing (42P01 or 3F000). Nothing was applied, so trying again is safe.

@@ -17,7 +17,7 @@ import type {
 } from '../directory/directory.table.ts';
 import type { SessionTable, SignInThrottleTable, UserTable } from '../web/auth/user.table.ts';
 import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
-import type { AuditHeadTable, AuditLogTable } from '../governance/audit.table.ts';
+import type { AuditHeadTable, AuditKeyingTable, AuditLogTable } from '../governance/audit.table.ts';
 import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from '../governance/review.table.ts';
 import type { ReconciliationRunTable } from '../governance/reconciliation.table.ts';
 import type {
@@ -48,6 +48,7 @@ export interface Database {
   escalations: EscalationTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  audit_keying: AuditKeyingTable;
   api_keys: ApiKeyTable;
   caught_messages: CaughtMessageTable;
   heartbeats: HeartbeatTable;

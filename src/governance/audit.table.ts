@@ -17,3 +17,14 @@ export interface AuditHeadTable {
   seq: number;
   hash: string;
 }
+
+/**
+ * Where keyed hashing (HMAC under AUDIT_KEY) began: entries before `keyed_from` were written with
+ * plain SHA-256 and are checked that way. `seal` is an HMAC of `keyed_from` under AUDIT_KEY, so the
+ * start cannot be moved without the key.
+ */
+export interface AuditKeyingTable {
+  id: number;
+  keyed_from: number;
+  seal: string;
+}

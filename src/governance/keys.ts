@@ -77,11 +77,13 @@ export async function rotateKeys(ctx: RelayContext, options: RotateOptions): Pro
   let total = 0;
   for (const field of ALL_PERSONAL_FIELDS) {
     // Keyset paging by id: a value that cannot be swapped (changed meanwhile) is not fetched again.
-    let after = '';
+    // Ids are text or (review notes) integers, so the first page has no lower bound at all.
+    let after: string | number | undefined;
     for (;;) {
-      const { rows } = await sql<{ id: string; value: string }>`
+      const { rows } = await sql<{ id: string | number; value: string }>`
         select id, ${sql.ref(field.column)} as value from ${sql.table(field.table)}
-        where ${sql.ref(field.column)} is not null and not (${startsWith(field, prefix)}) and id > ${after}
+        where ${sql.ref(field.column)} is not null and not (${startsWith(field, prefix)})
+        ${after === undefined ? sql`` : sql`and id > ${after}`}
         order by id limit ${sql.lit(options.batchSize)}`.execute(ctx.db.kysely);
       const last = rows.at(-1);
       if (!last) break;
@@ -101,15 +103,15 @@ async function rotateBatch(
   trx: Kysely<Database>,
   keys: readonly DataKey[],
   field: PersonalField,
-  rows: { id: string; value: string }[],
+  rows: { id: string | number; value: string }[],
   now: Date,
   actor: string,
 ): Promise<RotationBatch> {
   const from: Record<string, number> = {};
   for (const row of rows) {
     // Throws, naming the key id, when a value is under a key that is not configured.
-    const plaintext = openField(keys, row.value, fieldAad(field, row.id));
-    const sealed = sealField(keys, field, row.id, plaintext);
+    const plaintext = openField(keys, row.value, fieldAad(field, String(row.id)));
+    const sealed = sealField(keys, field, String(row.id), plaintext);
     // Only if unchanged since it was read: a concurrent write is already under the newest key.
     const { numAffectedRows } = await sql`
       update ${sql.table(field.table)} set ${sql.ref(field.column)} = ${sealed}

@@ -6,7 +6,7 @@ import { encryptField, openField } from './field-crypto.ts';
  * this list, and retention blanks these columns, so a new free-text column belongs here.
  */
 export interface PersonalField {
-  table: 'referrals' | 'routes' | 'escalations';
+  table: 'referrals' | 'routes' | 'escalations' | 'review_notes';
   column: string;
 }
 
@@ -21,6 +21,8 @@ export const PERSONAL_FIELDS = {
   teamNote: { table: 'escalations', column: 'team_note' },
   /** Why a person in the safeguarding team closed the referral by hand. */
   closeReason: { table: 'referrals', column: 'close_reason' },
+  /** An incident reviewer's note on a case (it may name the people involved). */
+  reviewNote: { table: 'review_notes', column: 'text' },
 } as const satisfies Record<string, PersonalField>;
 
 export const ALL_PERSONAL_FIELDS: readonly PersonalField[] = Object.values(PERSONAL_FIELDS);

@@ -2,7 +2,12 @@ import type { Kysely } from 'kysely';
 import type { SweepJob } from '../assurance/watchdog.ts';
 import type { Database } from '../db/schema.ts';
 import { londonLocal } from '../directory/hours.ts';
-import { heldPastRetention, purgeExpired, purgeSystemEscalationNotes } from './retention.ts';
+import {
+  heldPastRetention,
+  purgeExpired,
+  purgeReviewNotes,
+  purgeSystemEscalationNotes,
+} from './retention.ts';
 
 export const RETENTION_JOB = 'retention-purge';
 
@@ -16,6 +21,7 @@ interface RunDetail {
   status: 'running' | 'done';
   purged: number;
   escalationNotes: number;
+  reviewNotes?: number;
   heldBack?: number;
 }
 
@@ -61,6 +67,7 @@ export function retentionJob(perSweep = PURGES_PER_SWEEP): SweepJob {
     if (!report.more) {
       next.status = 'done';
       next.escalationNotes += await purgeSystemEscalationNotes(ctx, now);
+      next.reviewNotes = (run.reviewNotes ?? 0) + (await purgeReviewNotes(ctx, now));
       next.heldBack = await heldPastRetention(ctx, now);
       settled = period;
     }

@@ -158,3 +158,55 @@ export async function purgeSystemEscalationNotes(ctx: RelayContext, now: Date): 
     return count;
   });
 }
+
+/**
+ * Incident-review notes follow the referral they are about: once its personal data is removed, so
+ * are the notes on its cases (including notes written after). A case without a referral (a source
+ * record Relay never had) keeps its notes for the retention period from when each was written.
+ * The text becomes a sealed empty string, so every value in the column keeps one shape.
+ */
+export async function purgeReviewNotes(ctx: RelayContext, now: Date, batchSize = 500): Promise<number> {
+  const cutoff = retentionCutoff(ctx, now);
+  let total = 0;
+  for (;;) {
+    const due = await ctx.db.kysely
+      .selectFrom('review_notes')
+      .innerJoin('review_cases', 'review_cases.id', 'review_notes.case_id')
+      .leftJoin('referrals', 'referrals.id', 'review_cases.referral_id')
+      .select('review_notes.id')
+      .where('review_notes.purged_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('referrals.purged_at', 'is not', null),
+          eb.and([eb('review_cases.referral_id', 'is', null), eb('review_notes.at', '<', cutoff)]),
+        ]),
+      )
+      .orderBy('review_notes.id')
+      .limit(batchSize)
+      .execute();
+    if (due.length === 0) return total;
+    await ctx.db.kysely.transaction().execute(async (trx) => {
+      const at = now.toISOString();
+      for (const { id } of due) {
+        await trx
+          .updateTable('review_notes')
+          .set({
+            text: sealField(ctx.config.dataKeys, PERSONAL_FIELDS.reviewNote, String(id), ''),
+            purged_at: at,
+          })
+          .where('id', '=', id)
+          .where('purged_at', 'is', null)
+          .execute();
+      }
+      await appendAudit(trx, now, {
+        actor: 'system',
+        action: 'review-notes.purged',
+        entityType: 'review_note',
+        entityId: '*',
+        detail: { count: due.length, policy: 'retention' },
+      });
+    });
+    total += due.length;
+    if (due.length < batchSize) return total;
+  }
+}

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { DataKey } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { rowToUser } from '../web/auth/user.service.ts';
+import { PERSONAL_FIELDS, unsealField } from './personal-data.ts';
 import {
   caseRowToCase,
   isCaseStatus,
@@ -93,16 +95,28 @@ export interface CaseNote {
   at: string;
   authorName: string;
   text: string;
+  /** Removed under the retention policy. */
+  removed?: boolean;
 }
 
-export async function caseNotes(db: Kysely<Database>, caseId: string): Promise<CaseNote[]> {
+/** Notes opened for reading; one removed under the retention policy reads as `removed`. */
+export async function caseNotes(
+  db: Kysely<Database>,
+  keys: readonly DataKey[],
+  caseId: string,
+): Promise<CaseNote[]> {
   const rows = await db
     .selectFrom('review_notes')
-    .select(['at', 'author_name', 'text'])
+    .select(['id', 'at', 'author_name', 'text', 'purged_at'])
     .where('case_id', '=', caseId)
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({ at: r.at, authorName: r.author_name, text: r.text }));
+  return rows.map((r) => ({
+    at: r.at,
+    authorName: r.author_name,
+    text: r.purged_at ? '' : (unsealField(keys, PERSONAL_FIELDS.reviewNote, String(r.id), r.text) ?? ''),
+    ...(r.purged_at ? { removed: true } : {}),
+  }));
 }
 
 export interface CaseEvent {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
+import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
 import { rowToUser } from '../web/auth/user.service.ts';
 import { appendAudit } from './audit.ts';
+import { PERSONAL_FIELDS, sealField } from './personal-data.ts';
 import { selectCohort, type CohortCase } from './review.cohort.ts';
 import {
   CASE_STATUSES,
@@ -216,10 +218,12 @@ export async function updateCase(
       .where('id', '=', caseId)
       .execute();
     if (note) {
-      await trx
-        .insertInto('review_notes')
-        .values({ case_id: caseId, at: now, author: by.actor, author_name: by.name, text: note })
-        .execute();
+      await insertNote(
+        trx,
+        ctx.config.dataKeys,
+        { case_id: caseId, at: now, author: by.actor, author_name: by.name },
+        note,
+      );
       detail.noteAdded = true;
     }
     await appendAudit(trx, new Date(now), {
@@ -254,4 +258,27 @@ export async function assignReviewer(
     if (await updateCase(ctx, reviewId, id, { reviewerId }, by)) changed += 1;
   }
   return changed;
+}
+
+/**
+ * The note is sealed like every personal field, bound to its row id, which exists only once the
+ * row does: so the row goes in first with an empty text, and the sealed text follows in the same
+ * transaction.
+ */
+async function insertNote(
+  trx: Kysely<Database>,
+  keys: readonly DataKey[],
+  row: { case_id: string; at: string; author: string; author_name: string },
+  text: string,
+): Promise<void> {
+  const { id } = await trx
+    .insertInto('review_notes')
+    .values({ ...row, text: '' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await trx
+    .updateTable('review_notes')
+    .set({ text: sealField(keys, PERSONAL_FIELDS.reviewNote, String(id), text) })
+    .where('id', '=', id)
+    .execute();
 }

@@ -43,6 +43,10 @@ export interface ReviewNoteTable {
   at: string;
   author: string;
   author_name: string;
-  /** May hold personal data: never copied into the audit log, the CSV or the PDF. */
+  /**
+   * May hold personal data: sealed (field encryption, PERSONAL_FIELDS.reviewNote) and never copied
+   * into the audit log, the CSV or the PDF. Emptied by retention, which sets `purged_at`.
+   */
   text: string;
+  purged_at: string | null;
 }

@@ -4,11 +4,29 @@ import { errorCatalogue, PROBLEM_TYPE_BASE } from '../errors.ts';
 import { StatusDocumentSchema, ReferralSummarySchema } from '../referrals/referral.document.schema.ts';
 import { ReferralInput } from '../referrals/referral.schema.ts';
 import { AckBody, OutcomeBody } from '../assurance/acknowledgement.routes.ts';
-import { ClaimBody, CloseBody, ResolveBody } from '../assurance/escalation.routes.ts';
+import {
+  ClaimBody,
+  CloseBody,
+  ResolveBody,
+  ListQuery as EscalationListQuery,
+} from '../assurance/escalation.routes.ts';
+import { ListQuery as ReferralListQuery } from '../referrals/referral.routes.ts';
 import { DisputeBody } from '../assurance/manifest.routes.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });
+
+/**
+ * Query parameters from the zod schema the route validates them with, so their enums and bounds
+ * are the ones enforced. A query string carries text: a coerced number is documented as an integer.
+ */
+function queryParameters(schema: z.ZodObject) {
+  const properties = jsonSchema(schema, 'output').properties ?? {};
+  return Object.entries(properties).map(([name, property]) => {
+    const { default: _default, ...rest } = property as Record<string, unknown>;
+    return { name, in: 'query', required: false, schema: rest };
+  });
+}
 
 const problem = {
   type: 'object',
@@ -32,10 +50,18 @@ const problem = {
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
 };
+/**
+ * What any API request may be answered with, whatever the operation: 400 for a malformed body,
+ * query or cursor, 401 and 403 for the key or session, 422 for a field (a control character in a
+ * path, query or body, for one), 503 while the node drains or cannot reach its database.
+ */
+const ANY_REQUEST = [400, 401, 403, 422, 503];
+/** And for an operation that reads a JSON body: too large, or not application/json. */
+const WITH_BODY = [...ANY_REQUEST, 413, 415];
 
 function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((status) => [
+    [...new Set(statuses)].sort().map((status) => [
       String(status),
       {
         description: Object.values(errorCatalogue)
@@ -78,7 +104,7 @@ function assurancePaths(idParam: object) {
         responses: {
           '201': ok('Acknowledged'),
           '200': ok('Already acknowledged: the first acknowledgement'),
-          ...problemResponses(401, 403, 404, 415, 422, 503),
+          ...problemResponses(...WITH_BODY, 404),
         },
       },
     },
@@ -91,7 +117,7 @@ function assurancePaths(idParam: object) {
         responses: {
           '201': ok('Outcome recorded'),
           '200': ok('The same outcome again'),
-          ...problemResponses(401, 403, 404, 409, 422, 503),
+          ...problemResponses(...WITH_BODY, 404, 409),
         },
       },
     },
@@ -99,13 +125,8 @@ function assurancePaths(idParam: object) {
       get: {
         summary:
           'Escalations with the team’s phone numbers (scope escalations:write); filter by state and reason',
-        parameters: ['state', 'reason', 'limit'].map((name) => ({
-          name,
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-        })),
-        responses: { '200': ok('Escalations, oldest first'), ...problemResponses(400, 401, 403) },
+        parameters: queryParameters(EscalationListQuery),
+        responses: { '200': ok('Escalations, oldest first'), ...problemResponses(...ANY_REQUEST) },
       },
     },
     '/api/v1/escalations/{id}/claim': {
@@ -113,7 +134,7 @@ function assurancePaths(idParam: object) {
         summary: 'Claim an open escalation for a named person',
         parameters: [idParam],
         requestBody: jsonBody(ClaimBody),
-        responses: { '200': ok('Claimed'), ...problemResponses(401, 403, 404, 409, 422, 503) },
+        responses: { '200': ok('Claimed'), ...problemResponses(...WITH_BODY, 404, 409) },
       },
     },
     '/api/v1/escalations/{id}/resolve': {
@@ -122,7 +143,7 @@ function assurancePaths(idParam: object) {
           'Resolve with a note; "receipt confirmed by phone" also acknowledges on the team’s behalf; followUpAt (at most 24 h away) is when Relay looks again whether the problem still stands',
         parameters: [idParam],
         requestBody: jsonBody(ResolveBody),
-        responses: { '200': ok('Resolved'), ...problemResponses(401, 403, 404, 409, 422, 503) },
+        responses: { '200': ok('Resolved'), ...problemResponses(...WITH_BODY, 404, 409) },
       },
     },
     '/api/v1/referrals/{id}/close': {
@@ -133,7 +154,7 @@ function assurancePaths(idParam: object) {
         requestBody: jsonBody(CloseBody),
         responses: {
           '200': ok('Closed: { id, reference, status, closedAt, closedBy }'),
-          ...problemResponses(401, 403, 404, 409, 422),
+          ...problemResponses(...WITH_BODY, 404, 409),
         },
       },
     },
@@ -144,7 +165,7 @@ function assurancePaths(idParam: object) {
           team,
           { name: 'date', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
         ],
-        responses: { '200': ok('The manifest'), ...problemResponses(400, 401, 403) },
+        responses: { '200': ok('The manifest'), ...problemResponses(...ANY_REQUEST) },
       },
     },
     '/api/v1/teams/{team}/manifest/disputes': {
@@ -155,8 +176,49 @@ function assurancePaths(idParam: object) {
         responses: {
           '201': ok('Escalation opened'),
           '200': ok('Already disputed'),
-          ...problemResponses(401, 403, 422, 503),
+          ...problemResponses(...WITH_BODY),
         },
+      },
+    },
+  };
+}
+
+/** Present only while the embedded mail catcher runs (no SMTP_URL; never in production). */
+function mailCatcherPaths(idParam: object) {
+  return {
+    '/api/v1/mailcatcher/messages': {
+      get: {
+        summary: 'Emails the embedded mail catcher caught, newest first (demo and development only)',
+        security: [{ session: [] }, { apiKey: [] }],
+        responses: {
+          '200': ok('Caught emails, without their bodies'),
+          ...problemResponses(...ANY_REQUEST, 404),
+        },
+      },
+    },
+    '/api/v1/mailcatcher/messages/{id}': {
+      get: {
+        summary: 'One caught email, with its text and HTML',
+        parameters: [idParam],
+        security: [{ session: [] }, { apiKey: [] }],
+        responses: { '200': ok('The caught email'), ...problemResponses(...ANY_REQUEST, 404) },
+      },
+    },
+  };
+}
+
+/** For load balancers and monitoring: no key needed. */
+function probePaths() {
+  const json = (description: string) => ok(description);
+  return {
+    '/healthz': {
+      get: { summary: 'The process is up', security: [], responses: { '200': json('Up') } },
+    },
+    '/readyz': {
+      get: {
+        summary: 'Ready for traffic: each component’s state (database, mail, bounces, …)',
+        security: [],
+        responses: { '200': json('Ready'), '503': json('Not ready, or draining: the components say why') },
       },
     },
   };
@@ -193,17 +255,12 @@ export function openApiDocument() {
           responses: {
             '201': statusDocument,
             '200': { ...statusDocument, description: 'The same referral was already accepted' },
-            ...problemResponses(400, 401, 403, 409, 413, 415, 422, 503),
+            ...problemResponses(...WITH_BODY, 409),
           },
         },
         get: {
           summary: 'List referrals visible to this key, oldest change first',
-          parameters: ['status', 'updatedSince', 'cursor', 'limit'].map((name) => ({
-            name,
-            in: 'query',
-            required: false,
-            schema: { type: name === 'limit' ? 'integer' : 'string' },
-          })),
+          parameters: queryParameters(ReferralListQuery),
           responses: {
             '200': {
               description: 'A page of referral summaries',
@@ -219,7 +276,7 @@ export function openApiDocument() {
                 },
               },
             },
-            ...problemResponses(400, 401, 403),
+            ...problemResponses(...ANY_REQUEST),
           },
         },
       },
@@ -227,10 +284,12 @@ export function openApiDocument() {
         get: {
           summary: 'The status document of one referral (by id or SR- reference)',
           parameters: [idParam],
-          responses: { '200': statusDocument, ...problemResponses(401, 403, 404) },
+          responses: { '200': statusDocument, ...problemResponses(...ANY_REQUEST, 404) },
         },
       },
       ...assurancePaths(idParam),
+      ...mailCatcherPaths(idParam),
+      ...probePaths(),
     },
   };
 }

@@ -10,7 +10,7 @@ import { findReferral, isRoutedTo, listReferrals, type ReferralRow } from './ref
 import { intakeReferral } from './referral.service.ts';
 import { REFERRAL_STATUSES } from './referral.status.ts';
 
-const ListQuery = z.strictObject({
+export const ListQuery = z.strictObject({
   status: z.enum(REFERRAL_STATUSES).optional(),
   updatedSince: z.iso.datetime({ offset: true }).optional(),
   cursor: z.string().max(200).optional(),

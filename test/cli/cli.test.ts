@@ -593,6 +593,7 @@ describe('RELAY_ENV=production', () => {
     SMTP_URL: 'smtp://relay:pw@127.0.0.1:2525',
     RELAY_SECRET: 'p'.repeat(40),
     RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
     BOUNCE_SMTP_PORT: '2526',
     BOUNCE_DOMAIN: 'bounces.relay.example.org',
   };
@@ -603,7 +604,14 @@ describe('RELAY_ENV=production', () => {
       await relay(['migrate'], { ...env, RELAY_ENV: 'production' }),
       /^relay: Invalid configuration: /,
     );
-    for (const name of ['SMTP_URL', 'RELAY_SECRET', 'RELAY_DATA_KEYS', 'BOUNCE_SMTP_PORT', 'BOUNCE_DOMAIN'])
+    for (const name of [
+      'SMTP_URL',
+      'RELAY_SECRET',
+      'RELAY_DATA_KEYS',
+      'AUDIT_KEY',
+      'BOUNCE_SMTP_PORT',
+      'BOUNCE_DOMAIN',
+    ])
       assert.ok(reason?.includes(name), reason);
     assert.equal(existsSync(dbPath), false);
   });

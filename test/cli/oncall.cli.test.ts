@@ -64,6 +64,7 @@ describe('relay start in production', () => {
     SMTP_URL: 'smtp://127.0.0.1:2525',
     RELAY_SECRET: 'p'.repeat(40),
     RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
   };
   let database: TestDatabase;
   before(async () => {

@@ -5,6 +5,7 @@ import type { Db, Dialect } from '../../src/db/database.ts';
 import {
   GENESIS_HASH,
   appendAudit,
+  currentAuditKey,
   hashEntry,
   verifyAuditChain,
   type AuditEntry,
@@ -102,7 +103,12 @@ for (const dialect of DIALECTS) {
         for (let i = 1; i < rows.length; i++) assert.equal(rows[i]?.prev_hash, rows[i - 1]?.hash);
         for (const row of rows) {
           const { hash, ...content } = row;
-          assert.equal(hash, hashEntry(content), `entry ${row.seq} carries the hash of its own content`);
+          assert.equal(
+            hash,
+            hashEntry(content, currentAuditKey()),
+            `entry ${row.seq} carries the keyed hash of its own content`,
+          );
+          assert.notEqual(hash, hashEntry(content), 'not the plain SHA-256 anyone could recompute');
           assert.match(hash, /^[0-9a-f]{64}$/);
         }
         assert.equal(rows[1]?.at, '2026-11-25T10:00:02.000Z');
@@ -113,12 +119,12 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(await head(db), { id: 1, seq: 7, hash: last?.hash });
         assert.deepEqual(await verifyAuditChain(db.kysely), { ok: true, entries: 7, headHash: last?.hash });
         // Walking in small batches crosses batch boundaries and must reach the same answer.
-        assert.deepEqual(await verifyAuditChain(db.kysely, 2), {
+        assert.deepEqual(await verifyAuditChain(db.kysely, { batchSize: 2 }), {
           ok: true,
           entries: 7,
           headHash: last?.hash,
         });
-        assert.deepEqual(await verifyAuditChain(db.kysely, 7), {
+        assert.deepEqual(await verifyAuditChain(db.kysely, { batchSize: 7 }), {
           ok: true,
           entries: 7,
           headHash: last?.hash,
@@ -228,7 +234,7 @@ for (const dialect of DIALECTS) {
         await freshChain();
         await sql`DELETE FROM audit_log WHERE seq = ${4}`.execute(db.kysely);
         assertBroken(await verifyAuditChain(db.kysely), 4, /entry 4 is missing/);
-        assertBroken(await verifyAuditChain(db.kysely, 2), 4, /entry 4 is missing/);
+        assertBroken(await verifyAuditChain(db.kysely, { batchSize: 2 }), 4, /entry 4 is missing/);
       });
 
       it('deleting the first entry breaks the chain at 1', async () => {
@@ -250,7 +256,7 @@ for (const dialect of DIALECTS) {
         assertBroken(await verifyAuditChain(db.kysely), 1, /deleted from the end/);
       });
 
-      it('editing an entry and recomputing its hash still breaks at the next link', async () => {
+      it('editing an entry and recomputing its hash without AUDIT_KEY breaks the chain at that entry', async () => {
         await freshChain();
         const row = await db.kysely
           .selectFrom('audit_log')
@@ -262,7 +268,7 @@ for (const dialect of DIALECTS) {
         await sql`UPDATE audit_log SET detail = ${forged.detail}, hash = ${hashEntry(forged)} WHERE seq = ${3}`.execute(
           db.kysely,
         );
-        assertBroken(await verifyAuditChain(db.kysely), 4, /entry 4 does not link/);
+        assertBroken(await verifyAuditChain(db.kysely), 3, /entry 3 was changed/);
       });
     });
   });

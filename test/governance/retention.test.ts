@@ -79,7 +79,13 @@ for (const dialect of DIALECTS) {
     it('purges a referral closed longer ago than the period, and nothing else', async () => {
       const before = await rowCounts();
       const report = await retentionJob()(relay.ctx, relay.clock.now());
-      assert.deepEqual(report, { status: 'done', purged: 1, escalationNotes: 0, heldBack: 1 });
+      assert.deepEqual(report, {
+        status: 'done',
+        purged: 1,
+        escalationNotes: 0,
+        reviewNotes: 0,
+        heldBack: 1,
+      });
 
       const old = await findReferral(db(), ref.old.id);
       assert.ok(old);
@@ -138,6 +144,7 @@ for (const dialect of DIALECTS) {
         status: 'done',
         purged: 1,
         escalationNotes: 0,
+        reviewNotes: 0,
         heldBack: 1,
       });
       assert.equal((await verifyAuditChain(db())).ok, true);
@@ -179,7 +186,13 @@ for (const dialect of DIALECTS) {
       await clearLegalHold(relay.ctx, ref.held.reference, 'test');
       relay.clock.advance(DAY);
       const report = await job(relay.ctx, relay.clock.now());
-      assert.deepEqual(report, { status: 'done', purged: 1, escalationNotes: 0, heldBack: 0 });
+      assert.deepEqual(report, {
+        status: 'done',
+        purged: 1,
+        escalationNotes: 0,
+        reviewNotes: 0,
+        heldBack: 0,
+      });
       assert.ok((await findReferral(db(), ref.held.id))?.purged_at);
       assert.equal((await findReferral(db(), ref.open.id))?.purged_at, null, 'never an unfinished referral');
       const holds = await db()
@@ -219,7 +232,7 @@ for (const dialect of DIALECTS) {
         { status: 'running', purged: 1, escalationNotes: 0 },
         { status: 'running', purged: 2, escalationNotes: 0 },
         { status: 'running', purged: 3, escalationNotes: 0 },
-        { status: 'done', purged: 3, escalationNotes: 1, heldBack: 0 },
+        { status: 'done', purged: 3, escalationNotes: 1, reviewNotes: 0, heldBack: 0 },
       ]);
       const system = await db()
         .selectFrom('escalations')

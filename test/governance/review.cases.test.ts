@@ -78,7 +78,7 @@ for (const dialect of DIALECTS) {
       assert.equal(detail.noteAdded, true);
       assert.equal(detail.review, reviewId);
       assert.doesNotMatch(entry?.detail ?? '', /Example|01632/, 'no note text in the audit log');
-      const notes = await caseNotes(db(), first!);
+      const notes = await caseNotes(db(), relay.ctx.config.dataKeys, first!);
       assert.deepEqual(notes, [
         {
           at: relay.clock.now().toISOString(),
@@ -100,7 +100,7 @@ for (const dialect of DIALECTS) {
         other.actor,
       );
       assert.deepEqual(
-        (await caseNotes(db(), first!)).map((n) => [n.authorName, n.text]),
+        (await caseNotes(db(), relay.ctx.config.dataKeys, first!)).map((n) => [n.authorName, n.text]),
         [
           ['Lee Lead', 'Spoke to Mrs Example’s daughter on 01632 960999.'],
           ['Ola Other', 'Second note'],

@@ -1,4 +1,5 @@
 import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import { formatAnchor, signAnchor } from '../../governance/audit.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { composeDailySummaryEmail } from './daily-summary.email.ts';
 import { dailyCounts } from './daily-summary.queries.ts';
@@ -12,6 +13,7 @@ export const DAILY_SUMMARY_JOB = 'daily-summary';
  * It also carries the audit log's head hash. The chain proves that no entry was changed behind a
  * head, but someone able to rewrite the database could rebuild the whole chain and its head; a copy
  * of the head mailed out every day is out of their reach, so any such rewrite shows up against it.
+ * The head goes as a signed anchor (`relay audit verify --anchor` checks the chain against it).
  * Off when SAFEGUARDING_EMAIL is unset or no mailer is given.
  */
 export function dailySummaryJob(mailer?: EmailSender): SweepJob {
@@ -27,7 +29,13 @@ export function dailySummaryJob(mailer?: EmailSender): SweepJob {
     }
     const build = async () => {
       const counts = await dailyCounts(ctx.db.kysely, date, now);
-      return { composed: composeDailySummaryEmail(counts, ctx.config.baseUrl), detail: { ...counts } };
+      const anchor =
+        counts.audit &&
+        formatAnchor(signAnchor(ctx.config.auditKey, counts.audit.seq, counts.audit.hash, now));
+      return {
+        composed: composeDailySummaryEmail(counts, ctx.config.baseUrl, anchor ?? undefined),
+        detail: { ...counts },
+      };
     };
     const result = await sendOnce(ctx, mailer, { job: DAILY_SUMMARY_JOB, period: date, to, build });
     if (result === 'sent') settled = date;

@@ -135,7 +135,7 @@ async function casePage(
     next: cases[index + 1],
     position: index + 1,
     total: cases.length,
-    notes: await caseNotes(db, found.id),
+    notes: await caseNotes(db, ctx.config.dataKeys, found.id),
     history: history.map((e) => historyLine(e, names)).reverse(),
     form,
     statusItems: statusItems(form.status),

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DAILY_SUMMARY_JOB, dailySummaryJob } from '../../../src/assurance/jobs/daily-summary.job.ts';
 import { openEscalation } from '../../../src/assurance/escalation.service.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { verifyAuditChain } from '../../../src/governance/audit.ts';
+import { parseAnchor, verifyAuditChain } from '../../../src/governance/audit.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
@@ -81,6 +81,13 @@ for (const dialect of DIALECTS) {
       const chain = await verifyAuditChain(db());
       assert.ok(chain.ok);
       assert.ok(text.includes(chain.headHash), 'the audit head hash travels off-site');
+      // ...as a signed anchor that relay audit verify --anchor accepts.
+      const anchorLine = text.split('\n').find((line) => line.startsWith('audit-anchor/1 '));
+      assert.ok(anchorLine, `an anchor line in:\n${text}`);
+      const anchor = parseAnchor(anchorLine, relay.ctx.config.auditKey);
+      assert.equal(anchor.hash, chain.headHash);
+      assert.equal(anchor.at, '2026-11-25T07:01:00.000Z');
+      assert.deepEqual(await verifyAuditChain(db(), { anchor }), chain);
       for (const personal of [
         'Edna',
         'Whitfield',
