@@ -64,10 +64,19 @@ fuzz_engine() {
   keys+=("$(env "${env[@]}" node bin/relay.js apikey create --name fuzz-escalations --scope escalations:write)")
   env "${env[@]}" node bin/relay.js start >"$log" 2>&1 &
   local relay_pid=$!
+  # This function runs in a background subshell: its own trap stops its Relay if it is cut short.
+  trap 'kill "$relay_pid" 2>/dev/null || true' EXIT
+  local up=0
   for _ in $(seq 1 120); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    if node -e "fetch('http://127.0.0.1:$port/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
+      up=1 && break
+    fi
     sleep 1
   done
+  if [ "$up" != 1 ]; then
+    echo "Relay did not come up on $name:" && tail -n 50 "$log"
+    return 1
+  fi
   local status=0 i=0
   for key in "${keys[@]}"; do
     i=$((i + 1))
