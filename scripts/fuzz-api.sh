@@ -14,6 +14,14 @@ VENV=.venv-ci
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-15}"
 ENGINES="${FUZZ_ENGINES:-sqlite postgres}"
 PG_SERVER="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# The checks: no 5xx (not_a_server_error); every status, content type, header and body as the
+# document says (the four *_conformance checks); and data the document calls invalid is refused
+# (negative_data_rejection). Left out: positive_data_acceptance, because intake's rules go beyond
+# what JSON Schema can say (NHS number check digits, UK postcodes, which outcome may name a team),
+# so schema-valid referrals are rightly refused; unsupported_method, because an undeclared method
+# is answered 404 (or 400 for a body-carrying one) rather than 405, which is not a fault worth a red
+# build; ignored_auth, until the mail catcher's API requires sign-in (issue 14, finding 1: it answers
+# without authentication today). FUZZ_CHECKS=all runs them all.
 CHECKS="${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection}"
 
 if [ ! -x "$VENV/bin/schemathesis" ]; then
@@ -56,10 +64,19 @@ fuzz_engine() {
   keys+=("$(env "${env[@]}" node bin/relay.js apikey create --name fuzz-escalations --scope escalations:write)")
   env "${env[@]}" node bin/relay.js start >"$log" 2>&1 &
   local relay_pid=$!
+  # This function runs in a background subshell: its own trap stops its Relay if it is cut short.
+  trap 'kill "$relay_pid" 2>/dev/null || true' EXIT
+  local up=0
   for _ in $(seq 1 120); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    if node -e "fetch('http://127.0.0.1:$port/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
+      up=1 && break
+    fi
     sleep 1
   done
+  if [ "$up" != 1 ]; then
+    echo "Relay did not come up on $name:" && tail -n 50 "$log"
+    return 1
+  fi
   local status=0 i=0
   for key in "${keys[@]}"; do
     i=$((i + 1))
