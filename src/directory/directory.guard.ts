@@ -20,7 +20,7 @@ export interface TeamInUse {
   apiKeys: number;
 }
 
-function changedTeams(diff: DirectoryDiff): { teamId: string; name: string; change: TeamInUse['change'] }[] {
+function changedTeams(diff: DirectoryDiff): ChangedTeam[] {
   const removed = diff.teams.removed.map((t) => ({ teamId: t.id, name: t.name, change: 'removed' as const }));
   const renamed = diff.teams.changed.flatMap((t) => {
     const name = t.changes.find((c) => c.field === 'name');
@@ -63,9 +63,9 @@ async function apiKeyCounts(db: Kysely<Database>, teamIds: string[]): Promise<Ma
   return new Map(rows.map((r) => [r.team_id ?? '', Number(r.n)]));
 }
 
-/** The teams the diff removes or renames that still have open referrals, users or live API keys. */
-export async function teamsInUse(db: Kysely<Database>, diff: DirectoryDiff): Promise<TeamInUse[]> {
-  const changed = changedTeams(diff);
+type ChangedTeam = { teamId: string; name: string; change: TeamInUse['change'] };
+
+async function withUses(db: Kysely<Database>, changed: ChangedTeam[]): Promise<TeamInUse[]> {
   if (changed.length === 0) return [];
   const ids = changed.map((t) => t.teamId);
   const [referrals, users, keys] = await Promise.all([
@@ -81,6 +81,35 @@ export async function teamsInUse(db: Kysely<Database>, diff: DirectoryDiff): Pro
       apiKeys: keys.get(t.teamId) ?? 0,
     }))
     .filter((t) => t.openReferrals + t.users + t.apiKeys > 0);
+}
+
+/** The teams the diff removes or renames that still have open referrals, users or live API keys. */
+export async function teamsInUse(db: Kysely<Database>, diff: DirectoryDiff): Promise<TeamInUse[]> {
+  return withUses(db, changedTeams(diff));
+}
+
+/**
+ * The same, against a stored version's teams: only their ids and names are read, so a version
+ * whose other fields cannot be loaded does not stop the next import.
+ */
+export async function teamsInUseReplacing(
+  db: Kysely<Database>,
+  versionId: number,
+  next: Directory,
+): Promise<TeamInUse[]> {
+  const stored = await db
+    .selectFrom('teams')
+    .select(['id', 'name'])
+    .where('version_id', '=', versionId)
+    .orderBy('id')
+    .execute();
+  const names = new Map(next.authorities.flatMap((a) => a.teams.map((t) => [t.id, t.name])));
+  const changed = stored.flatMap((t): ChangedTeam[] => {
+    const name = names.get(t.id);
+    if (name === undefined) return [{ teamId: t.id, name: t.name, change: 'removed' }];
+    return name === t.name ? [] : [{ teamId: t.id, name: t.name, change: 'renamed' }];
+  });
+  return withUses(db, changed);
 }
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;

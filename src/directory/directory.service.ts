@@ -7,8 +7,12 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
-import { diffDirectories } from './directory.diff.ts';
-import { describeTeamsInUse, importWarnings, teamsInUse, type TeamInUse } from './directory.guard.ts';
+import {
+  describeTeamsInUse,
+  importWarnings,
+  teamsInUseReplacing,
+  type TeamInUse,
+} from './directory.guard.ts';
 import { parseDirectoryFile } from './directory.schema.ts';
 import { insertVersion, latestVersion, loadDirectory } from './directory.repository.ts';
 import type { Directory } from './directory.types.ts';
@@ -76,9 +80,7 @@ export async function importDirectory(
     const current = await latestVersion(trx);
     if (current?.checksum === checksum) return { versionId: current.id, changed: false, ...counts };
     // Checked inside the transaction, against the version it replaces.
-    const inUse = current
-      ? await teamsInUse(trx, diffDirectories(await loadDirectory(trx, current.id), directory))
-      : [];
+    const inUse = current ? await teamsInUseReplacing(trx, current.id, directory) : [];
     if (inUse.length > 0 && !meta.force) throw new TeamsInUseError(inUse);
     if (meta.dryRun) return { versionId: current?.id ?? 0, changed: true, ...counts, forced: inUse };
     const at = clock.now();

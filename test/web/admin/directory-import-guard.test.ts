@@ -131,8 +131,8 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(
         teams.map((t) => [t.teamId, t.change, t.openReferrals]),
         [
-          ['walsall-out-of-hours', 'removed', 0],
           ['birmingham-adults', 'renamed', 1],
+          ['walsall-out-of-hours', 'removed', 0],
         ],
       );
     });
