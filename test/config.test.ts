@@ -12,6 +12,7 @@ const PRODUCTION = {
   RELAY_DATA_KEYS: `k1:${key(1)}`,
   BOUNCE_SMTP_PORT: '2526',
   BOUNCE_DOMAIN: 'bounces.relay.example.org',
+  BASE_URL: 'https://relay.example.org',
 };
 
 const BOUNCE_PORT_REQUIRED =
@@ -186,6 +187,13 @@ describe('loadConfig', () => {
         'RELAY_DATA_KEYS is required when RELAY_ENV=production',
         BOUNCE_PORT_REQUIRED,
         BOUNCE_DOMAIN_REQUIRED,
+        'BASE_URL must be an https:// address when RELAY_ENV=production',
+      ]);
+    });
+
+    it('requires an https BASE_URL (issue 14, finding 8)', () => {
+      assert.deepEqual(problemsOf({ ...PRODUCTION, BASE_URL: 'http://relay.example.org' }), [
+        'BASE_URL must be an https:// address when RELAY_ENV=production',
       ]);
     });
 

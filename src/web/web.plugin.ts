@@ -77,7 +77,8 @@ export function registerWeb(
         account: user ? accountItems(user.name, csrfToken ?? '') : undefined,
         ...data,
       });
-      return this.type('text/html; charset=utf-8').send(html);
+      // Pages show personal data: no browser or proxy may keep a copy (the back button included).
+      return this.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     },
   );
 }

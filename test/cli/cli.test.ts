@@ -515,6 +515,7 @@ describe('RELAY_ENV=production', () => {
     RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
     BOUNCE_SMTP_PORT: '2526',
     BOUNCE_DOMAIN: 'bounces.relay.example.org',
+    BASE_URL: 'https://relay.example.org',
   };
 
   it('refuses to run without its secrets, naming each, and touches no database', async () => {
