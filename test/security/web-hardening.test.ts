@@ -97,6 +97,46 @@ for (const dialect of DIALECTS) {
   });
 }
 
+describe('security headers', () => {
+  let plain: TestRelay;
+  let https: TestRelay;
+  before(async () => {
+    plain = await createTestRelay('sqlite');
+    https = await createTestRelay('sqlite', { env: { BASE_URL: 'https://relay.example.org' } });
+  });
+  after(async () => {
+    await plain.close();
+    await https.close();
+  });
+
+  it('sends a CSP without inline script, no framing, nosniff and no Referer, on pages and the API', async () => {
+    for (const url of ['/sign-in', '/api/v1/referrals', '/healthz']) {
+      const response = await plain.app.inject({ method: 'GET', url });
+      const csp = String(response.headers['content-security-policy']);
+      assert.match(csp, /script-src 'self'(;|$)/, url);
+      assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/, url);
+      assert.match(csp, /frame-ancestors 'none'/, url);
+      assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(response.headers['x-frame-options'], 'DENY', url);
+      assert.equal(response.headers['referrer-policy'], 'no-referrer', url);
+      assert.equal(response.headers['strict-transport-security'], undefined, `${url}: no HSTS over http`);
+    }
+    const hsts = await https.app.inject({ method: 'GET', url: '/sign-in' });
+    assert.match(String(hsts.headers['strict-transport-security']), /max-age=31536000/);
+  });
+
+  it('has no inline script in its pages; the js-enabled script is a file', async () => {
+    const page = await plain.app.inject({ method: 'GET', url: '/sign-in' });
+    const scripts = page.body.match(/<script[^>]*>/g) ?? [];
+    assert.ok(scripts.length > 0);
+    for (const tag of scripts) assert.match(tag, /\ssrc="\/assets\//, tag);
+    assert.doesNotMatch(page.body, /<script[^>]*>[^<]+<\/script>/, 'no script body in the page');
+    const file = await plain.app.inject({ method: 'GET', url: '/assets/relay/js-enabled.js' });
+    assert.equal(file.statusCode, 200);
+    assert.match(file.body, /js-enabled/);
+  });
+});
+
 describe('what request logs and plain-text emails show', () => {
   it('logs acknowledge links without their token, and no query string', () => {
     assert.equal(loggableUrl('/ack/eyJhbGciOi.abc-def_ghi'), '/ack/[token]');
