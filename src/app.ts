@@ -8,6 +8,7 @@ import { registerManifestRoutes } from './assurance/manifest.routes.ts';
 import { registerOpenApiRoute } from './http/openapi.ts';
 import { refuseControlCharacters, refuseOtherCharsets } from './http/control-characters.ts';
 import { registerProblemHandlers } from './http/problem.ts';
+import { REQUEST_LOG_SERIALIZERS } from './http/request-log.ts';
 import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
 import { registerWeb } from './web/web.plugin.ts';
@@ -38,7 +39,7 @@ export interface AppOptions {
 
 export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
-    logger: { level: ctx.config.logLevel, redact: LOG_REDACT },
+    logger: { level: ctx.config.logLevel, redact: LOG_REDACT, serializers: REQUEST_LOG_SERIALIZERS },
     bodyLimit: 256 * 1024,
     // Acknowledge-link tokens (~125 characters) are path parameters; the default limit of 100 would 414 them.
     routerOptions: { maxParamLength: 512 },

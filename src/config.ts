@@ -161,6 +161,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
   const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
   problems.push(...bounceProblems(production, bounces, bounceDomain, bounceSmtpPort));
+  const baseUrl = read('BASE_URL', `http://localhost:${port}`, parseBaseUrl);
+  // Over http the session cookie cannot be Secure and HSTS cannot be sent: never with real referrals.
+  if (production && !baseUrl.startsWith('https://'))
+    problems.push('BASE_URL must be an https:// address when RELAY_ENV=production');
   const mailCatcher = read('MAILCATCHER', false, parseOnOff);
   if (production && mailCatcher) problems.push('MAILCATCHER=on is never allowed when RELAY_ENV=production');
   if (!secret) insecureDefaults.push('RELAY_SECRET');
@@ -173,7 +177,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // Loopback unless told otherwise: exposing Relay is a decision (docs/operations.md, Security).
     host: read('HOST', '127.0.0.1', (raw) => raw),
     port,
-    baseUrl: read('BASE_URL', `http://localhost:${port}`, parseBaseUrl),
+    baseUrl,
     smtpUrl,
     mailFrom: read('MAIL_FROM', 'Safeguard Relay <relay@localhost>', (raw) => raw),
     bounceDomain,

@@ -13,6 +13,7 @@ const PRODUCTION = {
   AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
   BOUNCE_SMTP_PORT: '2526',
   BOUNCE_DOMAIN: 'bounces.relay.example.org',
+  BASE_URL: 'https://relay.example.org',
 };
 
 const BOUNCE_PORT_REQUIRED =
@@ -192,6 +193,13 @@ describe('loadConfig', () => {
         'AUDIT_KEY is required when RELAY_ENV=production',
         BOUNCE_PORT_REQUIRED,
         BOUNCE_DOMAIN_REQUIRED,
+        'BASE_URL must be an https:// address when RELAY_ENV=production',
+      ]);
+    });
+
+    it('requires an https BASE_URL (issue 14, finding 8)', () => {
+      assert.deepEqual(problemsOf({ ...PRODUCTION, BASE_URL: 'http://relay.example.org' }), [
+        'BASE_URL must be an https:// address when RELAY_ENV=production',
       ]);
     });
 

@@ -97,7 +97,8 @@ const CHARSETS = new Set(['utf-8', 'utf8']);
 /** Refuses a body declared in a charset other than UTF-8 (or a charset that is not declared at all). */
 export async function refuseOtherCharsets(request: FastifyRequest): Promise<void> {
   const type = request.headers['content-type'];
-  if (!type) return;
+  const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'];
+  if (!type || !hasBody) return;
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type)?.[1];
   if (charset !== undefined && !CHARSETS.has(charset.toLowerCase())) {
     throw new RelayError('unsupported-media-type', 'The request body must be UTF-8 (charset=utf-8)');

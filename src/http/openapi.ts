@@ -226,6 +226,24 @@ function probePaths() {
 
 /** The OpenAPI document, generated from the same zod schemas that validate and shape the API. */
 export function openApiDocument() {
+  return withUniversalProblems(baseDocument());
+}
+
+/**
+ * Answers any operation can give (issue 14, finding 7): 422 for a control character in a path
+ * parameter, query or body, and 415 for a body in a charset other than UTF-8.
+ */
+function withUniversalProblems<T extends { paths: Record<string, Record<string, unknown>> }>(document: T): T {
+  for (const operations of Object.values(document.paths)) {
+    for (const operation of Object.values(operations) as { requestBody?: unknown; responses: object }[]) {
+      const extra = problemResponses(...(operation.requestBody ? [415, 422] : [422]));
+      operation.responses = { ...extra, ...operation.responses };
+    }
+  }
+  return document;
+}
+
+function baseDocument() {
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   return {
     openapi: '3.0.3',

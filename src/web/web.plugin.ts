@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../context.ts';
@@ -21,6 +23,38 @@ declare module 'fastify' {
 }
 
 export const SERVICE_NAME = 'Safeguard Relay';
+
+const RELAY_ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
+
+/**
+ * Security headers for every answer (issue 14, finding 8): a Content-Security-Policy with scripts
+ * from Relay's own origin only (no inline script), no framing by any site, nosniff, no Referer
+ * (acknowledge-link URLs are bearer tokens), and HSTS once BASE_URL is https. Styles may be
+ * inline: the Mailbox shows emails' own HTML in a sandboxed frame, which inherits this policy.
+ */
+function securityHeaders(https: boolean) {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        ...(https ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    frameguard: { action: 'deny' as const },
+    referrerPolicy: { policy: 'no-referrer' as const },
+    strictTransportSecurity: https ? { maxAge: 365 * 24 * 60 * 60, includeSubDomains: true } : false,
+    crossOriginEmbedderPolicy: false,
+  };
+}
 
 /**
  * What every HTML page needs: form bodies, cookies, CSRF tokens, the NHS design system's CSS, JS
@@ -44,10 +78,18 @@ export function registerWeb(
     },
   });
   void app.register(rateLimit, { global: false });
+  void app.register(helmet, securityHeaders(ctx.config.baseUrl.startsWith('https:')));
   void app.register(fastifyStatic, {
     root: join(NHSUK_DIST, 'nhsuk'),
     prefix: '/assets/nhsuk/',
     allowedPath: (path) => /\.(css|js|svg|png|ico|woff2?|json)$/.test(path),
+    maxAge: '1d',
+  });
+  // Relay's own static files (the js-enabled script the CSP will not allow inline).
+  void app.register(fastifyStatic, {
+    root: RELAY_ASSETS,
+    prefix: '/assets/relay/',
+    decorateReply: false,
     maxAge: '1d',
   });
   registerAuthRoutes(app, ctx);
@@ -77,7 +119,8 @@ export function registerWeb(
         account: user ? accountItems(user.name, csrfToken ?? '') : undefined,
         ...data,
       });
-      return this.type('text/html; charset=utf-8').send(html);
+      // Pages show personal data: no browser or proxy may keep a copy (the back button included).
+      return this.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     },
   );
 }

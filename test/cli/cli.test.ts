@@ -596,6 +596,7 @@ describe('RELAY_ENV=production', () => {
     AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
     BOUNCE_SMTP_PORT: '2526',
     BOUNCE_DOMAIN: 'bounces.relay.example.org',
+    BASE_URL: 'https://relay.example.org',
   };
 
   it('refuses to run without its secrets, naming each, and touches no database', async () => {

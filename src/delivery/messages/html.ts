@@ -22,6 +22,21 @@ export function htmlTable(rows: [string, string][]): string {
   return `<table role="presentation" style="border-collapse:collapse;font-family:Arial,sans-serif">${body}</table>`;
 }
 
+/**
+ * `Label: value` lines for a plain-text email. A value's own line breaks (free text such as the
+ * concern, or anything stored before intake refused them in single-line fields) continue on
+ * indented lines, so no value can forge a line of its own ("Acknowledge receipt: …"); other control
+ * characters are dropped.
+ */
 export function textTable(rows: [string, string][]): string {
-  return rows.map(([label, value]) => `${label}: ${value}`).join('\n');
+  return rows.map(([label, value]) => `${label}: ${plainValue(value)}`).join('\n');
+}
+
+const INDENT = '    ';
+
+function plainValue(value: string): string {
+  return value
+    .split(/\r\n|[\r\n\u2028\u2029\u0085\v\f]/)
+    .map((line) => line.replace(/\p{Cc}/gu, (c) => (c === '\t' ? ' ' : '')))
+    .join(`\n${INDENT}`);
 }
