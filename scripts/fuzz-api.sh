@@ -56,7 +56,7 @@ fuzz_engine() {
   port="$(free_port)"
   log="$work/$name.relay.log"
   local env=(DATABASE_URL="$url" RELAY_ENV=development HOST=127.0.0.1 PORT="$port"
-    BASE_URL="http://127.0.0.1:$port" MAILCATCHER_PORT=0 LOG_LEVEL=warn TEST_ALERT_INTERVAL=off)
+    BASE_URL="http://127.0.0.1:$port" MAILCATCHER=on MAILCATCHER_PORT=0 SAFEGUARDING_EMAIL=safeguarding@example.org LOG_LEVEL=warn TEST_ALERT_INTERVAL=off)
   env "${env[@]}" node bin/relay.js directory import --demo >/dev/null
   local keys=()
   keys+=("$(env "${env[@]}" node bin/relay.js apikey create --name fuzz-epcr --scope referrals:write --system fuzz-epcr)")

@@ -265,10 +265,9 @@ for (const dialect of DIALECTS) {
       }
       await db.kysely.updateTable('audit_head').set({ seq: 3, hash: prev }).where('id', '=', 1).execute();
 
-      assert.deepEqual(await migrateToLatest(db, secrets), [
-        '20261206120000_audit_keying',
-        '20261206121000_review_notes_sealed',
-      ]);
+      // Later migrations (of other features) may run too; the keying one must be among them.
+      const applied = await migrateToLatest(db, secrets);
+      assert.ok(applied.includes('20261206120000_audit_keying'), applied.join(', '));
       const keying = await db.kysely.selectFrom('audit_keying').selectAll().executeTakeFirstOrThrow();
       assert.equal(keying.keyed_from, 4);
       await appendMany(db, 4, 5);
