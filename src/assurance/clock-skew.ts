@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import type { RelayContext } from '../context.ts';
 import { clockSkewMs } from '../db/server-time.ts';
-import { openEscalation, resolveEscalationIn } from './escalation.service.ts';
+import { openEscalation, RELAY_RESOLVER, resolveEscalationIn } from './escalation.service.ts';
 
-const RELAY = { name: 'Relay', actor: 'system' };
 /** The machine, not the process: a restarted node on the same wrong clock is the same problem. */
 const HOST = hostname();
 
@@ -46,7 +45,9 @@ export async function checkClockSkew(ctx: RelayContext): Promise<SkewCheck | und
   } else if (!skewed) {
     const note = `The clock of ${HOST} agrees with the database server's again (within ${maxSkewMs / 1000} s).`;
     for (const id of open) {
-      await ctx.db.kysely.transaction().execute((trx) => resolveEscalationIn(trx, id, note, RELAY, now));
+      await ctx.db.kysely
+        .transaction()
+        .execute((trx) => resolveEscalationIn(trx, id, note, RELAY_RESOLVER, now));
     }
   }
   return { skewMs, maxSkewMs, skewed };

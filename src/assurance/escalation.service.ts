@@ -125,6 +125,31 @@ export async function claimEscalation(ctx: RelayContext, id: string, by: Resolve
   });
 }
 
+/** Relay itself, as the resolver of a system escalation whose condition has cleared. */
+export const RELAY_RESOLVER: Resolver = { name: 'Relay', actor: 'system' };
+
+/**
+ * Resolves every unresolved escalation of a system reason once its condition has cleared (the rota
+ * is whole again, the bank-holiday list extended), each in its own transaction. Returns how many.
+ */
+export async function resolveCleared(
+  db: Kysely<Database>,
+  reason: (typeof SYSTEM_REASONS)[number],
+  note: string,
+  now: Date,
+): Promise<number> {
+  const open = await db
+    .selectFrom('escalations')
+    .select('id')
+    .where('reason', '=', reason)
+    .where('state', '!=', 'resolved')
+    .execute();
+  for (const { id } of open) {
+    await db.transaction().execute((trx) => resolveEscalationIn(trx, id, note, RELAY_RESOLVER, now));
+  }
+  return open.length;
+}
+
 /**
  * Closes an escalation with the note that says what was done; none closes without one. Resolving
  * an escalation does not by itself acknowledge anything: the caller records an acknowledgement

@@ -1,13 +1,12 @@
 import type { RelayContext } from '../../context.ts';
 import { addDays, londonLocal } from '../../directory/hours.ts';
-import { openEscalation, resolveEscalationIn } from '../escalation.service.ts';
+import { openEscalation, resolveCleared } from '../escalation.service.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { runOnceInTransaction } from './schedule.ts';
 
 export const DIRECTORY_STALE_JOB = 'directory-stale';
 /** A list that runs out within this many days is an alarm: time for someone to import the next year's. */
 export const BANK_HOLIDAY_HORIZON_DAYS = 90;
-const RELAY = { name: 'Relay', actor: 'system' };
 
 /** The last bank holiday the current directory knows of, or null for an empty list. */
 async function listEnd(ctx: RelayContext): Promise<{ end: string | null; version: number } | undefined> {
@@ -33,7 +32,8 @@ export function directoryStaleJob(): SweepJob {
     const today = londonLocal(now).date;
     const list = await listEnd(ctx);
     if (!list) return false;
-    if (!isStale(list.end, today)) return resolveExtended(ctx, list.end, now);
+    if (!isStale(list.end, today))
+      return resolveCleared(ctx.db.kysely, 'directory-stale', extendedNote(list.end), now);
     return runOnceInTransaction(ctx.db.kysely, DIRECTORY_STALE_JOB, today, now, async (trx) => {
       const detail = { bankHolidaysEnd: list.end, directoryVersion: list.version };
       const opened = await openEscalation(
@@ -53,16 +53,6 @@ export function directoryStaleJob(): SweepJob {
   };
 }
 
-async function resolveExtended(ctx: RelayContext, end: string | null, now: Date): Promise<number> {
-  const open = await ctx.db.kysely
-    .selectFrom('escalations')
-    .select('id')
-    .where('reason', '=', 'directory-stale')
-    .where('state', '!=', 'resolved')
-    .execute();
-  for (const { id } of open) {
-    const note = `The directory's bank-holiday list now runs to ${end ?? 'an unknown date'}.`;
-    await ctx.db.kysely.transaction().execute((trx) => resolveEscalationIn(trx, id, note, RELAY, now));
-  }
-  return open.length;
+function extendedNote(end: string | null): string {
+  return `The directory's bank-holiday list now runs to ${end ?? 'an unknown date'}.`;
 }

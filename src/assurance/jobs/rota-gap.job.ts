@@ -1,9 +1,6 @@
-import type { RelayContext } from '../../context.ts';
-import { openEscalation, resolveEscalationIn } from '../escalation.service.ts';
+import { openEscalation, resolveCleared } from '../escalation.service.ts';
 import { rotaView } from '../oncall/oncall.service.ts';
 import type { SweepJob } from '../watchdog.ts';
-
-const RELAY = { name: 'Relay', actor: 'system' };
 
 /**
  * Every sweep: a stretch of the next 7 days with nobody on the rota is a `rota-gap` escalation, so
@@ -27,23 +24,11 @@ export function rotaGapJob(): SweepJob {
           openEscalation(trx, { referralId: null, teamId: null, reason: 'rota-gap', detail }, now),
         );
     }
-    return resolveFilledGaps(ctx, now);
+    return resolveCleared(
+      ctx.db.kysely,
+      'rota-gap',
+      'The rota has someone on call for all of the next 7 days.',
+      now,
+    );
   };
-}
-
-async function resolveFilledGaps(ctx: RelayContext, now: Date): Promise<number> {
-  const open = await ctx.db.kysely
-    .selectFrom('escalations')
-    .select('id')
-    .where('reason', '=', 'rota-gap')
-    .where('state', '!=', 'resolved')
-    .execute();
-  for (const { id } of open) {
-    await ctx.db.kysely
-      .transaction()
-      .execute((trx) =>
-        resolveEscalationIn(trx, id, 'The rota has someone on call for all of the next 7 days.', RELAY, now),
-      );
-  }
-  return open.length;
 }
