@@ -72,8 +72,11 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-/** Undefined table and undefined schema: what a concurrently dropped schema looks like mid-listing. */
-const VANISHED = new Set(['42P01', '3F000']);
+/**
+ * Undefined table, column and schema: what another schema's concurrent DDL (dropped, or migrating a
+ * column away) looks like mid-listing.
+ */
+const VANISHED = new Set(['42P01', '42703', '3F000']);
 
 /** The development stand-ins (what an empty environment configures), for tests and local tools. */
 function developmentSecrets(): MigrationSecrets {
@@ -106,7 +109,7 @@ async function migrate(db: Db, secrets: MigrationSecrets, target?: string): Prom
     const { error, results } = await (target ? migrator.migrateTo(target) : migrator.migrateToLatest());
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's introspector lists the tables of every schema; one dropped meanwhile (a parallel test's,
-    // another app's) fails that listing (42P01 or 3F000). Nothing was applied, so trying again is safe.
+    // another app's) fails that listing (42P01, 42703 or 3F000). Nothing was applied, so trying again is safe.
     if (!VANISHED.has((error as { code?: string }).code ?? '') || attempt >= 5) {
       throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
     }
