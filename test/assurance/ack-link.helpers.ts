@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createAckToken } from '../../src/assurance/ack-token.ts';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { TEST_SECRET, type TestRelay } from '../helpers/relay.ts';
+import { raise as raiseReferral } from '../helpers/referrals.ts';
 
 let counter = 0;
 
@@ -23,16 +23,10 @@ export function ackLinkClient(relay: TestRelay) {
   /** A Birmingham adult referral: one route, one queued email delivery. */
   async function raise() {
     counter += 1;
-    const response = await relay.app.inject({
-      method: 'POST',
-      url: '/api/v1/referrals',
-      headers: { authorization: `Bearer ${relay.epcrKey}` },
-      payload: exampleReferral({
-        source: { system: 'test-epcr', reference: `ACK-LINK-${process.pid}-${counter}` },
-      }),
+    const { id, reference } = await raiseReferral(relay, {
+      source: { system: 'test-epcr', reference: `ACK-LINK-${process.pid}-${counter}` },
     });
-    assert.equal(response.statusCode, 201);
-    const doc = response.json() as { id: string; reference: string };
+    const doc = { id, reference };
     const route = await db()
       .selectFrom('routes')
       .selectAll()

@@ -1,7 +1,7 @@
-import assert from 'node:assert/strict';
 import { createApiKey } from '../../src/access/apikey.service.ts';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import type { exampleReferral } from '../../src/referrals/referral.example.ts';
 import type { TestRelay } from '../helpers/relay.ts';
+import { raise as raiseReferral } from '../helpers/referrals.ts';
 
 let counter = 0;
 
@@ -13,17 +13,10 @@ export function apiClient(relay: TestRelay) {
     /** A Birmingham adult referral; with children in the household it also goes to children's services. */
     async raise(overrides: Parameters<typeof exampleReferral>[0] = {}) {
       counter += 1;
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: exampleReferral({
-          source: { system: 'test-epcr', reference: `API-${process.pid}-${counter}` },
-          ...overrides,
-        }),
+      return raiseReferral(relay, {
+        source: { system: 'test-epcr', reference: `API-${process.pid}-${counter}` },
+        ...overrides,
       });
-      assert.equal(response.statusCode, 201, response.body);
-      return response.json() as { id: string; reference: string };
     },
     post(url: string, key: string, payload: unknown) {
       return relay.app.inject({

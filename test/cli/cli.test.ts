@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { openDatabase } from '../../src/db/database.ts';
 import { DEMO_DIRECTORY_PATH } from '../../src/directory/directory.service.ts';
 import { inheritedClockEnv } from '../helpers/clock.ts';
 import { testConfig } from '../helpers/relay.ts';
+import { freePort } from '../helpers/process.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const KEY = /^srk_[A-Za-z0-9_-]{43}$/;
@@ -138,15 +138,6 @@ async function apiStatus(databaseUrl: string, key: string): Promise<number> {
     await app.close();
     await db.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-  const address = server.address();
-  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('relay --help', () => {

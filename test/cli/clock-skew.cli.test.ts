@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { pinnedClock, realNow } from '../helpers/clock.ts';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, describeEachDialect, type TestDatabase } from '../helpers/db.ts';
 import { freePort, startRelay, type RelayProcess } from '../helpers/process.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
 const HOUR = 3_600_000;
 
 // SQLite runs on Relay's own clock, so only PostgreSQL has a second clock to disagree with.
-for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
-  describe(`relay start with its clock 3 h behind the database server's [${dialect}]`, () => {
+describeEachDialect(
+  "relay start with its clock 3 h behind the database server's",
+  (dialect) => {
     let database: TestDatabase;
     let smtp: TestSmtpServer;
     let relay: RelayProcess | undefined;
@@ -56,5 +57,6 @@ for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
         .execute();
       assert.deepEqual(escalations, [{ state: 'open', reason: 'clock-skew' }]);
     });
-  });
-}
+  },
+  { only: ['postgres'] },
+);

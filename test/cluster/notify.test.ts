@@ -10,6 +10,7 @@ import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { eventually } from '../helpers/process.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { raise as raiseReferral } from '../helpers/referrals.ts';
 
 const SKIP = process.env.TEST_DATABASE_URL
   ? false
@@ -80,23 +81,18 @@ describe('deliveries announced across nodes with LISTEN/NOTIFY [postgres]', { sk
     await smtp.close();
   });
 
+  /** A Dudley adult: one email delivery. */
   async function raise(): Promise<string> {
     counter += 1;
     const base = exampleReferral();
-    const response = await relay.app.inject({
-      method: 'POST',
-      url: '/api/v1/referrals',
-      headers: { authorization: `Bearer ${relay.epcrKey}` },
-      payload: exampleReferral({
-        source: { system: 'test-epcr', reference: `NOTIFY-${counter}` },
-        subject: {
-          ...base.subject,
-          address: { line1: '1 Castle Hill', town: 'Dudley', postcode: 'DY1 4QF' },
-        },
-      }),
+    const raised = await raiseReferral(relay, {
+      source: { system: 'test-epcr', reference: `NOTIFY-${counter}` },
+      subject: {
+        ...base.subject,
+        address: { line1: '1 Castle Hill', town: 'Dudley', postcode: 'DY1 4QF' },
+      },
     });
-    assert.equal(response.statusCode, 201, response.body);
-    return (response.json() as { id: string }).id;
+    return raised.id;
   }
   const reached = (id: string) => smtp.received.some((m) => m.parsed.headers.get('x-relay-referral') === id);
 

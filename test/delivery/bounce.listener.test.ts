@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { startBounceListener, type BounceListener } from '../../src/delivery/bounce/bounce.listener.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 const BOUNCE_DOMAIN = 'bounce.relay.test';
@@ -40,227 +40,224 @@ function fixtureFor(name: string, deliveryId: string): string {
   );
 }
 
-for (const dialect of DIALECTS) {
-  describe(`bounce listener over real SMTP [${dialect}]`, () => {
-    let relay: TestRelay;
-    let listener: BounceListener;
-    let transport: Transporter;
-    const logs: LogLine[] = [];
-    let sequence = 0;
+describeEachDialect('bounce listener over real SMTP', (dialect) => {
+  let relay: TestRelay;
+  let listener: BounceListener;
+  let transport: Transporter;
+  const logs: LogLine[] = [];
+  let sequence = 0;
 
-    before(async () => {
-      relay = await createTestRelay(dialect, { env: { BOUNCE_DOMAIN } });
-      const capture = (level: LogLine['level']) => (obj: object, msg: string) =>
-        logs.push({ level, obj, msg });
-      listener = await startBounceListener(relay.ctx, {
-        port: 0,
-        host: '127.0.0.1',
-        logger: { info: capture('info'), warn: capture('warn'), error: capture('error') },
-      });
-      transport = nodemailer.createTransport({
-        host: '127.0.0.1',
-        port: listener.port,
-        secure: false,
-        ignoreTLS: true,
-      });
+  before(async () => {
+    relay = await createTestRelay(dialect, { env: { BOUNCE_DOMAIN } });
+    const capture = (level: LogLine['level']) => (obj: object, msg: string) => logs.push({ level, obj, msg });
+    listener = await startBounceListener(relay.ctx, {
+      port: 0,
+      host: '127.0.0.1',
+      logger: { info: capture('info'), warn: capture('warn'), error: capture('error') },
     });
-    after(async () => {
-      transport.close();
-      await listener.close();
-      await relay.close();
+    transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: listener.port,
+      secure: false,
+      ignoreTLS: true,
     });
+  });
+  after(async () => {
+    transport.close();
+    await listener.close();
+    await relay.close();
+  });
 
-    const db = () => relay.ctx.db.kysely;
+  const db = () => relay.ctx.db.kysely;
 
-    /** A fresh referral whose email delivery is in `state` (default: handed to the team's server). */
-    async function emailDelivery(state = 'sent'): Promise<{ referralId: string; deliveryId: string }> {
-      sequence += 1;
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: exampleReferral({ source: { system: 'test-epcr', reference: `BOUNCE-${sequence}` } }),
-      });
-      assert.equal(response.statusCode, 201, response.body);
-      const doc = response.json() as { id: string; deliveries: { id: string; channel: string }[] };
-      const email = doc.deliveries.find((d) => d.channel === 'email');
-      assert.ok(email, 'the referral has an email delivery');
-      if (state !== 'queued') {
-        const at = relay.clock.now().toISOString();
-        await db()
-          .updateTable('deliveries')
-          .set({ state, attempts: 1, sent_at: at, updated_at: at })
-          .where('id', '=', email.id)
-          .execute();
-      }
-      return { referralId: doc.id, deliveryId: email.id };
+  /** A fresh referral whose email delivery is in `state` (default: handed to the team's server). */
+  async function emailDelivery(state = 'sent'): Promise<{ referralId: string; deliveryId: string }> {
+    sequence += 1;
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/api/v1/referrals',
+      headers: { authorization: `Bearer ${relay.epcrKey}` },
+      payload: exampleReferral({ source: { system: 'test-epcr', reference: `BOUNCE-${sequence}` } }),
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    const doc = response.json() as { id: string; deliveries: { id: string; channel: string }[] };
+    const email = doc.deliveries.find((d) => d.channel === 'email');
+    assert.ok(email, 'the referral has an email delivery');
+    if (state !== 'queued') {
+      const at = relay.clock.now().toISOString();
+      await db()
+        .updateTable('deliveries')
+        .set({ state, attempts: 1, sent_at: at, updated_at: at })
+        .where('id', '=', email.id)
+        .execute();
     }
+    return { referralId: doc.id, deliveryId: email.id };
+  }
 
-    async function sendBounce(
-      fixture: string,
-      deliveryId: string,
-      to = `bounce+${deliveryId}@${BOUNCE_DOMAIN}`,
-    ) {
-      const info = await transport.sendMail({
-        envelope: { from: '', to },
-        raw: fixtureFor(fixture, deliveryId),
-      });
-      assert.deepEqual(info.accepted, [to], 'the listener accepts the message');
-      assert.match(String(info.response), /^250 /);
-      return info;
-    }
+  async function sendBounce(
+    fixture: string,
+    deliveryId: string,
+    to = `bounce+${deliveryId}@${BOUNCE_DOMAIN}`,
+  ) {
+    const info = await transport.sendMail({
+      envelope: { from: '', to },
+      raw: fixtureFor(fixture, deliveryId),
+    });
+    assert.deepEqual(info.accepted, [to], 'the listener accepts the message');
+    assert.match(String(info.response), /^250 /);
+    return info;
+  }
 
-    const delivery = (id: string) =>
-      db().selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    const auditFor = (id: string) =>
-      db().selectFrom('audit_log').selectAll().where('entity_id', '=', id).orderBy('seq').execute();
-    const timeline = async (referralId: string) => {
-      const response = await relay.app.inject({
-        method: 'GET',
-        url: `/api/v1/referrals/${referralId}`,
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-      });
-      assert.equal(response.statusCode, 200);
-      return (
-        response.json() as { timeline: { kind: string; actor: string; detail: Record<string, unknown> }[] }
-      ).timeline;
-    };
+  const delivery = (id: string) =>
+    db().selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const auditFor = (id: string) =>
+    db().selectFrom('audit_log').selectAll().where('entity_id', '=', id).orderBy('seq').execute();
+  const timeline = async (referralId: string) => {
+    const response = await relay.app.inject({
+      method: 'GET',
+      url: `/api/v1/referrals/${referralId}`,
+      headers: { authorization: `Bearer ${relay.epcrKey}` },
+    });
+    assert.equal(response.statusCode, 200);
+    return (
+      response.json() as { timeline: { kind: string; actor: string; detail: Record<string, unknown> }[] }
+    ).timeline;
+  };
 
-    for (const { fixture, status, diagnostic } of FAILURES) {
-      it(`marks the delivery bounced from a ${fixture} notification`, async () => {
-        const { referralId, deliveryId } = await emailDelivery();
-        await sendBounce(fixture, deliveryId);
-
-        const row = await delivery(deliveryId);
-        assert.equal(row.state, 'bounced');
-        assert.ok(row.last_error?.startsWith(`bounced: ${status} ${diagnostic}`), row.last_error ?? 'null');
-        assert.ok((row.last_error ?? '').length <= 500);
-
-        const audit = (await auditFor(deliveryId)).filter((a) => a.action === 'delivery.bounced');
-        assert.equal(audit.length, 1);
-        assert.equal(audit[0]?.actor, 'bounce-listener');
-        const detail = JSON.parse(audit[0]?.detail ?? '{}') as Record<string, unknown>;
-        assert.equal(detail.status, status);
-        assert.equal(detail.referral, referralId);
-        assert.equal(audit[0]?.detail.includes('@'), false, 'no address in the audit log');
-
-        const event = (await timeline(referralId)).find((e) => e.kind === 'delivery-bounced');
-        assert.ok(event, 'the timeline shows the bounce');
-        assert.equal(event.actor, 'bounce-listener');
-        assert.equal(event.detail.delivery, deliveryId);
-        assert.equal(event.detail.from, 'sent');
-      });
-    }
-
-    it('records a delayed notification as a log line only', async () => {
+  for (const { fixture, status, diagnostic } of FAILURES) {
+    it(`marks the delivery bounced from a ${fixture} notification`, async () => {
       const { referralId, deliveryId } = await emailDelivery();
+      await sendBounce(fixture, deliveryId);
+
+      const row = await delivery(deliveryId);
+      assert.equal(row.state, 'bounced');
+      assert.ok(row.last_error?.startsWith(`bounced: ${status} ${diagnostic}`), row.last_error ?? 'null');
+      assert.ok((row.last_error ?? '').length <= 500);
+
+      const audit = (await auditFor(deliveryId)).filter((a) => a.action === 'delivery.bounced');
+      assert.equal(audit.length, 1);
+      assert.equal(audit[0]?.actor, 'bounce-listener');
+      const detail = JSON.parse(audit[0]?.detail ?? '{}') as Record<string, unknown>;
+      assert.equal(detail.status, status);
+      assert.equal(detail.referral, referralId);
+      assert.equal(audit[0]?.detail.includes('@'), false, 'no address in the audit log');
+
+      const event = (await timeline(referralId)).find((e) => e.kind === 'delivery-bounced');
+      assert.ok(event, 'the timeline shows the bounce');
+      assert.equal(event.actor, 'bounce-listener');
+      assert.equal(event.detail.delivery, deliveryId);
+      assert.equal(event.detail.from, 'sent');
+    });
+  }
+
+  it('records a delayed notification as a log line only', async () => {
+    const { referralId, deliveryId } = await emailDelivery();
+    const before = await delivery(deliveryId);
+    const auditBefore = await auditFor(deliveryId);
+    await sendBounce('postfix-delayed', deliveryId);
+    assert.deepEqual(await delivery(deliveryId), before);
+    assert.deepEqual(await auditFor(deliveryId), auditBefore);
+    assert.equal(
+      (await timeline(referralId)).some((e) => e.kind === 'delivery-bounced'),
+      false,
+    );
+    assert.ok(
+      logs.some(
+        (l) =>
+          (l.obj as { deliveryId?: string }).deliveryId === deliveryId &&
+          (l.obj as { outcome?: string }).outcome === 'ignored-not-failed' &&
+          (l.obj as { status?: string }).status === '4.4.7',
+      ),
+    );
+  });
+
+  it('accepts and ignores a bounce for an unknown delivery id, even if the returned message names a real one', async () => {
+    const { deliveryId } = await emailDelivery();
+    const before = await delivery(deliveryId);
+    const unknown = randomUUID();
+    const raw = fixtureFor('postfix-user-unknown', deliveryId);
+    const to = `bounce+${unknown}@${BOUNCE_DOMAIN}`;
+    const info = await transport.sendMail({ envelope: { from: '', to }, raw });
+    assert.deepEqual(info.accepted, [to]);
+    assert.deepEqual(await delivery(deliveryId), before);
+    assert.ok(
+      logs.some(
+        (l) =>
+          (l.obj as { deliveryId?: string }).deliveryId === unknown &&
+          (l.obj as { outcome?: string }).outcome === 'ignored-unknown',
+      ),
+    );
+  });
+
+  it('accepts and ignores mail for a stranger’s address, and never rejects a recipient', async () => {
+    const { deliveryId } = await emailDelivery();
+    const before = await delivery(deliveryId);
+    for (const to of [
+      'postmaster@elsewhere.example',
+      `bounce+${deliveryId}@elsewhere.example`,
+      `bounce@${BOUNCE_DOMAIN}`,
+    ]) {
+      await sendBounce('postfix-user-unknown', deliveryId, to);
+    }
+    assert.deepEqual(await delivery(deliveryId), before);
+  });
+
+  it('acts on the bounce address when a stranger’s address shares the envelope', async () => {
+    const { deliveryId } = await emailDelivery();
+    const to = [`someone@elsewhere.example`, `bounce+${deliveryId}@${BOUNCE_DOMAIN}`];
+    const info = await transport.sendMail({
+      envelope: { from: '', to: to.join(', ') },
+      raw: fixtureFor('exim-mailbox-full', deliveryId),
+    });
+    assert.deepEqual(info.accepted, to);
+    assert.equal((await delivery(deliveryId)).state, 'bounced');
+  });
+
+  for (const state of ['acknowledged', 'queued', 'failed']) {
+    it(`leaves a delivery that is ${state} alone`, async () => {
+      const { deliveryId } = await emailDelivery(state);
       const before = await delivery(deliveryId);
       const auditBefore = await auditFor(deliveryId);
-      await sendBounce('postfix-delayed', deliveryId);
+      await sendBounce('postfix-user-unknown', deliveryId);
       assert.deepEqual(await delivery(deliveryId), before);
       assert.deepEqual(await auditFor(deliveryId), auditBefore);
-      assert.equal(
-        (await timeline(referralId)).some((e) => e.kind === 'delivery-bounced'),
-        false,
-      );
       assert.ok(
         logs.some(
           (l) =>
             (l.obj as { deliveryId?: string }).deliveryId === deliveryId &&
-            (l.obj as { outcome?: string }).outcome === 'ignored-not-failed' &&
-            (l.obj as { status?: string }).status === '4.4.7',
+            (l.obj as { outcome?: string }).outcome === 'ignored-state',
         ),
       );
     });
+  }
 
-    it('accepts and ignores a bounce for an unknown delivery id, even if the returned message names a real one', async () => {
-      const { deliveryId } = await emailDelivery();
-      const before = await delivery(deliveryId);
-      const unknown = randomUUID();
-      const raw = fixtureFor('postfix-user-unknown', deliveryId);
-      const to = `bounce+${unknown}@${BOUNCE_DOMAIN}`;
-      const info = await transport.sendMail({ envelope: { from: '', to }, raw });
-      assert.deepEqual(info.accepted, [to]);
-      assert.deepEqual(await delivery(deliveryId), before);
-      assert.ok(
-        logs.some(
-          (l) =>
-            (l.obj as { deliveryId?: string }).deliveryId === unknown &&
-            (l.obj as { outcome?: string }).outcome === 'ignored-unknown',
-        ),
-      );
-    });
-
-    it('accepts and ignores mail for a stranger’s address, and never rejects a recipient', async () => {
-      const { deliveryId } = await emailDelivery();
-      const before = await delivery(deliveryId);
-      for (const to of [
-        'postmaster@elsewhere.example',
-        `bounce+${deliveryId}@elsewhere.example`,
-        `bounce@${BOUNCE_DOMAIN}`,
-      ]) {
-        await sendBounce('postfix-user-unknown', deliveryId, to);
-      }
-      assert.deepEqual(await delivery(deliveryId), before);
-    });
-
-    it('acts on the bounce address when a stranger’s address shares the envelope', async () => {
-      const { deliveryId } = await emailDelivery();
-      const to = [`someone@elsewhere.example`, `bounce+${deliveryId}@${BOUNCE_DOMAIN}`];
-      const info = await transport.sendMail({
-        envelope: { from: '', to: to.join(', ') },
-        raw: fixtureFor('exim-mailbox-full', deliveryId),
-      });
-      assert.deepEqual(info.accepted, to);
-      assert.equal((await delivery(deliveryId)).state, 'bounced');
-    });
-
-    for (const state of ['acknowledged', 'queued', 'failed']) {
-      it(`leaves a delivery that is ${state} alone`, async () => {
-        const { deliveryId } = await emailDelivery(state);
-        const before = await delivery(deliveryId);
-        const auditBefore = await auditFor(deliveryId);
-        await sendBounce('postfix-user-unknown', deliveryId);
-        assert.deepEqual(await delivery(deliveryId), before);
-        assert.deepEqual(await auditFor(deliveryId), auditBefore);
-        assert.ok(
-          logs.some(
-            (l) =>
-              (l.obj as { deliveryId?: string }).deliveryId === deliveryId &&
-              (l.obj as { outcome?: string }).outcome === 'ignored-state',
-          ),
-        );
-      });
-    }
-
-    it('applies a repeated notification once', async () => {
-      const { deliveryId } = await emailDelivery();
-      await sendBounce('exchange-recipient-not-found', deliveryId);
-      await sendBounce('exchange-recipient-not-found', deliveryId);
-      const bounced = (await auditFor(deliveryId)).filter((a) => a.action === 'delivery.bounced');
-      assert.equal(bounced.length, 1);
-      assert.equal((await delivery(deliveryId)).state, 'bounced');
-    });
-
-    it('logs ids, actions and status codes, never addresses or message content', () => {
-      assert.ok(logs.length > 0);
-      const text = JSON.stringify(logs);
-      for (const leak of [
-        '@',
-        'example.org',
-        'Recipient address rejected',
-        'Safeguarding referral',
-        'SR-2026',
-      ]) {
-        assert.equal(text.includes(leak), false, `a log line carries ${leak}`);
-      }
-      assert.equal(
-        logs.some((l) => l.level === 'error'),
-        false,
-      );
-    });
+  it('applies a repeated notification once', async () => {
+    const { deliveryId } = await emailDelivery();
+    await sendBounce('exchange-recipient-not-found', deliveryId);
+    await sendBounce('exchange-recipient-not-found', deliveryId);
+    const bounced = (await auditFor(deliveryId)).filter((a) => a.action === 'delivery.bounced');
+    assert.equal(bounced.length, 1);
+    assert.equal((await delivery(deliveryId)).state, 'bounced');
   });
-}
+
+  it('logs ids, actions and status codes, never addresses or message content', () => {
+    assert.ok(logs.length > 0);
+    const text = JSON.stringify(logs);
+    for (const leak of [
+      '@',
+      'example.org',
+      'Recipient address rejected',
+      'Safeguarding referral',
+      'SR-2026',
+    ]) {
+      assert.equal(text.includes(leak), false, `a log line carries ${leak}`);
+    }
+    assert.equal(
+      logs.some((l) => l.level === 'error'),
+      false,
+    );
+  });
+});
 
 describe('bounce listener when it cannot record [sqlite]', () => {
   let relay: TestRelay;

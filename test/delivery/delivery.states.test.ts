@@ -10,7 +10,7 @@ import {
 } from '../../src/delivery/delivery.states.ts';
 import { transitionDelivery } from '../../src/delivery/delivery.transitions.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 /**
@@ -106,44 +106,42 @@ describe('delivery state machine', () => {
   });
 });
 
-for (const dialect of DIALECTS) {
-  describe(`transitionDelivery enforces the table on the row [${dialect}]`, () => {
-    let relay: TestRelay;
-    before(async () => {
-      relay = await createTestRelay(dialect);
-    });
-    after(() => relay.close());
-
-    it('refuses to acknowledge a cancelled delivery and leaves the row and its timeline alone', async () => {
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: exampleReferral({ source: { system: 'test-epcr', reference: 'STATES-1' } }),
-      });
-      assert.equal(response.statusCode, 201);
-      const deliveryId = (response.json() as { deliveries: { id: string }[] }).deliveries[0]!.id;
-      const db = relay.ctx.db.kysely;
-      const change = (to: DeliveryState) =>
-        db
-          .transaction()
-          .execute((trx) =>
-            transitionDelivery(trx, { deliveryId, to, now: relay.clock.now(), actor: 'user:test' }),
-          );
-      await assert.rejects(change('sent'), IllegalTransitionError, 'queued → sent skips sending');
-      assert.equal(await change('cancelled'), 'done');
-      const events = async () =>
-        (await db.selectFrom('referral_events').select('kind').execute()).map((e) => e.kind);
-      const before = await events();
-      await assert.rejects(change('acknowledged'), IllegalTransitionError);
-      await assert.rejects(change('sending'), IllegalTransitionError);
-      const row = await db
-        .selectFrom('deliveries')
-        .selectAll()
-        .where('id', '=', deliveryId)
-        .executeTakeFirstOrThrow();
-      assert.equal(row.state, 'cancelled');
-      assert.deepEqual(await events(), before, 'a refused change writes no timeline event');
-    });
+describeEachDialect('transitionDelivery enforces the table on the row', (dialect) => {
+  let relay: TestRelay;
+  before(async () => {
+    relay = await createTestRelay(dialect);
   });
-}
+  after(() => relay.close());
+
+  it('refuses to acknowledge a cancelled delivery and leaves the row and its timeline alone', async () => {
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/api/v1/referrals',
+      headers: { authorization: `Bearer ${relay.epcrKey}` },
+      payload: exampleReferral({ source: { system: 'test-epcr', reference: 'STATES-1' } }),
+    });
+    assert.equal(response.statusCode, 201);
+    const deliveryId = (response.json() as { deliveries: { id: string }[] }).deliveries[0]!.id;
+    const db = relay.ctx.db.kysely;
+    const change = (to: DeliveryState) =>
+      db
+        .transaction()
+        .execute((trx) =>
+          transitionDelivery(trx, { deliveryId, to, now: relay.clock.now(), actor: 'user:test' }),
+        );
+    await assert.rejects(change('sent'), IllegalTransitionError, 'queued → sent skips sending');
+    assert.equal(await change('cancelled'), 'done');
+    const events = async () =>
+      (await db.selectFrom('referral_events').select('kind').execute()).map((e) => e.kind);
+    const before = await events();
+    await assert.rejects(change('acknowledged'), IllegalTransitionError);
+    await assert.rejects(change('sending'), IllegalTransitionError);
+    const row = await db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('id', '=', deliveryId)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.state, 'cancelled');
+    assert.deepEqual(await events(), before, 'a refused change writes no timeline event');
+  });
+});

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, it } from 'node:test';
 import { EmailChannel, type OutgoingEmail } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { verifyAuditChain } from '../../src/governance/audit.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { describeEachDialect } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { eventually } from '../helpers/process.ts';
 
 let counter = 0;
 
@@ -40,139 +41,129 @@ class GatedSender {
   }
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
+  let relay: TestRelay;
+  let smtp: TestSmtpServer;
+  let email: EmailChannel;
+  let sender: GatedSender;
+  const warnings: string[] = [];
+  const logger = {
+    info: () => undefined,
+    warn: (_: object, msg: string) => void warnings.push(msg),
+    error: () => undefined,
+  };
 
-for (const dialect of DIALECTS) {
-  describe(`dispatcher claims ahead of its free slots [${dialect}]`, () => {
-    let relay: TestRelay;
-    let smtp: TestSmtpServer;
-    let email: EmailChannel;
-    let sender: GatedSender;
-    const warnings: string[] = [];
-    const logger = {
-      info: () => undefined,
-      warn: (_: object, msg: string) => void warnings.push(msg),
-      error: () => undefined,
-    };
-
-    before(async () => {
-      smtp = await startTestSmtpServer();
-      relay = await createTestRelay(dialect, {
-        env: { DISPATCH_CONCURRENCY: '2', DELIVERY_LEASE: '1m', DISPATCH_POLL: '50ms' },
-      });
-    });
-    after(async () => {
-      await relay.close();
-      await smtp.close();
-    });
-    beforeEach(() => {
-      email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 30_000 });
-      sender = new GatedSender(email);
-      warnings.length = 0;
-    });
-    afterEach(() => email.close());
-
-    async function raise(n: number): Promise<string[]> {
-      const ids: string[] = [];
-      for (let i = 0; i < n; i++) ids.push((await raiseDudley(relay, `AHEAD-${++counter}`)).deliveryId);
-      return ids;
-    }
-    /** Starts a dispatcher and waits until both its slots are sends held at the gate. */
-    async function startWithTwoAtServer(workerId: string): Promise<Dispatcher> {
-      const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId });
-      dispatcher.start();
-      await until('two sends at the server', () => sender.waiting.length === 2);
-      return dispatcher;
-    }
-    const states = async (ids: string[]) => {
-      const rows = await relay.ctx.db.kysely
-        .selectFrom('deliveries')
-        .select(['state', 'attempts'])
-        .where('id', 'in', ids)
-        .execute();
-      const count = (state: string) => rows.filter((r) => r.state === state).length;
-      return { sending: count('sending'), queued: count('queued'), sent: count('sent'), rows };
-    };
-
-    it('holds as many claimed again as it sends, never sends more at once than its concurrency, and sends each once', async () => {
-      const ids = await raise(8);
-      const dispatcher = await startWithTwoAtServer('w1');
-      try {
-        // Two at the server and two more claimed, ready for the moment a slot frees.
-        assert.deepEqual(await states(ids).then(({ sending, queued }) => ({ sending, queued })), {
-          sending: 4,
-          queued: 4,
-        });
-        for (let released = 0; released < 8; released++) {
-          await until('a send to release', () => sender.waiting.length > 0);
-          sender.releaseOne();
-        }
-        await until('all eight sent', async () => (await states(ids)).sent === 8);
-      } finally {
-        await dispatcher.stop();
-      }
-      assert.equal(sender.maxInFlight, 2);
-      assert.equal(new Set(sender.started).size, 8);
-      assert.equal(sender.started.length, 8, 'no message was sent twice');
-      assert.ok((await states(ids)).rows.every((r) => r.attempts === 1));
-      const bare = (id: string | undefined) => (id ?? '').replace(/[<>]/g, '');
-      const received = new Set(smtp.received.map((r) => bare(r.parsed.messageId)));
-      assert.ok(
-        sender.started.every((id) => received.has(bare(id))),
-        'each reached the SMTP server',
-      );
-      assert.equal((await verifyAuditChain(relay.ctx.db.kysely)).ok, true);
-    });
-
-    it('does not send a claimed delivery that waited past half its lease; it goes once the lease has run out', async () => {
-      const ids = await raise(3);
-      const dispatcher = await startWithTwoAtServer('w2');
-      try {
-        assert.equal((await states(ids)).sending, 3, 'the third is claimed and waits');
-        relay.clock.advance(31_000); // more than half of the one-minute lease
-        sender.releaseOne();
-        sender.releaseOne();
-        await until('the two sent', async () => (await states(ids)).sent === 2);
-        await until('the warning', () => warnings.length > 0);
-        assert.equal(sender.started.length, 2, 'the stale claim was not sent');
-        assert.equal(
-          (await states(ids)).sending,
-          1,
-          'it stays under its lease for the watchdog and a later claim',
-        );
-
-        relay.clock.advance(30_000); // the lease has run out
-        dispatcher.nudge();
-        await until('the third at the server', () => sender.waiting.length === 1);
-        sender.releaseOne();
-        await until('all three sent', async () => (await states(ids)).sent === 3);
-      } finally {
-        await dispatcher.stop();
-      }
-      assert.equal(sender.started.length, 3, 'each sent once');
-      assert.deepEqual((await states(ids)).rows.map((r) => r.attempts).sort(), [1, 1, 2]);
-      assert.match(warnings[0] ?? '', /waited past half its lease/);
-    });
-
-    it('on stop, sends what it had claimed ahead and claims nothing more', async () => {
-      const ids = await raise(6);
-      const dispatcher = await startWithTwoAtServer('w3');
-      const stopped = dispatcher.stop();
-      for (let released = 0; released < 4; released++) {
-        await until('a send to release', () => sender.waiting.length > 0);
-        sender.releaseOne();
-      }
-      await stopped;
-      const after = await states(ids);
-      assert.equal(after.sent, 4, 'the two at the server and the two claimed ahead');
-      assert.equal(after.queued, 2, 'the rest stay queued for the next worker');
-      assert.equal(after.sending, 0, 'nothing is left under a lease');
+  before(async () => {
+    smtp = await startTestSmtpServer();
+    relay = await createTestRelay(dialect, {
+      env: { DISPATCH_CONCURRENCY: '2', DELIVERY_LEASE: '1m', DISPATCH_POLL: '50ms' },
     });
   });
-}
+  after(async () => {
+    await relay.close();
+    await smtp.close();
+  });
+  beforeEach(() => {
+    email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 30_000 });
+    sender = new GatedSender(email);
+    warnings.length = 0;
+  });
+  afterEach(() => email.close());
+
+  async function raise(n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push((await raiseDudley(relay, `AHEAD-${++counter}`)).deliveryId);
+    return ids;
+  }
+  /** Starts a dispatcher and waits until both its slots are sends held at the gate. */
+  async function startWithTwoAtServer(workerId: string): Promise<Dispatcher> {
+    const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId });
+    dispatcher.start();
+    await eventually(() => sender.waiting.length === 2, 'two sends at the server');
+    return dispatcher;
+  }
+  const states = async (ids: string[]) => {
+    const rows = await relay.ctx.db.kysely
+      .selectFrom('deliveries')
+      .select(['state', 'attempts'])
+      .where('id', 'in', ids)
+      .execute();
+    const count = (state: string) => rows.filter((r) => r.state === state).length;
+    return { sending: count('sending'), queued: count('queued'), sent: count('sent'), rows };
+  };
+
+  it('holds as many claimed again as it sends, never sends more at once than its concurrency, and sends each once', async () => {
+    const ids = await raise(8);
+    const dispatcher = await startWithTwoAtServer('w1');
+    try {
+      // Two at the server and two more claimed, ready for the moment a slot frees.
+      assert.deepEqual(await states(ids).then(({ sending, queued }) => ({ sending, queued })), {
+        sending: 4,
+        queued: 4,
+      });
+      for (let released = 0; released < 8; released++) {
+        await eventually(() => sender.waiting.length > 0, 'a send to release');
+        sender.releaseOne();
+      }
+      await eventually(async () => (await states(ids)).sent === 8, 'all eight sent');
+    } finally {
+      await dispatcher.stop();
+    }
+    assert.equal(sender.maxInFlight, 2);
+    assert.equal(new Set(sender.started).size, 8);
+    assert.equal(sender.started.length, 8, 'no message was sent twice');
+    assert.ok((await states(ids)).rows.every((r) => r.attempts === 1));
+    const bare = (id: string | undefined) => (id ?? '').replace(/[<>]/g, '');
+    const received = new Set(smtp.received.map((r) => bare(r.parsed.messageId)));
+    assert.ok(
+      sender.started.every((id) => received.has(bare(id))),
+      'each reached the SMTP server',
+    );
+    assert.equal((await verifyAuditChain(relay.ctx.db.kysely)).ok, true);
+  });
+
+  it('does not send a claimed delivery that waited past half its lease; it goes once the lease has run out', async () => {
+    const ids = await raise(3);
+    const dispatcher = await startWithTwoAtServer('w2');
+    try {
+      assert.equal((await states(ids)).sending, 3, 'the third is claimed and waits');
+      relay.clock.advance(31_000); // more than half of the one-minute lease
+      sender.releaseOne();
+      sender.releaseOne();
+      await eventually(async () => (await states(ids)).sent === 2, 'the two sent');
+      await eventually(() => warnings.length > 0, 'the warning');
+      assert.equal(sender.started.length, 2, 'the stale claim was not sent');
+      assert.equal(
+        (await states(ids)).sending,
+        1,
+        'it stays under its lease for the watchdog and a later claim',
+      );
+
+      relay.clock.advance(30_000); // the lease has run out
+      dispatcher.nudge();
+      await eventually(() => sender.waiting.length === 1, 'the third at the server');
+      sender.releaseOne();
+      await eventually(async () => (await states(ids)).sent === 3, 'all three sent');
+    } finally {
+      await dispatcher.stop();
+    }
+    assert.equal(sender.started.length, 3, 'each sent once');
+    assert.deepEqual((await states(ids)).rows.map((r) => r.attempts).sort(), [1, 1, 2]);
+    assert.match(warnings[0] ?? '', /waited past half its lease/);
+  });
+
+  it('on stop, sends what it had claimed ahead and claims nothing more', async () => {
+    const ids = await raise(6);
+    const dispatcher = await startWithTwoAtServer('w3');
+    const stopped = dispatcher.stop();
+    for (let released = 0; released < 4; released++) {
+      await eventually(() => sender.waiting.length > 0, 'a send to release');
+      sender.releaseOne();
+    }
+    await stopped;
+    const after = await states(ids);
+    assert.equal(after.sent, 4, 'the two at the server and the two claimed ahead');
+    assert.equal(after.queued, 2, 'the rest stay queued for the next worker');
+    assert.equal(after.sending, 0, 'nothing is left under a lease');
+  });
+});

@@ -15,7 +15,7 @@ import type { EmailSender } from '../../src/delivery/delivery.sender.ts';
 import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
 import type { Directory } from '../../src/directory/directory.types.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -192,73 +192,71 @@ describe('webhook connections to a real HTTP server', () => {
   });
 });
 
-for (const dialect of DIALECTS) {
-  describe(`a team webhook pointed at Relay's own network [${dialect}]`, () => {
-    let relay: TestRelay;
-    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+describeEachDialect("a team webhook pointed at Relay's own network", (dialect) => {
+  let relay: TestRelay;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
-    before(async () => {
-      receiver = await startReceiver(() => ({ status: 200 }));
-      const directory = structuredClone(await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
-      const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === 'solihull-adults');
-      const hook = team?.channels.find((c) => c.kind === 'webhook');
-      assert.ok(hook?.kind === 'webhook');
-      hook.url = `http://localhost:${receiver.port}/relay/webhook`;
-      relay = await createTestRelay(dialect, { directory });
-    });
-    after(async () => {
-      await relay.close();
-      await receiver.close();
-    });
-
-    it('fails the delivery for good with a clear reason, and the watchdog escalates it', async () => {
-      const base = exampleReferral();
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/referrals',
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-        payload: exampleReferral({
-          source: { system: 'test-epcr', reference: 'SSRF-1' },
-          subject: {
-            ...base.subject,
-            address: { line1: '3 Station Road', town: 'Solihull', postcode: 'B91 3QB' },
-          },
-        }),
-      });
-      assert.equal(response.statusCode, 201);
-      const doc = response.json() as { id: string; deliveries: { id: string; channel: string }[] };
-      const webhook = doc.deliveries.find((d) => d.channel === 'webhook');
-      assert.ok(webhook);
-
-      const dispatcher = new Dispatcher(relay.ctx, { email: emailAccepted, logger: quiet, workerId: 'w1' });
-      await dispatcher.drain();
-
-      const row = await relay.ctx.db.kysely
-        .selectFrom('deliveries')
-        .select(['state', 'last_error', 'attempts'])
-        .where('id', '=', webhook.id)
-        .executeTakeFirstOrThrow();
-      assert.equal(row.state, 'failed');
-      assert.equal(row.attempts, 1);
-      assert.match(
-        row.last_error ?? '',
-        /^refused: localhost resolves to .*, a loopback address \(WEBHOOK_ALLOW_PRIVATE\)$/,
-      );
-      assert.deepEqual(receiver.hits, [], 'the referral never left Relay');
-
-      await sweep(relay.ctx);
-      const escalation = await relay.ctx.db.kysely
-        .selectFrom('escalations')
-        .select(['reason', 'team_id', 'state'])
-        .where('referral_id', '=', doc.id)
-        .where('reason', '=', 'failed')
-        .executeTakeFirst();
-      assert.deepEqual(escalation, { reason: 'failed', team_id: 'solihull-adults', state: 'open' });
-    });
-
-    it('shows in /readyz that webhooks reach public addresses only', async () => {
-      const ready = await relay.app.inject({ method: 'GET', url: '/readyz' });
-      assert.equal((ready.json() as { webhooks: string }).webhooks, 'public-only');
-    });
+  before(async () => {
+    receiver = await startReceiver(() => ({ status: 200 }));
+    const directory = structuredClone(await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
+    const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === 'solihull-adults');
+    const hook = team?.channels.find((c) => c.kind === 'webhook');
+    assert.ok(hook?.kind === 'webhook');
+    hook.url = `http://localhost:${receiver.port}/relay/webhook`;
+    relay = await createTestRelay(dialect, { directory });
   });
-}
+  after(async () => {
+    await relay.close();
+    await receiver.close();
+  });
+
+  it('fails the delivery for good with a clear reason, and the watchdog escalates it', async () => {
+    const base = exampleReferral();
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/api/v1/referrals',
+      headers: { authorization: `Bearer ${relay.epcrKey}` },
+      payload: exampleReferral({
+        source: { system: 'test-epcr', reference: 'SSRF-1' },
+        subject: {
+          ...base.subject,
+          address: { line1: '3 Station Road', town: 'Solihull', postcode: 'B91 3QB' },
+        },
+      }),
+    });
+    assert.equal(response.statusCode, 201);
+    const doc = response.json() as { id: string; deliveries: { id: string; channel: string }[] };
+    const webhook = doc.deliveries.find((d) => d.channel === 'webhook');
+    assert.ok(webhook);
+
+    const dispatcher = new Dispatcher(relay.ctx, { email: emailAccepted, logger: quiet, workerId: 'w1' });
+    await dispatcher.drain();
+
+    const row = await relay.ctx.db.kysely
+      .selectFrom('deliveries')
+      .select(['state', 'last_error', 'attempts'])
+      .where('id', '=', webhook.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.state, 'failed');
+    assert.equal(row.attempts, 1);
+    assert.match(
+      row.last_error ?? '',
+      /^refused: localhost resolves to .*, a loopback address \(WEBHOOK_ALLOW_PRIVATE\)$/,
+    );
+    assert.deepEqual(receiver.hits, [], 'the referral never left Relay');
+
+    await sweep(relay.ctx);
+    const escalation = await relay.ctx.db.kysely
+      .selectFrom('escalations')
+      .select(['reason', 'team_id', 'state'])
+      .where('referral_id', '=', doc.id)
+      .where('reason', '=', 'failed')
+      .executeTakeFirst();
+    assert.deepEqual(escalation, { reason: 'failed', team_id: 'solihull-adults', state: 'open' });
+  });
+
+  it('shows in /readyz that webhooks reach public addresses only', async () => {
+    const ready = await relay.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal((ready.json() as { webhooks: string }).webhooks, 'public-only');
+  });
+});

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { DIALECTS, childDatabaseEnv, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import {
+  childDatabaseEnv,
+  createTestDatabase,
+  describeEachDialect,
+  type TestDatabase,
+} from '../helpers/db.ts';
 import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '../helpers/process.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
@@ -15,8 +20,9 @@ function metric(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-for (const dialect of DIALECTS) {
-  describe(`a mail server that accepts connections and never answers, in the real process [${dialect}]`, () => {
+describeEachDialect(
+  'a mail server that accepts connections and never answers, in the real process',
+  (dialect) => {
     let database: TestDatabase;
     let smtp: TestSmtpServer;
     let relay: RelayProcess | undefined;
@@ -100,5 +106,5 @@ for (const dialect of DIALECTS) {
       relay.child.kill('SIGKILL');
       relay = undefined;
     });
-  });
-}
+  },
+);

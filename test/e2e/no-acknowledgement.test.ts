@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { DEMO_DIRECTORY_PATH } from '../../src/directory/directory.service.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { DIALECTS, childDatabaseEnv, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import {
+  childDatabaseEnv,
+  createTestDatabase,
+  describeEachDialect,
+  type TestDatabase,
+} from '../helpers/db.ts';
 import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '../helpers/process.ts';
 import { startTestSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../helpers/smtp.ts';
 
@@ -34,141 +39,136 @@ function recentRoutineReferral() {
   });
 }
 
-for (const dialect of DIALECTS) {
-  describe(`a referral nobody acknowledges, in the real process [${dialect}]`, () => {
-    let database: TestDatabase;
-    let smtp: TestSmtpServer;
-    let relay: RelayProcess | undefined;
-    let env: Record<string, string>;
+describeEachDialect('a referral nobody acknowledges, in the real process', (dialect) => {
+  let database: TestDatabase;
+  let smtp: TestSmtpServer;
+  let relay: RelayProcess | undefined;
+  let env: Record<string, string>;
 
-    before(async () => {
-      database = await createTestDatabase(dialect, { migrate: false });
-      smtp = await startTestSmtpServer();
-      const port = await freePort();
-      env = {
-        ...childDatabaseEnv(database),
-        PORT: String(port),
-        BASE_URL: `http://127.0.0.1:${port}`,
-        SMTP_URL: smtp.url,
-        WATCHDOG_INTERVAL_MS: String(INTERVAL_MS),
-        SEND_BY: '3s',
-        ACK_BY_ROUTINE: '8s',
-        REMINDER_BEFORE: '4s',
-        DISPATCH_POLL: '200ms',
-        TEST_ALERT_INTERVAL: 'off',
-      };
-      assert.equal(runRelay(['directory', 'import', closedDayTeamDirectory()], env).status, 0);
-    });
-    after(async () => {
-      relay?.child.kill('SIGKILL');
-      await smtp.close();
-      await database.drop();
-    });
-
-    const to = (address: string, subject: RegExp) => (m: ReceivedMessage) =>
-      m.envelopeTo.includes(address) && subject.test(m.parsed.subject ?? '');
-    const waitForMail = async (match: (m: ReceivedMessage) => boolean, what: string) => {
-      await eventually(async () => smtp.received.some(match), what);
-      return smtp.received.find(match) as ReceivedMessage;
+  before(async () => {
+    database = await createTestDatabase(dialect, { migrate: false });
+    smtp = await startTestSmtpServer();
+    const port = await freePort();
+    env = {
+      ...childDatabaseEnv(database),
+      PORT: String(port),
+      BASE_URL: `http://127.0.0.1:${port}`,
+      SMTP_URL: smtp.url,
+      WATCHDOG_INTERVAL_MS: String(INTERVAL_MS),
+      SEND_BY: '3s',
+      ACK_BY_ROUTINE: '8s',
+      REMINDER_BEFORE: '4s',
+      DISPATCH_POLL: '200ms',
+      TEST_ALERT_INTERVAL: 'off',
     };
-
-    it('reminds, alerts the secondary address and out-of-hours, escalates within one interval, and closes on acknowledgement', async () => {
-      const key = runRelay(
-        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
-        env,
-      ).stdout.trim();
-      relay = startRelay(env);
-      await relay.waitForOutput(/is running/);
-      const base = env.BASE_URL as string;
-      const auth = { authorization: `Bearer ${key}` };
-      const created = await fetch(`${base}/api/v1/referrals`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify(recentRoutineReferral()),
-      });
-      assert.equal(created.status, 201);
-      const doc = (await created.json()) as {
-        id: string;
-        reference: string;
-        routes: { team: string; ackBy: string }[];
-      };
-      assert.deepEqual(
-        doc.routes.map((r) => r.team),
-        ['birmingham-adults'],
-        'routine: no out-of-hours copy at intake',
-      );
-      const ackBy = Date.parse(doc.routes[0]!.ackBy);
-
-      const referralMail = await waitForMail(
-        to('adults.birmingham@example.org', /^\[secure\] Safeguarding referral/),
-        'referral email',
-      );
-      const reminder = await waitForMail(to('adults.birmingham@example.org', /REMINDER/), 'reminder');
-      assert.ok(reminder.parsed.subject?.includes(doc.reference));
-      await waitForMail(
-        to('adults.birmingham.duty@example.org', /NOT ACKNOWLEDGED/),
-        'alert to the secondary address',
-      );
-      await waitForMail(
-        to('out-of-hours.birmingham@example.org', /NOT ACKNOWLEDGED/),
-        'alert to out-of-hours',
-      );
-
-      const status = async () =>
-        (await (await fetch(`${base}/api/v1/referrals/${doc.id}`, { headers: auth })).json()) as {
-          status: string;
-          escalations: { reason: string; state: string; openedAt: string }[];
-          acknowledgements: { method: string; by: string }[];
-        };
-      await eventually(
-        async () => (await status()).escalations.some((e) => e.reason === 'not-acknowledged'),
-        'escalation',
-      );
-      const escalation = (await status()).escalations.find((e) => e.reason === 'not-acknowledged')!;
-      assert.ok(Date.parse(escalation.openedAt) >= ackBy, 'not before the deadline');
-      // The sweep that found the deadline passed opened it, with the alerts: not some later one. (That
-      // the first sweep past the deadline finds it is proven with a settable clock in
-      // test/assurance/watchdog.test.ts; a real clock on a loaded machine proves no interval.)
-      const route = await database.db.kysely
-        .selectFrom('routes')
-        .select('alerted_at')
-        .where('referral_id', '=', doc.id)
-        .executeTakeFirstOrThrow();
-      assert.equal(Date.parse(escalation.openedAt), Date.parse(route.alerted_at ?? ''));
-      assert.equal((await status()).status, 'escalated');
-
-      const link = /Acknowledge receipt: (\S+)/.exec(referralMail.parsed.text ?? '')?.[1];
-      assert.ok(link, 'the email carries an acknowledge link');
-      const page = await fetch(link);
-      assert.equal(page.status, 200);
-      const html = await page.text();
-      const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
-      const cookie = page.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; ');
-      assert.ok(csrf && cookie);
-      const posted = await fetch(link, {
-        method: 'POST',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ _csrf: csrf, fullName: 'Sam Okafor' }).toString(),
-        redirect: 'manual',
-      });
-      assert.ok(posted.status < 400, `acknowledging answered ${posted.status}`);
-      const after = await status();
-      assert.equal(after.status, 'acknowledged');
-      assert.deepEqual(
-        after.acknowledgements.map((a) => [a.method, a.by]),
-        [['link', 'Sam Okafor']],
-      );
-      assert.ok(
-        after.escalations.every((e) => e.state === 'resolved'),
-        'acknowledging closed the escalation',
-      );
-
-      relay.child.kill('SIGTERM');
-      assert.equal(await relay.exited, 0);
-      relay = undefined;
-    });
+    assert.equal(runRelay(['directory', 'import', closedDayTeamDirectory()], env).status, 0);
   });
-}
+  after(async () => {
+    relay?.child.kill('SIGKILL');
+    await smtp.close();
+    await database.drop();
+  });
+
+  const to = (address: string, subject: RegExp) => (m: ReceivedMessage) =>
+    m.envelopeTo.includes(address) && subject.test(m.parsed.subject ?? '');
+  const waitForMail = async (match: (m: ReceivedMessage) => boolean, what: string) => {
+    await eventually(async () => smtp.received.some(match), what);
+    return smtp.received.find(match) as ReceivedMessage;
+  };
+
+  it('reminds, alerts the secondary address and out-of-hours, escalates within one interval, and closes on acknowledgement', async () => {
+    const key = runRelay(
+      ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
+      env,
+    ).stdout.trim();
+    relay = startRelay(env);
+    await relay.waitForOutput(/is running/);
+    const base = env.BASE_URL as string;
+    const auth = { authorization: `Bearer ${key}` };
+    const created = await fetch(`${base}/api/v1/referrals`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(recentRoutineReferral()),
+    });
+    assert.equal(created.status, 201);
+    const doc = (await created.json()) as {
+      id: string;
+      reference: string;
+      routes: { team: string; ackBy: string }[];
+    };
+    assert.deepEqual(
+      doc.routes.map((r) => r.team),
+      ['birmingham-adults'],
+      'routine: no out-of-hours copy at intake',
+    );
+    const ackBy = Date.parse(doc.routes[0]!.ackBy);
+
+    const referralMail = await waitForMail(
+      to('adults.birmingham@example.org', /^\[secure\] Safeguarding referral/),
+      'referral email',
+    );
+    const reminder = await waitForMail(to('adults.birmingham@example.org', /REMINDER/), 'reminder');
+    assert.ok(reminder.parsed.subject?.includes(doc.reference));
+    await waitForMail(
+      to('adults.birmingham.duty@example.org', /NOT ACKNOWLEDGED/),
+      'alert to the secondary address',
+    );
+    await waitForMail(to('out-of-hours.birmingham@example.org', /NOT ACKNOWLEDGED/), 'alert to out-of-hours');
+
+    const status = async () =>
+      (await (await fetch(`${base}/api/v1/referrals/${doc.id}`, { headers: auth })).json()) as {
+        status: string;
+        escalations: { reason: string; state: string; openedAt: string }[];
+        acknowledgements: { method: string; by: string }[];
+      };
+    await eventually(
+      async () => (await status()).escalations.some((e) => e.reason === 'not-acknowledged'),
+      'escalation',
+    );
+    const escalation = (await status()).escalations.find((e) => e.reason === 'not-acknowledged')!;
+    assert.ok(Date.parse(escalation.openedAt) >= ackBy, 'not before the deadline');
+    // The sweep that found the deadline passed opened it, with the alerts: not some later one. (That
+    // the first sweep past the deadline finds it is proven with a settable clock in
+    // test/assurance/watchdog.test.ts; a real clock on a loaded machine proves no interval.)
+    const route = await database.db.kysely
+      .selectFrom('routes')
+      .select('alerted_at')
+      .where('referral_id', '=', doc.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(Date.parse(escalation.openedAt), Date.parse(route.alerted_at ?? ''));
+    assert.equal((await status()).status, 'escalated');
+
+    const link = /Acknowledge receipt: (\S+)/.exec(referralMail.parsed.text ?? '')?.[1];
+    assert.ok(link, 'the email carries an acknowledge link');
+    const page = await fetch(link);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+    const cookie = page.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    assert.ok(csrf && cookie);
+    const posted = await fetch(link, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, fullName: 'Sam Okafor' }).toString(),
+      redirect: 'manual',
+    });
+    assert.ok(posted.status < 400, `acknowledging answered ${posted.status}`);
+    const after = await status();
+    assert.equal(after.status, 'acknowledged');
+    assert.deepEqual(
+      after.acknowledgements.map((a) => [a.method, a.by]),
+      [['link', 'Sam Okafor']],
+    );
+    assert.ok(
+      after.escalations.every((e) => e.state === 'resolved'),
+      'acknowledging closed the escalation',
+    );
+
+    relay.child.kill('SIGTERM');
+    assert.equal(await relay.exited, 0);
+    relay = undefined;
+  });
+});

@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createContext, type RelayContext } from '../../src/context.ts';
@@ -9,7 +9,7 @@ import { PERSONAL_FIELDS, unsealField } from '../../src/governance/personal-data
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { readPayload } from '../../src/referrals/referral.access.ts';
 import { apiClient } from '../assurance/api.helpers.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, testConfig, type TestRelay } from '../helpers/relay.ts';
 
 const A = `key-a:${randomBytes(32).toString('base64')}`;
@@ -17,124 +17,122 @@ const B = `key_b:${randomBytes(32).toString('base64')}`;
 
 class Crash extends Error {}
 
-for (const dialect of DIALECTS) {
-  describe(`relay keys rotate [${dialect}]`, () => {
-    let relay: TestRelay;
-    let ids: string[];
-    const withKeys = (keys: string): RelayContext =>
-      createContext(testConfig({ RELAY_DATA_KEYS: keys }), relay.database.db, relay.clock);
-    const referrals = () => relay.ctx.db.kysely.selectFrom('referrals').selectAll().orderBy('id').execute();
+describeEachDialect('relay keys rotate', (dialect) => {
+  let relay: TestRelay;
+  let ids: string[];
+  const withKeys = (keys: string): RelayContext =>
+    createContext(testConfig({ RELAY_DATA_KEYS: keys }), relay.database.db, relay.clock);
+  const referrals = () => relay.ctx.db.kysely.selectFrom('referrals').selectAll().orderBy('id').execute();
 
-    before(async () => {
-      relay = await createTestRelay(dialect, { env: { RELAY_DATA_KEYS: A } });
-      const api = apiClient(relay);
-      ids = [];
-      for (let i = 0; i < 3; i++) ids.push((await api.raise()).id);
-      const outcome = await api.post(`/api/v1/referrals/${ids[0]}/outcomes`, relay.teamKey, {
-        outcome: 'advice-given',
-        note: 'Advice to Mrs Whitfield.',
-      });
-      assert.equal(outcome.statusCode, 201, outcome.body);
-      // One referral stored before encryption existed: rotation encrypts it too.
-      await relay.ctx.db.kysely
-        .updateTable('referrals')
-        .set({ payload: JSON.stringify(exampleReferral()) })
-        .where('id', '=', ids[2]!)
-        .execute();
+  before(async () => {
+    relay = await createTestRelay(dialect, { env: { RELAY_DATA_KEYS: A } });
+    const api = apiClient(relay);
+    ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await api.raise()).id);
+    const outcome = await api.post(`/api/v1/referrals/${ids[0]}/outcomes`, relay.teamKey, {
+      outcome: 'advice-given',
+      note: 'Advice to Mrs Whitfield.',
     });
-    after(() => relay.close());
-
-    it('counts values per key id, and plain text', async () => {
-      const status = await keyStatus(relay.ctx.db.kysely, withKeys(`${A},${B}`).config.dataKeys);
-      const payload = status.find((s) => s.field === 'referrals.payload');
-      assert.deepEqual(payload, {
-        field: 'referrals.payload',
-        byKey: { 'key-a': 2, key_b: 0 },
-        plain: 1,
-        unknownKey: 0,
-      });
-      const notes = status.find((s) => s.field === 'routes.outcome_note');
-      assert.deepEqual(notes?.byKey, { 'key-a': 1, key_b: 0 });
-      const withoutA = await keyStatus(relay.ctx.db.kysely, withKeys(B).config.dataKeys);
-      assert.equal(withoutA.find((s) => s.field === 'referrals.payload')?.unknownKey, 2);
-    });
-
-    it('refuses, naming the key id, when an old key has been removed too early', async () => {
-      await assert.rejects(rotateKeys(withKeys(B), { batchSize: 10, actor: 'test' }), /"key-a"/);
-    });
-
-    it('resumes after a crash part way, and ends with every value under the newest key', async () => {
-      const ctx = withKeys(`${A},${B}`);
-      const seen: RotationBatch[] = [];
-      const crashing = rotateKeys(ctx, {
-        batchSize: 1,
-        actor: 'test',
-        onBatch: (batch) => {
-          seen.push(batch);
-          throw new Crash('the process died after its first batch');
-        },
-      });
-      await assert.rejects(crashing, Crash);
-      assert.equal(seen.length, 1);
-      const midway = (await referrals()).map((r) => keyIdOf(r.payload) ?? 'plain');
-      // Batches go in id order (random ids), so which payload went first is not known.
-      assert.equal(midway.filter((k) => k === 'key_b').length, 1, 'the first batch committed');
-      assert.equal(midway.filter((k) => k !== 'key_b').length, 2, 'the rest did not');
-
-      const total = await rotateKeys(ctx, { batchSize: 2, actor: 'test' });
-      assert.equal(total, 3, 'two payloads and one outcome note were left');
-      const status = await keyStatus(ctx.db.kysely, ctx.config.dataKeys);
-      for (const field of status) {
-        assert.equal(field.byKey['key-a'], 0, field.field);
-        assert.equal(field.plain, 0, field.field);
-      }
-      assert.equal(
-        await rotateKeys(ctx, { batchSize: 2, actor: 'test' }),
-        0,
-        'a further run has nothing to do',
-      );
-    });
-
-    it('leaves everything readable with the new key alone', async () => {
-      const keys = withKeys(B).config.dataKeys;
-      for (const row of await referrals()) {
-        const payload = readPayload(keys, row);
-        assert.ok(!('purged' in payload));
-        assert.equal(payload.subject.familyName, 'Whitfield');
-      }
-      const route = await relay.ctx.db.kysely
-        .selectFrom('routes')
-        .selectAll()
-        .where('referral_id', '=', ids[0]!)
-        .executeTakeFirstOrThrow();
-      const note = unsealField(keys, PERSONAL_FIELDS.outcomeNote, route.id, route.outcome_note);
-      assert.equal(note, 'Advice to Mrs Whitfield.');
-    });
-
-    it('audits each batch with counts and no content, and the chain still verifies', async () => {
-      const entries = await relay.ctx.db.kysely
-        .selectFrom('audit_log')
-        .select(['actor', 'entity_id', 'detail'])
-        .where('action', '=', 'data-keys.rotated')
-        .orderBy('seq')
-        .execute();
-      assert.ok(entries.length >= 3);
-      assert.ok(entries.every((e) => e.entity_id === 'key_b' && e.actor === 'test'));
-      const details = entries.map(
-        (e) => JSON.parse(e.detail) as { field: string; reencrypted: number; from: Record<string, number> },
-      );
-      const reencrypted = details.reduce((sum, d) => sum + d.reencrypted, 0);
-      assert.equal(reencrypted, 4);
-      const first = JSON.parse(entries[0]!.detail) as { field: string; reencrypted: number; from: object };
-      assert.deepEqual([first.field, first.reencrypted], ['referrals.payload', 1]);
-      assert.ok(['{"key-a":1}', '{"plain":1}'].includes(JSON.stringify(first.from)));
-      const from = details.flatMap((d) => Object.entries(d.from));
-      assert.deepEqual(
-        from.reduce<Record<string, number>>((all, [k, n]) => ({ ...all, [k]: (all[k] ?? 0) + n }), {}),
-        { 'key-a': 3, plain: 1 },
-      );
-      assert.ok(entries.every((e) => !e.detail.includes('Whitfield') && !e.detail.includes('enc1:')));
-      assert.equal((await verifyAuditChain(relay.ctx.db.kysely)).ok, true);
-    });
+    assert.equal(outcome.statusCode, 201, outcome.body);
+    // One referral stored before encryption existed: rotation encrypts it too.
+    await relay.ctx.db.kysely
+      .updateTable('referrals')
+      .set({ payload: JSON.stringify(exampleReferral()) })
+      .where('id', '=', ids[2]!)
+      .execute();
   });
-}
+  after(() => relay.close());
+
+  it('counts values per key id, and plain text', async () => {
+    const status = await keyStatus(relay.ctx.db.kysely, withKeys(`${A},${B}`).config.dataKeys);
+    const payload = status.find((s) => s.field === 'referrals.payload');
+    assert.deepEqual(payload, {
+      field: 'referrals.payload',
+      byKey: { 'key-a': 2, key_b: 0 },
+      plain: 1,
+      unknownKey: 0,
+    });
+    const notes = status.find((s) => s.field === 'routes.outcome_note');
+    assert.deepEqual(notes?.byKey, { 'key-a': 1, key_b: 0 });
+    const withoutA = await keyStatus(relay.ctx.db.kysely, withKeys(B).config.dataKeys);
+    assert.equal(withoutA.find((s) => s.field === 'referrals.payload')?.unknownKey, 2);
+  });
+
+  it('refuses, naming the key id, when an old key has been removed too early', async () => {
+    await assert.rejects(rotateKeys(withKeys(B), { batchSize: 10, actor: 'test' }), /"key-a"/);
+  });
+
+  it('resumes after a crash part way, and ends with every value under the newest key', async () => {
+    const ctx = withKeys(`${A},${B}`);
+    const seen: RotationBatch[] = [];
+    const crashing = rotateKeys(ctx, {
+      batchSize: 1,
+      actor: 'test',
+      onBatch: (batch) => {
+        seen.push(batch);
+        throw new Crash('the process died after its first batch');
+      },
+    });
+    await assert.rejects(crashing, Crash);
+    assert.equal(seen.length, 1);
+    const midway = (await referrals()).map((r) => keyIdOf(r.payload) ?? 'plain');
+    // Batches go in id order (random ids), so which payload went first is not known.
+    assert.equal(midway.filter((k) => k === 'key_b').length, 1, 'the first batch committed');
+    assert.equal(midway.filter((k) => k !== 'key_b').length, 2, 'the rest did not');
+
+    const total = await rotateKeys(ctx, { batchSize: 2, actor: 'test' });
+    assert.equal(total, 3, 'two payloads and one outcome note were left');
+    const status = await keyStatus(ctx.db.kysely, ctx.config.dataKeys);
+    for (const field of status) {
+      assert.equal(field.byKey['key-a'], 0, field.field);
+      assert.equal(field.plain, 0, field.field);
+    }
+    assert.equal(
+      await rotateKeys(ctx, { batchSize: 2, actor: 'test' }),
+      0,
+      'a further run has nothing to do',
+    );
+  });
+
+  it('leaves everything readable with the new key alone', async () => {
+    const keys = withKeys(B).config.dataKeys;
+    for (const row of await referrals()) {
+      const payload = readPayload(keys, row);
+      assert.ok(!('purged' in payload));
+      assert.equal(payload.subject.familyName, 'Whitfield');
+    }
+    const route = await relay.ctx.db.kysely
+      .selectFrom('routes')
+      .selectAll()
+      .where('referral_id', '=', ids[0]!)
+      .executeTakeFirstOrThrow();
+    const note = unsealField(keys, PERSONAL_FIELDS.outcomeNote, route.id, route.outcome_note);
+    assert.equal(note, 'Advice to Mrs Whitfield.');
+  });
+
+  it('audits each batch with counts and no content, and the chain still verifies', async () => {
+    const entries = await relay.ctx.db.kysely
+      .selectFrom('audit_log')
+      .select(['actor', 'entity_id', 'detail'])
+      .where('action', '=', 'data-keys.rotated')
+      .orderBy('seq')
+      .execute();
+    assert.ok(entries.length >= 3);
+    assert.ok(entries.every((e) => e.entity_id === 'key_b' && e.actor === 'test'));
+    const details = entries.map(
+      (e) => JSON.parse(e.detail) as { field: string; reencrypted: number; from: Record<string, number> },
+    );
+    const reencrypted = details.reduce((sum, d) => sum + d.reencrypted, 0);
+    assert.equal(reencrypted, 4);
+    const first = JSON.parse(entries[0]!.detail) as { field: string; reencrypted: number; from: object };
+    assert.deepEqual([first.field, first.reencrypted], ['referrals.payload', 1]);
+    assert.ok(['{"key-a":1}', '{"plain":1}'].includes(JSON.stringify(first.from)));
+    const from = details.flatMap((d) => Object.entries(d.from));
+    assert.deepEqual(
+      from.reduce<Record<string, number>>((all, [k, n]) => ({ ...all, [k]: (all[k] ?? 0) + n }), {}),
+      { 'key-a': 3, plain: 1 },
+    );
+    assert.ok(entries.every((e) => !e.detail.includes('Whitfield') && !e.detail.includes('enc1:')));
+    assert.equal((await verifyAuditChain(relay.ctx.db.kysely)).ok, true);
+  });
+});

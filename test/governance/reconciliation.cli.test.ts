@@ -7,7 +7,7 @@ import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.
 import type { ReconciliationReport } from '../../src/governance/reconciliation.ts';
 import { runRelay } from '../helpers/process.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
-import { raise } from '../web/safeguarding/helpers.ts';
+import { raise } from '../helpers/referrals.ts';
 
 /** A failure: non-zero, nothing on stdout, one `relay: ` line on stderr. */
 function assertOneLineFailure(result: ReturnType<typeof runRelay>, reason: RegExp): void {

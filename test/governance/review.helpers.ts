@@ -4,7 +4,7 @@ import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { createUser, type Role } from '../../src/web/auth/user.service.ts';
 import { MINUTE } from '../../src/time.ts';
 import type { TestRelay } from '../helpers/relay.ts';
-import { raise } from '../web/safeguarding/helpers.ts';
+import { raise } from '../helpers/referrals.ts';
 
 const later = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
 

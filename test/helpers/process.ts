@@ -77,9 +77,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls until `check` returns true, or fails with `what`. */
+/** Polls until `check` returns true, or fails naming `what`: the one way a test waits for a condition. */
 export async function eventually(
-  check: () => Promise<boolean>,
+  check: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = EVENT_CEILING_MS,
 ): Promise<void> {

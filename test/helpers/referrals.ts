@@ -14,16 +14,44 @@ export function dudleyReferral(reference: string): ReferralBody {
   });
 }
 
-/** POSTs `dudleyReferral(reference)` with the ePCR key; asserts it was accepted with its one delivery. */
-export async function raiseDudley(relay: TestRelay, reference: string) {
+/** Parts of the status document intake answers with that tests use. */
+export interface RaisedReferral {
+  id: string;
+  reference: string;
+  status: string;
+  routes: { team: string; ackBy: string }[];
+  deliveries: { id: string; team: string; channel: string; address: string }[];
+}
+
+let raised = 0;
+
+/**
+ * The one way a test raises a referral through the API: POSTs `exampleReferral(overrides)` (a
+ * Birmingham adult unless overridden) with the test ePCR's key, asserts it was accepted (201) and
+ * returns its status document. Each gets a source reference of its own unless `overrides.source`
+ * names one (intake is idempotent on it).
+ */
+export async function raise(
+  relay: TestRelay,
+  overrides: Parameters<typeof exampleReferral>[0] = {},
+): Promise<RaisedReferral> {
+  raised += 1;
   const response = await relay.app.inject({
     method: 'POST',
     url: '/api/v1/referrals',
     headers: { authorization: `Bearer ${relay.epcrKey}` },
-    payload: dudleyReferral(reference),
+    payload: exampleReferral({
+      source: { system: 'test-epcr', reference: `RAISED-${process.pid}-${raised}` },
+      ...overrides,
+    }),
   });
-  assert.equal(response.statusCode, 201);
-  const doc = response.json() as { id: string; reference: string; deliveries: { id: string }[] };
+  assert.equal(response.statusCode, 201, response.body);
+  return response.json() as RaisedReferral;
+}
+
+/** Raises `dudleyReferral(reference)`; asserts it was accepted with its one delivery. */
+export async function raiseDudley(relay: TestRelay, reference: string) {
+  const doc = await raise(relay, dudleyReferral(reference));
   assert.equal(doc.deliveries.length, 1);
   return { id: doc.id, reference: doc.reference, deliveryId: doc.deliveries[0]!.id };
 }

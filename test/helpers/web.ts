@@ -1,4 +1,10 @@
+import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createUser, type Role, type User } from '../../src/web/auth/user.service.ts';
+import type { TestRelay } from './relay.ts';
+
+/** The password every test account is made with. */
+export const PASSWORD = 'correct horse battery staple';
 
 /**
  * A small cookie-keeping browser over app.inject: it remembers cookies and the last CSRF token it
@@ -51,4 +57,79 @@ export function formSession(app: FastifyInstance, options: { remoteAddress?: str
       return response;
     },
   };
+}
+
+export type Browser = ReturnType<typeof formSession>;
+
+/** What signing in needs of a browser: the form page, then the form. */
+interface SignInBrowser {
+  get(url: string): Promise<LightMyRequestResponse>;
+  post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse>;
+}
+
+/**
+ * Signs an existing person in through the real sign-in form, in `browser` (a fresh `formSession` by
+ * default), and asserts it worked. The form is rate limited per address: sign each person in once
+ * per file and keep the browser.
+ */
+export async function signIn(
+  app: FastifyInstance,
+  email: string,
+  options?: { password?: string },
+): Promise<Browser>;
+export async function signIn<B extends SignInBrowser>(
+  app: FastifyInstance,
+  email: string,
+  options: { password?: string; browser: B },
+): Promise<B>;
+export async function signIn(
+  app: FastifyInstance,
+  email: string,
+  options: { password?: string; browser?: SignInBrowser } = {},
+): Promise<SignInBrowser> {
+  const browser = options.browser ?? formSession(app);
+  await browser.get('/sign-in');
+  const response = await browser.post('/sign-in', { email, password: options.password ?? PASSWORD });
+  assert.equal(response.statusCode, 303, `${email} signs in`);
+  return browser;
+}
+
+let people = 0;
+
+/** Who to make: roles always; a unique address, a name from it and the usual team otherwise. */
+interface Person {
+  roles: Role[];
+  email?: string;
+  name?: string;
+  teams?: string[];
+}
+
+/**
+ * A new person with these roles, made directly with PASSWORD (the admin pages' own creation is
+ * tested apart), and a browser signed in as them. A recipient belongs to birmingham-adults unless
+ * `teams` says otherwise; the address is unique unless `email` names one.
+ */
+export async function signedIn(relay: TestRelay, person: Person): Promise<{ browser: Browser; user: User }>;
+export async function signedIn<B extends SignInBrowser>(
+  relay: TestRelay,
+  person: Person,
+  browser: B,
+): Promise<{ browser: B; user: User }>;
+export async function signedIn(
+  relay: TestRelay,
+  person: Person,
+  browser?: SignInBrowser,
+): Promise<{ browser: SignInBrowser; user: User }> {
+  people += 1;
+  const email = person.email ?? `person-${process.pid}-${people}@example.org`;
+  const teams = person.teams ?? (person.roles.includes('recipient') ? ['birmingham-adults'] : []);
+  const name = person.name ?? email.split('@')[0] ?? email;
+  const { user } = await createUser(
+    relay.ctx.db.kysely,
+    relay.clock,
+    { email, name, roles: person.roles, teams, password: PASSWORD },
+    'test',
+    () => true,
+  );
+  return { browser: await signIn(relay.app, email, { browser: browser ?? formSession(relay.app) }), user };
 }

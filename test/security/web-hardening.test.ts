@@ -3,99 +3,97 @@ import { after, before, describe, it } from 'node:test';
 import { textTable } from '../../src/delivery/messages/html.ts';
 import { loggableUrl } from '../../src/http/request-log.ts';
 import { createUser } from '../../src/web/auth/user.service.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';
 
 /** Issue 14, finding 8: redirects after sign-in, CSRF rotation, caching, request logs, email lines. */
 const PASSWORD = 'a long and unusual passphrase';
 
-for (const dialect of DIALECTS) {
-  describe(`web hardening [${dialect}]`, () => {
-    let relay: TestRelay;
-    before(async () => {
-      relay = await createTestRelay(dialect);
-      await createUser(
-        relay.ctx.db.kysely,
-        relay.clock,
-        { email: 'crew@example.org', roles: ['crew'], password: PASSWORD },
-        'test',
-        () => true,
-      );
-    });
-    after(async () => relay.close());
-
-    async function landing(next: string) {
-      const browser = formSession(relay.app);
-      await browser.get('/sign-in');
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/sign-in',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          cookie: `_csrf=${browser.cookie('_csrf')}`,
-        },
-        payload: new URLSearchParams({
-          _csrf: /name="_csrf" value="([^"]+)"/.exec((await browser.get('/sign-in')).body)?.[1] ?? '',
-          email: 'crew@example.org',
-          password: PASSWORD,
-          next,
-        }).toString(),
-      });
-      return response;
-    }
-
-    it('keeps `next` on BASE_URL: other hosts go to /, odd characters are encoded, never a 500', async () => {
-      const cases: [string, string][] = [
-        ['/\\evil.example', '/'],
-        ['//evil.example/x', '/'],
-        ['/\\/evil.example', '/'],
-        ['https://evil.example/', '/'],
-        ['/\u3000x', '/%E3%80%80x'],
-        ['/crew/referrals?view=mine', '/crew/referrals?view=mine'],
-      ];
-      for (const [next, location] of cases) {
-        const response = await landing(next);
-        assert.equal(response.statusCode, 303, `${JSON.stringify(next)}: ${response.body.slice(0, 200)}`);
-        assert.equal(response.headers.location, location, JSON.stringify(next));
-      }
-      const page = await relay.app.inject({
-        method: 'GET',
-        url: `/sign-in?next=${encodeURIComponent('/\\evil.example')}`,
-      });
-      assert.match(page.body, /name="next" value="\/"/);
-    });
-
-    it('rotates the CSRF secret at sign-in: a token from before no longer works', async () => {
-      const browser = formSession(relay.app);
-      const page = await browser.get('/sign-in');
-      const before = browser.cookie('_csrf');
-      const oldToken = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
-      assert.equal(
-        (await browser.post('/sign-in', { email: 'crew@example.org', password: PASSWORD })).statusCode,
-        303,
-      );
-      assert.ok(browser.cookie('_csrf'));
-      assert.notEqual(browser.cookie('_csrf'), before, 'a new secret');
-      const stale = await browser.post('/sign-out', { _csrf: oldToken });
-      assert.equal(stale.statusCode, 403, 'the token from before sign-in is refused');
-      await browser.get('/crew/referrals');
-      assert.equal((await browser.post('/sign-out', {})).statusCode, 303, 'a token from after it works');
-    });
-
-    it('lets no HTML page be stored', async () => {
-      const browser = formSession(relay.app);
-      const signIn = await browser.get('/sign-in');
-      assert.equal(signIn.headers['cache-control'], 'no-store');
-      await browser.post('/sign-in', { email: 'crew@example.org', password: PASSWORD });
-      const mine = await browser.get('/crew/referrals');
-      assert.equal(mine.statusCode, 200);
-      assert.equal(mine.headers['cache-control'], 'no-store');
-      const missing = await browser.get('/crew/referrals/00000000-0000-4000-8000-000000000000');
-      assert.equal(missing.headers['cache-control'], 'no-store');
-    });
+describeEachDialect('web hardening', (dialect) => {
+  let relay: TestRelay;
+  before(async () => {
+    relay = await createTestRelay(dialect);
+    await createUser(
+      relay.ctx.db.kysely,
+      relay.clock,
+      { email: 'crew@example.org', roles: ['crew'], password: PASSWORD },
+      'test',
+      () => true,
+    );
   });
-}
+  after(async () => relay.close());
+
+  async function landing(next: string) {
+    const browser = formSession(relay.app);
+    await browser.get('/sign-in');
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/sign-in',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: `_csrf=${browser.cookie('_csrf')}`,
+      },
+      payload: new URLSearchParams({
+        _csrf: /name="_csrf" value="([^"]+)"/.exec((await browser.get('/sign-in')).body)?.[1] ?? '',
+        email: 'crew@example.org',
+        password: PASSWORD,
+        next,
+      }).toString(),
+    });
+    return response;
+  }
+
+  it('keeps `next` on BASE_URL: other hosts go to /, odd characters are encoded, never a 500', async () => {
+    const cases: [string, string][] = [
+      ['/\\evil.example', '/'],
+      ['//evil.example/x', '/'],
+      ['/\\/evil.example', '/'],
+      ['https://evil.example/', '/'],
+      ['/\u3000x', '/%E3%80%80x'],
+      ['/crew/referrals?view=mine', '/crew/referrals?view=mine'],
+    ];
+    for (const [next, location] of cases) {
+      const response = await landing(next);
+      assert.equal(response.statusCode, 303, `${JSON.stringify(next)}: ${response.body.slice(0, 200)}`);
+      assert.equal(response.headers.location, location, JSON.stringify(next));
+    }
+    const page = await relay.app.inject({
+      method: 'GET',
+      url: `/sign-in?next=${encodeURIComponent('/\\evil.example')}`,
+    });
+    assert.match(page.body, /name="next" value="\/"/);
+  });
+
+  it('rotates the CSRF secret at sign-in: a token from before no longer works', async () => {
+    const browser = formSession(relay.app);
+    const page = await browser.get('/sign-in');
+    const before = browser.cookie('_csrf');
+    const oldToken = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    assert.equal(
+      (await browser.post('/sign-in', { email: 'crew@example.org', password: PASSWORD })).statusCode,
+      303,
+    );
+    assert.ok(browser.cookie('_csrf'));
+    assert.notEqual(browser.cookie('_csrf'), before, 'a new secret');
+    const stale = await browser.post('/sign-out', { _csrf: oldToken });
+    assert.equal(stale.statusCode, 403, 'the token from before sign-in is refused');
+    await browser.get('/crew/referrals');
+    assert.equal((await browser.post('/sign-out', {})).statusCode, 303, 'a token from after it works');
+  });
+
+  it('lets no HTML page be stored', async () => {
+    const browser = formSession(relay.app);
+    const signIn = await browser.get('/sign-in');
+    assert.equal(signIn.headers['cache-control'], 'no-store');
+    await browser.post('/sign-in', { email: 'crew@example.org', password: PASSWORD });
+    const mine = await browser.get('/crew/referrals');
+    assert.equal(mine.statusCode, 200);
+    assert.equal(mine.headers['cache-control'], 'no-store');
+    const missing = await browser.get('/crew/referrals/00000000-0000-4000-8000-000000000000');
+    assert.equal(missing.headers['cache-control'], 'no-store');
+  });
+});
 
 describe('security headers', () => {
   let plain: TestRelay;

@@ -4,6 +4,7 @@ import type { Database } from '../../../src/db/schema.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { HOUR } from '../../../src/time.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
+import { raise } from '../../helpers/referrals.ts';
 
 export interface SeedRoute {
   receivedAt: string;
@@ -80,19 +81,11 @@ export async function seedRoutes(db: Kysely<Database>, seeds: SeedRoute[]): Prom
 export async function raiseReferral(relay: TestRelay, reference: string, overrides = {}) {
   const now = relay.clock.now();
   const base = exampleReferral();
-  const response = await relay.app.inject({
-    method: 'POST',
-    url: '/api/v1/referrals',
-    headers: { authorization: `Bearer ${relay.epcrKey}` },
-    payload: exampleReferral({
-      source: { system: 'test-epcr', reference },
-      incident: { ...base.incident, occurredAt: new Date(now.getTime() - HOUR).toISOString() },
-      ...overrides,
-    }),
+  return raise(relay, {
+    source: { system: 'test-epcr', reference },
+    incident: { ...base.incident, occurredAt: new Date(now.getTime() - HOUR).toISOString() },
+    ...overrides,
   });
-  if (response.statusCode !== 201)
-    throw new Error(`intake answered ${response.statusCode}: ${response.body}`);
-  return response.json() as { id: string; reference: string; routes: { team: string }[] };
 }
 
 export async function escalationsOf(db: Kysely<Database>, reason: string) {

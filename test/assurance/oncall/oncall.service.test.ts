@@ -11,10 +11,11 @@ import {
 import { SettableClock } from '../../../src/clock.ts';
 import { createContext, type RelayContext } from '../../../src/context.ts';
 import type { RelayError } from '../../../src/errors.ts';
-import { describeEachDialect } from '../../helpers/db.ts';
+import { describeEachDialect, useTestDatabase } from '../../helpers/db.ts';
 import { testConfig } from '../../helpers/relay.ts';
 
-describeEachDialect('the on-call rota', (database) => {
+describeEachDialect('the on-call rota', (dialect) => {
+  const database = useTestDatabase(dialect);
   let ctx: RelayContext;
   let clock: SettableClock;
   let auditFrom = 0;

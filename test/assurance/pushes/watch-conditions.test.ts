@@ -1,22 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { openEscalation } from '../../../src/assurance/escalation.service.ts';
 import { resolveEscalation } from '../../../src/assurance/escalation.resolve.ts';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
-import { DIALECTS } from '../../helpers/db.ts';
+import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
-import { outsideCoverage, raise } from '../../web/safeguarding/helpers.ts';
+import { outsideCoverage } from '../../web/safeguarding/helpers.ts';
+import { raise } from '../../helpers/referrals.ts';
 
 const DESK = 'desk@ambulance.example';
 const LEAD = 'lead@ambulance.example';
 const BY = { name: 'Alex Morgan', actor: 'user:alex' };
 
-for (const dialect of DIALECTS) {
-  describe(`what ends the watch, reason by reason; the ladder for immediate referrals [${dialect}]`, () => {
+describeEachDialect(
+  'what ends the watch, reason by reason; the ladder for immediate referrals',
+  (dialect) => {
     let relay: TestRelay;
     let smtp: TestSmtpServer;
     let email: EmailChannel;
@@ -127,5 +129,5 @@ for (const dialect of DIALECTS) {
         ],
       );
     });
-  });
-}
+  },
+);

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
 import type { Role } from '../../../src/web/auth/user.service.ts';
-import { DIALECTS } from '../../helpers/db.ts';
+import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { formSession } from '../../helpers/web.ts';
-import { addUser, countRows, raiseReferral, signIn } from './admin.helpers.ts';
+import { formSession, signIn } from '../../helpers/web.ts';
+import { addUser, countRows } from './admin.helpers.ts';
+import { raise } from '../../helpers/referrals.ts';
 
 const PAGES = [
   '/admin/users',
@@ -31,82 +32,75 @@ const FORMS: [string, Record<string, string>][] = [
 /** What the example referral says about the person at risk: none of it may reach an admin page. */
 const PERSONAL = ['Edna', 'Whitfield', 'Elmdon', '943 476 5919', '9434765919', '1939-04-12', 'nephew'];
 
-for (const dialect of DIALECTS) {
-  describe(`admin pages: admins only, and no referral content [${dialect}]`, () => {
-    let relay: TestRelay;
+describeEachDialect('admin pages: admins only, and no referral content', (dialect) => {
+  let relay: TestRelay;
 
-    before(async () => {
-      relay = await createTestRelay(dialect);
-      await addUser(relay, 'admin@example.org', ['admin']);
-      for (const role of ['crew', 'recipient', 'safeguarding', 'auditor'] as const) {
-        await addUser(
-          relay,
-          `${role}@example.org`,
-          [role],
-          role === 'recipient' ? ['birmingham-adults'] : [],
-        );
-      }
-    });
-    after(async () => relay.close());
+  before(async () => {
+    relay = await createTestRelay(dialect);
+    await addUser(relay, 'admin@example.org', ['admin']);
+    for (const role of ['crew', 'recipient', 'safeguarding', 'auditor'] as const) {
+      await addUser(relay, `${role}@example.org`, [role], role === 'recipient' ? ['birmingham-adults'] : []);
+    }
+  });
+  after(async () => relay.close());
 
-    it('sends a signed-out visitor to sign in, coming back afterwards', async () => {
-      const browser = formSession(relay.app);
+  it('sends a signed-out visitor to sign in, coming back afterwards', async () => {
+    const browser = formSession(relay.app);
+    for (const url of PAGES) {
+      const response = await browser.get(url);
+      assert.equal(response.statusCode, 303, url);
+      assert.equal(response.headers.location, `/sign-in?next=${encodeURIComponent(url)}`);
+    }
+  });
+
+  for (const role of ['crew', 'recipient', 'safeguarding', 'auditor'] satisfies Role[]) {
+    it(`answers 403 to ${role}, for every page and every form, and changes nothing`, async () => {
+      const browser = await signIn(relay.app, `${role}@example.org`);
       for (const url of PAGES) {
         const response = await browser.get(url);
-        assert.equal(response.statusCode, 303, url);
-        assert.equal(response.headers.location, `/sign-in?next=${encodeURIComponent(url)}`);
+        assert.equal(response.statusCode, 403, url);
+        assert.match(response.body, /You cannot see this page/);
       }
+      const counts = async () =>
+        Promise.all((['users', 'api_keys', 'directory_versions'] as const).map((t) => countRows(relay, t)));
+      const before = await counts();
+      for (const [url, form] of FORMS) {
+        await browser.get('/sign-in');
+        assert.equal((await browser.post(url, form)).statusCode, 403, url);
+      }
+      assert.deepEqual(await counts(), before);
     });
+  }
 
-    for (const role of ['crew', 'recipient', 'safeguarding', 'auditor'] satisfies Role[]) {
-      it(`answers 403 to ${role}, for every page and every form, and changes nothing`, async () => {
-        const browser = await signIn(relay, `${role}@example.org`);
-        for (const url of PAGES) {
-          const response = await browser.get(url);
-          assert.equal(response.statusCode, 403, url);
-          assert.match(response.body, /You cannot see this page/);
-        }
-        const counts = async () =>
-          Promise.all((['users', 'api_keys', 'directory_versions'] as const).map((t) => countRows(relay, t)));
-        const before = await counts();
-        for (const [url, form] of FORMS) {
-          await browser.get('/sign-in');
-          assert.equal((await browser.post(url, form)).statusCode, 403, url);
-        }
-        assert.deepEqual(await counts(), before);
-      });
+  it('shows an admin no referral content on any admin page, even with referrals in Relay', async () => {
+    const raised = await raise(relay);
+    const admin = await signIn(relay.app, 'admin@example.org');
+    const seen: [string, string][] = [];
+    for (const url of PAGES) {
+      const response = await admin.get(url);
+      assert.equal(response.statusCode, 200, url);
+      seen.push([url, response.body]);
     }
-
-    it('shows an admin no referral content on any admin page, even with referrals in Relay', async () => {
-      const raised = await raiseReferral(relay);
-      const admin = await signIn(relay, 'admin@example.org');
-      const seen: [string, string][] = [];
-      for (const url of PAGES) {
-        const response = await admin.get(url);
-        assert.equal(response.statusCode, 200, url);
-        seen.push([url, response.body]);
+    await admin.get('/admin/directory/import');
+    const demo = JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as { name: string };
+    demo.name = 'Preview';
+    seen.push([
+      'import preview',
+      (await admin.post('/admin/directory/import', { json: JSON.stringify(demo) })).body,
+    ]);
+    seen.push([
+      'user created',
+      (await admin.post('/admin/users', { email: 'someone@example.org', roles: 'crew' })).body,
+    ]);
+    await admin.get('/admin/api-keys/new');
+    seen.push([
+      'key created',
+      (await admin.post('/admin/api-keys', { name: 'k', scope: 'referrals:write', system: 'k-epcr' })).body,
+    ]);
+    for (const [where, body] of seen) {
+      for (const personal of [...PERSONAL, raised.reference]) {
+        assert.equal(body.includes(personal), false, `${where} shows ${personal}`);
       }
-      await admin.get('/admin/directory/import');
-      const demo = JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as { name: string };
-      demo.name = 'Preview';
-      seen.push([
-        'import preview',
-        (await admin.post('/admin/directory/import', { json: JSON.stringify(demo) })).body,
-      ]);
-      seen.push([
-        'user created',
-        (await admin.post('/admin/users', { email: 'someone@example.org', roles: 'crew' })).body,
-      ]);
-      await admin.get('/admin/api-keys/new');
-      seen.push([
-        'key created',
-        (await admin.post('/admin/api-keys', { name: 'k', scope: 'referrals:write', system: 'k-epcr' })).body,
-      ]);
-      for (const [where, body] of seen) {
-        for (const personal of [...PERSONAL, raised.reference]) {
-          assert.equal(body.includes(personal), false, `${where} shows ${personal}`);
-        }
-      }
-    });
+    }
   });
-}
+});

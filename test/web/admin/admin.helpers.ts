@@ -1,12 +1,6 @@
-import assert from 'node:assert/strict';
-import { exampleReferral, type ReferralBody } from '../../../src/referrals/referral.example.ts';
 import { createUser, type Role } from '../../../src/web/auth/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
-import { formSession } from '../../helpers/web.ts';
-
-export const PASSWORD = 'correct horse battery staple';
-
-export type Browser = ReturnType<typeof formSession>;
+import { PASSWORD, type Browser } from '../../helpers/web.ts';
 
 /** An account with a known password, made directly (the admin pages' own creation is tested apart). */
 export async function addUser(relay: TestRelay, email: string, roles: Role[], teams: string[] = []) {
@@ -18,40 +12,6 @@ export async function addUser(relay: TestRelay, email: string, roles: Role[], te
     () => true,
   );
   return user;
-}
-
-/**
- * A browser signed in through the real sign-in form. The form is rate limited to 10 a minute per
- * address, so each test file signs in sparingly.
- */
-export async function signIn(relay: TestRelay, email: string, password = PASSWORD): Promise<Browser> {
-  const browser = formSession(relay.app);
-  await browser.get('/sign-in');
-  const response = await browser.post('/sign-in', { email, password });
-  assert.equal(response.statusCode, 303, `${email} signs in`);
-  return browser;
-}
-
-let sequence = 0;
-
-/** Raises a referral through the API as the test ePCR; returns its status document. */
-export async function raiseReferral(relay: TestRelay, overrides: Partial<ReferralBody> = {}) {
-  sequence += 1;
-  const response = await relay.app.inject({
-    method: 'POST',
-    url: '/api/v1/referrals',
-    headers: { authorization: `Bearer ${relay.epcrKey}` },
-    payload: exampleReferral({
-      source: { system: 'test-epcr', reference: `ADMIN-${sequence}` },
-      ...overrides,
-    }),
-  });
-  assert.equal(response.statusCode, 201, response.body);
-  return response.json() as {
-    id: string;
-    reference: string;
-    deliveries: { id: string; team: string; channel: string; address: string }[];
-  };
 }
 
 /** The error message the NHS macros put beside a field (`<id>-error`), as plain text. */

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
 import { claimEscalation, openEscalation } from '../../../src/assurance/escalation.service.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { MINUTE } from '../../../src/time.ts';
 import { loadDashboardFacts, type DashboardFacts } from '../../../src/web/safeguarding/dashboard.queries.ts';
 import { dailyVolume } from '../../../src/web/safeguarding/dashboard.stats.ts';
-import { DIALECTS } from '../../helpers/db.ts';
-import { dudleyReferral } from '../../helpers/referrals.ts';
+import { describeEachDialect } from '../../helpers/db.ts';
+import { dudleyReferral, raise } from '../../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { outsideCoverage, raise } from './helpers.ts';
+import { outsideCoverage } from './helpers.ts';
 
 /**
  * The dashboard's facts straight from loadDashboardFacts, at the edges of its periods. "Now" is
@@ -19,79 +19,77 @@ import { outsideCoverage, raise } from './helpers.ts';
  */
 const NOW = '2026-11-25T12:00:00.000Z';
 
-for (const dialect of DIALECTS) {
-  describe(`dashboard facts [${dialect}]`, () => {
-    let relay: TestRelay;
-    let facts: DashboardFacts;
-    before(async () => {
-      relay = await createTestRelay(dialect, { now: '2026-10-26T11:00:00Z' });
-      // Birmingham: acknowledged after 1 min (before the time-to-acknowledge period), 10 min (in it,
-      // but received before the finished-work period) and 30 min (in both). At night each goes to
-      // the day team and the out-of-hours team, and both acknowledge.
-      await raiseAndAcknowledge(relay, '2026-10-26T11:00:00Z', 1);
-      await raiseAndAcknowledge(relay, '2026-10-26T23:30:00Z', 10);
-      await raiseAndAcknowledge(relay, '2026-10-27T00:30:00Z', 30);
-      // Dudley, today, unacknowledged: one past its four-hour deadline (sent to both teams, at 06:00),
-      // one still within it.
-      await raiseAt(relay, '2026-11-25T06:00:00Z', dudleyReferral('DUDLEY-LATE'));
-      await raiseAt(relay, '2026-11-25T11:30:00Z', dudleyReferral('DUDLEY-WAITING'));
-      // Triage: one past its 30 minutes, one not yet.
-      await raiseAt(relay, '2026-11-25T11:00:00Z', outsideCoverage());
-      await raiseAt(relay, '2026-11-25T11:45:00Z', outsideCoverage());
-      await twoEscalationsOneClaimed(relay);
-      relay.clock.set(NOW);
-      facts = await loadDashboardFacts(relay.ctx.db.kysely, relay.clock.now());
-    });
-    after(async () => relay.close());
+describeEachDialect('dashboard facts', (dialect) => {
+  let relay: TestRelay;
+  let facts: DashboardFacts;
+  before(async () => {
+    relay = await createTestRelay(dialect, { now: '2026-10-26T11:00:00Z' });
+    // Birmingham: acknowledged after 1 min (before the time-to-acknowledge period), 10 min (in it,
+    // but received before the finished-work period) and 30 min (in both). At night each goes to
+    // the day team and the out-of-hours team, and both acknowledge.
+    await raiseAndAcknowledge(relay, '2026-10-26T11:00:00Z', 1);
+    await raiseAndAcknowledge(relay, '2026-10-26T23:30:00Z', 10);
+    await raiseAndAcknowledge(relay, '2026-10-27T00:30:00Z', 30);
+    // Dudley, today, unacknowledged: one past its four-hour deadline (sent to both teams, at 06:00),
+    // one still within it.
+    await raiseAt(relay, '2026-11-25T06:00:00Z', dudleyReferral('DUDLEY-LATE'));
+    await raiseAt(relay, '2026-11-25T11:30:00Z', dudleyReferral('DUDLEY-WAITING'));
+    // Triage: one past its 30 minutes, one not yet.
+    await raiseAt(relay, '2026-11-25T11:00:00Z', outsideCoverage());
+    await raiseAt(relay, '2026-11-25T11:45:00Z', outsideCoverage());
+    await twoEscalationsOneClaimed(relay);
+    relay.clock.set(NOW);
+    facts = await loadDashboardFacts(relay.ctx.db.kysely, relay.clock.now());
+  });
+  after(async () => relay.close());
 
-    it('gives time to acknowledge per authority over routes created in the last 30 days', () => {
-      const byAuthority = Object.fromEntries(facts.ackStats.map((s) => [s.authorityId, s]));
-      assert.deepEqual(Object.keys(byAuthority).sort(), ['birmingham', 'dudley']);
-      // Nearest rank of (10, 10, 30, 30 min): median rank 2, 90th percentile rank 4. The 1 min is too old.
-      assert.deepEqual(byAuthority.birmingham, {
-        authorityId: 'birmingham',
-        routes: 4,
-        acknowledged: 4,
-        waiting: 0,
-        medianMs: 10 * MINUTE,
-        p90Ms: 30 * MINUTE,
-        breaches: 0,
-      });
-      // Past its deadline unacknowledged is a breach, not waiting; nothing acknowledged, no percentiles.
-      assert.deepEqual(byAuthority.dudley, {
-        authorityId: 'dudley',
-        routes: 3,
-        acknowledged: 0,
-        waiting: 1,
-        medianMs: undefined,
-        p90Ms: undefined,
-        breaches: 2,
-      });
+  it('gives time to acknowledge per authority over routes created in the last 30 days', () => {
+    const byAuthority = Object.fromEntries(facts.ackStats.map((s) => [s.authorityId, s]));
+    assert.deepEqual(Object.keys(byAuthority).sort(), ['birmingham', 'dudley']);
+    // Nearest rank of (10, 10, 30, 30 min): median rank 2, 90th percentile rank 4. The 1 min is too old.
+    assert.deepEqual(byAuthority.birmingham, {
+      authorityId: 'birmingham',
+      routes: 4,
+      acknowledged: 4,
+      waiting: 0,
+      medianMs: 10 * MINUTE,
+      p90Ms: 30 * MINUTE,
+      breaches: 0,
     });
-
-    it('counts finished referrals and deliveries from London midnight at the start of the period', () => {
-      assert.equal(facts.finishedFrom, '2026-10-27');
-      assert.deepEqual([...facts.finishedReferrals], [['acknowledged', 1]]);
-      assert.deepEqual([...facts.finishedDeliveries], [['acknowledged', 2]], 'both copies of the 00:30 one');
-    });
-
-    it('counts open work, escalations and triage, overdue or not', () => {
-      assert.deepEqual(Object.fromEntries(facts.openReferrals), { routed: 2, triage: 2 });
-      assert.deepEqual(Object.fromEntries(facts.openDeliveries), { queued: 3 });
-      assert.deepEqual(facts.escalations, { open: 1, claimed: 1 });
-      assert.deepEqual(facts.triage, { open: 2, overdue: 1 });
-    });
-
-    it('gives referrals per London day for the last 28 days, none from before them', () => {
-      const days = dailyVolume(facts.receivedByHour, relay.clock.now(), 28);
-      assert.equal(days[0]?.date, '2026-10-29');
-      assert.deepEqual(
-        days.filter((d) => d.count > 0),
-        [{ date: '2026-11-25', count: 4 }],
-      );
+    // Past its deadline unacknowledged is a breach, not waiting; nothing acknowledged, no percentiles.
+    assert.deepEqual(byAuthority.dudley, {
+      authorityId: 'dudley',
+      routes: 3,
+      acknowledged: 0,
+      waiting: 1,
+      medianMs: undefined,
+      p90Ms: undefined,
+      breaches: 2,
     });
   });
-}
+
+  it('counts finished referrals and deliveries from London midnight at the start of the period', () => {
+    assert.equal(facts.finishedFrom, '2026-10-27');
+    assert.deepEqual([...facts.finishedReferrals], [['acknowledged', 1]]);
+    assert.deepEqual([...facts.finishedDeliveries], [['acknowledged', 2]], 'both copies of the 00:30 one');
+  });
+
+  it('counts open work, escalations and triage, overdue or not', () => {
+    assert.deepEqual(Object.fromEntries(facts.openReferrals), { routed: 2, triage: 2 });
+    assert.deepEqual(Object.fromEntries(facts.openDeliveries), { queued: 3 });
+    assert.deepEqual(facts.escalations, { open: 1, claimed: 1 });
+    assert.deepEqual(facts.triage, { open: 2, overdue: 1 });
+  });
+
+  it('gives referrals per London day for the last 28 days, none from before them', () => {
+    const days = dailyVolume(facts.receivedByHour, relay.clock.now(), 28);
+    assert.equal(days[0]?.date, '2026-10-29');
+    assert.deepEqual(
+      days.filter((d) => d.count > 0),
+      [{ date: '2026-11-25', count: 4 }],
+    );
+  });
+});
 
 const ACK = { method: 'phone', name: 'Duty worker', actor: 'test' } as const;
 

@@ -1,196 +1,192 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
 import { transitionDelivery } from '../../../src/delivery/delivery.transitions.ts';
 import { DAY, MINUTE } from '../../../src/time.ts';
-import { DIALECTS } from '../../helpers/db.ts';
+import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { countIn, outsideCoverage, raise, signedIn, tableIn } from './helpers.ts';
+import { countIn, outsideCoverage, tableIn } from './helpers.ts';
+import { signedIn } from '../../helpers/web.ts';
+import { raise } from '../../helpers/referrals.ts';
 
-for (const dialect of DIALECTS) {
-  describe(`safeguarding dashboard [${dialect}]`, () => {
-    let relay: TestRelay;
-    let html: string;
-    let first: { id: string; reference: string };
-    before(async () => {
-      relay = await createTestRelay(dialect);
-      first = await raise(relay);
-      relay.clock.advance(10 * MINUTE);
-      const second = await raise(relay);
-      await raise(relay, outsideCoverage());
-      await failDelivery(relay, second.id);
-      // The second referral's team acknowledges it 20 minutes after it was sent.
-      relay.clock.advance(20 * MINUTE);
-      await acknowledgeForTeam(relay.ctx, second.id, 'birmingham-adults', {
-        method: 'phone',
-        name: 'Duty worker',
-        actor: 'test',
-      });
-      const browser = await signedIn(relay, ['safeguarding']);
-      const response = await browser.get('/safeguarding');
-      assert.equal(response.statusCode, 200);
-      html = response.body;
+describeEachDialect('safeguarding dashboard', (dialect) => {
+  let relay: TestRelay;
+  let html: string;
+  let first: { id: string; reference: string };
+  before(async () => {
+    relay = await createTestRelay(dialect);
+    first = await raise(relay);
+    relay.clock.advance(10 * MINUTE);
+    const second = await raise(relay);
+    await raise(relay, outsideCoverage());
+    await failDelivery(relay, second.id);
+    // The second referral's team acknowledges it 20 minutes after it was sent.
+    relay.clock.advance(20 * MINUTE);
+    await acknowledgeForTeam(relay.ctx, second.id, 'birmingham-adults', {
+      method: 'phone',
+      name: 'Duty worker',
+      actor: 'test',
     });
-    after(async () => relay.close());
+    const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    const response = await browser.get('/safeguarding');
+    assert.equal(response.statusCode, 200);
+    html = response.body;
+  });
+  after(async () => relay.close());
 
-    it('counts open referrals by status and open deliveries by state', () => {
-      assert.equal(countIn(html, 'Open referrals by status', 'In triage'), 1);
-      assert.equal(countIn(html, 'Open referrals by status', 'Routed, not yet sent'), 1);
-      assert.equal(countIn(html, 'Open referrals by status', 'Escalated'), 0);
-      assert.equal(countIn(html, 'Open deliveries by state', 'Queued'), 1);
-      assert.match(html, /href="\/safeguarding\/search\?status=triage"/);
-      assert.doesNotMatch(
-        tableIn(html, 'Open referrals by status'),
-        /Acknowledged|Closed/,
-        'finished statuses are not open work',
-      );
-    });
+  it('counts open referrals by status and open deliveries by state', () => {
+    assert.equal(countIn(html, 'Open referrals by status', 'In triage'), 1);
+    assert.equal(countIn(html, 'Open referrals by status', 'Routed, not yet sent'), 1);
+    assert.equal(countIn(html, 'Open referrals by status', 'Escalated'), 0);
+    assert.equal(countIn(html, 'Open deliveries by state', 'Queued'), 1);
+    assert.match(html, /href="\/safeguarding\/search\?status=triage"/);
+    assert.doesNotMatch(
+      tableIn(html, 'Open referrals by status'),
+      /Acknowledged|Closed/,
+      'finished statuses are not open work',
+    );
+  });
 
-    it('counts finished work of the last 30 days, linked to the same period in search', () => {
-      assert.match(html, /<h2 class="nhsuk-heading-m">Finished in the last 30 days<\/h2>/);
-      assert.match(html, /from Tue 27 Oct onwards \(London time\)/);
-      assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Acknowledged'), 1);
-      assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Closed'), 0);
-      assert.match(
-        tableIn(html, 'Finished referrals, last 30 days'),
-        /href="\/safeguarding\/search\?status=acknowledged&amp;from=2026-10-27"/,
-      );
-      assert.equal(
-        countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'),
-        1,
-        'the failed copy, acknowledged by phone',
-      );
-      assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Sent'), 0);
-    });
+  it('counts finished work of the last 30 days, linked to the same period in search', () => {
+    assert.match(html, /<h2 class="nhsuk-heading-m">Finished in the last 30 days<\/h2>/);
+    assert.match(html, /from Tue 27 Oct onwards \(London time\)/);
+    assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Acknowledged'), 1);
+    assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Closed'), 0);
+    assert.match(
+      tableIn(html, 'Finished referrals, last 30 days'),
+      /href="\/safeguarding\/search\?status=acknowledged&amp;from=2026-10-27"/,
+    );
+    assert.equal(
+      countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'),
+      1,
+      'the failed copy, acknowledged by phone',
+    );
+    assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Sent'), 0);
+  });
 
-    it('shows a failed delivery as needing attention until the team acknowledges', async () => {
-      const other = await raise(relay);
-      await failDelivery(relay, other.id);
-      const browser = await signedIn(relay, ['safeguarding']);
-      const page = (await browser.get('/safeguarding')).body;
-      assert.equal(countIn(page, 'Open deliveries by state', 'Failed'), 1);
-      assert.match(
-        tableIn(page, 'Open deliveries by state'),
-        /Failed\s*<strong class="nhsuk-tag nhsuk-tag--red">\s*Needs attention/,
-      );
-    });
+  it('shows a failed delivery as needing attention until the team acknowledges', async () => {
+    const other = await raise(relay);
+    await failDelivery(relay, other.id);
+    const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    const page = (await browser.get('/safeguarding')).body;
+    assert.equal(countIn(page, 'Open deliveries by state', 'Failed'), 1);
+    assert.match(
+      tableIn(page, 'Open deliveries by state'),
+      /Failed\s*<strong class="nhsuk-tag nhsuk-tag--red">\s*Needs attention/,
+    );
+  });
 
-    it('links the open escalations and the triage queue with their sizes', () => {
-      assert.match(
+  it('links the open escalations and the triage queue with their sizes', () => {
+    assert.match(
+      html,
+      /<a class="nhsuk-card__link" href="\/safeguarding\/escalations">0 open escalations<\/a>/,
+    );
+    assert.match(
+      html,
+      /<a class="nhsuk-card__link" href="\/safeguarding\/triage">1 in the triage queue<\/a>/,
+    );
+  });
+
+  it('names the oldest unacknowledged referral, its team, its age and deadline', () => {
+    const card = html.split('Oldest unacknowledged')[1]?.split('</li>')[0] ?? '';
+    assert.match(
+      card,
+      new RegExp(
+        `href="/safeguarding/referrals/${first.id}">${first.reference}</a> to Birmingham Adult Social Care Front Door`,
+      ),
+    );
+    assert.match(card, /Waiting 30 min/);
+    assert.match(card, /Deadline\s*Wed, 25 Nov 2026, 15:00/, 'urgent: four hours from receipt at 11:00');
+  });
+
+  it('publishes time to acknowledge per authority', () => {
+    const table = html.split('Time to acknowledge by authority')[1]?.split('</table>')[0] ?? '';
+    const row =
+      /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
+        table,
+      )?.[1] ?? '';
+    const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
+    assert.deepEqual(cells, ['2', '1 (1 waiting)', '20 min', '20 min', '0']);
+  });
+
+  it('draws daily volume as an accessible SVG with a data table as its text alternative', () => {
+    assert.match(html, /<svg[^>]*role="img"[^>]*aria-labelledby="volume-title volume-desc"/);
+    assert.match(html, /<title id="volume-title">Referrals received per day, last 28 days<\/title>/);
+    assert.match(html, /<desc id="volume-desc">3 referrals from Thu 29 Oct to Wed 25 Nov\./);
+    const table =
+      /<table class="nhsuk-table nhsuk-u-visually-hidden" id="volume-table">([\s\S]*?)<\/table>/.exec(
         html,
-        /<a class="nhsuk-card__link" href="\/safeguarding\/escalations">0 open escalations<\/a>/,
-      );
-      assert.match(
-        html,
-        /<a class="nhsuk-card__link" href="\/safeguarding\/triage">1 in the triage queue<\/a>/,
-      );
-    });
-
-    it('names the oldest unacknowledged referral, its team, its age and deadline', () => {
-      const card = html.split('Oldest unacknowledged')[1]?.split('</li>')[0] ?? '';
-      assert.match(
-        card,
-        new RegExp(
-          `href="/safeguarding/referrals/${first.id}">${first.reference}</a> to Birmingham Adult Social Care Front Door`,
-        ),
-      );
-      assert.match(card, /Waiting 30 min/);
-      assert.match(card, /Deadline\s*Wed, 25 Nov 2026, 15:00/, 'urgent: four hours from receipt at 11:00');
-    });
-
-    it('publishes time to acknowledge per authority', () => {
-      const table = html.split('Time to acknowledge by authority')[1]?.split('</table>')[0] ?? '';
-      const row =
-        /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
-          table,
-        )?.[1] ?? '';
-      const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
-      assert.deepEqual(cells, ['2', '1 (1 waiting)', '20 min', '20 min', '0']);
-    });
-
-    it('draws daily volume as an accessible SVG with a data table as its text alternative', () => {
-      assert.match(html, /<svg[^>]*role="img"[^>]*aria-labelledby="volume-title volume-desc"/);
-      assert.match(html, /<title id="volume-title">Referrals received per day, last 28 days<\/title>/);
-      assert.match(html, /<desc id="volume-desc">3 referrals from Thu 29 Oct to Wed 25 Nov\./);
-      const table =
-        /<table class="nhsuk-table nhsuk-u-visually-hidden" id="volume-table">([\s\S]*?)<\/table>/.exec(
-          html,
-        )?.[1] ?? '';
-      assert.equal([...table.matchAll(/<th scope="row">/g)].length, 28);
-      assert.match(table, /<th scope="row">Wed 25 Nov<\/th><td>3<\/td>/);
-      assert.match(table, /<th scope="row">Tue 24 Nov<\/th><td>0<\/td>/);
-    });
+      )?.[1] ?? '';
+    assert.equal([...table.matchAll(/<th scope="row">/g)].length, 28);
+    assert.match(table, /<th scope="row">Wed 25 Nov<\/th><td>3<\/td>/);
+    assert.match(table, /<th scope="row">Tue 24 Nov<\/th><td>0<\/td>/);
   });
-}
+});
 
-for (const dialect of DIALECTS) {
-  describe(`safeguarding dashboard over time [${dialect}]`, () => {
-    let relay: TestRelay;
-    after(async () => relay.close());
+describeEachDialect('safeguarding dashboard over time', (dialect) => {
+  let relay: TestRelay;
+  after(async () => relay.close());
 
-    it('keeps counting open work however old, and finished work only for the last 30 days', async () => {
-      relay = await createTestRelay(dialect);
-      const waiting = await raise(relay);
-      const finishedLongAgo = await raise(relay);
-      await acknowledgeForTeam(relay.ctx, finishedLongAgo.id, 'birmingham-adults', ACK);
-      relay.clock.advance(31 * DAY);
-      const finishedToday = await raise(relay);
-      await acknowledgeForTeam(relay.ctx, finishedToday.id, 'birmingham-adults', ACK);
+  it('keeps counting open work however old, and finished work only for the last 30 days', async () => {
+    relay = await createTestRelay(dialect);
+    const waiting = await raise(relay);
+    const finishedLongAgo = await raise(relay);
+    await acknowledgeForTeam(relay.ctx, finishedLongAgo.id, 'birmingham-adults', ACK);
+    relay.clock.advance(31 * DAY);
+    const finishedToday = await raise(relay);
+    await acknowledgeForTeam(relay.ctx, finishedToday.id, 'birmingham-adults', ACK);
 
-      const browser = await signedIn(relay, ['safeguarding']);
-      const html = (await browser.get('/safeguarding')).body;
-      assert.equal(
-        countIn(html, 'Open referrals by status', 'Routed, not yet sent'),
-        1,
-        'a month old, still open',
-      );
-      assert.equal(countIn(html, 'Open deliveries by state', 'Queued'), 1);
-      assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Acknowledged'), 1, 'today only');
-      assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'), 1);
-      assert.match(html, /from Fri 27 Nov onwards \(London time\)/);
+    const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    const html = (await browser.get('/safeguarding')).body;
+    assert.equal(
+      countIn(html, 'Open referrals by status', 'Routed, not yet sent'),
+      1,
+      'a month old, still open',
+    );
+    assert.equal(countIn(html, 'Open deliveries by state', 'Queued'), 1);
+    assert.equal(countIn(html, 'Finished referrals, last 30 days', 'Acknowledged'), 1, 'today only');
+    assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'), 1);
+    assert.match(html, /from Fri 27 Nov onwards \(London time\)/);
 
-      // The count's link lists the same referrals.
-      const list = (await browser.get('/safeguarding/search?status=acknowledged&from=2026-11-27')).body;
-      assert.match(list, new RegExp(finishedToday.reference));
-      assert.doesNotMatch(list, new RegExp(finishedLongAgo.reference));
-      assert.doesNotMatch(list, new RegExp(waiting.reference));
-    });
+    // The count's link lists the same referrals.
+    const list = (await browser.get('/safeguarding/search?status=acknowledged&from=2026-11-27')).body;
+    assert.match(list, new RegExp(finishedToday.reference));
+    assert.doesNotMatch(list, new RegExp(finishedLongAgo.reference));
+    assert.doesNotMatch(list, new RegExp(waiting.reference));
   });
-}
+});
 
-for (const dialect of DIALECTS) {
-  describe(`safeguarding dashboard, time to acknowledge [${dialect}]`, () => {
-    let relay: TestRelay;
-    after(async () => relay.close());
+describeEachDialect('safeguarding dashboard, time to acknowledge', (dialect) => {
+  let relay: TestRelay;
+  after(async () => relay.close());
 
-    it('ranks the times teams took (nearest rank) and counts deadlines missed', async () => {
-      relay = await createTestRelay(dialect);
-      // Four urgent referrals sent together (deadline four hours later), acknowledged after 10 min,
-      // 20 min and 5 h; the fourth never is.
-      const sent = [await raise(relay), await raise(relay), await raise(relay), await raise(relay)];
-      for (const [minutes, referral] of [
-        [10, sent[0]],
-        [10, sent[1]],
-        [280, sent[2]],
-      ] as const) {
-        relay.clock.advance(minutes * MINUTE);
-        await acknowledgeForTeam(relay.ctx, referral!.id, 'birmingham-adults', ACK);
-      }
+  it('ranks the times teams took (nearest rank) and counts deadlines missed', async () => {
+    relay = await createTestRelay(dialect);
+    // Four urgent referrals sent together (deadline four hours later), acknowledged after 10 min,
+    // 20 min and 5 h; the fourth never is.
+    const sent = [await raise(relay), await raise(relay), await raise(relay), await raise(relay)];
+    for (const [minutes, referral] of [
+      [10, sent[0]],
+      [10, sent[1]],
+      [280, sent[2]],
+    ] as const) {
+      relay.clock.advance(minutes * MINUTE);
+      await acknowledgeForTeam(relay.ctx, referral!.id, 'birmingham-adults', ACK);
+    }
 
-      const browser = await signedIn(relay, ['safeguarding']);
-      const html = (await browser.get('/safeguarding')).body;
-      const table = tableIn(html, 'Time to acknowledge by authority, last 30 days');
-      const row =
-        /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
-          table,
-        )?.[1] ?? '';
-      const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
-      // Median: rank ⌈0.5 × 3⌉ = 2 of (10 min, 20 min, 5 h); 90th percentile: rank ⌈0.9 × 3⌉ = 3.
-      // Past deadline: the one acknowledged after four hours and the one still waiting.
-      assert.deepEqual(cells, ['4', '3', '20 min', '5 h', '<strong>2</strong>']);
-    });
+    const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    const html = (await browser.get('/safeguarding')).body;
+    const table = tableIn(html, 'Time to acknowledge by authority, last 30 days');
+    const row =
+      /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
+        table,
+      )?.[1] ?? '';
+    const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
+    // Median: rank ⌈0.5 × 3⌉ = 2 of (10 min, 20 min, 5 h); 90th percentile: rank ⌈0.9 × 3⌉ = 3.
+    // Past deadline: the one acknowledged after four hours and the one still waiting.
+    assert.deepEqual(cells, ['4', '3', '20 min', '5 h', '<strong>2</strong>']);
   });
-}
+});
 
 const ACK = { method: 'phone', name: 'Duty worker', actor: 'test' } as const;
 

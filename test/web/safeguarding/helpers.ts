@@ -1,47 +1,5 @@
 import assert from 'node:assert/strict';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
-import { createUser, type Role } from '../../../src/web/auth/user.service.ts';
-import type { TestRelay } from '../../helpers/relay.ts';
-import { formSession } from '../../helpers/web.ts';
-
-const PASSWORD = 'correct horse battery staple';
-let people = 0;
-let referrals = 0;
-
-/** A browser signed in as a new person with these roles (a recipient belongs to birmingham-adults). */
-export async function signedIn(relay: TestRelay, roles: Role[], name = 'Sam Safeguarding') {
-  people += 1;
-  const email = `person-${process.pid}-${people}@example.org`;
-  const teams = roles.includes('recipient') ? ['birmingham-adults'] : [];
-  await createUser(
-    relay.ctx.db.kysely,
-    relay.clock,
-    { email, name, roles, teams, password: PASSWORD },
-    'test',
-    () => true,
-  );
-  const browser = formSession(relay.app);
-  await browser.get('/sign-in');
-  const response = await browser.post('/sign-in', { email, password: PASSWORD });
-  assert.equal(response.statusCode, 303, response.body);
-  return browser;
-}
-
-/** Raises a referral through the API as the test ePCR; by default a Birmingham adult referral. */
-export async function raise(relay: TestRelay, overrides: Parameters<typeof exampleReferral>[0] = {}) {
-  referrals += 1;
-  const response = await relay.app.inject({
-    method: 'POST',
-    url: '/api/v1/referrals',
-    headers: { authorization: `Bearer ${relay.epcrKey}` },
-    payload: exampleReferral({
-      source: { system: 'test-epcr', reference: `WEB-${process.pid}-${referrals}` },
-      ...overrides,
-    }),
-  });
-  assert.equal(response.statusCode, 201, response.body);
-  return response.json() as { id: string; reference: string };
-}
 
 /** A referral whose postcodes no authority covers, so it lands in the triage queue. */
 export function outsideCoverage(): Parameters<typeof exampleReferral>[0] {
