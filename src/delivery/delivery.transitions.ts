@@ -2,7 +2,7 @@ import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { appendAudit, appendAuditEntries } from '../governance/audit.ts';
 import { insertEvent, refreshStatus, refreshStatuses } from '../referrals/referral.repository.ts';
-import type { DeliveryTable } from './delivery.table.ts';
+import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 import { assertTransition, canTransition, type DeliveryState } from './delivery.states.ts';
 
 export interface AttemptRecord {

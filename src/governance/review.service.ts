@@ -18,7 +18,7 @@ import {
   type Review,
   type ReviewActor,
 } from './review.model.ts';
-import type { ReviewCaseTable } from './review.table.ts';
+import type { ReviewCaseTable } from '../db/tables/review.table.ts';
 
 export const TITLE_MAX = 200;
 export const NOTE_MAX = 5000;

@@ -14,7 +14,7 @@ import {
   type NewEvent,
 } from './referral.repository.ts';
 import { deriveStatus } from './referral.status.ts';
-import type { ReferralTable } from './referral.table.ts';
+import type { ReferralTable } from '../db/tables/referral.table.ts';
 
 /** One accepted referral, ready to write: everything but its reference, which is taken in the commit. */
 export interface PreparedIntake {

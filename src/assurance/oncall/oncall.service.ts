@@ -14,7 +14,7 @@ import {
   type Interval,
   type ShiftInput,
 } from './oncall.rules.ts';
-import type { OncallShiftTable } from './oncall.table.ts';
+import type { OncallShiftTable } from '../../db/tables/oncall.table.ts';
 
 export interface OncallShift {
   id: string;

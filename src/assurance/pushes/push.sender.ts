@@ -8,7 +8,7 @@ import { MINUTE, SECOND } from '../../time.ts';
 import { findEscalationItem } from '../escalation.queries.ts';
 import { senderAddress } from '../jobs/direct-mail.ts';
 import { composePushEmail, pagerBody, pagerSignature, pushFacts, type PushFacts } from './push.message.ts';
-import type { EscalationPushTable } from './push.table.ts';
+import type { EscalationPushTable } from '../../db/tables/push.table.ts';
 
 type PushRow = Selectable<EscalationPushTable>;
 
