@@ -1,5 +1,5 @@
 import type { Dialect } from '../src/db/database.ts';
-import { findReferral } from '../src/referrals/referral.repository.ts';
+import { findReferral } from '../src/records/referral.repository.ts';
 import { statusDocument } from '../src/referrals/referral.document.ts';
 import { loadDashboardFacts } from '../src/web/safeguarding/dashboard.queries.ts';
 import { createUser } from '../src/web/auth/user.service.ts';

@@ -13,7 +13,7 @@ import {
   TeamsInUseError,
 } from './directory/directory.service.ts';
 import { importReport } from './directory/directory.report.ts';
-import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './governance/audit.ts';
+import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './records/audit.ts';
 import { registerReviewCommands } from './governance/review.cli.ts';
 import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
 import { registerCheckCommand } from './assurance/check.cli.ts';

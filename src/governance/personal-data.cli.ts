@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { command, openRuntime } from '../cli/runtime.ts';
 import type { RelayContext } from '../context.ts';
-import { newestKey } from './field-crypto.ts';
+import { newestKey } from '../records/field-crypto.ts';
 import { keyStatus, rotateKeys } from './keys.ts';
 import { clearLegalHold, setLegalHold } from './legal-hold.ts';
 

@@ -3,7 +3,7 @@ import type { DataKey } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { rowToUser } from '../web/auth/user.service.ts';
-import { PERSONAL_FIELDS, unsealField } from './personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../records/personal-data.ts';
 import {
   caseRowToCase,
   isCaseStatus,

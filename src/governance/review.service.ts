@@ -6,8 +6,8 @@ import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
 import { rowToUser } from '../web/auth/user.service.ts';
-import { appendAudit } from './audit.ts';
-import { PERSONAL_FIELDS, sealField } from './personal-data.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { selectCohort, type CohortCase } from './review.cohort.ts';
 import {
   CASE_STATUSES,

@@ -4,7 +4,7 @@ import type { RelayContext } from '../../context.ts';
 import { isPostgres } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { formatLondon } from '../../time.ts';
 import {
   findGaps,

@@ -3,7 +3,7 @@ import type { RelayContext } from '../../context.ts';
 import type { EmailSender } from '../../delivery/delivery.sender.ts';
 import type { AttemptOutcome } from '../../delivery/retry.policy.ts';
 import { toError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { MINUTE, SECOND } from '../../time.ts';
 import { findEscalationItem } from '../escalation.queries.ts';
 import { senderAddress } from '../jobs/direct-mail.ts';

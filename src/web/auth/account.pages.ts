@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { startPage } from '../navigation.ts';
 import { csrfCheck } from './csrf.ts';
 import { requireRole } from './guards.ts';

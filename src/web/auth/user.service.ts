@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../db/schema.ts';
 import { RelayError, type FieldIssue } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './password.ts';
 import { passwordProblem } from './password.policy.ts';
 import { clearFailures, recordFailure, throttleKey, waitFor } from './sign-in.throttle.ts';

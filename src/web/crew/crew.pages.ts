@@ -8,7 +8,7 @@ import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { viewReferral } from '../../referrals/referral.access.ts';
 import { statusDocument } from '../../referrals/referral.document.ts';
-import { findBySource, findReferral, type ReferralRow } from '../../referrals/referral.repository.ts';
+import { findBySource, findReferral, type ReferralRow } from '../../records/referral.repository.ts';
 import { intakeReferral } from '../../referrals/referral.service.ts';
 import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
 import { csrfCheck } from '../auth/csrf.ts';

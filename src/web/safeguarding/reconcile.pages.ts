@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { formatReport, type ReportFormat } from '../../governance/reconciliation.command.ts';
 import { recentRuns } from '../../governance/reconciliation.queries.ts';
 import {
