@@ -19,7 +19,7 @@ import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
 import { registerCheckCommand } from './assurance/check.cli.ts';
 import { registerPersonalDataCommands } from './governance/personal-data.cli.ts';
 import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
-import { createUser } from './web/auth/user.service.ts';
+import { createUser } from './access/user.service.ts';
 
 const program = new Command('relay')
   .description(

@@ -5,7 +5,7 @@ import type { RelayContext } from '../context.ts';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
-import { rowToUser } from '../web/auth/user.service.ts';
+import { rowToUser } from '../access/user.service.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { selectCohort, type CohortCase } from './review.cohort.ts';

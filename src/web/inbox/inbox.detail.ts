@@ -11,7 +11,7 @@ import {
   type ReferralRow,
   type RouteRow,
 } from '../../records/referral.repository.ts';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
 import { OUTCOME_CHOICES, OUTCOME_LABELS, type FieldErrors } from './inbox.forms.ts';
 import { teamNamer } from './inbox.page.ts';
 

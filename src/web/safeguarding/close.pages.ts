@@ -3,7 +3,7 @@ import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { CLOSE_REASON_MAX, closeReferral } from '../../referrals/close.service.ts';
 import { findReferral, type ReferralRow } from '../../records/referral.repository.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, formField, resolverOf, signedInUser } from './page.helpers.ts';
 

@@ -12,7 +12,7 @@ import { RelayError } from '../../errors.ts';
 import { isRoutedTo } from '../../records/referral.repository.ts';
 import { DAY } from '../../time.ts';
 import { requireRole } from '../auth/guards.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { isReferralReason } from '../../assurance/pushes/follow-up.ts';
 import { escalationPage } from './escalation.detail.ts';
 import {

@@ -10,7 +10,7 @@ import {
   ReconciliationInputError,
   type ReconciliationSummary,
 } from '../../governance/reconciliation.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, formField, signedInUser } from './page.helpers.ts';
 import { reportView } from './reconcile.view.ts';

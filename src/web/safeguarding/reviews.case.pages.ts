@@ -14,8 +14,8 @@ import {
   type Person,
 } from '../../governance/review.queries.ts';
 import { updateCase } from '../../governance/review.service.ts';
-import type { User } from '../auth/user.service.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import type { User } from '../../access/user.service.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, signedInUser } from './page.helpers.ts';
 import {
