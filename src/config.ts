@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseDuration, type DeadlinePolicy } from './assurance/deadlines.ts';
+import { parseDuration, type DeadlinePolicy } from './directory/deadlines.ts';
 import { DAY, HOUR, MINUTE, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';

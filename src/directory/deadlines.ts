@@ -1,5 +1,5 @@
-import type { BankHoliday, OpeningHours, Team } from '../directory/directory.types.ts';
-import type { Urgency } from '../directory/router.ts';
+import type { BankHoliday, OpeningHours, Team } from './directory.types.ts';
+import type { Urgency } from './router.ts';
 import {
   addDays,
   effectiveHours,
@@ -8,7 +8,7 @@ import {
   londonToInstant,
   parseClock,
   weekdayOf,
-} from '../directory/hours.ts';
+} from './hours.ts';
 
 export interface DeadlinePolicy {
   sendByMs: number;
