@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AckMethod } from '../assurance/acknowledgement.service.ts';
-import type { DeadlinePolicy } from '../directory/deadlines.ts';
+import type { DeadlinePolicy } from '../config.ts';
 import { resolveForAcknowledgement } from '../records/escalation.service.ts';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
