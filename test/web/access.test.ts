@@ -15,6 +15,8 @@ const AREAS: { prefix: RegExp; roles: Role[] | 'signed-in' }[] = [
   { prefix: /^\/audit/, roles: ['auditor'] },
   { prefix: /^\/mailbox/, roles: 'signed-in' },
   { prefix: /^\/account\//, roles: 'signed-in' },
+  // The email's portal link: it leads each role that sees referrals to that role's own page.
+  { prefix: /^\/referrals\//, roles: ['crew', 'recipient', 'safeguarding'] },
 ];
 
 /** Open by design: probes, sign-in, assets, the emailed acknowledge link, and the API (keys, tested apart). */
