@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { addedRouteDeadline, type AddedRouteDeadline } from '../assurance/deadlines.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
 import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
