@@ -6,7 +6,7 @@ import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
 import { OUTCOMES, recordOutcome } from '../referrals/outcome.service.ts';
 import { redirectReferral } from '../referrals/redirect.service.ts';
-import { findReferral, isRoutedTo, type ReferralRow } from '../referrals/referral.repository.ts';
+import { findReferral, isRoutedTo, type ReferralRow } from '../records/referral.repository.ts';
 import { acknowledgeForTeam } from './acknowledgement.service.ts';
 import { registerAckLinkPages } from './ack-link.pages.ts';
 import { parseRequest } from './request-body.ts';

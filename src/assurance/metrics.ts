@@ -4,7 +4,7 @@ import type { RelayContext } from '../context.ts';
 import { londonLocal, londonToInstant } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
 import { DAY } from '../time.ts';
-import { REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from '../records/escalation.service.ts';
 import { checkReadiness, type Readiness } from './health.ts';
 import { COMPONENTS } from './heartbeat.ts';
 import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';

@@ -1,5 +1,5 @@
-import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
-import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
+import { DELIVERY_STATES } from '../records/delivery.states.ts';
+import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 /*
  * Open and finished work, as the safeguarding dashboard and /metrics count it. Open work is counted

@@ -4,9 +4,9 @@ import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { PERSONAL_FIELDS, sealField, unsealField } from '../governance/personal-data.ts';
-import { insertEvent, refreshStatus } from './referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField, unsealField } from '../records/personal-data.ts';
+import { insertEvent, refreshStatus } from '../records/referral.repository.ts';
 
 /** What the receiving team decided to do with the referral (SPEC §8). */
 export const OUTCOMES = [

@@ -4,7 +4,7 @@
  * rules a referral from an ePCR does. Problems come back keyed by control id for the page to show.
  */
 import { randomUUID } from 'node:crypto';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
 import {
   checkAgainstClock,
   formatIssues,

@@ -6,13 +6,13 @@ import {
   type EscalationItem,
 } from '../../assurance/escalation.queries.ts';
 import { resolveEscalation } from '../../assurance/escalation.resolve.ts';
-import { claimEscalation } from '../../assurance/escalation.service.ts';
+import { claimEscalation } from '../../records/escalation.service.ts';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { isRoutedTo } from '../../referrals/referral.repository.ts';
+import { isRoutedTo } from '../../records/referral.repository.ts';
 import { DAY } from '../../time.ts';
 import { requireRole } from '../auth/guards.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { isReferralReason } from '../../assurance/pushes/follow-up.ts';
 import { escalationPage } from './escalation.detail.ts';
 import { escalationFacts, urgencyText } from './escalation.facts.ts';

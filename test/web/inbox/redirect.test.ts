@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RelayError } from '../../../src/errors.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { recordOutcome } from '../../../src/referrals/outcome.service.ts';
 import { redirectReferral } from '../../../src/referrals/redirect.service.ts';
 import type { StatusDocument } from '../../../src/referrals/referral.document.schema.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
 import { closeReferral } from '../../../src/referrals/close.service.ts';
-import { transitionDelivery } from '../../../src/delivery/delivery.transitions.ts';
+import { transitionDelivery } from '../../../src/records/delivery.transitions.ts';
 import { DAY, MINUTE } from '../../../src/time.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';

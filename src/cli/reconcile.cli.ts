@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { openRuntime } from '../cli/runtime.ts';
-import { reportCsv, reportText } from './reconciliation.output.ts';
-import { reconcile, ReconciliationInputError, type ReconciliationReport } from './reconciliation.ts';
+import { openRuntime } from './runtime.ts';
+import { reportCsv, reportText } from '../governance/reconciliation.output.ts';
+import { reconcile, ReconciliationInputError, type ReconciliationReport } from '../governance/reconciliation.ts';
 
 export const REPORT_FORMATS = ['text', 'json', 'csv'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
