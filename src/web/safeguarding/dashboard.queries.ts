@@ -8,7 +8,7 @@ import {
   SUPERSEDED,
   UNSENT_DELIVERY_STATES,
 } from '../../assurance/open-work.ts';
-import { UNFINISHED_STATES } from '../../delivery/delivery.states.ts';
+import { UNFINISHED_STATES } from '../../records/delivery.states.ts';
 import { londonToInstant } from '../../directory/hours.ts';
 import { DAY } from '../../time.ts';
 import { ackStats, firstDayOf, type AuthorityAckStats } from './dashboard.stats.ts';
