@@ -7,7 +7,7 @@ import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 
 /**
- * Retention (SPEC §7, invariant 4): once a referral has been closed for the retention period and is
+ * Retention (docs/operations.md, Personal data): once a referral has been closed for the retention period and is
  * not on legal hold, its personal data is blanked. Nothing is deleted: the row, routes, deliveries,
  * deadlines, states, timeline and audit entries stay, so what happened can still be proven.
  */

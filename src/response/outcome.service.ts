@@ -8,7 +8,7 @@ import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField, unsealField } from '../records/personal-data.ts';
 import { insertEvent, refreshStatus } from '../records/referral.repository.ts';
 
-/** What the receiving team decided to do with the referral (SPEC §8). */
+/** What the receiving team decided to do with the referral (docs/api.md, Outcome). */
 export const OUTCOMES = [
   's42-enquiry',
   'child-protection-enquiry',

@@ -77,7 +77,7 @@ export async function findSilentTeams(
 
 /**
  * Once per London day: a destination that stopped acknowledging, or whose acknowledgement rate fell
- * sharply, is an alarm of its own (SPEC §6), since a dead inbox fails every referral sent to it.
+ * sharply, is an alarm of its own (docs/operations.md, Assurance jobs), since a dead inbox fails every referral sent to it.
  */
 export function silenceJob(): SweepJob {
   let settled: string | undefined;

@@ -140,7 +140,7 @@ function subject(v: FormValues, issues: FormIssue[]) {
   });
 }
 
-/** The referral body (SPEC §3) that the form describes, and the problems only the form can see. */
+/** The referral body (docs/api.md, Raise a referral) that the form describes, and the problems only the form can see. */
 export function toBody(v: FormValues): { body: Record<string, unknown>; issues: FormIssue[] } {
   const issues: FormIssue[] = [];
   const body = compact({
