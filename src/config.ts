@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { parseDuration, type DeadlinePolicy } from './assurance/deadlines.ts';
-import { DAY, HOUR, MINUTE, SECOND } from './time.ts';
+import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
 
@@ -9,6 +8,14 @@ export type SmtpTls = 'starttls' | 'implicit' | 'off';
 export interface DataKey {
   id: string;
   key: Buffer;
+}
+
+/** How long each step may take; the deadlines (src/directory/deadlines.ts) are computed from it. */
+export interface DeadlinePolicy {
+  sendByMs: number;
+  ackBy: { immediate: number; urgent: number; routine: number | 'next-working-day' };
+  triageByMs: number;
+  reminderBeforeMs: number;
 }
 
 export interface Config {

@@ -4,11 +4,11 @@ import type { RelayContext } from '../context.ts';
 import { londonLocal, londonToInstant } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
 import { DAY } from '../time.ts';
-import { REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from '../records/escalation.service.ts';
 import { checkReadiness, type Readiness } from './health.ts';
 import { COMPONENTS, liveNodes } from './heartbeat.ts';
 import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';
-import { OPEN_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
+import { UNSENT_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
 import { sweepMetrics } from './sweep.metrics.ts';
 import { pushMetrics } from './pushes/push.metrics.ts';
 
@@ -137,11 +137,11 @@ function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
       const s = await snapshot();
       this.reset();
       if (!s) return;
-      for (const state of OPEN_DELIVERY_STATES) {
+      for (const state of UNSENT_DELIVERY_STATES) {
         for (const channel of CHANNELS) this.set({ state, channel }, 0);
       }
       for (const r of s.openDeliveries) {
-        this.inc({ state: fixed(r.state, OPEN_DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
+        this.inc({ state: fixed(r.state, UNSENT_DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
       }
     },
   });

@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAuditEntries } from '../governance/audit.ts';
-import type { DeliveryTable } from './delivery.table.ts';
+import { appendAuditEntries } from '../records/audit.ts';
+import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 
 export type DeliveryRow = Selectable<DeliveryTable>;
 

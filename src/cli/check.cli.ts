@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { command } from '../cli/runtime.ts';
+import { command } from './runtime.ts';
 import { systemClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import { createContext } from '../context.ts';
 import { openDatabase } from '../db/database.ts';
-import { checkRelay } from './check.ts';
+import { checkRelay } from '../assurance/check.ts';
 
 /**
  * `relay check [--quiet]`, for cron and monitoring: exit 0 when Relay is sweeping, sending and

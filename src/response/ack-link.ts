@@ -1,6 +1,6 @@
 import type { RelayContext } from '../context.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
-import { verifyAckToken } from './ack-token.ts';
+import { verifyAckToken } from '../records/ack-token.ts';
 
 /** What an acknowledge link points at, with only what the page may show: no personal data. */
 export type AckLinkTarget = ReferralLink | TestAlertLink;

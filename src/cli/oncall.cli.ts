@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { command, openRuntime } from '../../cli/runtime.ts';
-import type { RelayContext } from '../../context.ts';
-import { formatLondon } from '../../time.ts';
-import { TIME_HINT } from './oncall.rules.ts';
-import { addShift, removeShift, rotaView, type RotaView } from './oncall.service.ts';
+import { command, openRuntime } from './runtime.ts';
+import type { RelayContext } from '../context.ts';
+import { formatLondon } from '../time.ts';
+import { TIME_HINT } from '../assurance/oncall/oncall.rules.ts';
+import { addShift, removeShift, rotaView, type RotaView } from '../assurance/oncall/oncall.service.ts';
 
 async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
   const ctx = await openRuntime();

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { canTransition, type DeliveryState } from '../delivery/delivery.states.ts';
-import { transitionDelivery } from '../delivery/delivery.transitions.ts';
+import { canTransition, type DeliveryState } from '../records/delivery.states.ts';
+import { transitionDelivery } from '../records/delivery.transitions.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { resolveEscalationIn } from './escalation.service.ts';
+import { appendAudit } from '../records/audit.ts';
+import { resolveEscalationIn } from '../records/escalation.service.ts';
 
 export interface TestAlertAckBy {
   /** The person who acknowledged, as they gave it. */

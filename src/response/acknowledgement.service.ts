@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { canTransition, type DeliveryState } from '../delivery/delivery.states.ts';
-import { transitionDelivery } from '../delivery/delivery.transitions.ts';
+import { canTransition, type DeliveryState } from '../records/delivery.states.ts';
+import { transitionDelivery } from '../records/delivery.transitions.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { insertEvent, refreshStatus } from '../referrals/referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
+import { insertEvent, refreshStatus } from '../records/referral.repository.ts';
 import { ownRouteOf } from './cover-receipt.ts';
-import { resolveForAcknowledgement } from './escalation.service.ts';
+import { resolveForAcknowledgement } from '../records/escalation.service.ts';
 
 export const ACK_METHODS = ['link', 'inbox', 'api', 'phone'] as const;
 export type AckMethod = (typeof ACK_METHODS)[number];

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import { DAY, MINUTE } from '../../time.ts';
+import type { Database } from '../db/schema.ts';
+import { DAY, MINUTE } from '../time.ts';
 
 /** Wrong passwords allowed from one client for one account before it must wait. */
 export const FREE_FAILURES = 5;

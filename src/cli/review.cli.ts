@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { command, openRuntime } from '../cli/runtime.ts';
+import { command, openRuntime } from './runtime.ts';
 import type { RelayContext } from '../context.ts';
 import { isValidIsoDate, londonToInstant } from '../directory/hours.ts';
-import { EXPORT_FORMATS, exportReview, type ExportFormat } from './review.export.ts';
-import { REVIEW_CONDITIONS } from './review.model.ts';
-import { listReviews } from './review.queries.ts';
-import { createReview } from './review.service.ts';
+import { EXPORT_FORMATS, exportReview, type ExportFormat } from '../governance/review.export.ts';
+import { REVIEW_CONDITIONS } from '../governance/review.model.ts';
+import { listReviews } from '../governance/review.queries.ts';
+import { createReview } from '../governance/review.service.ts';
 
 /** The command line acts as `cli` in the audit log, as every other command does. */
 const CLI = { actor: 'cli', name: 'Relay command line' };

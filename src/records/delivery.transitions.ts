@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { appendAudit, appendAuditEntries } from '../governance/audit.ts';
-import { insertEvent, refreshStatus, refreshStatuses } from '../referrals/referral.repository.ts';
-import type { DeliveryTable } from './delivery.table.ts';
+import { appendAudit, appendAuditEntries } from './audit.ts';
+import { insertEvent, refreshStatus, refreshStatuses } from './referral.repository.ts';
+import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 import { assertTransition, canTransition, type DeliveryState } from './delivery.states.ts';
 
 export interface AttemptRecord {

@@ -5,7 +5,7 @@ export const MIN_PASSWORD_LENGTH = 12;
 
 let common: Set<string> | undefined;
 
-/** The shipped list (src/web/auth/common-passwords.txt, copied beside the build), read once. */
+/** The shipped list (src/access/common-passwords.txt, copied beside the build), read once. */
 function commonPasswords(): Set<string> {
   common ??= new Set(
     readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')

@@ -4,7 +4,7 @@ import { canonicalJson } from '../canonical-json.ts';
 import { DEV_AUDIT_KEY } from '../config.ts';
 import { isPostgres } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import type { AuditLogTable } from './audit.table.ts';
+import type { AuditLogTable } from '../db/tables/audit.table.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AckMethod } from '../assurance/acknowledgement.service.ts';
-import type { DeadlinePolicy } from '../assurance/deadlines.ts';
-import { resolveForAcknowledgement } from '../assurance/escalation.service.ts';
+import type { AckMethod } from './acknowledgement.service.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import { resolveForAcknowledgement } from '../records/escalation.service.ts';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { insertDeliveries } from '../delivery/delivery.repository.ts';
-import { canTransition, type DeliveryState } from '../delivery/delivery.states.ts';
-import { transitionDelivery } from '../delivery/delivery.transitions.ts';
+import { insertDeliveries } from '../records/delivery.repository.ts';
+import { canTransition, type DeliveryState } from '../records/delivery.states.ts';
+import { transitionDelivery } from '../records/delivery.transitions.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
-import { insertEvent, insertRoutes, refreshStatus } from './referral.repository.ts';
-import { planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
+import { insertEvent, insertRoutes, refreshStatus } from '../records/referral.repository.ts';
+import { planAddedRoutes, type AddedRoutes, type CoverOutcome } from '../referrals/added-routes.plan.ts';
 
 export const MAX_REDIRECT_REASON = 2000;
 

@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import { acknowledgeRoute, type AckMethod } from '../assurance/acknowledgement.service.ts';
+import { acknowledgeRoute, type AckMethod } from './acknowledgement.service.ts';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { PERSONAL_FIELDS, sealField, unsealField } from '../governance/personal-data.ts';
-import { insertEvent, refreshStatus } from './referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField, unsealField } from '../records/personal-data.ts';
+import { insertEvent, refreshStatus } from '../records/referral.repository.ts';
 
 /** What the receiving team decided to do with the referral (SPEC §8). */
 export const OUTCOMES = [

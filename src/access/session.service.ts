@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../../clock.ts';
-import type { Database } from '../../db/schema.ts';
-import { HOUR, MINUTE } from '../../time.ts';
+import type { Clock } from '../clock.ts';
+import type { Database } from '../db/schema.ts';
+import { HOUR, MINUTE } from '../time.ts';
 import { rowToUser, type User } from './user.service.ts';
 
 /** Sessions end after 30 minutes without use, and after 12 hours whatever happens. */

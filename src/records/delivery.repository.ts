@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { DeliveryTable } from './delivery.table.ts';
+import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 
 export type NewDelivery = Insertable<DeliveryTable>;
 

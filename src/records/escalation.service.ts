@@ -3,8 +3,8 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { insertEvent, refreshStatus } from '../referrals/referral.repository.ts';
+import { appendAudit } from './audit.ts';
+import { insertEvent, refreshStatus } from './referral.repository.ts';
 
 /** Reasons tied to a referral (SPEC §6), then system-wide ones that concern a team or the service. */
 export const REFERRAL_REASONS = [

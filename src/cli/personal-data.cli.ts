@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { command, openRuntime } from '../cli/runtime.ts';
+import { command, openRuntime } from './runtime.ts';
 import type { RelayContext } from '../context.ts';
-import { newestKey } from './field-crypto.ts';
-import { keyStatus, rotateKeys } from './keys.ts';
-import { clearLegalHold, setLegalHold } from './legal-hold.ts';
+import { newestKey } from '../records/field-crypto.ts';
+import { keyStatus, rotateKeys } from '../governance/keys.ts';
+import { clearLegalHold, setLegalHold } from '../governance/legal-hold.ts';
 
 /** `relay keys …` and `relay legal-hold …`: the operator's side of SPEC §7's personal-data rules. */
 export function registerPersonalDataCommands(program: Command): void {

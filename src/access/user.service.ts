@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Clock } from '../../clock.ts';
-import type { Database } from '../../db/schema.ts';
-import { RelayError, type FieldIssue } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import type { Clock } from '../clock.ts';
+import type { Database } from '../db/schema.ts';
+import { RelayError, type FieldIssue } from '../errors.ts';
+import { appendAudit } from '../records/audit.ts';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './password.ts';
 import { passwordProblem } from './password.policy.ts';
 import { clearFailures, recordFailure, throttleKey, waitFor } from './sign-in.throttle.ts';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { RelayError } from '../../errors.ts';
+import { RelayError } from '../errors.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
