@@ -3,6 +3,8 @@ import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
 
+export type SmtpTls = 'starttls' | 'implicit' | 'off';
+
 export interface DataKey {
   id: string;
   key: Buffer;
@@ -23,6 +25,11 @@ export interface Config {
   port: number;
   baseUrl: string;
   smtpUrl: string | undefined;
+  /**
+   * SMTP_TLS: `starttls` upgrades every connection and refuses to send in clear; `implicit` speaks
+   * TLS from the first byte (smtps://, port 465); `off` never uses TLS, refused in production.
+   */
+  smtpTls: SmtpTls;
   mailFrom: string;
   bounceDomain: string;
   bounceSmtpPort: number | undefined;
@@ -176,6 +183,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (dataKeys.length === 0) problems.push('RELAY_DATA_KEYS is required when RELAY_ENV=production');
     if (!auditKey) problems.push('AUDIT_KEY is required when RELAY_ENV=production');
   }
+  const smtpTls = read<SmtpTls>(
+    'SMTP_TLS',
+    smtpUrl?.startsWith('smtps:') ? 'implicit' : 'starttls',
+    parseSmtpTls,
+  );
+  problems.push(...smtpTlsProblems(production, smtpTls, smtpUrl));
   if (auditKey && auditKey === secret) problems.push('AUDIT_KEY must differ from RELAY_SECRET');
   const bounces = read<'on' | 'off'>('BOUNCES', 'on', (raw) => (parseOnOff(raw) ? 'on' : 'off'));
   const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
@@ -200,6 +213,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port,
     baseUrl,
     smtpUrl,
+    smtpTls,
     mailFrom: read('MAIL_FROM', 'Safeguard Relay <relay@localhost>', (raw) => raw),
     bounceDomain,
     bounceSmtpPort,
@@ -324,6 +338,19 @@ function bounceProblems(
       'BOUNCE_DOMAIN must be a domain whose mail reaches BOUNCE_SMTP_PORT, not localhost, when RELAY_ENV=production (or set BOUNCES=off)',
     );
   return problems;
+}
+
+function parseSmtpTls(raw: string): SmtpTls {
+  if (raw === 'starttls' || raw === 'implicit' || raw === 'off') return raw;
+  throw new Error('must be starttls, implicit or off');
+}
+
+/** Referrals carry personal data: in production they never cross the network in clear. */
+function smtpTlsProblems(production: boolean, tls: SmtpTls, smtpUrl: string | undefined): string[] {
+  if (production && tls === 'off') return ['SMTP_TLS=off is never allowed when RELAY_ENV=production'];
+  if (smtpUrl?.startsWith('smtps:') && tls !== 'implicit')
+    return [`SMTP_TLS=${tls} contradicts an smtps:// SMTP_URL (which is implicit TLS)`];
+  return [];
 }
 
 /** Any string of 32 characters or more (e.g. `openssl rand -base64 32`); its UTF-8 bytes are the key. */
