@@ -18,7 +18,8 @@ import { registerReviewCommands } from './cli/review.cli.ts';
 import { registerOncallCommands } from './cli/oncall.cli.ts';
 import { registerCheckCommand } from './cli/check.cli.ts';
 import { registerPersonalDataCommands } from './cli/personal-data.cli.ts';
-import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './cli/reconcile.cli.ts';
+import { reconcileCommand } from './cli/reconcile.cli.ts';
+import { REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.output.ts';
 import { createUser } from './access/user.service.ts';
 
 const program = new Command('relay')

@@ -1,7 +1,7 @@
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
-import { acknowledgeRouteIn, type AckResult } from './acknowledgement.service.ts';
+import { acknowledgeRouteIn, type AckResult } from '../response/acknowledgement.service.ts';
 import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
 import { followUpTime } from './pushes/follow-up.ts';
 

@@ -1,15 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { openRuntime } from './runtime.ts';
-import { reportCsv, reportText } from '../governance/reconciliation.output.ts';
-import { reconcile, ReconciliationInputError, type ReconciliationReport } from '../governance/reconciliation.ts';
-
-export const REPORT_FORMATS = ['text', 'json', 'csv'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
-
-export function formatReport(report: ReconciliationReport, format: ReportFormat): string {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  return format === 'csv' ? reportCsv(report) : reportText(report);
-}
+import { formatReport, type ReportFormat } from '../governance/reconciliation.output.ts';
+import { reconcile, ReconciliationInputError } from '../governance/reconciliation.ts';
 
 const READ_PROBLEMS: Record<string, string> = {
   ENOENT: 'no such file',

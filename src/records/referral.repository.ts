@@ -1,6 +1,11 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { ReferralEventTable, ReferralTable, RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';
+import type {
+  ReferralEventTable,
+  ReferralTable,
+  RouteTable,
+  TriageItemTable,
+} from '../db/tables/referral.table.ts';
 import { deriveStatus, type ReferralStatus, type StatusFacts } from './referral.status.ts';
 
 export type ReferralRow = Selectable<ReferralTable>;

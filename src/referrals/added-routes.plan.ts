@@ -1,5 +1,6 @@
 import type { Insertable } from 'kysely';
-import { addedRouteDeadline, type AddedRouteDeadline, type DeadlinePolicy } from '../assurance/deadlines.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { outOfHoursCover, type PlannedRoute, type Urgency } from '../directory/router.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable } from 'kysely';
-import type { DeadlinePolicy } from '../assurance/deadlines.ts';
-import { ackBy, reminderAt, sendBy, triageBy } from '../assurance/deadlines.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import type { RouteDecision } from '../directory/router.ts';

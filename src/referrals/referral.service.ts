@@ -6,11 +6,11 @@ import { routeReferral } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
+import { formatIssues } from '../http/request-body.ts';
 import { findBySource } from '../records/referral.repository.ts';
 import {
   checkAgainstClock,
   deriveSubjectType,
-  formatIssues,
   ReferralInput,
   type ReferralInputType,
 } from './referral.schema.ts';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { addedRouteDeadline, type AddedRouteDeadline } from '../assurance/deadlines.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
 import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
@@ -10,7 +10,12 @@ import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { coverFor, planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
-import { insertEvent, insertRoutes, refreshStatus, type ReferralRow } from '../records/referral.repository.ts';
+import {
+  insertEvent,
+  insertRoutes,
+  refreshStatus,
+  type ReferralRow,
+} from '../records/referral.repository.ts';
 
 export interface HandRouting {
   routeId: string;

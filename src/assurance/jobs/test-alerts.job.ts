@@ -6,7 +6,7 @@ import { queueFollowUp } from '../../records/delivery.repository.ts';
 import type { BankHoliday, Directory, Team } from '../../directory/directory.types.ts';
 import { effectiveHours } from '../../directory/hours.ts';
 import { DAY } from '../../time.ts';
-import { ackBy } from '../deadlines.ts';
+import { ackBy } from '../../directory/deadlines.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { escalateUnacknowledgedTestAlerts } from './test-alerts.escalate.ts';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { appendAudit } from '../../records/audit.ts';
-import { formatReport, type ReportFormat } from '../../cli/reconcile.cli.ts';
+import { formatReport, type ReportFormat } from '../../governance/reconciliation.output.ts';
 import { recentRuns } from '../../governance/reconciliation.queries.ts';
 import {
   findReport,

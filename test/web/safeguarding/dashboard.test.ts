@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../../src/response/acknowledgement.service.ts';
 import { closeReferral } from '../../../src/referrals/close.service.ts';
 import { transitionDelivery } from '../../../src/records/delivery.transitions.ts';
 import { DAY, MINUTE } from '../../../src/time.ts';

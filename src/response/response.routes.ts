@@ -4,12 +4,12 @@ import { requireApiKey } from '../access/apikey.auth.ts';
 import type { ApiKey } from '../access/apikey.service.ts';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { OUTCOMES, recordOutcome } from '../referrals/outcome.service.ts';
-import { redirectReferral } from '../referrals/redirect.service.ts';
+import { OUTCOMES, recordOutcome } from './outcome.service.ts';
+import { redirectReferral } from './redirect.service.ts';
 import { findReferral, isRoutedTo, type ReferralRow } from '../records/referral.repository.ts';
 import { acknowledgeForTeam } from './acknowledgement.service.ts';
 import { registerAckLinkPages } from './ack-link.pages.ts';
-import { parseRequest } from './request-body.ts';
+import { parseRequest } from '../http/request-body.ts';
 
 export const AckBody = z.strictObject({
   by: z.string().trim().min(1, 'Say who at the team acknowledged it').max(200),

@@ -1,5 +1,6 @@
-import type { BankHoliday, OpeningHours, Team } from '../directory/directory.types.ts';
-import type { Urgency } from '../directory/router.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import type { BankHoliday, OpeningHours, Team } from './directory.types.ts';
+import type { Urgency } from './router.ts';
 import {
   addDays,
   effectiveHours,
@@ -8,14 +9,7 @@ import {
   londonToInstant,
   parseClock,
   weekdayOf,
-} from '../directory/hours.ts';
-
-export interface DeadlinePolicy {
-  sendByMs: number;
-  ackBy: { immediate: number; urgent: number; routine: number | 'next-working-day' };
-  triageByMs: number;
-  reminderBeforeMs: number;
-}
+} from './hours.ts';
 
 // Bank holidays and closures rarely run past a fortnight; a year bounds the search on odd data.
 const SEARCH_DAYS = 366;
@@ -105,18 +99,4 @@ export function addedRouteDeadline(
   const due = fromNow ? ackBy(now, urgency, team, bankHolidays, p) : fromReceipt;
   // The team's window opens now, so its reminder is placed within that window.
   return { ackBy: due, reminderAt: reminderAt(now, due, p), fromReceipt, fromNow };
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** '90s', '5m', '4h', '2d', '250ms' → milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(s);
-  const ms = m ? Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN) : NaN;
-  if (!Number.isSafeInteger(ms)) {
-    throw new Error(
-      `Invalid duration ${JSON.stringify(s)}: expected a whole number and a unit ms, s, m, h or d (e.g. 90s, 5m, 4h)`,
-    );
-  }
-  return ms;
 }

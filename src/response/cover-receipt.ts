@@ -4,7 +4,7 @@ import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
-import { addedRouteDeadline } from './deadlines.ts';
+import { addedRouteDeadline } from '../directory/deadlines.ts';
 
 /** A delivery as far as acknowledging it goes: whose copy it is, and which route it is about. */
 export interface AckedDelivery {

@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { errorCatalogue, PROBLEM_TYPE_BASE } from '../errors.ts';
-import { StatusDocumentSchema, ReferralSummarySchema } from '../referrals/referral.document.schema.ts';
-import { ReferralInput } from '../referrals/referral.schema.ts';
-import { AckBody, OutcomeBody } from '../assurance/acknowledgement.routes.ts';
+import { errorCatalogue, PROBLEM_TYPE_BASE } from './errors.ts';
+import { StatusDocumentSchema, ReferralSummarySchema } from './referrals/referral.document.schema.ts';
+import { ReferralInput } from './referrals/referral.schema.ts';
+import { AckBody, OutcomeBody } from './response/response.routes.ts';
 import {
   ClaimBody,
   CloseBody,
   ResolveBody,
   ListQuery as EscalationListQuery,
-} from '../assurance/escalation.routes.ts';
-import { ListQuery as ReferralListQuery } from '../referrals/referral.routes.ts';
-import { DisputeBody } from '../assurance/manifest.routes.ts';
+} from './assurance/escalation.routes.ts';
+import { ListQuery as ReferralListQuery } from './referrals/referral.routes.ts';
+import { DisputeBody } from './assurance/manifest.routes.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });

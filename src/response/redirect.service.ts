@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AckMethod } from '../assurance/acknowledgement.service.ts';
-import type { DeadlinePolicy } from '../assurance/deadlines.ts';
+import type { AckMethod } from './acknowledgement.service.ts';
+import type { DeadlinePolicy } from '../config.ts';
 import { resolveForAcknowledgement } from '../records/escalation.service.ts';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
@@ -15,7 +15,7 @@ import { RelayError, type FieldIssue } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { insertEvent, insertRoutes, refreshStatus } from '../records/referral.repository.ts';
-import { planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
+import { planAddedRoutes, type AddedRoutes, type CoverOutcome } from '../referrals/added-routes.plan.ts';
 
 export const MAX_REDIRECT_REASON = 2000;
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { acknowledgeRoute, type AckMethod } from '../assurance/acknowledgement.service.ts';
+import { acknowledgeRoute, type AckMethod } from './acknowledgement.service.ts';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
