@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { Directory, Team } from '../../directory/directory.types.ts';
+import { findTeam, type Directory } from '../../directory/directory.types.ts';
 import { DAY } from '../../time.ts';
 import { openEscalation } from '../../records/escalation.service.ts';
 import type { SweepJob } from '../watchdog.ts';
@@ -44,10 +44,6 @@ async function activityByTeam(db: Kysely<Database>, now: Date): Promise<Map<stri
   }
   for (const r of acks) if (r.acknowledged_at) of(r.team_id).acks.push(Date.parse(r.acknowledged_at));
   return teams;
-}
-
-function findTeam(directory: Directory | undefined, teamId: string): Team | undefined {
-  return directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
 }
 
 /** Teams with a destination-silent escalation still open: one is enough until someone resolves it. */
