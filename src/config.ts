@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readOidcConfig, type OidcConfig } from './config.oidc.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
@@ -74,6 +75,11 @@ export interface Config {
   mailCatcher: boolean;
   /** Sign-in attempts one client may make a minute (per node); more are answered 429. */
   signInRateLimit: number;
+  /** SESSION_MAX_AGE: a session ends this long after sign-in, however busy (default 12h). */
+  sessionMaxAgeMs: number;
+  /** LOCAL_SIGN_IN=off: no password sign-in at all, only the identity providers. */
+  localSignIn: boolean;
+  oidc: OidcConfig;
   /**
    * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
    * X-Forwarded-For names the client; unset, the connecting address is the client.
@@ -272,10 +278,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     mailCatcher,
     signInRateLimit: read('SIGN_IN_RATE_LIMIT', 10, parsePositiveInteger),
+    sessionMaxAgeMs: read('SESSION_MAX_AGE', 12 * HOUR, parsePositiveDuration),
+    localSignIn: read('LOCAL_SIGN_IN', true, parseOnOff),
+    oidc: readOidcConfig(env, production, problems),
     trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };
+  if (!config.localSignIn && config.oidc.providers.length === 0)
+    problems.push(
+      'LOCAL_SIGN_IN=off needs an identity provider (OIDC_ISSUER or OIDC_PROVIDERS), or nobody can sign in',
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }

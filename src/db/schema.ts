@@ -16,6 +16,7 @@ import type {
   TeamTable,
 } from './tables/directory.table.ts';
 import type { SessionTable, SignInThrottleTable, UserTable } from './tables/user.table.ts';
+import type { IdentityLinkTable, OidcSignInTable } from './tables/identity.table.ts';
 import type { CaughtMessageTable } from './tables/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditKeyingTable, AuditLogTable } from './tables/audit.table.ts';
 import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from './tables/review.table.ts';
@@ -60,6 +61,8 @@ export interface Database {
   users: UserTable;
   sessions: SessionTable;
   sign_in_throttles: SignInThrottleTable;
+  identity_links: IdentityLinkTable;
+  oidc_sign_ins: OidcSignInTable;
   reconciliation_runs: ReconciliationRunTable;
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
-import type { SweepJob } from '../assurance/watchdog.ts';
-import type { Database } from '../db/schema.ts';
-import { londonLocal } from '../directory/hours.ts';
+import type { SweepJob } from '../watchdog.ts';
+import type { Database } from '../../db/schema.ts';
+import { londonLocal } from '../../directory/hours.ts';
 import {
   heldPastRetention,
   purgeExpired,
   purgeReviewNotes,
   purgeSystemEscalationNotes,
-} from './retention.ts';
+} from '../../governance/retention.ts';
 
 export const RETENTION_JOB = 'retention-purge';
 
