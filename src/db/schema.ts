@@ -1,4 +1,5 @@
 import type { ApiKeyTable } from '../access/apikey.table.ts';
+import type { CrewProfileTable, ReferralDraftTable } from '../referrals/draft.table.ts';
 import type { AcknowledgementTable, EscalationTable } from '../assurance/assurance.table.ts';
 import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assurance/heartbeat.table.ts';
 import type { SweepErrorTable, SweepStatusTable } from '../assurance/sweep.table.ts';
@@ -66,4 +67,6 @@ export interface Database {
   review_notes: ReviewNoteTable;
   oncall_shifts: OncallShiftTable;
   escalation_pushes: EscalationPushTable;
+  referral_drafts: ReferralDraftTable;
+  crew_profiles: CrewProfileTable;
 }

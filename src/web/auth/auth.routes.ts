@@ -57,11 +57,15 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
   // After the cookie plugin's onRequest has read the cookies; before any handler acts on them.
   app.addHook('preValidation', sessionApiGuard(ctx.config.baseUrl, SESSION_COOKIE));
 
-  app.get<{ Querystring: { next?: string } }>('/sign-in', async (request, reply) => {
+  app.get<{ Querystring: { next?: string; reason?: string } }>('/sign-in', async (request, reply) => {
+    const next = safeNext(request.query.next, baseUrl);
     return reply.page('auth/sign-in.njk', {
       pageTitle: 'Sign in',
       csrfToken: reply.generateCsrf(),
-      next: safeNext(request.query.next, baseUrl),
+      next,
+      // Why a person is here again: a session that ended while they were working, perhaps on a draft.
+      timedOut: request.query.reason === 'timeout',
+      draftKept: next.startsWith('/crew/referrals/drafts/'),
     });
   });
 
