@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REFERRAL_STATUSES } from './referral.status.ts';
+import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 const timestamp = z.string().describe('ISO 8601, UTC');
 const nullableTimestamp = timestamp.nullable();

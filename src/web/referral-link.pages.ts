@@ -9,9 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
 import { maySee } from '../referrals/referral.access.ts';
-import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
+import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
 import { requireRole } from './auth/guards.ts';
-import type { User } from './auth/user.service.ts';
+import type { User } from '../access/user.service.ts';
 
 /** The page for this person and referral, or undefined when none of their roles may open it. */
 async function pageFor(ctx: RelayContext, user: User, referral: ReferralRow): Promise<string | undefined> {

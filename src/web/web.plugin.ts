@@ -11,7 +11,7 @@ import type { RelayContext } from '../context.ts';
 import { checkReadiness } from '../assurance/health.ts';
 import { createViews, NHSUK_DIST } from './views.ts';
 import { registerAuthRoutes } from './auth/auth.routes.ts';
-import { SESSION_IDLE_MS } from './auth/session.service.ts';
+import { SESSION_IDLE_MS } from '../access/session.service.ts';
 import { navigationFor, startPage } from './navigation.ts';
 import { registerPages } from './pages.ts';
 import { escapeHtml } from '../delivery/messages/html.ts';

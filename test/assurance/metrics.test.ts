@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
 import { exampleReferral, type ReferralBody } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { has, labelPairs, parseMetrics, sample, series, type Samples } from '../helpers/metrics.ts';

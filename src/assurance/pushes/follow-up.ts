@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
 import { HOUR } from '../../time.ts';
-import { openEscalation, REFERRAL_REASONS, type EscalationReason } from '../escalation.service.ts';
+import { openEscalation, REFERRAL_REASONS, type EscalationReason } from '../../records/escalation.service.ts';
 
 const BATCH = 200;
 /** A resolution may put the next look at most this far off. */

@@ -13,6 +13,8 @@ import {
   type FieldErrors,
 } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
+import { registerConfirmedAction } from './confirm.ts';
+import { RelayError } from '../../errors.ts';
 
 const SCOPE_TEXT: Record<(typeof API_SCOPES)[number], string> = {
   'referrals:write': 'referrals:write – a source system (ePCR) raises referrals',
@@ -97,12 +99,27 @@ export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): vo
 
   app.post('/admin/api-keys', adminForm(app), async (request, reply) => addKey(ctx, request, reply));
 
-  app.post<{ Params: { id: string } }>(
-    '/admin/api-keys/:id/revoke',
-    adminForm(app),
-    async (request, reply) => {
-      await revokeApiKey(ctx.db.kysely, ctx.clock, request.params.id, actorOf(request));
-      return reply.redirect('/admin/api-keys', 303);
+  registerConfirmedAction(app, {
+    path: '/admin/api-keys/:id/revoke',
+    done: '/admin/api-keys',
+    async describe(id) {
+      const key = (await listApiKeys(ctx.db.kysely)).find((k) => k.id === id && !k.revokedAt);
+      if (!key) throw new RelayError('not-found', 'No active API key with that id');
+      return {
+        title: `Revoke the API key ${key.name}`,
+        consequence: `Every request with this key is refused from now on. ${REVOKE_CONSEQUENCE[key.scope] ?? ''}`,
+        button: 'Revoke key',
+        cancelHref: '/admin/api-keys',
+      };
     },
-  );
+    act: (request, id, reason) => revokeApiKey(ctx.db.kysely, ctx.clock, id, actorOf(request), reason),
+  });
 }
+
+/** What stops when a key of each scope is revoked, so the admin knows who to call first. */
+const REVOKE_CONSEQUENCE: Record<string, string> = {
+  'referrals:write':
+    'The source system it belongs to can no longer raise referrals until it is given a new key.',
+  'acknowledgements:write': 'Its team’s system can no longer acknowledge referrals through the API.',
+  'escalations:write': 'The tooling that uses it can no longer work escalations.',
+};

@@ -11,12 +11,12 @@ import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { viewReferral } from '../../referrals/referral.access.ts';
 import { statusDocument } from '../../referrals/referral.document.ts';
-import { findBySource, findReferral, type ReferralRow } from '../../referrals/referral.repository.ts';
+import { findBySource, findReferral, type ReferralRow } from '../../records/referral.repository.ts';
 import { intakeReferral } from '../../referrals/referral.service.ts';
 import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
 import { checkSections } from './check-answers.ts';
 import { loadProfile, rememberProfile } from './crew-profile.ts';
 import { claimDraft, deleteDraft, findDraft, holdOrphanDraft, listDrafts, saveDraft } from './drafts.ts';
@@ -126,7 +126,7 @@ export function registerCrewPages(app: FastifyInstance, ctx: RelayContext): void
 
   // The service worker that keeps the form for a crew without signal. Served from /crew/ so that
   // its scope covers the crew's pages and nothing else; always revalidated, so an update is seen.
-  app.get('/crew/sw.js', async (_request, reply) =>
+  app.get('/crew/sw.js', crew, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SERVICE_WORKER),
   );
 

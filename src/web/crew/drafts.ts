@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { RelayContext } from '../../context.ts';
-import { PERSONAL_FIELDS, sealField, unsealField } from '../../governance/personal-data.ts';
+import { PERSONAL_FIELDS, sealField, unsealField } from '../../records/personal-data.ts';
 import { DRAFT_RETENTION_MS } from '../../governance/retention.ts';
 import type { FormValues } from './referral-form.fields.ts';
 import { readForm } from './referral-form.ts';

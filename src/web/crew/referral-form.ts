@@ -5,14 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { londonLocal } from '../../directory/hours.ts';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
+import { formatIssues } from '../../http/request-body.ts';
+import { checkAgainstClock, ReferralInput, type ReferralInputType } from '../../referrals/referral.schema.ts';
 import type { CrewProfile } from './crew-profile.ts';
-import {
-  checkAgainstClock,
-  formatIssues,
-  ReferralInput,
-  type ReferralInputType,
-} from '../../referrals/referral.schema.ts';
 import { londonDateTime, parseDateParts, parseTime, type Parsed } from './form-dates.ts';
 import { allCategories, LIST_FIELDS, TEXT_FIELDS, type FormValues } from './referral-form.fields.ts';
 import { fieldErrors, issue, type FieldError, type FormIssue } from './referral-form.errors.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { resolveEscalation } from '../../../src/assurance/escalation.resolve.ts';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
