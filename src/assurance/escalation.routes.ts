@@ -11,7 +11,8 @@ import {
   toEscalationItem,
   type EscalationItem,
 } from './escalation.queries.ts';
-import { claimEscalation, REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.reasons.ts';
+import { claimEscalation } from './escalation.service.ts';
 import { parseRequest } from './request-body.ts';
 import { MAX_FOLLOW_UP_MS } from './pushes/follow-up.ts';
 import { CLOSE_REASON_MAX, closeReferral } from '../referrals/close.service.ts';

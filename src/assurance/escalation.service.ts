@@ -5,26 +5,7 @@ import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../governance/audit.ts';
 import { insertEvent, refreshStatus } from '../referrals/referral.repository.ts';
-
-/** Reasons tied to a referral (SPEC §6), then system-wide ones that concern a team or the service. */
-export const REFERRAL_REASONS = [
-  'not-sent',
-  'failed',
-  'bounced',
-  'not-acknowledged',
-  'triage-overdue',
-] as const;
-export const SYSTEM_REASONS = [
-  'volume-drop',
-  'destination-silent',
-  'test-alert-unacknowledged',
-  'manifest-disputed',
-  'missing-referral',
-  'rota-gap',
-  'clock-skew',
-  'directory-stale',
-] as const;
-export type EscalationReason = (typeof REFERRAL_REASONS)[number] | (typeof SYSTEM_REASONS)[number];
+import type { EscalationReason, SystemReason } from './escalation.reasons.ts';
 
 export interface NewEscalation {
   referralId: string | null;
@@ -134,7 +115,7 @@ export const RELAY_RESOLVER: Resolver = { name: 'Relay', actor: 'system' };
  */
 export async function resolveCleared(
   db: Kysely<Database>,
-  reason: (typeof SYSTEM_REASONS)[number],
+  reason: SystemReason,
   note: string,
   now: Date,
 ): Promise<number> {

@@ -1,4 +1,4 @@
-import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
+import { DELIVERY_STATES, type DeliveryState } from '../delivery/delivery.states.ts';
 import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
 
 /*
@@ -10,7 +10,7 @@ import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
 /** A referral in these needs nothing more from the safeguarding team; every other status does. */
 export const FINISHED_REFERRAL_STATUSES: readonly string[] = ['acknowledged', 'closed'];
 /** A delivery in these has reached its team or was called off; failed and bounced still need a person. */
-export const FINISHED_DELIVERY_STATES: readonly string[] = ['sent', 'acknowledged', 'cancelled'];
+export const FINISHED_DELIVERY_STATES: readonly DeliveryState[] = ['sent', 'acknowledged', 'cancelled'];
 export const OPEN_REFERRAL_STATUSES = REFERRAL_STATUSES.filter(
   (s) => !FINISHED_REFERRAL_STATUSES.includes(s),
 );

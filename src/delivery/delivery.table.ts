@@ -1,4 +1,6 @@
 import type { Generated } from 'kysely';
+import type { AttemptKind, Channel, Purpose } from './delivery.codes.ts';
+import type { DeliveryState } from './delivery.states.ts';
 
 /** Queue state lives on the row (graphile-worker style): state, attempts, next attempt, lease. */
 export interface DeliveryTable {
@@ -7,10 +9,10 @@ export interface DeliveryTable {
   referral_id: string | null;
   route_id: string | null;
   team_id: string;
-  channel: string;
+  channel: Channel;
   address: string;
-  purpose: string;
-  state: string;
+  purpose: Purpose;
+  state: DeliveryState;
   attempts: number;
   next_attempt_at: string;
   locked_by: string | null;
@@ -31,6 +33,6 @@ export interface DeliveryAttemptTable {
   started_at: string;
   finished_at: string;
   duration_ms: number;
-  outcome: string;
+  outcome: AttemptKind;
   detail: string;
 }

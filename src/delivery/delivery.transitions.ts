@@ -2,6 +2,7 @@ import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { appendAudit, appendAuditEntries } from '../governance/audit.ts';
 import { insertEvent, refreshStatus, refreshStatuses } from '../referrals/referral.repository.ts';
+import type { AttemptKind } from './delivery.codes.ts';
 import type { DeliveryTable } from './delivery.table.ts';
 import { assertTransition, canTransition, type DeliveryState } from './delivery.states.ts';
 
@@ -9,7 +10,7 @@ export interface AttemptRecord {
   worker: string;
   startedAt: Date;
   durationMs: number;
-  outcome: string;
+  outcome: AttemptKind;
   /** The SMTP reply or HTTP status: never message content. */
   detail: string;
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CHANNELS } from '../delivery/delivery.codes.ts';
+import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
 import { REFERRAL_STATUSES } from './referral.status.ts';
 
 const timestamp = z.string().describe('ISO 8601, UTC');
@@ -37,19 +39,10 @@ export const StatusDocumentSchema = z.object({
     z.object({
       id: z.string(),
       team: z.string(),
-      channel: z.enum(['email', 'webhook']),
+      channel: z.enum(CHANNELS),
       address: z.string(),
       purpose: z.string(),
-      state: z.enum([
-        'queued',
-        'sending',
-        'retrying',
-        'sent',
-        'acknowledged',
-        'failed',
-        'bounced',
-        'cancelled',
-      ]),
+      state: z.enum(DELIVERY_STATES),
       attempts: z.number().int(),
       lastError: z.string().nullable(),
       sendBy: timestamp,

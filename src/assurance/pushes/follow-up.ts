@@ -2,13 +2,15 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
 import { HOUR } from '../../time.ts';
-import { openEscalation, REFERRAL_REASONS, type EscalationReason } from '../escalation.service.ts';
+import { REFERRAL_REASONS, type EscalationReason } from '../escalation.reasons.ts';
+import { openEscalation } from '../escalation.service.ts';
+import type { DeliveryState } from '../../delivery/delivery.states.ts';
 
 const BATCH = 200;
 /** A resolution may put the next look at most this far off. */
 export const MAX_FOLLOW_UP_MS = 24 * HOUR;
 
-const DELIVERED = ['sent', 'acknowledged'];
+const DELIVERED: DeliveryState[] = ['sent', 'acknowledged'];
 
 export function isReferralReason(reason: string): boolean {
   return (REFERRAL_REASONS as readonly string[]).includes(reason);
