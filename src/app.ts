@@ -1,11 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RelayContext } from './context.ts';
-import { checkReadiness } from './assurance/health.ts';
-import { registerAcknowledgementRoutes } from './assurance/acknowledgement.routes.ts';
+import { registerProbeRoutes } from './assurance/probes.ts';
+import { registerAcknowledgementRoutes } from './response/response.routes.ts';
 import { registerEscalationRoutes } from './assurance/escalation.routes.ts';
 import { registerMetricsRoute } from './assurance/metrics.ts';
 import { registerManifestRoutes } from './assurance/manifest.routes.ts';
-import { registerOpenApiRoute } from './http/openapi.ts';
+import { registerOpenApiRoute } from './openapi.ts';
 import { refuseControlCharacters, refuseOtherCharsets } from './http/control-characters.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { REQUEST_LOG_SERIALIZERS } from './http/request-log.ts';
@@ -71,11 +71,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
   });
   app.addHook('preValidation', refuseControlCharacters);
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const readiness = await checkReadiness(ctx);
-    return reply.code(readiness.ready ? 200 : 503).send(readiness);
-  });
+  registerProbeRoutes(app, ctx);
 
   registerWeb(app, ctx, { mailbox: options.mailCatcher === true });
   registerReferralRoutes(app, ctx);

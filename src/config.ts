@@ -1,12 +1,19 @@
 import { resolve } from 'node:path';
-import { parseDuration, type DeadlinePolicy } from './assurance/deadlines.ts';
-import { DAY, HOUR, MINUTE, SECOND } from './time.ts';
+import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
 
 export interface DataKey {
   id: string;
   key: Buffer;
+}
+
+/** How long each step may take; the deadlines (src/directory/deadlines.ts) are computed from it. */
+export interface DeadlinePolicy {
+  sendByMs: number;
+  ackBy: { immediate: number; urgent: number; routine: number | 'next-working-day' };
+  triageByMs: number;
+  reminderBeforeMs: number;
 }
 
 export interface Config {
@@ -19,6 +26,19 @@ export interface Config {
   mailFrom: string;
   bounceDomain: string;
   bounceSmtpPort: number | undefined;
+  /** BOUNCE_HOST: the address the bounce listener binds; HOST unless set (MX traffic may come in elsewhere). */
+  bounceHost: string;
+  /**
+   * METRICS_PORT: where a worker node (`--role worker`) serves /healthz, /readyz and /metrics, so it
+   * can be watched like any node; null when `off`. Web and all-in-one nodes serve them on PORT.
+   */
+  metricsPort: number | null;
+  /**
+   * DRAIN_GRACE: after SIGTERM a node serving HTTP answers 503 (readiness included) this long before
+   * it closes its socket, so the load balancer's health check takes it out of rotation first
+   * (10 s in production, none elsewhere, where no load balancer waits).
+   */
+  drainGraceMs: number;
   /** `off` (BOUNCES=off) says, on purpose, that nothing listens for bounces; readiness reports it. */
   bounces: 'on' | 'off';
   secret: string;
@@ -171,17 +191,21 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (dataKeys.length === 0) insecureDefaults.push('RELAY_DATA_KEYS');
   if (!auditKey) insecureDefaults.push('AUDIT_KEY');
 
+  // Loopback unless told otherwise: exposing Relay is a decision (docs/operations.md, Security).
+  const host = read('HOST', '127.0.0.1', (raw) => raw);
   const config: Config = {
     env: relayEnv,
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/relay.db', parseDatabaseUrl),
-    // Loopback unless told otherwise: exposing Relay is a decision (docs/operations.md, Security).
-    host: read('HOST', '127.0.0.1', (raw) => raw),
+    host,
     port,
     baseUrl,
     smtpUrl,
     mailFrom: read('MAIL_FROM', 'Safeguard Relay <relay@localhost>', (raw) => raw),
     bounceDomain,
     bounceSmtpPort,
+    bounceHost: read('BOUNCE_HOST', host, (raw) => raw),
+    metricsPort: read<number | null>('METRICS_PORT', 9464, (raw) => (raw === 'off' ? null : parsePort(raw))),
+    drainGraceMs: read('DRAIN_GRACE', production ? 10 * SECOND : 0, parseDuration),
     bounces,
     secret: secret || DEV_SECRET,
     dataKeys: dataKeys.length > 0 ? dataKeys : parseDataKeys(DEV_DATA_KEY),

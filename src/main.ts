@@ -13,13 +13,14 @@ import {
   TeamsInUseError,
 } from './directory/directory.service.ts';
 import { importReport } from './directory/directory.report.ts';
-import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './governance/audit.ts';
-import { registerReviewCommands } from './governance/review.cli.ts';
-import { registerOncallCommands } from './assurance/oncall/oncall.cli.ts';
-import { registerCheckCommand } from './assurance/check.cli.ts';
-import { registerPersonalDataCommands } from './governance/personal-data.cli.ts';
-import { reconcileCommand, REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.command.ts';
-import { createUser } from './web/auth/user.service.ts';
+import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './records/audit.ts';
+import { registerReviewCommands } from './cli/review.cli.ts';
+import { registerOncallCommands } from './cli/oncall.cli.ts';
+import { registerCheckCommand } from './cli/check.cli.ts';
+import { registerPersonalDataCommands } from './cli/personal-data.cli.ts';
+import { reconcileCommand } from './cli/reconcile.cli.ts';
+import { REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.output.ts';
+import { createUser } from './access/user.service.ts';
 
 const program = new Command('relay')
   .description(

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAudit } from '../records/audit.ts';
 
 /**
  * `referrals:write`: a source system (ePCR); `acknowledgements:write`: one receiving team's system;

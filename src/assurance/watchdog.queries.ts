@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { DeliveryState } from '../delivery/delivery.states.ts';
+import type { DeliveryState } from '../db/codes.ts';
 
 /** Sweeps look only at rows past a deadline that have no escalation for that reason yet. */
 function noEscalation(referral: string, team: string | null, reason: string) {

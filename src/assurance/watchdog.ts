@@ -2,14 +2,14 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { targetsOf, type Target } from '../delivery/channels/registry.ts';
-import type { FollowUpKind } from '../delivery/delivery.codes.ts';
-import { queueFollowUp, type FollowUp } from '../delivery/delivery.repository.ts';
+import type { FollowUpKind } from '../db/codes.ts';
+import { queueFollowUp, type FollowUp } from '../records/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { isTeamOpen } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
-import type { RouteRow } from '../referrals/referral.repository.ts';
-import { findReferral } from '../referrals/referral.repository.ts';
-import { openEscalation } from './escalation.service.ts';
+import type { RouteRow } from '../records/referral.repository.ts';
+import { findReferral } from '../records/referral.repository.ts';
+import { openEscalation } from '../records/escalation.service.ts';
 import * as q from './watchdog.queries.ts';
 
 /** The steps of a deadline sweep, each counted apart in `relay_sweep_errors_total`. */

@@ -1,8 +1,8 @@
-import { createAckToken } from '../assurance/ack-token.ts';
+import { createAckToken } from '../records/ack-token.ts';
 import type { RelayContext } from '../context.ts';
 import { formatLondon } from '../time.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
-import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
+import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
 import { isPurged, readPayload } from '../referrals/referral.access.ts';
 import { isOutcome, type DeliveryChannel, type Message, type Transports } from './channels/channel.ts';
 import { channels } from './channels/registry.ts';

@@ -5,7 +5,7 @@ import { toError } from '../errors.ts';
 import type { Transports } from './channels/channel.ts';
 import { attemptDelivery, preload, type Preloaded } from './delivery.sender.ts';
 import { OutcomeRecorder } from './outcome.recorder.ts';
-import { claimDue, claimDueIn, type DeliveryRow } from './outbox.repository.ts';
+import { claimDue, claimDueIn, releaseClaims, type DeliveryRow } from './outbox.repository.ts';
 import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
 
 export interface DispatcherLogger {
@@ -82,17 +82,54 @@ export class Dispatcher {
     this.onQueued();
   }
 
-  /** Stops claiming, lets in-flight sends finish (each is bounded by the send time-out), then returns. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, gives back at once what was claimed but not started (another worker sends it
+   * at its next pass), and waits for the sends in flight and their commits, at most SEND_TIMEOUT
+   * (each send is bounded by it already; this bounds the whole drain). A send still unanswered then
+   * keeps its lease, which runs out: another node sends it again, with the same Message-ID.
+   */
+  async stop(): Promise<{ released: number; unfinished: number }> {
     this.running = false;
     this.ctx.signals.off('deliveries-queued', this.onQueued);
     this.wake?.();
     await this.loop;
-    // Sends finish, their outcomes are committed, and what was claimed (ahead, or by those
-    // commits) is sent too: it is under this worker's lease.
-    while (this.inFlight.size > 0 || this.recording.size > 0 || this.ready.length > 0) {
-      this.fill();
-      await Promise.allSettled([...this.inFlight, ...this.recording]);
+    const released = await this.releaseReady();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'timed-out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed-out'), this.ctx.config.delivery.timeoutMs);
+    });
+    const finished = async () => {
+      while (this.inFlight.size > 0 || this.recording.size > 0) {
+        await Promise.allSettled([...this.inFlight, ...this.recording]);
+      }
+      return 'finished' as const;
+    };
+    const how = await Promise.race([finished(), bound]);
+    clearTimeout(timer);
+    const unfinished = how === 'timed-out' ? this.inFlight.size + this.recording.size : 0;
+    if (unfinished > 0)
+      this.options.logger.warn(
+        { unfinished },
+        'drain: sends still unanswered after SEND_TIMEOUT; their leases run out and another node sends them',
+      );
+    return { released, unfinished };
+  }
+
+  /** Claimed deliveries not yet started go back to the queue (see releaseClaims). */
+  private async releaseReady(): Promise<number> {
+    const ids = this.ready.splice(0).map((entry) => entry.row.id);
+    if (ids.length === 0) return 0;
+    try {
+      const released = await releaseClaims(this.ctx.db.kysely, this.workerId, ids, this.ctx.clock.now());
+      this.options.logger.info({ released }, 'drain: released claimed deliveries that had not started');
+      return released;
+    } catch (error) {
+      // Their leases still run out (DELIVERY_LEASE): later, but never lost.
+      this.options.logger.error(
+        { err: toError(error).message, claimed: ids.length },
+        'drain: could not release claimed deliveries; they return when their lease runs out',
+      );
+      return 0;
     }
   }
 

@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { insertEvent } from '../referrals/referral.repository.ts';
-import { appendAudit } from './audit.ts';
-import { PERSONAL_FIELDS, sealField } from './personal-data.ts';
+import { insertEvent } from '../records/referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 
 /**
  * Retention (SPEC §7, invariant 4): once a referral has been closed for the retention period and is

@@ -1,5 +1,5 @@
 import type { RelayContext } from '../context.ts';
-import { appendAudit } from './audit.ts';
+import { appendAudit } from '../records/audit.ts';
 import type { ReviewActor } from './review.model.ts';
 import { reviewCsv } from './review.csv.ts';
 import { reviewPdf } from './review.pdf.ts';

@@ -1,10 +1,11 @@
 import type { Insertable } from 'kysely';
-import { addedRouteDeadline, type AddedRouteDeadline, type DeadlinePolicy } from '../assurance/deadlines.ts';
-import type { NewDelivery } from '../delivery/delivery.repository.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
+import type { NewDelivery } from '../records/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { outOfHoursCover, type PlannedRoute, type Urgency } from '../directory/router.ts';
 import { planIntake } from './intake.plan.ts';
-import type { RouteTable } from './referral.table.ts';
+import type { RouteTable } from '../db/tables/referral.table.ts';
 
 /** What the hours rule gave a route a person added: nothing, the duty team, or a duty team it lacks. */
 export type CoverOutcome =

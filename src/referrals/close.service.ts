@@ -1,9 +1,9 @@
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
-import { resolveEscalationIn, type Resolver } from '../assurance/escalation.service.ts';
-import { findReferral, insertEvent, refreshStatus } from './referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
+import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
+import { findReferral, insertEvent, refreshStatus } from '../records/referral.repository.ts';
 
 export const CLOSE_REASON_MAX = 2000;
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable } from 'kysely';
-import type { DeadlinePolicy } from '../assurance/deadlines.ts';
-import { ackBy, reminderAt, sendBy, triageBy } from '../assurance/deadlines.ts';
-import type { NewDelivery } from '../delivery/delivery.repository.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
+import type { NewDelivery } from '../records/delivery.repository.ts';
 import { targetsOf } from '../delivery/channels/registry.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import type { RouteDecision } from '../directory/router.ts';
-import type { RouteTable, TriageItemTable } from './referral.table.ts';
+import type { RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';
 
 export interface IntakePlan {
   routes: Insertable<RouteTable>[];

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS } from '../delivery/delivery.codes.ts';
-import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
-import { REFERRAL_STATUSES } from './referral.status.ts';
+import { CHANNELS, DELIVERY_STATES } from '../db/codes.ts';
+import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 const timestamp = z.string().describe('ISO 8601, UTC');
 const nullableTimestamp = timestamp.nullable();

@@ -1,16 +1,21 @@
 import type { Kysely } from 'kysely';
-import { addedRouteDeadline, type AddedRouteDeadline } from '../assurance/deadlines.ts';
-import { resolveEscalationIn, type Resolver } from '../assurance/escalation.service.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
+import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { insertDeliveries } from '../delivery/delivery.repository.ts';
+import { insertDeliveries } from '../records/delivery.repository.ts';
 import type { CurrentDirectory } from '../directory/directory.service.ts';
 import type { Team } from '../directory/directory.types.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAudit } from '../records/audit.ts';
 import { coverFor, planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
-import { insertEvent, insertRoutes, refreshStatus, type ReferralRow } from './referral.repository.ts';
+import {
+  insertEvent,
+  insertRoutes,
+  refreshStatus,
+  type ReferralRow,
+} from '../records/referral.repository.ts';
 
 export interface HandRouting {
   routeId: string;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createAckToken } from '../../src/assurance/ack-token.ts';
-import { openEscalation } from '../../src/assurance/escalation.service.ts';
-import { queueFollowUp } from '../../src/delivery/delivery.repository.ts';
+import { createAckToken } from '../../src/records/ack-token.ts';
+import { openEscalation } from '../../src/records/escalation.service.ts';
+import { queueFollowUp } from '../../src/records/delivery.repository.ts';
 import { DAY } from '../../src/time.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { createTestRelay, TEST_SECRET, type TestRelay } from '../helpers/relay.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { EscalationReason } from '../../src/assurance/escalation.reasons.ts';
-import { openEscalation } from '../../src/assurance/escalation.service.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
+import { openEscalation } from '../../src/records/escalation.service.ts';
 import { RelayError } from '../../src/errors.ts';
 import { createApiKey } from '../../src/access/apikey.service.ts';
 import { DIALECTS } from '../helpers/db.ts';

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
-import type { AttemptKind } from '../../src/delivery/delivery.codes.ts';
-import type { DeliveryState } from '../../src/delivery/delivery.states.ts';
+import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
+import type { AttemptKind, DeliveryState } from '../../src/db/codes.ts';
 import { exampleReferral, type ReferralBody } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { has, labelPairs, parseMetrics, sample, series, type Samples } from '../helpers/metrics.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
-import type { EscalationReason } from '../../src/assurance/escalation.reasons.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;

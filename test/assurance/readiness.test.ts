@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
+import { nodeId, recordHeartbeat } from '../../src/assurance/heartbeat.ts';
 import { recordSweepCompleted } from '../../src/assurance/sweep-status.ts';
 import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { heartbeatEvery } from '../../src/cli/start.ts';
@@ -290,7 +290,7 @@ for (const dialect of DIALECTS) {
       await dispatcher.stop();
       await write;
       assert.deepEqual(await beats('dispatcher'), [
-        { component: 'dispatcher', node: `${process.pid}`, beat_at: '2026-11-25T11:00:15.000Z' },
+        { component: 'dispatcher', node: nodeId(), beat_at: '2026-11-25T11:00:15.000Z' },
       ]);
       const ready = await relay.app.inject({ method: 'GET', url: '/readyz' });
       assert.equal(ready.statusCode, 200);

@@ -12,7 +12,7 @@ import { DIALECTS } from '../helpers/db.ts';
 import { parseMetrics, sample } from '../helpers/metrics.ts';
 import { dudleyReferral } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
-import type { EscalationReason } from '../../src/assurance/escalation.reasons.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

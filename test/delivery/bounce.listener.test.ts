@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { DeliveryState } from '../../src/delivery/delivery.states.ts';
+import type { DeliveryState } from '../../src/db/codes.ts';
 import { startBounceListener, type BounceListener } from '../../src/delivery/bounce/bounce.listener.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';

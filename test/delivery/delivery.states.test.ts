@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DELIVERY_STATES, type DeliveryState } from '../../src/db/codes.ts';
 import {
   assertTransition,
   canTransition,
-  DELIVERY_STATES,
   IllegalTransitionError,
   UNFINISHED_STATES,
-  type DeliveryState,
-} from '../../src/delivery/delivery.states.ts';
-import { transitionDelivery } from '../../src/delivery/delivery.transitions.ts';
+} from '../../src/records/delivery.states.ts';
+import { transitionDelivery } from '../../src/records/delivery.transitions.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { EmailChannel, type OutgoingEmail } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';

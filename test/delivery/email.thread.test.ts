@@ -74,13 +74,21 @@ describe('the email channel on its own thread', () => {
       // The server holds its answer until the thread is gone, so the send is surely in flight.
       smtp.setDelay(60_000);
       const before = smtp.received.length;
-      const pending = channel.send(message());
-      await smtp.waitFor(before + 1);
+      const inFlight = message();
+      let settled = false;
+      const pending = channel.send(inFlight).finally(() => (settled = true));
+      // The server has this very message and has not answered: the thread is mid-send.
+      const [arrived] = (await smtp.waitFor(before + 1)).slice(before);
+      assert.equal(arrived?.parsed.messageId, inFlight.messageId);
+      assert.equal(settled, false, 'the send is still waiting for the server when the thread dies');
       await threadOf(channel).terminate();
       const outcome = await pending;
       assert.deepEqual(outcome, { kind: 'temporary', detail: 'email thread stopped' });
       smtp.setDelay(0);
-      assert.equal((await channel.send(message())).kind, 'sent');
+      const next = message();
+      assert.equal((await channel.send(next)).kind, 'sent');
+      const [taken] = (await smtp.waitFor(before + 2)).slice(before + 1);
+      assert.equal(taken?.parsed.messageId, next.messageId, 'the new thread delivered the next message');
     } finally {
       smtp.setDelay(0);
       channel.close();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { transitionDelivery, type WorkerOutcome } from '../../src/delivery/delivery.transitions.ts';
+import { transitionDelivery, type WorkerOutcome } from '../../src/records/delivery.transitions.ts';
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.ts';
 import { claimDue, claimDueIn, type DeliveryRow } from '../../src/delivery/outbox.repository.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
-import { DIALECTS } from '../helpers/db.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
+import { countingCommits, DIALECTS } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
@@ -54,7 +54,8 @@ for (const dialect of DIALECTS) {
     it('records outcomes that finish together in one commit, with every row the single path writes', async () => {
       const rows = await claimed(5);
       assert.equal(rows.length, 5);
-      const recorder = new OutcomeRecorder(relay.ctx.db.kysely, 'w1', relay.ctx.clock);
+      const counted = countingCommits(relay.ctx.db.kysely);
+      const recorder = new OutcomeRecorder(counted.db, 'w1', relay.ctx.clock);
       const now = relay.ctx.clock.now();
       const { kysely } = relay.ctx.db;
       const headBefore = await kysely.selectFrom('audit_head').select('seq').executeTakeFirstOrThrow();
@@ -64,6 +65,7 @@ for (const dialect of DIALECTS) {
       const results = await Promise.all(rows.map((r, i) => recorder.record(sent(r.id, answeredAt(i)))));
 
       assert.deepEqual(results, ['done', 'done', 'done', 'done', 'done']);
+      assert.equal(counted.commits(), 1, 'five outcomes, one commit');
       for (const [i, row] of rows.entries()) {
         const delivery = await deliveryOf(row.id);
         assert.equal(delivery.state, 'sent');

@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { verifyAckToken } from '../../src/assurance/ack-token.ts';
+import { verifyAckToken } from '../../src/records/ack-token.ts';
 import { createContext } from '../../src/context.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';

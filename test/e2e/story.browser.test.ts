@@ -195,7 +195,7 @@ for (const dialect of DIALECTS) {
       await check(lead);
       // The escalation's own page: who it was pushed to, its claim, its history.
       const detail = await lead
-        .locator('td a[href^="/safeguarding/escalations/"]:not([href$="/resolve"])')
+        .locator('.nhsuk-card__heading a[href^="/safeguarding/escalations/"]')
         .first()
         .getAttribute('href');
       await lead.goto(`${base}${detail}`);

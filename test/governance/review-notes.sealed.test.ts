@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { migrateTo, migrateToLatest } from '../../src/db/migrate.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { keyStatus } from '../../src/governance/keys.ts';
 import { caseNotes, reviewCases } from '../../src/governance/review.queries.ts';
 import { createReview, updateCase } from '../../src/governance/review.service.ts';

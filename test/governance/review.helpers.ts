@@ -1,8 +1,8 @@
 import { inflateSync } from 'node:zlib';
-import { openEscalation } from '../../src/assurance/escalation.service.ts';
-import type { DeliveryState } from '../../src/delivery/delivery.states.ts';
+import { openEscalation } from '../../src/records/escalation.service.ts';
+import type { DeliveryState } from '../../src/db/codes.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createUser, type Role } from '../../src/web/auth/user.service.ts';
+import { createUser, type Role } from '../../src/access/user.service.ts';
 import { MINUTE } from '../../src/time.ts';
 import type { TestRelay } from '../helpers/relay.ts';
 import { raise } from '../web/safeguarding/helpers.ts';

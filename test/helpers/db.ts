@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
+import type { Kysely, Transaction } from 'kysely';
 import pg from 'pg';
 import { openDatabase, type Db, type Dialect } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import type { Database } from '../../src/db/schema.ts';
 
 /** SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it and insists it answers). */
 export const DIALECTS: Dialect[] = process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
@@ -93,4 +95,32 @@ export function describeEachDialect(
       }, dialect);
     });
   }
+}
+
+/**
+ * `db` with its transactions counted as they commit, so a test can tell one commit from five.
+ * Only `transaction().execute()` is counted; every other call goes straight to `db`.
+ */
+export function countingCommits(db: Kysely<Database>): { db: Kysely<Database>; commits(): number } {
+  let commits = 0;
+  const counted = new Proxy(db, {
+    get(target, property) {
+      if (property === 'transaction') {
+        return () => {
+          const builder = target.transaction();
+          return {
+            execute: async <T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> => {
+              const result = await builder.execute(work);
+              commits += 1;
+              return result;
+            },
+          };
+        };
+      }
+      // Kysely keeps its state in private fields: its methods must run on the real instance.
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { db: counted, commits: () => commits };
 }

@@ -14,6 +14,8 @@ export function relayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     ...inheritedClockEnv(),
     RELAY_ENV: 'test',
     LOG_LEVEL: 'warn',
+    // A worker's probes on a free port: parallel test files would collide on the default 9464.
+    METRICS_PORT: '0',
     ...env,
   };
 }

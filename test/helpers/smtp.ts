@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import type { AddressInfo, Socket } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import type { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 
 /** How the test SMTP server answers the next messages. */
 export type SmtpMode =
@@ -148,4 +150,36 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+let markers = 0;
+
+/**
+ * Proves that nothing more than `expected` messages went out through `channel`, without sleeping:
+ * sends a marker through the same channel and waits for it. A one-connection pool sends in order,
+ * so anything handed to the channel before the marker has arrived by the time the marker has. The
+ * marker is taken out of `smtp.received` again, so later counts are unchanged.
+ */
+export async function assertNothingMoreSent(
+  channel: Pick<EmailChannel, 'send'>,
+  smtp: TestSmtpServer,
+  expected: number,
+): Promise<void> {
+  const messageId = `<marker-${++markers}@relay.test>`;
+  const outcome = await channel.send({
+    from: 'marker@relay.test',
+    envelopeFrom: 'marker@relay.test',
+    to: 'marker@relay.test',
+    subject: 'marker',
+    text: 'marker',
+    html: '<p>marker</p>',
+    messageId,
+    headers: {},
+  });
+  if (outcome.kind !== 'sent') throw new Error(`the marker was not sent: ${outcome.detail}`);
+  const received = await smtp.waitFor(expected + 1);
+  const at = received.findIndex((m) => m.parsed.messageId === messageId);
+  assert.notEqual(at, -1, 'the marker arrived');
+  received.splice(at, 1);
+  assert.equal(received.length, expected, 'nothing was sent before the marker but the messages expected');
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import { apiClient } from '../assurance/api.helpers.ts';
+import { responseChecker } from '../helpers/openapi.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 describe('GET /api/v1/openapi.json', () => {
@@ -61,6 +64,88 @@ describe('GET /api/v1/openapi.json', () => {
       const documented = path.replace(/:(\w+)/g, '{$1}');
       assert.ok(doc.paths[documented]?.[method.toLowerCase()], `${method} ${documented} is in the document`);
     }
+  });
+
+  it('answers as the document says: status, content type and body of real requests', async () => {
+    const doc = (await relay.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const check = responseChecker(doc);
+    const api = apiClient(relay);
+    const call = async (
+      method: 'GET' | 'POST',
+      path: string,
+      url: string,
+      key?: string,
+      payload?: object,
+    ) => {
+      const response = await relay.app.inject({
+        method,
+        url,
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+        ...(payload ? { payload } : {}),
+      });
+      check(method, path, response);
+      return response;
+    };
+    const body = exampleReferral({ source: { system: 'test-epcr', reference: 'OPENAPI-1' } });
+    const created = await call('POST', '/api/v1/referrals', '/api/v1/referrals', relay.epcrKey, body);
+    assert.equal(created.statusCode, 201);
+    const { id } = created.json() as { id: string };
+    assert.equal(
+      (await call('POST', '/api/v1/referrals', '/api/v1/referrals', relay.epcrKey, body)).statusCode,
+      200,
+    );
+    const invalid = await call('POST', '/api/v1/referrals', '/api/v1/referrals', relay.epcrKey, {
+      urgency: 'soon',
+    });
+    assert.equal(invalid.statusCode, 422);
+    assert.equal(
+      (await call('POST', '/api/v1/referrals', '/api/v1/referrals', undefined, body)).statusCode,
+      401,
+    );
+
+    const one = '/api/v1/referrals/{id}';
+    assert.equal((await call('GET', one, `/api/v1/referrals/${id}`, relay.epcrKey)).statusCode, 200);
+    assert.equal(
+      (await call('GET', one, '/api/v1/referrals/no-such-referral', relay.epcrKey)).statusCode,
+      404,
+    );
+    assert.equal(
+      (await call('GET', '/api/v1/referrals', '/api/v1/referrals', relay.epcrKey)).statusCode,
+      200,
+    );
+
+    const acks = '/api/v1/referrals/{id}/acknowledgements';
+    const ack = await call('POST', acks, `/api/v1/referrals/${id}/acknowledgements`, relay.teamKey, {
+      by: 'Sam Patel',
+    });
+    assert.equal(ack.statusCode, 201);
+    const noName = await call('POST', acks, `/api/v1/referrals/${id}/acknowledgements`, relay.teamKey, {});
+    assert.equal(noName.statusCode, 422);
+
+    const escalationsKey = await api.makeKey('safeguarding tooling', 'escalations:write');
+    const escalations = await call('GET', '/api/v1/escalations', '/api/v1/escalations', escalationsKey);
+    assert.equal(escalations.statusCode, 200);
+    const claim = '/api/v1/escalations/{id}/claim';
+    const unknown = await call('POST', claim, '/api/v1/escalations/no-such/claim', escalationsKey, {
+      by: 'Lee',
+    });
+    assert.equal(unknown.statusCode, 404);
+
+    const manifest = '/api/v1/teams/{team}/manifest';
+    const today = relay.clock.now().toISOString().slice(0, 10);
+    const listed = await call(
+      'GET',
+      manifest,
+      `/api/v1/teams/birmingham-adults/manifest?date=${today}`,
+      relay.teamKey,
+    );
+    assert.equal(listed.statusCode, 200);
+
+    assert.equal((await call('GET', '/healthz', '/healthz')).statusCode, 200);
+    const ready = await call('GET', '/readyz', '/readyz');
+    // No dispatcher or watchdog runs in this test: not ready, and the answer still as documented.
+    assert.equal(ready.statusCode, 503);
+    assert.equal(ready.json().ready, false);
   });
 });
 

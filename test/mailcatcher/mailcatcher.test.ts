@@ -7,7 +7,7 @@ import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { startMailCatcher, type MailCatcher } from '../../src/mailcatcher/mailcatcher.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createUser } from '../../src/web/auth/user.service.ts';
+import { createUser } from '../../src/access/user.service.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';

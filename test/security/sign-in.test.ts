@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { createUser } from '../../src/web/auth/user.service.ts';
+import { createUser } from '../../src/access/user.service.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';

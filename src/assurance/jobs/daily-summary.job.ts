@@ -1,5 +1,5 @@
 import type { EmailSender } from '../../delivery/channels/channel.ts';
-import { formatAnchor, signAnchor } from '../../governance/audit.ts';
+import { formatAnchor, signAnchor } from '../../records/audit.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { composeDailySummaryEmail } from './daily-summary.email.ts';
 import { dailyCounts } from './daily-summary.queries.ts';

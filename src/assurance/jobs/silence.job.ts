@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import type { Directory, Team } from '../../directory/directory.types.ts';
 import { DAY } from '../../time.ts';
-import { openEscalation } from '../escalation.service.ts';
+import { openEscalation } from '../../records/escalation.service.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { londonYesterday, runOnceInTransaction } from './schedule.ts';
 import {

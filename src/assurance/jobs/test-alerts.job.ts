@@ -3,11 +3,11 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
 import { targetsOf, type Target } from '../../delivery/channels/registry.ts';
-import { queueFollowUp } from '../../delivery/delivery.repository.ts';
+import { queueFollowUp } from '../../records/delivery.repository.ts';
 import type { BankHoliday, Directory, Team } from '../../directory/directory.types.ts';
 import { effectiveHours } from '../../directory/hours.ts';
 import { DAY } from '../../time.ts';
-import { ackBy } from '../deadlines.ts';
+import { ackBy } from '../../directory/deadlines.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { escalateUnacknowledgedTestAlerts } from './test-alerts.escalate.ts';
 

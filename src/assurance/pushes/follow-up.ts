@@ -2,9 +2,8 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
 import { HOUR } from '../../time.ts';
-import { REFERRAL_REASONS, type EscalationReason } from '../escalation.reasons.ts';
-import { openEscalation } from '../escalation.service.ts';
-import type { DeliveryState } from '../../delivery/delivery.states.ts';
+import { REFERRAL_REASONS, type DeliveryState, type EscalationReason } from '../../db/codes.ts';
+import { openEscalation } from '../../records/escalation.service.ts';
 
 const BATCH = 200;
 /** A resolution may put the next look at most this far off. */

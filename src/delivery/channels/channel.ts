@@ -1,8 +1,8 @@
 import type { RelayContext } from '../../context.ts';
 import type { EmailDetail, Team } from '../../directory/directory.types.ts';
-import type { ReferralRow } from '../../referrals/referral.repository.ts';
+import type { ReferralRow } from '../../records/referral.repository.ts';
 import type { PurgedPayload, ReferralPayload } from '../../referrals/referral.access.ts';
-import { ATTEMPT_OUTCOMES, type FollowUpKind, type Purpose } from '../delivery.codes.ts';
+import { ATTEMPT_OUTCOMES, type FollowUpKind, type Purpose } from '../../db/codes.ts';
 import type { ReferralEmailFacts } from '../messages/referral.email.ts';
 import type { DeliveryRow } from '../outbox.repository.ts';
 import type { AttemptOutcome } from '../retry.policy.ts';

@@ -1,5 +1,5 @@
 import type { Team } from '../../directory/directory.types.ts';
-import type { Purpose } from '../delivery.codes.ts';
+import type { Purpose } from '../../db/codes.ts';
 import { composeFollowUpEmail, composeTestAlertEmail } from '../messages/follow-up.email.ts';
 import { composeReferralEmail, type ComposedEmail } from '../messages/referral.email.ts';
 import type { DeliveryChannel, Message, SendingEnv } from './channel.ts';

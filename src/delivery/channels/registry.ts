@@ -1,5 +1,5 @@
 import type { Team } from '../../directory/directory.types.ts';
-import type { Channel, Purpose } from '../delivery.codes.ts';
+import type { Channel, Purpose } from '../../db/codes.ts';
 import type { DeliveryChannel } from './channel.ts';
 import { email } from './email.ts';
 import { webhook } from './webhook.ts';

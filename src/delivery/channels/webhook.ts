@@ -1,5 +1,5 @@
 import type { Team, WebhookChannel } from '../../directory/directory.types.ts';
-import type { Purpose } from '../delivery.codes.ts';
+import type { Purpose } from '../../db/codes.ts';
 import type { DeliveryChannel, Message, SendingEnv } from './channel.ts';
 import { webhookPolicy } from './webhook.address.ts';
 import { sendWebhook, type OutgoingWebhook } from './webhook.channel.ts';

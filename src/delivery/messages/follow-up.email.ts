@@ -1,4 +1,4 @@
-import type { FollowUpKind } from '../delivery.codes.ts';
+import type { FollowUpKind } from '../../db/codes.ts';
 import { escapeHtml, htmlTable, textTable } from './html.ts';
 import { referralSubject, type ComposedEmail, type ReferralEmailFacts } from './referral.email.ts';
 

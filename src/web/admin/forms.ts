@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError, type FieldIssue } from '../../errors.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 
 /** Every admin page is for admins only; every admin form also carries its CSRF token. */

@@ -2,10 +2,10 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../../db/schema.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
-import { hashPassword, generatePassword } from '../auth/password.ts';
-import { accountKey, clearAccount, waitingAccounts } from '../auth/sign-in.throttle.ts';
-import { rowToUser, type User } from '../auth/user.service.ts';
+import { appendAudit } from '../../records/audit.ts';
+import { hashPassword, generatePassword } from '../../access/password.ts';
+import { accountKey, clearAccount, waitingAccounts } from '../../access/sign-in.throttle.ts';
+import { rowToUser, type User } from '../../access/user.service.ts';
 
 export interface UserListing extends User {
   createdAt: string;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { createUser, ROLES } from '../auth/user.service.ts';
+import { createUser, ROLES } from '../../access/user.service.ts';
 import {
   actorOf,
   adminForm,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { isValidIsoDate, londonToInstant } from '../../directory/hours.ts';
-import { verifyAuditChain, type VerifyResult } from '../../governance/audit.ts';
+import { verifyAuditChain, type VerifyResult } from '../../records/audit.ts';
 import { userNames } from '../../governance/review.queries.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, formField } from '../safeguarding/page.helpers.ts';

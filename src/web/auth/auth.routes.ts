@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { registerAccountPages } from './account.pages.ts';
-import { csrfCheck } from './csrf.ts';
-import { sessionApiGuard } from './session-api.guard.ts';
-import { createSession, endSession, resolveSession, SESSION_MAX_MS } from './session.service.ts';
-import { signIn } from './user.service.ts';
+import { csrfCheck } from '../../access/csrf.ts';
+import { sessionApiGuard } from '../../access/session-api.guard.ts';
+import { createSession, endSession, resolveSession, SESSION_MAX_MS } from '../../access/session.service.ts';
+import { signIn } from '../../access/user.service.ts';
 
 export const SESSION_COOKIE = 'relay_session';
 /** @fastify/csrf-protection's cookie, holding the secret the form tokens are made from. */

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Role, User } from './user.service.ts';
+import type { Role, User } from '../../access/user.service.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -4,13 +4,9 @@
  * rules a referral from an ePCR does. Problems come back keyed by control id for the page to show.
  */
 import { randomUUID } from 'node:crypto';
-import type { User } from '../auth/user.service.ts';
-import {
-  checkAgainstClock,
-  formatIssues,
-  ReferralInput,
-  type ReferralInputType,
-} from '../../referrals/referral.schema.ts';
+import type { User } from '../../access/user.service.ts';
+import { formatIssues } from '../../http/request-body.ts';
+import { checkAgainstClock, ReferralInput, type ReferralInputType } from '../../referrals/referral.schema.ts';
 import { londonDateTime, parseDateParts, parseTime, type Parsed } from './form-dates.ts';
 import { allCategories, LIST_FIELDS, TEXT_FIELDS, type FormValues } from './referral-form.fields.ts';
 import { fieldErrors, issue, type FieldError, type FormIssue } from './referral-form.errors.ts';

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { acknowledgeForTeam } from '../../assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../response/acknowledgement.service.ts';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { recordOutcome } from '../../referrals/outcome.service.ts';
-import { redirectReferral } from '../../referrals/redirect.service.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { recordOutcome } from '../../response/outcome.service.ts';
+import { redirectReferral } from '../../response/redirect.service.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
 import { actingRoute, referralForRecipient, renderDetail } from './inbox.detail.ts';
 import { field, readOutcomeForm, readRedirectForm, redirectErrors } from './inbox.forms.ts';
 import { inboxPage, type InboxQuery } from './inbox.page.ts';

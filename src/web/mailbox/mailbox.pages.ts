@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { requireRole } from '../auth/guards.ts';
-import { ROLES, type User } from '../auth/user.service.ts';
+import { ROLES, type User } from '../../access/user.service.ts';
 import { listReadable, readMessage } from '../../mailcatcher/mailbox.access.ts';
 import { linkify } from './linkify.ts';
 

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { CLOSE_REASON_MAX, closeReferral } from '../../referrals/close.service.ts';
-import { findReferral, type ReferralRow } from '../../referrals/referral.repository.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { findReferral, type ReferralRow } from '../../records/referral.repository.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, formField, resolverOf, signedInUser } from './page.helpers.ts';
 

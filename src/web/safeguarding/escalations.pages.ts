@@ -6,15 +6,16 @@ import {
   type EscalationItem,
 } from '../../assurance/escalation.queries.ts';
 import { resolveEscalation } from '../../assurance/escalation.resolve.ts';
-import { claimEscalation } from '../../assurance/escalation.service.ts';
+import { claimEscalation } from '../../records/escalation.service.ts';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { isRoutedTo } from '../../referrals/referral.repository.ts';
+import { isRoutedTo } from '../../records/referral.repository.ts';
 import { DAY } from '../../time.ts';
 import { requireRole } from '../auth/guards.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { isReferralReason } from '../../assurance/pushes/follow-up.ts';
 import { escalationPage } from './escalation.detail.ts';
+import { escalationFacts, urgencyText } from './escalation.facts.ts';
 import {
   escalationView,
   followUpFrom,
@@ -122,11 +123,15 @@ async function listPage(
   }
   const found = await rows.orderBy('escalations.id').limit(LIST_LIMIT).execute();
   const items = await Promise.all(found.map((row) => toEscalationItem(ctx, row)));
+  const facts = await escalationFacts(ctx, items, ctx.clock.now());
   return reply.page('safeguarding/escalations.njk', {
     pageTitle: view === 'open' ? 'Escalations' : 'Resolved escalations',
     view,
     resolvedDays: RESOLVED_DAYS,
-    items: items.map(escalationView),
+    items: items.map((item) => {
+      const f = facts.get(item.id);
+      return { ...escalationView(item), ...f, urgencyText: f?.urgency ? urgencyText(f.urgency) : null };
+    }),
     truncated: found.length === LIST_LIMIT,
     problem: notices.problem,
     resolved: notices.resolved && escalationView(notices.resolved),

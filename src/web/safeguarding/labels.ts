@@ -1,6 +1,5 @@
-import type { EscalationReason } from '../../assurance/escalation.reasons.ts';
-import type { DeliveryState } from '../../delivery/delivery.states.ts';
-import type { ReferralStatus } from '../../referrals/referral.status.ts';
+import type { DeliveryState, EscalationReason } from '../../db/codes.ts';
+import type { ReferralStatus } from '../../records/referral.status.ts';
 
 /**
  * Plain-English words for the codes the safeguarding pages show. Each table is keyed by its code's

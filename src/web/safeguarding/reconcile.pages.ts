@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
-import { formatReport, type ReportFormat } from '../../governance/reconciliation.command.ts';
+import { appendAudit } from '../../records/audit.ts';
+import { formatReport, type ReportFormat } from '../../governance/reconciliation.output.ts';
 import { recentRuns } from '../../governance/reconciliation.queries.ts';
 import {
   findReport,
@@ -10,7 +10,7 @@ import {
   ReconciliationInputError,
   type ReconciliationSummary,
 } from '../../governance/reconciliation.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, formField, signedInUser } from './page.helpers.ts';
 import { reportView } from './reconcile.view.ts';

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../records/personal-data.ts';
 import { viewReferral } from '../../referrals/referral.access.ts';
 import { statusDocument } from '../../referrals/referral.document.ts';
 import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
-import type { ReferralRow } from '../../referrals/referral.repository.ts';
+import type { ReferralRow } from '../../records/referral.repository.ts';
 import { requireRole } from '../auth/guards.ts';
 import { deliveryState, escalationReason, triageReason } from './labels.ts';
 import { namesIn, signedInUser, type Names } from './page.helpers.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import {
   caseHistory,
   caseNotes,
@@ -14,8 +14,8 @@ import {
   type Person,
 } from '../../governance/review.queries.ts';
 import { updateCase } from '../../governance/review.service.ts';
-import type { User } from '../auth/user.service.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import type { User } from '../../access/user.service.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, signedInUser } from './page.helpers.ts';
 import {

@@ -9,7 +9,7 @@ import {
   reviewProgress,
 } from '../../governance/review.queries.ts';
 import { assignReviewer, createReview } from '../../governance/review.service.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from '../auth/guards.ts';
 import { errorList, formField, signedInUser } from './page.helpers.ts';
 import { registerReviewCasePages } from './reviews.case.pages.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { isValidIsoDate, londonToInstant } from '../../directory/hours.ts';
-import { REFERRAL_STATUSES } from '../../referrals/referral.status.ts';
+import { REFERRAL_STATUSES } from '../../records/referral.status.ts';
 import { requireRole } from '../auth/guards.ts';
 import { referralStatus } from './labels.ts';
 import { errorList, formField, namesIn } from './page.helpers.ts';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DAILY_SUMMARY_JOB, dailySummaryJob } from '../../../src/assurance/jobs/daily-summary.job.ts';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { parseAnchor, verifyAuditChain } from '../../../src/governance/audit.ts';
+import { parseAnchor, verifyAuditChain } from '../../../src/records/audit.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
+import { assertNothingMoreSent, startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
 import { raiseReferral } from './seed.ts';
 
 const TO = 'safeguarding@ambulance.example';
@@ -116,8 +116,7 @@ for (const dialect of DIALECTS) {
     it('does nothing on a second call the same day, from this job or another node', async () => {
       relay.clock.set('2026-11-25T18:00:00Z');
       assert.equal(await dailySummaryJob(email)(relay.ctx, relay.clock.now()), 'not-claimed');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.equal(smtp.received.length, 1);
+      await assertNothingMoreSent(email, smtp, 1);
     });
 
     it('is off without SAFEGUARDING_EMAIL or a mailer', async () => {

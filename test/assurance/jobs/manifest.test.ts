@@ -3,10 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../../../src/access/apikey.service.ts';
 import { manifestJob, manifestJobName } from '../../../src/assurance/jobs/manifest.job.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
+import { assertNothingMoreSent, startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
 import { escalationsOf, raiseReferral } from './seed.ts';
 
 interface ManifestBody {
@@ -189,8 +189,7 @@ for (const dialect of DIALECTS) {
       }
       assert.deepEqual(await job(relay.ctx, relay.clock.now()), { sent: 0 });
       assert.deepEqual(await manifestJob(email)(relay.ctx, relay.clock.now()), { sent: 0 });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.equal(smtp.received.length, 1);
+      await assertNothingMoreSent(email, smtp, 1);
       const run = await relay.ctx.db.kysely
         .selectFrom('scheduled_runs')
         .selectAll()

@@ -4,7 +4,7 @@ import type { Database } from '../../../src/db/schema.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { HOUR } from '../../../src/time.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
-import type { EscalationReason } from '../../../src/assurance/escalation.reasons.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 
 export interface SeedRoute {
   receivedAt: string;

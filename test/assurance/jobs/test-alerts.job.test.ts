@@ -35,26 +35,39 @@ for (const dialect of DIALECTS) {
 
     it('sends every active address a test alert, a few per sweep, and none again within the interval', async () => {
       const job = testAlertsJob();
-      const counts = [];
+      const testAlertDeliveries = () =>
+        db().selectFrom('deliveries').selectAll().where('purpose', '=', 'test-alert').execute();
+      const recorded = [];
+      const queued = [];
       for (let sweep = 0; sweep < 6; sweep++) {
         await job(relay.ctx, relay.clock.now());
-        counts.push((await alerts()).length);
+        recorded.push((await alerts()).length);
+        queued.push((await testAlertDeliveries()).length);
         relay.clock.advance(15_000);
       }
       const total = expected.length;
       assert.equal(total, 85, 'the demo directory has 84 email addresses and one webhook');
-      assert.deepEqual(counts, [20, 40, 60, 80, 85, 85]);
-      assert.ok(TEST_ALERTS_PER_SWEEP === 20);
+      // Each sweep records and queues at most TEST_ALERTS_PER_SWEEP alerts, until every address has one.
+      const staggered = [1, 2, 3, 4, 5, 6].map((sweep) => Math.min(sweep * TEST_ALERTS_PER_SWEEP, total));
+      assert.deepEqual(staggered, [20, 40, 60, 80, 85, 85]);
+      assert.deepEqual(recorded, staggered, 'test_alerts rows after each sweep');
+      assert.deepEqual(queued, staggered, 'test-alert deliveries after each sweep');
       const rows = await alerts();
       assert.deepEqual(rows.map((r) => `${r.team_id} ${r.address}`).sort(), [...expected].sort());
-      const deliveries = await db()
-        .selectFrom('deliveries')
-        .selectAll()
-        .where('purpose', '=', 'test-alert')
-        .execute();
-      assert.equal(deliveries.length, total);
+      const deliveries = await testAlertDeliveries();
       assert.ok(deliveries.every((d) => d.state === 'queued' && d.referral_id === null));
       assert.equal(deliveries.filter((d) => d.channel === 'webhook').length, 1);
+      // Each recorded alert is the one queued delivery to its own team and address.
+      const byId = new Map(deliveries.map((d) => [d.id, d]));
+      for (const alert of rows) {
+        const delivery = byId.get(alert.delivery_id);
+        assert.deepEqual(
+          [delivery?.team_id, delivery?.address],
+          [alert.team_id, alert.address],
+          `the delivery of the test alert to ${alert.address}`,
+        );
+      }
+      assert.equal(new Set(rows.map((r) => r.delivery_id)).size, total);
 
       // A fresh job (another node, or a restart) finds nothing due either.
       relay.clock.advance(6 * DAY);

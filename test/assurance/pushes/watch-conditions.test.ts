@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { resolveEscalation } from '../../../src/assurance/escalation.resolve.ts';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
@@ -10,7 +10,7 @@ import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
 import { outsideCoverage, raise } from '../../web/safeguarding/helpers.ts';
-import type { EscalationReason } from '../../../src/assurance/escalation.reasons.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 
 const DESK = 'desk@ambulance.example';
 const LEAD = 'lead@ambulance.example';

@@ -108,6 +108,41 @@ for (const dialect of DIALECTS) {
       await admin.get('/admin/api-keys');
       const missing = await admin.post('/admin/api-keys/00000000-0000-4000-8000-000000000000/revoke', {});
       assert.equal(missing.statusCode, 404);
+
+      await admin.get('/admin/api-keys/new');
+      await admin.post('/admin/api-keys', {
+        name: 'Revoked twice',
+        scope: 'referrals:write',
+        system: 'twice',
+      });
+      const key = await relay.ctx.db.kysely
+        .selectFrom('api_keys')
+        .select('id')
+        .where('name', '=', 'Revoked twice')
+        .executeTakeFirstOrThrow();
+      await admin.get('/admin/api-keys');
+      assert.equal((await admin.post(`/admin/api-keys/${key.id}/revoke`, {})).statusCode, 303);
+      const revokedAt = () =>
+        relay.ctx.db.kysely
+          .selectFrom('api_keys')
+          .select('revoked_at')
+          .where('id', '=', key.id)
+          .executeTakeFirstOrThrow();
+      const first = await revokedAt();
+      assert.ok(first.revoked_at, 'the first revoke took');
+      relay.clock.advance(60_000);
+      await admin.get('/admin/api-keys');
+      const again = await admin.post(`/admin/api-keys/${key.id}/revoke`, {});
+      assert.equal(again.statusCode, 404);
+      // The second attempt changed nothing: the first revocation's time and one audit entry stand.
+      assert.deepEqual(await revokedAt(), first);
+      const revocations = await relay.ctx.db.kysely
+        .selectFrom('audit_log')
+        .select('action')
+        .where('entity_id', '=', key.id)
+        .where('action', '=', 'apikey.revoked')
+        .execute();
+      assert.equal(revocations.length, 1);
     });
   });
 }

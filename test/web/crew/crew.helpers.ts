@@ -1,6 +1,6 @@
 /** Shared by the crew page tests: signed-in browsers, a complete form, and the check page's hidden fields. */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { createUser, type Role, type User } from '../../../src/web/auth/user.service.ts';
+import { createUser, type Role, type User } from '../../../src/access/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
 
 const PASSWORD = 'correct horse battery staple';

@@ -1,7 +1,7 @@
 /** Shared by the inbox tests: recipients for two authorities, signed-in browsers, and referrals for each. */
 import assert from 'node:assert/strict';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
-import { createUser, type Role, type User } from '../../../src/web/auth/user.service.ts';
+import { createUser, type Role, type User } from '../../../src/access/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
 import { formSession } from '../../helpers/web.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
-import { createUser, type Role } from '../../../src/web/auth/user.service.ts';
+import { createUser, type Role } from '../../../src/access/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
 import { formSession } from '../../helpers/web.ts';
 
