@@ -6,10 +6,9 @@ import {
   adminForm,
   adminPage,
   errorList,
-  errorsFor,
   formField,
   noStore,
-  validationIssues,
+  submitForm,
   type FieldErrors,
 } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
@@ -71,21 +70,20 @@ async function addKey(ctx: RelayContext, request: FastifyRequest, reply: Fastify
     ...(form.team ? { teamId: form.team } : {}),
     ...(form.system ? { sourceSystem: form.system } : {}),
   };
-  try {
-    const created = await createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) =>
-      exists(id),
-    );
-    return noStore(reply).page('admin/api-key-created.njk', {
-      pageTitle: 'API key created',
-      apiKey: created.apiKey,
-      key: created.key,
-    });
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    const errors = errorsFor(issues, (path) => FIELD_OF_PATH[path]);
-    return newKeyPage(reply.code(422), ctx, form, errors);
-  }
+  return submitForm(
+    reply,
+    () => createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) => exists(id)),
+    FIELD_OF_PATH,
+    {
+      done: (created) =>
+        noStore(reply).page('admin/api-key-created.njk', {
+          pageTitle: 'API key created',
+          apiKey: created.apiKey,
+          key: created.key,
+        }),
+      again: (reply422, errors) => newKeyPage(reply422, ctx, form, errors),
+    },
+  );
 }
 
 export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): void {

@@ -62,3 +62,28 @@ export function validationIssues(error: unknown): FieldIssue[] | undefined {
 export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store');
 }
+
+/**
+ * Makes a change from a submitted form. When the change refuses its input, the form is shown again
+ * with 422 and each problem beside its field (`fieldOf` maps the change's paths to the form's
+ * fields); any other failure is thrown on. Otherwise `done` answers with the result.
+ */
+export async function submitForm<T>(
+  reply: FastifyReply,
+  change: () => Promise<T>,
+  fieldOf: Readonly<Record<string, string>>,
+  answer: { done: (result: T) => unknown; again: (reply: FastifyReply, errors: FieldErrors) => unknown },
+): Promise<unknown> {
+  let result: T;
+  try {
+    result = await change();
+  } catch (error) {
+    const issues = validationIssues(error);
+    if (!issues) throw error;
+    return answer.again(
+      reply.code(422),
+      errorsFor(issues, (path) => fieldOf[path]),
+    );
+  }
+  return answer.done(result);
+}

@@ -6,11 +6,10 @@ import {
   adminForm,
   adminPage,
   errorList,
-  errorsFor,
   formField,
   formList,
   noStore,
-  validationIssues,
+  submitForm,
   type FieldErrors,
 } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
@@ -112,27 +111,23 @@ async function editUser(
   };
   const { directory } = await currentDirectory(ctx);
   const teams = [...new Set([...form.teams, ...(form.team ? [form.team] : [])])];
-  try {
-    await changeAccess(
-      ctx.db.kysely,
-      ctx.clock,
-      request.params.id,
-      { roles: form.roles, teams },
-      actorOf(request),
-      teamExistsIn(directory),
-    );
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    return editUserPage(
-      reply.code(422),
-      ctx,
-      request.params.id,
-      form,
-      errorsFor(issues, (path) => FIELD_OF_PATH[path]),
-    );
-  }
-  return reply.redirect('/admin/users', 303);
+  return submitForm(
+    reply,
+    () =>
+      changeAccess(
+        ctx.db.kysely,
+        ctx.clock,
+        request.params.id,
+        { roles: form.roles, teams },
+        actorOf(request),
+        teamExistsIn(directory),
+      ),
+    FIELD_OF_PATH,
+    {
+      done: () => reply.redirect('/admin/users', 303),
+      again: (reply422, errors) => editUserPage(reply422, ctx, request.params.id, form, errors),
+    },
+  );
 }
 
 /** Creates the account and shows its password once; a form with problems comes back with them beside the fields. */
@@ -150,25 +145,20 @@ async function addUser(ctx: RelayContext, request: FastifyRequest, reply: Fastif
     roles: form.roles,
     teams: form.team ? [form.team] : [],
   };
-  try {
-    const created = await createUser(
-      ctx.db.kysely,
-      ctx.clock,
-      input,
-      actorOf(request),
-      teamExistsIn(directory),
-    );
-    return noStore(reply).page('admin/user-created.njk', {
-      pageTitle: 'User added',
-      created: created.user,
-      password: created.password,
-    });
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    const errors = errorsFor(issues, (path) => FIELD_OF_PATH[path]);
-    return newUserPage(reply.code(422), ctx, form, errors);
-  }
+  return submitForm(
+    reply,
+    () => createUser(ctx.db.kysely, ctx.clock, input, actorOf(request), teamExistsIn(directory)),
+    FIELD_OF_PATH,
+    {
+      done: (created) =>
+        noStore(reply).page('admin/user-created.njk', {
+          pageTitle: 'User added',
+          created: created.user,
+          password: created.password,
+        }),
+      again: (reply422, errors) => newUserPage(reply422, ctx, form, errors),
+    },
+  );
 }
 
 export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void {
