@@ -1,16 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_SCOPES, createApiKey, listApiKeys, revokeApiKey } from '../../access/apikey.service.ts';
 import type { RelayContext } from '../../context.ts';
-import {
-  actorOf,
-  adminForm,
-  adminPage,
-  errorList,
-  formField,
-  noStore,
-  submitForm,
-  type FieldErrors,
-} from './forms.ts';
+import { actorOf, adminForm, errorList, formField, noStore, submitForm, type FieldErrors } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
 import { registerConfirmedAction } from './confirm.ts';
 import { RelayError } from '../../errors.ts';
@@ -87,11 +78,11 @@ async function addKey(ctx: RelayContext, request: FastifyRequest, reply: Fastify
 }
 
 export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/admin/api-keys', adminPage, async (_request, reply) =>
+  app.get('/admin/api-keys', async (_request, reply) =>
     reply.page('admin/api-keys.njk', { pageTitle: 'API keys', keys: await listApiKeys(ctx.db.kysely) }),
   );
 
-  app.get('/admin/api-keys/new', adminPage, async (_request, reply) =>
+  app.get('/admin/api-keys/new', async (_request, reply) =>
     newKeyPage(reply, ctx, { name: '', scope: '', team: '', system: '' }),
   );
 

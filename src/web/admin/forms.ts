@@ -1,13 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError, type FieldIssue } from '../../errors.ts';
 import { csrfCheck } from '../../access/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
 
-/** Every admin page is for admins only; every admin form also carries its CSRF token. */
-export const adminPage = { preHandler: requireRole('admin') };
-
+/** Every admin form carries its CSRF token; the admin area's guard (src/web/pages.ts) covers every route. */
 export function adminForm(app: FastifyInstance) {
-  return { preHandler: requireRole('admin'), preValidation: csrfCheck(app) };
+  return { preValidation: csrfCheck(app) };
 }
 
 /** The audit actor for the signed-in admin: an id, never a name. */

@@ -4,7 +4,6 @@ import { createUser, ROLES, rowToUser } from '../../access/user.service.ts';
 import {
   actorOf,
   adminForm,
-  adminPage,
   errorList,
   formField,
   formList,
@@ -162,7 +161,7 @@ async function addUser(ctx: RelayContext, request: FastifyRequest, reply: Fastif
 }
 
 export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/admin/users', adminPage, async (request, reply) =>
+  app.get('/admin/users', async (request, reply) =>
     reply.page('admin/users.njk', {
       pageTitle: 'Users',
       users: await listUsers(ctx.db.kysely, ctx.clock, ctx.config.secret),
@@ -170,13 +169,13 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
     }),
   );
 
-  app.get('/admin/users/new', adminPage, async (_request, reply) =>
+  app.get('/admin/users/new', async (_request, reply) =>
     newUserPage(reply, ctx, { email: '', name: '', roles: [], team: '' }),
   );
 
   app.post('/admin/users', adminForm(app), async (request, reply) => addUser(ctx, request, reply));
 
-  app.get<{ Params: { id: string } }>('/admin/users/:id/edit', adminPage, async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/admin/users/:id/edit', async (request, reply) =>
     editUserPage(reply, ctx, request.params.id, undefined),
   );
   app.post<{ Params: { id: string } }>('/admin/users/:id/edit', adminForm(app), async (request, reply) =>
@@ -225,7 +224,7 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
     );
   }
 
-  app.get<{ Params: { id: string } }>('/admin/users/:id/reset-password', adminPage, async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/admin/users/:id/reset-password', async (request, reply) =>
     confirmReset(reply, request.params.id),
   );
   app.post<{ Params: { id: string } }>(
