@@ -5,6 +5,7 @@ import { command, openRuntime } from './cli/runtime.ts';
 import { loadConfig, type Config } from './config.ts';
 import { start, type Role } from './cli/start.ts';
 import { startDrill } from './cli/drill.ts';
+import { registerUserCommands } from './cli/user.cli.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import {
@@ -198,6 +199,7 @@ apikey
   );
 
 const user = program.command('user').description('Manage people who sign in to the web app');
+registerUserCommands(user);
 user
   .command('add')
   .description('Create an account; prints a generated password once unless --password is given')
