@@ -9,6 +9,7 @@ import { requireRole } from '../auth/guards.ts';
 import { deliveryState, escalationReason, triageReason } from './labels.ts';
 import { namesIn, signedInUser, type Names } from './page.helpers.ts';
 import { attemptsOf } from './search.queries.ts';
+import { FAILURE_REASON_TEXT, failureReason } from '../../delivery/failure-reason.ts';
 
 /**
  * GET /safeguarding/referrals/:id (id or reference): everything about one referral. It shows the
@@ -69,6 +70,7 @@ async function progressView(ctx: RelayContext, doc: StatusDocument, names: Names
       ...d,
       teamName: names.teamName(d.team),
       stateText: deliveryState(d.state),
+      reasonText: lastErrorReason(d.lastError),
       attemptList: attempts.filter((a) => a.delivery_id === d.id),
     })),
     triage: doc.triage.map((t) => ({ ...t, reasonText: triageReason(t.reason) })),
@@ -97,4 +99,10 @@ function detailText(detail: Record<string, unknown>): string {
     .filter(([, v]) => v !== null && v !== undefined && v !== '')
     .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join('; ');
+}
+
+/** The failure's class in words (TLS, authentication, DNS…), so the page says why before the raw reply. */
+function lastErrorReason(lastError: string | null): string | undefined {
+  const reason = failureReason(lastError);
+  return reason ? FAILURE_REASON_TEXT[reason] : undefined;
 }
