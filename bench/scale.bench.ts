@@ -1,8 +1,8 @@
 import type { Dialect } from '../src/db/database.ts';
-import { findReferral } from '../src/referrals/referral.repository.ts';
+import { findReferral } from '../src/records/referral.repository.ts';
 import { statusDocument } from '../src/referrals/referral.document.ts';
 import { loadDashboardFacts } from '../src/web/safeguarding/dashboard.queries.ts';
-import { createUser } from '../src/web/auth/user.service.ts';
+import { createUser } from '../src/access/user.service.ts';
 import { formSession } from '../test/helpers/web.ts';
 import { startBenchRelay, type BenchRelay } from './lib/relay.ts';
 import { seedScale } from './lib/scale.seed.ts';

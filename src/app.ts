@@ -1,11 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { RelayContext } from './context.ts';
-import { checkReadiness } from './assurance/health.ts';
-import { registerAcknowledgementRoutes } from './assurance/acknowledgement.routes.ts';
+import { registerProbeRoutes } from './assurance/probes.ts';
+import { registerAcknowledgementRoutes } from './response/response.routes.ts';
 import { registerEscalationRoutes } from './assurance/escalation.routes.ts';
 import { registerMetricsRoute } from './assurance/metrics.ts';
 import { registerManifestRoutes } from './assurance/manifest.routes.ts';
-import { registerOpenApiRoute } from './http/openapi.ts';
+import { registerOpenApiRoute } from './openapi.ts';
 import { refuseControlCharacters, refuseOtherCharsets } from './http/control-characters.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { REQUEST_LOG_SERIALIZERS } from './http/request-log.ts';
@@ -19,6 +19,12 @@ export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'r
 
 /** Probes keep answering while draining: /readyz reports `draining` itself, and the last scrapes still land. */
 const ANSWERED_WHILE_DRAINING = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** In drill mode only reading is allowed, and signing in and out to do it. */
+const DRILL_WRITES_ALLOWED = new Set(['/sign-in', '/sign-out']);
+function readOnly(method: string, url: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD' || DRILL_WRITES_ALLOWED.has(url ?? '');
+}
 
 export interface DeclaredRoute {
   method: string;
@@ -60,6 +66,11 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
       });
     }
   });
+  app.addHook('onRequest', async (request) => {
+    if (ctx.config.mode === 'drill' && !readOnly(request.method, request.routeOptions.url)) {
+      throw new RelayError('service-unavailable', 'This is a drill copy: it shows, and takes no work');
+    }
+  });
   // Before the body is parsed: a UTF-16 body read as UTF-8 is garbage, not a client's JSON.
   app.addHook('onRequest', refuseOtherCharsets);
   // Fastify parses text/plain too; the API takes JSON only, so anything else is refused plainly.
@@ -71,11 +82,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
   });
   app.addHook('preValidation', refuseControlCharacters);
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const readiness = await checkReadiness(ctx);
-    return reply.code(readiness.ready ? 200 : 503).send(readiness);
-  });
+  registerProbeRoutes(app, ctx);
 
   registerWeb(app, ctx, { mailbox: options.mailCatcher === true });
   registerReferralRoutes(app, ctx);

@@ -3,7 +3,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { DirectoryCache } from './directory/directory.service.ts';
-import { useAuditKey } from './governance/audit.ts';
+import { useAuditKey } from './records/audit.ts';
 import { IntakeWriter } from './referrals/intake.writer.ts';
 
 /** What every service needs, built once per process (or per test) and passed down explicitly. */

@@ -23,3 +23,17 @@ const LONDON = new Intl.DateTimeFormat('en-GB', {
 export function formatLondon(iso: string): string {
   return LONDON.format(new Date(iso));
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** '90s', '5m', '4h', '2d', '250ms' → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(s);
+  const ms = m ? Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN) : NaN;
+  if (!Number.isSafeInteger(ms)) {
+    throw new Error(
+      `Invalid duration ${JSON.stringify(s)}: expected a whole number and a unit ms, s, m, h or d (e.g. 90s, 5m, 4h)`,
+    );
+  }
+  return ms;
+}

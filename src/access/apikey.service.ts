@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAudit } from '../records/audit.ts';
 
 /**
  * `referrals:write`: a source system (ePCR); `acknowledgements:write`: one receiving team's system;
@@ -139,6 +139,7 @@ export async function revokeApiKey(
   clock: Clock,
   id: string,
   actor: string,
+  reason?: string,
 ): Promise<void> {
   const at = clock.now();
   await db.transaction().execute(async (trx) => {
@@ -149,7 +150,13 @@ export async function revokeApiKey(
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw new RelayError('not-found', 'No active API key with that id');
-    await appendAudit(trx, at, { actor, action: 'apikey.revoked', entityType: 'api_key', entityId: id });
+    await appendAudit(trx, at, {
+      actor,
+      action: 'apikey.revoked',
+      entityType: 'api_key',
+      entityId: id,
+      ...(reason ? { detail: { reason } } : {}),
+    });
   });
 }
 

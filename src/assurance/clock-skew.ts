@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { RelayContext } from '../context.ts';
 import { clockSkewMs } from '../db/server-time.ts';
-import { openEscalation, RELAY_RESOLVER, resolveEscalationIn } from './escalation.service.ts';
+import { openEscalation, RELAY_RESOLVER, resolveEscalationIn } from '../records/escalation.service.ts';
 
 /** The machine, not the process: a restarted node on the same wrong clock is the same problem. */
 const HOST = hostname();

@@ -1,7 +1,7 @@
 import type { RelayContext } from '../context.ts';
 import type { Directory, Phone } from '../directory/directory.types.ts';
 import { RelayError } from '../errors.ts';
-import { PERSONAL_FIELDS, unsealField } from '../governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../records/personal-data.ts';
 
 /**
  * The escalation queue as the safeguarding team works it, shared by the API and the web pages so

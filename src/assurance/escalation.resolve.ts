@@ -1,8 +1,8 @@
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
-import { acknowledgeRouteIn, type AckResult } from './acknowledgement.service.ts';
-import { resolveEscalationIn, type Resolver } from './escalation.service.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
+import { acknowledgeRouteIn, type AckResult } from '../response/acknowledgement.service.ts';
+import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
 import { followUpTime } from './pushes/follow-up.ts';
 
 export interface Resolution {

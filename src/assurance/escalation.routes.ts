@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requireApiKey } from '../access/apikey.auth.ts';
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { isRoutedTo } from '../referrals/referral.repository.ts';
+import { isRoutedTo } from '../records/referral.repository.ts';
 import { resolveEscalation } from './escalation.resolve.ts';
 import {
   escalationRows,
@@ -11,8 +11,9 @@ import {
   toEscalationItem,
   type EscalationItem,
 } from './escalation.queries.ts';
-import { claimEscalation, REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
-import { parseRequest } from './request-body.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from '../db/codes.ts';
+import { claimEscalation } from '../records/escalation.service.ts';
+import { parseRequest } from '../http/request-body.ts';
 import { MAX_FOLLOW_UP_MS } from './pushes/follow-up.ts';
 import { CLOSE_REASON_MAX, closeReferral } from '../referrals/close.service.ts';
 

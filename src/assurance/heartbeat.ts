@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { RelayContext } from '../context.ts';
 import { judgeAge, skewToleranceMs } from './liveness.ts';
 
@@ -40,4 +41,30 @@ export async function componentHealth(ctx: RelayContext): Promise<ComponentHealt
     const ageMs = last ? now - new Date(last).getTime() : null;
     return { component, lastBeat: last, ageMs, stale: judgeAge(ageMs, limit, tolerance) !== 'fresh' };
   });
+}
+
+/** A node id unique across machines and restarts: process ids repeat from one host to the next. */
+export function nodeId(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/**
+ * How many nodes beat for each component within three watchdog intervals: live workers
+ * (`dispatcher`) and live sweepers (`watchdog`) across the cluster, so "no worker anywhere" and "one
+ * worker left" are each one alert, whichever node is scraped.
+ */
+export async function liveNodes(ctx: RelayContext): Promise<Record<Component, number>> {
+  const now = ctx.clock.now().getTime();
+  const since = new Date(now - 3 * ctx.config.watchdogIntervalMs).toISOString();
+  const until = new Date(now + skewToleranceMs(ctx.config)).toISOString();
+  const rows = await ctx.db.kysely
+    .selectFrom('heartbeats')
+    .select(['component', (eb) => eb.fn.count<number>('node').distinct().as('n')])
+    .where('component', 'in', [...COMPONENTS])
+    .where('beat_at', '>=', since)
+    .where('beat_at', '<=', until)
+    .groupBy('component')
+    .execute();
+  const count = (component: Component) => Number(rows.find((r) => r.component === component)?.n ?? 0);
+  return { dispatcher: count('dispatcher'), watchdog: count('watchdog') };
 }

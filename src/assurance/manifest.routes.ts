@@ -4,8 +4,8 @@ import { requireApiKey } from '../access/apikey.auth.ts';
 import type { ApiKey } from '../access/apikey.service.ts';
 import type { RelayContext } from '../context.ts';
 import { isValidIsoDate } from '../directory/hours.ts';
-import { RelayError, type ErrorCode } from '../errors.ts';
-import { formatIssues } from '../referrals/referral.schema.ts';
+import { RelayError } from '../errors.ts';
+import { parseRequest } from '../http/request-body.ts';
 import { londonYesterday } from './jobs/schedule.ts';
 import { DISPUTE_REASONS, disputeManifestEntry, manifestFor } from './manifest.service.ts';
 
@@ -24,12 +24,6 @@ export const DisputeBody = z
     message: 'Say what is wrong when the reason is other',
   });
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, code: ErrorCode): z.output<T> {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new RelayError(code, undefined, formatIssues(parsed.error));
-  return parsed.data;
-}
-
 /** Only the team's own system reads or disputes its manifest: a key bound to that team. */
 async function requireKeyFor(ctx: RelayContext, request: FastifyRequest, team: string): Promise<ApiKey> {
   const key = await requireApiKey(ctx, request, ['acknowledgements:write']);
@@ -37,18 +31,18 @@ async function requireKeyFor(ctx: RelayContext, request: FastifyRequest, team: s
   return key;
 }
 
-/** The daily manifest by API (SPEC §6), so a team's system can reconcile what it should have received. */
+/** The daily manifest by API (docs/api.md, Daily manifest), so a team's system can reconcile what it should have received. */
 export function registerManifestRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.get<{ Params: { team: string } }>('/api/v1/teams/:team/manifest', async (request) => {
     await requireKeyFor(ctx, request, request.params.team);
-    const query = parse(ManifestQuery, request.query, 'invalid-query');
+    const query = parseRequest(ManifestQuery, request.query, 'invalid-query');
     const date = query.date ?? londonYesterday(ctx.clock.now());
     return manifestFor(ctx.db.kysely, request.params.team, date);
   });
 
   app.post<{ Params: { team: string } }>('/api/v1/teams/:team/manifest/disputes', async (request, reply) => {
     const key = await requireKeyFor(ctx, request, request.params.team);
-    const body = parse(DisputeBody, request.body, 'validation-failed');
+    const body = parseRequest(DisputeBody, request.body, 'validation-failed');
     const result = await disputeManifestEntry(ctx, request.params.team, body, `apikey:${key.id}`);
     return reply.code(result.opened ? 201 : 200).send({
       escalationId: result.escalationId,

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
-import { dedupeKey, openEscalation, type NewEscalation } from './escalation.service.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
+import { dedupeKey, openEscalation, type NewEscalation } from '../records/escalation.service.ts';
 import { londonDayWindow } from './jobs/schedule.ts';
 
 /** One line of a manifest: references, times and urgency only, so it may travel by plain email. */

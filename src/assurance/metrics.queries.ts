@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { OPEN_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
+import { UNSENT_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
 
 /**
  * What `/metrics` reads from the database on each scrape. Open work is counted exactly, however old,
@@ -53,7 +53,7 @@ export async function loadMetricsSnapshot(
   const openDeliveries = await db
     .selectFrom('deliveries')
     .select(['state', 'channel', count('n')])
-    .where('state', 'in', OPEN_DELIVERY_STATES)
+    .where('state', 'in', UNSENT_DELIVERY_STATES)
     .groupBy(['state', 'channel'])
     .execute();
   // A day of attempts through the (finished_at, outcome) index.

@@ -3,12 +3,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RelayContext } from '../context.ts';
 import { londonLocal, londonToInstant } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
+import { ATTEMPT_OUTCOMES, CHANNELS } from '../db/codes.ts';
 import { DAY } from '../time.ts';
-import { REFERRAL_REASONS, SYSTEM_REASONS } from './escalation.service.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from '../db/codes.ts';
 import { checkReadiness, type Readiness } from './health.ts';
-import { COMPONENTS } from './heartbeat.ts';
+import { COMPONENTS, liveNodes } from './heartbeat.ts';
 import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';
-import { OPEN_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
+import { UNSENT_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
 import { sweepMetrics } from './sweep.metrics.ts';
 import { pushMetrics } from './pushes/push.metrics.ts';
 
@@ -17,8 +18,6 @@ import { pushMetrics } from './pushes/push.metrics.ts';
  * address or postcode). A database value outside its set is counted under `other`.
  */
 const URGENCIES = ['immediate', 'urgent', 'routine'] as const;
-const CHANNELS = ['email', 'webhook'] as const;
-const ATTEMPT_OUTCOMES = ['sent', 'temporary', 'permanent'] as const;
 const ESCALATION_REASONS = [...REFERRAL_REASONS, ...SYSTEM_REASONS] as const;
 
 export const ACK_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];
@@ -82,6 +81,7 @@ export function createMetricsRegistry(ctx: RelayContext, options: MetricsOptions
   deliveryMetrics(registry, snapshot);
   acknowledgementMetrics(registry, snapshot, ctx);
   healthMetrics(registry, readiness);
+  liveNodeMetrics(registry, ctx, (error) => options.onError?.(error));
   sweepMetrics(registry, ctx, (error) => options.onError?.(error));
   pushMetrics(registry, ctx, (error) => options.onError?.(error));
   return registry;
@@ -136,11 +136,11 @@ function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
       const s = await snapshot();
       this.reset();
       if (!s) return;
-      for (const state of OPEN_DELIVERY_STATES) {
+      for (const state of UNSENT_DELIVERY_STATES) {
         for (const channel of CHANNELS) this.set({ state, channel }, 0);
       }
       for (const r of s.openDeliveries) {
-        this.inc({ state: fixed(r.state, OPEN_DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
+        this.inc({ state: fixed(r.state, UNSENT_DELIVERY_STATES), channel: fixed(r.channel, CHANNELS) }, r.n);
       }
     },
   });
@@ -244,6 +244,28 @@ function healthMetrics(registry: Registry, readiness: () => Promise<Readiness | 
     async collect() {
       const r = await readiness();
       this.set(r?.ready ? 1 : 0);
+    },
+  });
+}
+
+/**
+ * Nodes alive per component across the cluster, from the database heartbeats: a web node's scrape
+ * says how many workers are left as truly as a worker's, so "no worker anywhere" is one alert.
+ */
+function liveNodeMetrics(registry: Registry, ctx: RelayContext, onError: (error: unknown) => void): void {
+  new Gauge({
+    name: 'relay_live_nodes',
+    help: 'Nodes whose dispatcher (live workers) or watchdog (live sweepers) recorded a heartbeat within three watchdog intervals, cluster-wide.',
+    labelNames: ['component'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const live = await liveNodes(ctx).catch((error: unknown) => {
+        onError(error);
+        return undefined;
+      });
+      if (!live) return;
+      for (const component of COMPONENTS) this.set({ component }, live[component]);
     },
   });
 }

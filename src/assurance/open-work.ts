@@ -1,5 +1,5 @@
-import { DELIVERY_STATES } from '../delivery/delivery.states.ts';
-import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
+import { DELIVERY_STATES, type DeliveryState } from '../db/codes.ts';
+import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 /*
  * Open and finished work, as the safeguarding dashboard and /metrics count it. Open work is counted
@@ -9,9 +9,21 @@ import { REFERRAL_STATUSES } from '../referrals/referral.status.ts';
 
 /** A referral in these needs nothing more from the safeguarding team; every other status does. */
 export const FINISHED_REFERRAL_STATUSES: readonly string[] = ['acknowledged', 'closed'];
-/** A delivery in these has reached its team or was called off; failed and bounced still need a person. */
-export const FINISHED_DELIVERY_STATES: readonly string[] = ['sent', 'acknowledged', 'cancelled'];
 export const OPEN_REFERRAL_STATUSES = REFERRAL_STATUSES.filter(
   (s) => !FINISHED_REFERRAL_STATUSES.includes(s),
 );
+/**
+ * A delivery in these has been acknowledged by its team or was called off. "Sent" is not among them:
+ * sent is not received, so a sent copy stays open work until its team acknowledges.
+ */
+export const FINISHED_DELIVERY_STATES: readonly DeliveryState[] = ['acknowledged', 'cancelled'];
+/**
+ * Every other state is open work while its referral is open. Once the referral is acknowledged or
+ * closed, a copy left sent, failed or bounced needs nobody, so it is counted as superseded instead
+ * of staying open for ever.
+ */
 export const OPEN_DELIVERY_STATES = DELIVERY_STATES.filter((s) => !FINISHED_DELIVERY_STATES.includes(s));
+/** Not yet sent, or failed or bounced: what /metrics counts, by state and channel, however old. */
+export const UNSENT_DELIVERY_STATES = OPEN_DELIVERY_STATES.filter((s) => s !== 'sent');
+/** The dashboard's name for copies left sent, failed or bounced when their referral was finished. */
+export const SUPERSEDED = 'superseded';

@@ -1,5 +1,5 @@
 import { createApiKey } from '../access/apikey.service.ts';
-import { createUser } from '../web/auth/user.service.ts';
+import { createUser } from '../access/user.service.ts';
 import type { RelayContext } from '../context.ts';
 import { latestVersion } from '../directory/directory.repository.ts';
 import { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile } from '../directory/directory.service.ts';

@@ -9,8 +9,9 @@ import { startMailCatcher, type MailCatcher } from '../mailcatcher/mailcatcher.t
 import { seedDemo } from './demo.ts';
 import { Watchdog } from '../assurance/watchdog.runner.ts';
 import { assuranceJobs } from '../assurance/jobs/jobs.ts';
-import { recordHeartbeat } from '../assurance/heartbeat.ts';
+import { nodeId, recordHeartbeat } from '../assurance/heartbeat.ts';
 import { startNotifications, type Notifications } from '../cluster/notify.ts';
+import { startProbeServer, type ProbeServer } from '../assurance/probes.ts';
 import { whoIsOnCall } from '../assurance/oncall/oncall.service.ts';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -28,6 +29,8 @@ interface Running {
   mailCatcher: MailCatcher | undefined;
   bounces: { close(): Promise<void> } | undefined;
   notifications: Notifications;
+  /** A worker's own /healthz, /readyz and /metrics (METRICS_PORT). */
+  probes: ProbeServer | undefined;
 }
 
 /** Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits. */
@@ -39,19 +42,21 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
   await checkSomeoneToTell(ctx);
   warnAboutSetup(ctx, await latestVersion(ctx.db.kysely));
   const running = await launch(ctx, options);
-  console.log(`Safeguard Relay (${options.role}) is running at ${ctx.config.baseUrl}`);
+  console.log(runningLine(ctx, options.role, running.probes));
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal} received: finishing in-flight sends, then stopping.`);
+    const graceMs = options.role === 'worker' ? 0 : ctx.config.drainGraceMs;
+    console.log(`${signal} received: ${drainLine(ctx, graceMs)}`);
     ctx.lifecycle.draining = true;
-    await running.watchdog?.stop();
-    await running.dispatcher?.stop();
+    // The load balancer's grace and the sends' drain run side by side: the stop takes the longer.
+    await Promise.all([stopWork(running), new Promise((resolve) => setTimeout(resolve, graceMs))]);
     await running.notifications.stop();
     await running.bounces?.close();
     await running.app.close();
+    await running.probes?.close();
     running.email.close();
     await running.mailCatcher?.close();
     await ctx.db.close();
@@ -59,6 +64,31 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The watchdog gives its lease up; the dispatcher releases what it had not started and finishes the rest. */
+async function stopWork(running: Running): Promise<void> {
+  await running.watchdog?.stop();
+  const drained = await running.dispatcher?.stop();
+  if (drained)
+    console.log(
+      `Sends: ${drained.released} released to other workers, ${drained.unfinished} left unanswered.`,
+    );
+}
+
+/** What this node serves, truthfully: a worker has no pages, only its probes (or nothing). */
+function runningLine(ctx: RelayContext, role: Role, probes: ProbeServer | undefined): string {
+  if (role !== 'worker') return `Safeguard Relay (${role}) is running at ${ctx.config.baseUrl}`;
+  const probesAt = probes
+    ? `/healthz, /readyz and /metrics at ${probes.url}`
+    : 'nothing listens for HTTP (METRICS_PORT=off)';
+  return `Safeguard Relay (worker) is running: no web pages or API on this node; ${probesAt}`;
+}
+
+function drainLine(ctx: RelayContext, graceMs: number): string {
+  const sendS = ctx.config.delivery.timeoutMs / 1000;
+  const grace = graceMs > 0 ? `answering 503 for ${graceMs / 1000} s (DRAIN_GRACE), ` : '';
+  return `${grace}releasing unstarted sends and finishing those in flight (at most ${sendS} s, SEND_TIMEOUT), then stopping.`;
 }
 
 /**
@@ -90,17 +120,23 @@ async function launch(ctx: RelayContext, options: StartOptions): Promise<Running
     smtpUrl: ctx.config.smtpUrl ?? (mailCatcher as MailCatcher).smtpUrl,
     poolSize: ctx.config.delivery.smtpPoolSize,
     timeoutMs: ctx.config.delivery.timeoutMs,
+    // The built-in catcher listens on this machine, in clear.
+    tls: mailCatcher ? 'off' : ctx.config.smtpTls,
   });
   let dispatcher: Dispatcher | undefined;
   let watchdog: Watchdog | undefined;
   if (role !== 'web') {
-    dispatcher = new Dispatcher(ctx, { email, logger: app.log, onPass: heartbeatEvery(ctx, 'dispatcher') });
+    dispatcher = new Dispatcher(ctx, {
+      transports: { email },
+      logger: app.log,
+      onPass: heartbeatEvery(ctx, 'dispatcher'),
+    });
     dispatcher.start();
     // Test alerts, volume and silence checks, manifests and the daily summary run after each sweep.
     watchdog = new Watchdog(ctx, app.log, assuranceJobs(email));
     watchdog.start();
     // Beat once before serving, so /readyz is truthful from the first request.
-    await recordHeartbeat(ctx, 'dispatcher', `${process.pid}`);
+    await recordHeartbeat(ctx, 'dispatcher', nodeId());
     await recordHeartbeat(ctx, 'watchdog', watchdog.node);
     // Readiness needs a completed sweep in the cluster: a worker serves (and says it is running)
     // once its first run is over, so a new installation is ready from the first request.
@@ -109,7 +145,11 @@ async function launch(ctx: RelayContext, options: StartOptions): Promise<Running
   // Bounces are background work: a web-only node leaves them to the workers.
   const bounces =
     role !== 'web' && ctx.config.bounceSmtpPort !== undefined
-      ? await startBounceListener(ctx, { port: ctx.config.bounceSmtpPort, logger: app.log })
+      ? await startBounceListener(ctx, {
+          port: ctx.config.bounceSmtpPort,
+          host: ctx.config.bounceHost,
+          logger: app.log,
+        })
       : undefined;
   // On PostgreSQL every node announces queued deliveries; worker nodes also listen for them.
   const notifications = startNotifications(ctx, {
@@ -117,7 +157,11 @@ async function launch(ctx: RelayContext, options: StartOptions): Promise<Running
     ...(dispatcher ? { wake: () => dispatcher.nudge() } : {}),
   });
   if (role !== 'worker') await app.listen({ host: ctx.config.host, port: ctx.config.port });
-  return { app, email, dispatcher, watchdog, mailCatcher, bounces, notifications };
+  const probes =
+    role === 'worker' && ctx.config.metricsPort !== null
+      ? await startProbeServer(ctx, { host: ctx.config.host, port: ctx.config.metricsPort, logger: app.log })
+      : undefined;
+  return { app, email, dispatcher, watchdog, mailCatcher, bounces, notifications, probes };
 }
 
 /**
@@ -125,7 +169,7 @@ async function launch(ctx: RelayContext, options: StartOptions): Promise<Running
  * Returns the write (never rejecting) when one was made, so tests can wait for it.
  */
 export function heartbeatEvery(ctx: RelayContext, component: 'dispatcher'): () => Promise<void> | undefined {
-  const node = `${process.pid}`;
+  const node = nodeId();
   let last = 0;
   return () => {
     const now = ctx.clock.now().getTime();

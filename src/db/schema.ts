@@ -1,11 +1,12 @@
-import type { ApiKeyTable } from '../access/apikey.table.ts';
-import type { AcknowledgementTable, EscalationTable } from '../assurance/assurance.table.ts';
-import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from '../assurance/heartbeat.table.ts';
-import type { SweepErrorTable, SweepStatusTable } from '../assurance/sweep.table.ts';
-import type { LeaseTable } from '../cluster/lease.table.ts';
-import type { OncallShiftTable } from '../assurance/oncall/oncall.table.ts';
-import type { EscalationPushTable } from '../assurance/pushes/push.table.ts';
-import type { DeliveryAttemptTable, DeliveryTable } from '../delivery/delivery.table.ts';
+import type { ApiKeyTable } from './tables/apikey.table.ts';
+import type { AcknowledgementTable, EscalationTable } from './tables/assurance.table.ts';
+import type { HeartbeatTable, ScheduledRunTable, TestAlertTable } from './tables/heartbeat.table.ts';
+import type { SweepErrorTable, SweepStatusTable } from './tables/sweep.table.ts';
+import type { LeaseTable } from './tables/lease.table.ts';
+import type { OncallShiftTable } from './tables/oncall.table.ts';
+import type { EscalationPushTable } from './tables/push.table.ts';
+import type { DeliveryAttemptTable, DeliveryTable } from './tables/delivery.table.ts';
+import type { CrewProfileTable, ReferralDraftTable } from './tables/draft.table.ts';
 import type {
   AuthorityTable,
   BankHolidayTable,
@@ -14,19 +15,20 @@ import type {
   TeamChannelTable,
   TeamPhoneTable,
   TeamTable,
-} from '../directory/directory.table.ts';
-import type { SessionTable, SignInThrottleTable, UserTable } from '../web/auth/user.table.ts';
-import type { CaughtMessageTable } from '../mailcatcher/mailcatcher.table.ts';
-import type { AuditHeadTable, AuditKeyingTable, AuditLogTable } from '../governance/audit.table.ts';
-import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from '../governance/review.table.ts';
-import type { ReconciliationRunTable } from '../governance/reconciliation.table.ts';
+} from './tables/directory.table.ts';
+import type { SessionTable, SignInThrottleTable, UserTable } from './tables/user.table.ts';
+import type { IdentityLinkTable, OidcSignInTable } from './tables/identity.table.ts';
+import type { CaughtMessageTable } from './tables/mailcatcher.table.ts';
+import type { AuditHeadTable, AuditKeyingTable, AuditLogTable } from './tables/audit.table.ts';
+import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from './tables/review.table.ts';
+import type { ReconciliationRunTable } from './tables/reconciliation.table.ts';
 import type {
   ReferenceCounterTable,
   ReferralEventTable,
   ReferralTable,
   RouteTable,
   TriageItemTable,
-} from '../referrals/referral.table.ts';
+} from './tables/referral.table.ts';
 
 /** Assembled from each capability's *.table.ts. */
 export interface Database {
@@ -60,10 +62,14 @@ export interface Database {
   users: UserTable;
   sessions: SessionTable;
   sign_in_throttles: SignInThrottleTable;
+  identity_links: IdentityLinkTable;
+  oidc_sign_ins: OidcSignInTable;
   reconciliation_runs: ReconciliationRunTable;
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;
   review_notes: ReviewNoteTable;
   oncall_shifts: OncallShiftTable;
   escalation_pushes: EscalationPushTable;
+  referral_drafts: ReferralDraftTable;
+  crew_profiles: CrewProfileTable;
 }

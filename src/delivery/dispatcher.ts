@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
-import { attemptDelivery, preload, type EmailSender, type Preloaded } from './delivery.sender.ts';
+import type { Transports } from './channels/channel.ts';
+import { attemptDelivery, preload, type Preloaded } from './delivery.sender.ts';
+import { failureReason } from './failure-reason.ts';
 import { OutcomeRecorder } from './outcome.recorder.ts';
-import { claimDue, claimDueIn, type DeliveryRow } from './outbox.repository.ts';
+import { claimDue, claimDueIn, releaseClaims, type DeliveryRow } from './outbox.repository.ts';
 import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
 
 export interface DispatcherLogger {
@@ -14,7 +16,8 @@ export interface DispatcherLogger {
 }
 
 export interface DispatcherOptions {
-  email: EmailSender;
+  /** What the channels send through (the SMTP pool); each delivery's channel is found in the registry. */
+  transports: Transports;
   logger: DispatcherLogger;
   workerId?: string;
   /** Injected so tests can pin the jitter. */
@@ -80,17 +83,54 @@ export class Dispatcher {
     this.onQueued();
   }
 
-  /** Stops claiming, lets in-flight sends finish (each is bounded by the send time-out), then returns. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, gives back at once what was claimed but not started (another worker sends it
+   * at its next pass), and waits for the sends in flight and their commits, at most SEND_TIMEOUT
+   * (each send is bounded by it already; this bounds the whole drain). A send still unanswered then
+   * keeps its lease, which runs out: another node sends it again, with the same Message-ID.
+   */
+  async stop(): Promise<{ released: number; unfinished: number }> {
     this.running = false;
     this.ctx.signals.off('deliveries-queued', this.onQueued);
     this.wake?.();
     await this.loop;
-    // Sends finish, their outcomes are committed, and what was claimed (ahead, or by those
-    // commits) is sent too: it is under this worker's lease.
-    while (this.inFlight.size > 0 || this.recording.size > 0 || this.ready.length > 0) {
-      this.fill();
-      await Promise.allSettled([...this.inFlight, ...this.recording]);
+    const released = await this.releaseReady();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'timed-out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed-out'), this.ctx.config.delivery.timeoutMs);
+    });
+    const finished = async () => {
+      while (this.inFlight.size > 0 || this.recording.size > 0) {
+        await Promise.allSettled([...this.inFlight, ...this.recording]);
+      }
+      return 'finished' as const;
+    };
+    const how = await Promise.race([finished(), bound]);
+    clearTimeout(timer);
+    const unfinished = how === 'timed-out' ? this.inFlight.size + this.recording.size : 0;
+    if (unfinished > 0)
+      this.options.logger.warn(
+        { unfinished },
+        'drain: sends still unanswered after SEND_TIMEOUT; their leases run out and another node sends them',
+      );
+    return { released, unfinished };
+  }
+
+  /** Claimed deliveries not yet started go back to the queue (see releaseClaims). */
+  private async releaseReady(): Promise<number> {
+    const ids = this.ready.splice(0).map((entry) => entry.row.id);
+    if (ids.length === 0) return 0;
+    try {
+      const released = await releaseClaims(this.ctx.db.kysely, this.workerId, ids, this.ctx.clock.now());
+      this.options.logger.info({ released }, 'drain: released claimed deliveries that had not started');
+      return released;
+    } catch (error) {
+      // Their leases still run out (DELIVERY_LEASE): later, but never lost.
+      this.options.logger.error(
+        { err: toError(error).message, claimed: ids.length },
+        'drain: could not release claimed deliveries; they return when their lease runs out',
+      );
+      return 0;
     }
   }
 
@@ -232,7 +272,7 @@ export class Dispatcher {
     const t0 = performance.now();
     let outcome: AttemptOutcome;
     try {
-      outcome = await attemptDelivery(this.ctx, this.options.email, row, known);
+      outcome = await attemptDelivery(this.ctx, this.options.transports, row, known);
     } catch (error) {
       // A fault of ours (bad data, a bug) must still end in a recorded state the watchdog sees.
       this.options.logger.error(
@@ -292,8 +332,15 @@ export class Dispatcher {
     if (result !== 'done')
       this.options.logger.warn({ delivery: row.id, result }, 'attempt outcome not recorded');
     else if (decision.state !== 'sent') {
+      // The reason class, never the detail: an SMTP reply may quote the team's address.
       this.options.logger.warn(
-        { delivery: row.id, state: decision.state, attempt: row.attempts },
+        {
+          delivery: row.id,
+          state: decision.state,
+          attempt: row.attempts,
+          outcome: outcome.kind,
+          reason: failureReason(outcome.detail),
+        },
         'delivery not sent',
       );
     }

@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAuditEntries } from '../governance/audit.ts';
-import type { DeliveryTable } from './delivery.table.ts';
+import { appendAuditEntries } from '../records/audit.ts';
+import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 
 export type DeliveryRow = Selectable<DeliveryTable>;
 
@@ -80,4 +80,41 @@ export async function claimDueIn(
 
 export async function findDelivery(db: Kysely<Database>, id: string): Promise<DeliveryRow | undefined> {
   return db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Gives back deliveries this worker claimed but never started (it is shutting down): the lease ends
+ * now, so any other worker claims them at its next pass rather than after DELIVERY_LEASE, and the
+ * attempt the claim counted is taken back, since nothing was sent. Returns how many were released.
+ */
+export async function releaseClaims(
+  db: Kysely<Database>,
+  worker: string,
+  ids: string[],
+  now: Date,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const at = now.toISOString();
+  return db.transaction().execute(async (trx) => {
+    const released = await trx
+      .updateTable('deliveries')
+      .set((eb) => ({ lease_until: at, locked_by: null, attempts: eb('attempts', '-', 1), updated_at: at }))
+      .where('id', 'in', ids)
+      .where('state', '=', 'sending')
+      .where('locked_by', '=', worker)
+      .returning(['id', 'referral_id', 'attempts'])
+      .execute();
+    await appendAuditEntries(
+      trx,
+      now,
+      released.map((row) => ({
+        actor: `worker:${worker}`,
+        action: 'delivery.released',
+        entityType: 'delivery',
+        entityId: row.id,
+        detail: { referral: row.referral_id, reason: 'worker stopping before the send began' },
+      })),
+    );
+    return released.length;
+  });
 }

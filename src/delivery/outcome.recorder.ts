@@ -3,7 +3,11 @@ import type { Clock } from '../clock.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import type { Database } from '../db/schema.ts';
 import type { DeliveryRow } from './outbox.repository.ts';
-import { transitionClaimed, type TransitionResult, type WorkerOutcome } from './delivery.transitions.ts';
+import {
+  transitionClaimed,
+  type TransitionResult,
+  type WorkerOutcome,
+} from '../records/delivery.transitions.ts';
 
 /**
  * Group commit for the dispatcher (src/db/group-commit.ts). One durable commit per message capped

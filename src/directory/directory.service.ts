@@ -6,7 +6,7 @@ import { canonicalJson } from '../canonical-json.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAudit } from '../records/audit.ts';
 import {
   describeTeamsInUse,
   importWarnings,

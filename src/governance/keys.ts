@@ -2,9 +2,15 @@ import { sql, type Kysely } from 'kysely';
 import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAudit } from './audit.ts';
-import { keyIdOf, newestKey, openField } from './field-crypto.ts';
-import { ALL_PERSONAL_FIELDS, fieldAad, fieldName, sealField, type PersonalField } from './personal-data.ts';
+import { appendAudit } from '../records/audit.ts';
+import { keyIdOf, newestKey, openField } from '../records/field-crypto.ts';
+import {
+  ALL_PERSONAL_FIELDS,
+  fieldAad,
+  fieldName,
+  sealField,
+  type PersonalField,
+} from '../records/personal-data.ts';
 
 /**
  * Key rotation: every personal-data value not yet under the newest key (an older key, or plain text

@@ -1,7 +1,7 @@
 import type { RelayContext } from '../context.ts';
 import { RelayError } from '../errors.ts';
-import { findReferral, type ReferralRow } from '../referrals/referral.repository.ts';
-import { appendAudit } from './audit.ts';
+import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
 
 /**
  * A legal hold keeps a referral's personal data past the retention period (litigation, an inquiry,

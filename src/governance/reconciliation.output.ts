@@ -2,6 +2,14 @@ import { formatLondon } from '../time.ts';
 import type { Category } from './reconciliation.compare.ts';
 import type { ReconciliationReport } from './reconciliation.ts';
 
+export const REPORT_FORMATS = ['text', 'json', 'csv'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export function formatReport(report: ReconciliationReport, format: ReportFormat): string {
+  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  return format === 'csv' ? reportCsv(report) : reportText(report);
+}
+
 /** What each category is called where people read it: the page, the CSV and the command's text. */
 export const CATEGORY_TITLES: Record<Category, string> = {
   missing: 'Missing from Relay',

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { openEscalation } from '../assurance/escalation.service.ts';
+import { openEscalation } from '../records/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAudit } from './audit.ts';
+import { appendAudit } from '../records/audit.ts';
 import {
   CATEGORIES,
   compare,

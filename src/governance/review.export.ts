@@ -1,5 +1,5 @@
 import type { RelayContext } from '../context.ts';
-import { appendAudit } from './audit.ts';
+import { appendAudit } from '../records/audit.ts';
 import type { ReviewActor } from './review.model.ts';
 import { reviewCsv } from './review.csv.ts';
 import { reviewPdf } from './review.pdf.ts';
@@ -16,7 +16,8 @@ export interface ReviewExport {
 
 /**
  * Renders a review as CSV or PDF and records the export in the audit log (who, which review, what
- * format, how many cases) before it is handed over: SPEC §7 wants every export on the chain.
+ * format, how many cases) before it is handed over: every export is on the audit chain
+ * (docs/operations.md, Incident reviews and the audit log).
  */
 export async function exportReview(
   ctx: RelayContext,

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { DataKey } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { rowToUser } from '../web/auth/user.service.ts';
-import { PERSONAL_FIELDS, unsealField } from './personal-data.ts';
+import { rowToUser } from '../access/user.service.ts';
+import { PERSONAL_FIELDS, unsealField } from '../records/personal-data.ts';
 import {
   caseRowToCase,
   isCaseStatus,

@@ -5,9 +5,9 @@ import type { RelayContext } from '../context.ts';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
-import { rowToUser } from '../web/auth/user.service.ts';
-import { appendAudit } from './audit.ts';
-import { PERSONAL_FIELDS, sealField } from './personal-data.ts';
+import { rowToUser } from '../access/user.service.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { selectCohort, type CohortCase } from './review.cohort.ts';
 import {
   CASE_STATUSES,
@@ -18,7 +18,7 @@ import {
   type Review,
   type ReviewActor,
 } from './review.model.ts';
-import type { ReviewCaseTable } from './review.table.ts';
+import type { ReviewCaseTable } from '../db/tables/review.table.ts';
 
 export const TITLE_MAX = 200;
 export const NOTE_MAX = 5000;

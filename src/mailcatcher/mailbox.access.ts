@@ -1,5 +1,5 @@
 import type { RelayContext } from '../context.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAudit } from '../records/audit.ts';
 
 /** Who is reading: a signed-in person (only what the catcher needs of them). */
 export interface Reader {

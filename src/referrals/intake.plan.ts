@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable } from 'kysely';
-import type { DeadlinePolicy } from '../assurance/deadlines.ts';
-import { ackBy, reminderAt, sendBy, triageBy } from '../assurance/deadlines.ts';
-import type { NewDelivery } from '../delivery/delivery.repository.ts';
-import type { Directory, Team } from '../directory/directory.types.ts';
+import type { DeadlinePolicy } from '../config.ts';
+import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
+import type { NewDelivery } from '../records/delivery.repository.ts';
+import { targetsOf } from '../delivery/channels/registry.ts';
+import { chosenTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import type { RouteDecision } from '../directory/router.ts';
-import type { RouteTable, TriageItemTable } from './referral.table.ts';
+import type { RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';
 
 export interface IntakePlan {
   routes: Insertable<RouteTable>[];
@@ -51,7 +52,7 @@ export function planIntake(input: PlanInput): IntakePlan {
   }
   const plan: IntakePlan = { routes: [], deliveries: [] };
   for (const planned of decision.routes) {
-    const team = findTeam(input.directory, planned.teamId);
+    const team = chosenTeam(input.directory, planned.teamId);
     const routeId = randomUUID();
     const due = ackBy(receivedAt, input.urgency, team, input.directory?.bankHolidays ?? [], input.policy);
     plan.routes.push({
@@ -86,12 +87,6 @@ export function planIntake(input: PlanInput): IntakePlan {
   return plan;
 }
 
-function findTeam(directory: Directory | undefined, teamId: string): Team {
-  const team = directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
-  if (!team) throw new Error(`Router chose team ${teamId}, which is not in the directory`);
-  return team;
-}
-
 export interface TeamDeliveryInput {
   referralId: string;
   routeId: string;
@@ -110,11 +105,7 @@ export function teamDeliveries(input: TeamDeliveryInput): NewDelivery[] {
   const { team, routeId } = input;
   const at = input.now.toISOString();
   const due = sendBy(input.now, input.policy).toISOString();
-  const targets = team.channels.flatMap((c) => {
-    if (c.kind === 'webhook') return [{ channel: 'webhook', address: c.url }];
-    return c.role === 'primary' ? [{ channel: 'email', address: c.address }] : [];
-  });
-  return targets.map(({ channel, address }) => {
+  return targetsOf(team, 'referral').map(({ channel, address }) => {
     const id = randomUUID();
     return {
       id,

@@ -2,8 +2,8 @@ import type { Insertable, Kysely } from 'kysely';
 import { GroupCommit } from '../db/group-commit.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { insertDeliveries } from '../delivery/delivery.repository.ts';
-import { appendAuditEntries, type AuditEntry } from '../governance/audit.ts';
+import { insertDeliveries } from '../records/delivery.repository.ts';
+import { appendAuditEntries, type AuditEntry } from '../records/audit.ts';
 import type { IntakePlan } from './intake.plan.ts';
 import { nextReferences } from './reference.ts';
 import {
@@ -12,9 +12,9 @@ import {
   insertRoutes,
   insertTriageItems,
   type NewEvent,
-} from './referral.repository.ts';
-import { deriveStatus } from './referral.status.ts';
-import type { ReferralTable } from './referral.table.ts';
+} from '../records/referral.repository.ts';
+import { deriveStatus } from '../records/referral.status.ts';
+import type { ReferralTable } from '../db/tables/referral.table.ts';
 
 /** One accepted referral, ready to write: everything but its reference, which is taken in the commit. */
 export interface PreparedIntake {

@@ -3,10 +3,10 @@ import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
-import { PERSONAL_FIELDS, unsealField } from '../governance/personal-data.ts';
-import type { User } from '../web/auth/user.service.ts';
-import { findReferral, type ReferralRow } from './referral.repository.ts';
+import { appendAudit } from '../records/audit.ts';
+import { PERSONAL_FIELDS, unsealField } from '../records/personal-data.ts';
+import type { User } from '../access/user.service.ts';
+import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
 import type { ReferralInputType } from './referral.schema.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { RelayContext } from '../context.ts';
-import { deliveriesOfReferral } from '../delivery/delivery.repository.ts';
+import { deliveriesOfReferral } from '../records/delivery.repository.ts';
 import type { Directory } from '../directory/directory.types.ts';
 import type { ReferralSummary, StatusDocument } from './referral.document.schema.ts';
 import {
@@ -9,10 +9,10 @@ import {
   routesOf,
   triageOf,
   type ReferralRow,
-} from './referral.repository.ts';
+} from '../records/referral.repository.ts';
 
 /**
- * The status document of SPEC §8. It carries ids, states and deadlines, never the subject's
+ * The status document (docs/api.md, Status document). It carries ids, states and deadlines, never the subject's
  * personal data, so a source system may read it for the referrals it raised.
  */
 export async function statusDocument(ctx: RelayContext, referral: ReferralRow): Promise<StatusDocument> {

@@ -147,7 +147,8 @@ export function postcodeOrDistrict() {
 }
 
 export function nhsNumber() {
-  return text(12)
+  // Room for the digits grouped with spaces or dashes, as they are printed on letters and cards.
+  return text(20)
     .refine(isValidNhsNumber, 'Must be a valid 10-digit NHS number (the check digit does not match).')
     .overwrite(normaliseNhsNumber);
 }

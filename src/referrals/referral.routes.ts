@@ -6,9 +6,9 @@ import type { RelayContext } from '../context.ts';
 import { controlCharacterIssues } from '../http/control-characters.ts';
 import { RelayError } from '../errors.ts';
 import { statusDocument, summaryOf } from './referral.document.ts';
-import { findReferral, isRoutedTo, listReferrals, type ReferralRow } from './referral.repository.ts';
+import { findReferral, isRoutedTo, listReferrals, type ReferralRow } from '../records/referral.repository.ts';
 import { intakeReferral } from './referral.service.ts';
-import { REFERRAL_STATUSES } from './referral.status.ts';
+import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 export const ListQuery = z.strictObject({
   status: z.enum(REFERRAL_STATUSES).optional(),

@@ -27,6 +27,9 @@ export type AgeFacts = {
 };
 
 const ADULT_AGE = 18;
+// An estimate given beside a date of birth may be a little out, never a different person's age:
+// the check-your-answers page would show one and the team's email the other.
+const ESTIMATE_TOLERANCE_YEARS = 2;
 // A crew's device clock may run fast, or Relay's slow (MAX_CLOCK_SKEW raises that within 30 s);
 // a source does not retry a 422, so a referral must not bounce for either.
 const CLOCK_SKEW = 10 * MINUTE;
@@ -112,7 +115,14 @@ function isRecord(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-type Facts = { age: number | undefined; dobAfterIncident: boolean; given: SubjectType | undefined };
+type Facts = {
+  age: number | undefined;
+  /** The age the date of birth gives on the incident date, when both are readable. */
+  ageFromDob: number | undefined;
+  estimate: number | undefined;
+  dobAfterIncident: boolean;
+  given: SubjectType | undefined;
+};
 
 function readFacts(body: unknown): Facts {
   const rawDob = at(body, 'subject', 'dateOfBirth');
@@ -121,9 +131,13 @@ function readFacts(body: unknown): Facts {
   const incidentDate = occurredAt === undefined ? undefined : londonDate(new Date(occurredAt));
   const dobAfterIncident = dob !== undefined && incidentDate !== undefined && dob > incidentDate;
   // A date of birth outranks the estimate, so when it is present but unusable the age is unknown.
-  let age = rawDob === undefined ? valid(AGE, at(body, 'subject', 'ageEstimate')) : undefined;
-  if (dob !== undefined && incidentDate !== undefined && !dobAfterIncident) age = ageOn(dob, incidentDate);
-  return { age, dobAfterIncident, given: valid(SUBJECT_TYPE, at(body, 'subjectType')) };
+  const estimate = valid(AGE, at(body, 'subject', 'ageEstimate'));
+  const ageFromDob =
+    dob !== undefined && incidentDate !== undefined && !dobAfterIncident
+      ? ageOn(dob, incidentDate)
+      : undefined;
+  const age = rawDob === undefined ? estimate : ageFromDob;
+  return { age, ageFromDob, estimate, dobAfterIncident, given: valid(SUBJECT_TYPE, at(body, 'subjectType')) };
 }
 
 function checkAge(body: unknown, facts: Facts, report: Report): void {
@@ -137,6 +151,15 @@ function checkAge(body: unknown, facts: Facts, report: Report): void {
   }
   if (facts.dobAfterIncident)
     report(['subject', 'dateOfBirth'], 'Must not be after the date of the incident.');
+  const { ageFromDob, estimate } = facts;
+  if (ageFromDob !== undefined && estimate !== undefined) {
+    if (Math.abs(ageFromDob - estimate) > ESTIMATE_TOLERANCE_YEARS) {
+      // Named on both fields: either may be the one typed wrongly.
+      const why = `makes the person ${ageFromDob} on the incident date, but the age estimate is ${estimate}`;
+      report(['subject', 'dateOfBirth'], `Does not match the age estimate: the date of birth ${why}.`);
+      report(['subject', 'ageEstimate'], `Does not match the date of birth, which ${why}.`);
+    }
+  }
 }
 
 function checkSubjectType(body: unknown, facts: Facts, report: Report): SubjectType | undefined {

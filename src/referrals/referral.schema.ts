@@ -1,5 +1,5 @@
 /**
- * The body of POST /api/v1/referrals (SPEC §3). Parse with ReferralInput.safeParse, turn a failure
+ * The body of POST /api/v1/referrals (docs/api.md, Raise a referral). Parse with ReferralInput.safeParse, turn a failure
  * into problem+json `errors` with formatIssues, then run checkAgainstClock on the parsed value.
  */
 import { z } from 'zod';
@@ -21,7 +21,7 @@ import {
   uniqueList,
   wholeNumber,
 } from './referral.fields.ts';
-import { checkCrossField, type Issue } from './referral.rules.ts';
+import { checkCrossField } from './referral.rules.ts';
 
 export { checkAgainstClock, deriveSubjectType, type AgeFacts, type Issue } from './referral.rules.ts';
 export {
@@ -125,26 +125,3 @@ export const ReferralInput = record({
 );
 
 export type ReferralInputType = z.infer<typeof ReferralInput>;
-
-/** zod's issues as `{ path, message }`: dotted paths, plain messages, one per field problem. */
-export function formatIssues(error: z.ZodError): Issue[] {
-  const seen = new Set<string>();
-  return error.issues.flatMap(splitIssue).filter((issue) => {
-    // A field can fail several checks at once (say, not an integer and too big); one message is enough.
-    if (seen.has(issue.path)) return false;
-    seen.add(issue.path);
-    return true;
-  });
-}
-
-function splitIssue(issue: z.core.$ZodIssue): Issue[] {
-  const path = issue.path.map(String);
-  if (issue.code === 'unrecognized_keys') {
-    // The key goes in the path, so a client can point at it; the message stays free of submitted text.
-    return issue.keys.map((key) => ({
-      path: [...path, key].join('.'),
-      message: 'Unknown field; check its spelling.',
-    }));
-  }
-  return [{ path: path.join('.'), message: issue.message }];
-}

@@ -4,13 +4,13 @@ import type { RelayContext } from '../context.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import { routeReferral } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
-import { PERSONAL_FIELDS, sealField } from '../governance/personal-data.ts';
+import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
-import { findBySource } from './referral.repository.ts';
+import { formatIssues } from '../http/request-body.ts';
+import { findBySource } from '../records/referral.repository.ts';
 import {
   checkAgainstClock,
   deriveSubjectType,
-  formatIssues,
   ReferralInput,
   type ReferralInputType,
 } from './referral.schema.ts';

@@ -1,16 +1,21 @@
 import type { Kysely } from 'kysely';
-import { addedRouteDeadline, type AddedRouteDeadline } from '../assurance/deadlines.ts';
-import { resolveEscalationIn, type Resolver } from '../assurance/escalation.service.ts';
+import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
+import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { insertDeliveries } from '../delivery/delivery.repository.ts';
+import { insertDeliveries } from '../records/delivery.repository.ts';
 import type { CurrentDirectory } from '../directory/directory.service.ts';
-import type { Team } from '../directory/directory.types.ts';
+import { findTeam, type Team } from '../directory/directory.types.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
-import { appendAudit } from '../governance/audit.ts';
+import { appendAudit } from '../records/audit.ts';
 import { coverFor, planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
-import { insertEvent, insertRoutes, refreshStatus, type ReferralRow } from './referral.repository.ts';
+import {
+  insertEvent,
+  insertRoutes,
+  refreshStatus,
+  type ReferralRow,
+} from '../records/referral.repository.ts';
 
 export interface HandRouting {
   routeId: string;
@@ -58,8 +63,8 @@ export function handRoutedCover(
   });
 }
 
-export function findTeam(current: CurrentDirectory, teamId: string): Team {
-  const team = current.directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
+function teamToRouteTo(current: CurrentDirectory, teamId: string): Team {
+  const team = findTeam(current.directory, teamId);
   if (!team) {
     throw new RelayError('validation-failed', 'No team with that id in the current directory', [
       { path: 'teamId', message: 'Choose a team from the list' },
@@ -82,7 +87,7 @@ export async function routeByHand(
 ): Promise<HandRouting> {
   const current = await ctx.directories.current();
   if (!current) throw new RelayError('state-conflict', 'No directory has been loaded, so there is no team');
-  const team = findTeam(current, teamId);
+  const team = teamToRouteTo(current, teamId);
   const now = ctx.clock.now();
   const result = await ctx.db.kysely.transaction().execute(async (trx) => {
     const item = await claimTriageItem(trx, triageItemId, team, by, now);
@@ -157,7 +162,12 @@ async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by
   if (!item) throw new RelayError('not-found', 'No triage item with that id');
   const resolved = await trx
     .updateTable('triage_items')
-    .set({ resolved_at: now.toISOString(), resolved_by: by.name, resolution: `routed by hand to ${team.id}` })
+    .set({
+      resolved_at: now.toISOString(),
+      resolved_by: by.name,
+      resolution: `routed by hand to ${team.id}`,
+      outcome: 'routed',
+    })
     .where('id', '=', id)
     .where('resolved_at', 'is', null)
     .executeTakeFirst();

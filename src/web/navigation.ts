@@ -1,4 +1,4 @@
-import type { Role, User } from './auth/user.service.ts';
+import type { Role, User } from '../access/user.service.ts';
 
 export interface NavItem {
   href: string;

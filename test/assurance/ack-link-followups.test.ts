@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { createAckToken } from '../../src/assurance/ack-token.ts';
-import { openEscalation } from '../../src/assurance/escalation.service.ts';
-import { queueFollowUp } from '../../src/delivery/delivery.repository.ts';
+import { createAckToken } from '../../src/records/ack-token.ts';
+import { openEscalation } from '../../src/records/escalation.service.ts';
+import { queueFollowUp } from '../../src/records/delivery.repository.ts';
 import { DAY } from '../../src/time.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, TEST_SECRET, type TestRelay } from '../helpers/relay.ts';
@@ -36,6 +36,7 @@ describeEachDialect('acknowledge links of reminders, alerts and test alerts', (d
             referralId: route.referral_id,
             routeId: route.id,
             teamId,
+            channel: 'email',
             address,
             purpose,
             now: relay.clock.now(),
@@ -110,6 +111,7 @@ describeEachDialect('acknowledge links of reminders, alerts and test alerts', (d
           referralId: null,
           routeId: null,
           teamId: 'coventry-adults',
+          channel: 'email',
           address: 'adults.coventry@example.org',
           purpose: 'test-alert',
           now,

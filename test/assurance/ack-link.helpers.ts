@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createAckToken } from '../../src/assurance/ack-token.ts';
+import { createAckToken } from '../../src/records/ack-token.ts';
 import { TEST_SECRET, type TestRelay } from '../helpers/relay.ts';
 import { raise as raiseReferral } from '../helpers/referrals.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { createAckToken } from '../../src/assurance/ack-token.ts';
+import { createAckToken } from '../../src/records/ack-token.ts';
 import { DAY } from '../../src/time.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, TEST_SECRET, type TestRelay } from '../helpers/relay.ts';

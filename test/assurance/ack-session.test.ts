@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createUser } from '../../src/web/auth/user.service.ts';
+import { createUser } from '../../src/access/user.service.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { signIn, type Browser } from '../helpers/web.ts';

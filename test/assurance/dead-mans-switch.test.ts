@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { after, before, it } from 'node:test';
 import { readSweepStatus } from '../../src/assurance/sweep-status.ts';
 import { Watchdog } from '../../src/assurance/watchdog.runner.ts';

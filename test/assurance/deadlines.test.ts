@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { BankHoliday, OpeningHours, Team } from '../../src/directory/directory.types.ts';
-import type { DeadlinePolicy } from '../../src/assurance/deadlines.ts';
-import { ackBy, parseDuration, reminderAt, sendBy, triageBy } from '../../src/assurance/deadlines.ts';
+import type { DeadlinePolicy } from '../../src/config.ts';
+import { ackBy, reminderAt, sendBy, triageBy } from '../../src/directory/deadlines.ts';
+import { parseDuration } from '../../src/time.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

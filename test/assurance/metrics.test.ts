@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
+import type { AttemptKind, DeliveryState } from '../../src/db/codes.ts';
 import { type ReferralBody } from '../../src/referrals/referral.example.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { has, labelPairs, parseMetrics, sample, series, type Samples } from '../helpers/metrics.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
@@ -45,9 +47,9 @@ describeEachDialect('GET /metrics', (dialect) => {
   }
 
   const db = () => relay.ctx.db.kysely;
-  const setDeliveryState = (id: string, state: string) =>
+  const setDeliveryState = (id: string, state: DeliveryState) =>
     db().updateTable('deliveries').set({ state }).where('id', '=', id).execute();
-  const addAttempt = (deliveryId: string, outcome: string) =>
+  const addAttempt = (deliveryId: string, outcome: AttemptKind) =>
     db()
       .insertInto('delivery_attempts')
       .values({
@@ -60,7 +62,7 @@ describeEachDialect('GET /metrics', (dialect) => {
         detail: '250 OK',
       })
       .execute();
-  const addEscalation = (referralId: string, reason: string, state: string) =>
+  const addEscalation = (referralId: string, reason: EscalationReason, state: string) =>
     db()
       .insertInto('escalations')
       .values({

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
+import { nodeId, recordHeartbeat } from '../../src/assurance/heartbeat.ts';
 import { recordSweepCompleted } from '../../src/assurance/sweep-status.ts';
 import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { heartbeatEvery } from '../../src/cli/start.ts';
 import { createContext } from '../../src/context.ts';
 import { openDatabase } from '../../src/db/database.ts';
-import type { EmailSender } from '../../src/delivery/delivery.sender.ts';
+import type { EmailSender } from '../../src/delivery/channels/channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { createTestDatabase, describeEachDialect } from '../helpers/db.ts';
 import { parseMetrics, sample } from '../helpers/metrics.ts';
@@ -276,7 +276,7 @@ describeEachDialect('heartbeats from the workers', (dialect) => {
     let passed!: () => void;
     const firstPass = new Promise<void>((resolve) => (passed = resolve));
     const dispatcher = new Dispatcher(relay.ctx, {
-      email: noEmail,
+      transports: { email: noEmail },
       logger: quiet,
       workerId: 'w1',
       onPass: () => {
@@ -289,7 +289,7 @@ describeEachDialect('heartbeats from the workers', (dialect) => {
     await dispatcher.stop();
     await write;
     assert.deepEqual(await beats('dispatcher'), [
-      { component: 'dispatcher', node: `${process.pid}`, beat_at: '2026-11-25T11:00:15.000Z' },
+      { component: 'dispatcher', node: nodeId(), beat_at: '2026-11-25T11:00:15.000Z' },
     ]);
     const ready = await relay.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 200);

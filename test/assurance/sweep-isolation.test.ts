@@ -8,6 +8,7 @@ import {
   DEMO_DIRECTORY_PATH,
 } from '../../src/directory/directory.service.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { parseMetrics, sample } from '../helpers/metrics.ts';
 import { dudleyReferral, raise as raiseReferral } from '../helpers/referrals.ts';
@@ -51,7 +52,7 @@ describeEachDialect('one failing item never stops a sweep', (dialect) => {
   async function raise(name: string, body: ReturnType<typeof exampleReferral>) {
     ids[name] = (await raiseReferral(relay, body)).id;
   }
-  const escalations = async (reason: string) =>
+  const escalations = async (reason: EscalationReason) =>
     (
       await relay.ctx.db.kysely
         .selectFrom('escalations')
@@ -67,7 +68,7 @@ describeEachDialect('one failing item never stops a sweep', (dialect) => {
         .selectFrom('deliveries')
         .select('purpose')
         .where('referral_id', '=', referralId)
-        .where('purpose', 'like', 'alert-%')
+        .where('purpose', 'in', ['alert-secondary', 'alert-out-of-hours'])
         .execute()
     ).length;
   const readiness = async () => {

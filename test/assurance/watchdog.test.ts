@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
 import { sweep } from '../../src/assurance/watchdog.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';

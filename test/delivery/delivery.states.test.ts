@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DELIVERY_STATES, type DeliveryState } from '../../src/db/codes.ts';
 import {
   assertTransition,
   canTransition,
-  DELIVERY_STATES,
   IllegalTransitionError,
   UNFINISHED_STATES,
-  type DeliveryState,
-} from '../../src/delivery/delivery.states.ts';
-import { transitionDelivery } from '../../src/delivery/delivery.transitions.ts';
+} from '../../src/records/delivery.states.ts';
+import { transitionDelivery } from '../../src/records/delivery.transitions.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 /**
- * SPEC §5, written out by hand rather than read from the code under test:
+ * docs/architecture.md (Delivery states), written out by hand rather than read from the code under test:
  * queued → sending → sent → acknowledged; sending → retrying → sending; → failed (permanent error
  * or window spent); sent → bounced; → cancelled only by a redirect, from a delivery still live.
  * A lease that runs out is claimed again (sending → sending), and an acknowledgement can arrive by
@@ -33,7 +32,7 @@ const EXPECTED: Record<DeliveryState, DeliveryState[]> = {
 };
 
 describe('delivery state machine', () => {
-  it('knows exactly the eight states of SPEC §5', () => {
+  it('knows exactly the eight states of docs/architecture.md', () => {
     assert.deepEqual([...DELIVERY_STATES].sort(), [
       'acknowledged',
       'bounced',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, it } from 'node:test';
 import { EmailChannel, type OutgoingEmail } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
@@ -77,7 +77,7 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
   }
   /** Starts a dispatcher and waits until both its slots are sends held at the gate. */
   async function startWithTwoAtServer(workerId: string): Promise<Dispatcher> {
-    const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId });
+    const dispatcher = new Dispatcher(relay.ctx, { transports: { email: sender }, logger, workerId });
     dispatcher.start();
     await eventually(() => sender.waiting.length === 2, 'two sends at the server');
     return dispatcher;

@@ -124,7 +124,7 @@ describeEachDialect('the dispatcher when things go wrong', (dialect) => {
       relay.clock,
     );
     const dispatcher = new Dispatcher(keyless, {
-      email,
+      transports: { email },
       logger: recordingLogger(logged),
       workerId: 'w-keyless',
       random: () => 0.5,
@@ -165,7 +165,7 @@ describeEachDialect('the dispatcher when things go wrong', (dialect) => {
   it('leaves a sent message whose outcome the database refuses to its lease, and sends it again later', async () => {
     const { deliveryId } = await raiseDudley(relay, `FAIL-${++counter}`);
     const dispatcher = new Dispatcher(relay.ctx, {
-      email,
+      transports: { email },
       logger: recordingLogger(logged),
       workerId: 'w-refused',
       random: () => 0.5,
@@ -201,7 +201,7 @@ describeEachDialect('the dispatcher when things go wrong', (dialect) => {
   it('backs off after failed passes instead of spinning, and resumes when the database answers', async () => {
     const ctx = createContext(testConfig({ ...ENV, DISPATCH_POLL: '20ms' }), relay.database.db, relay.clock);
     const dispatcher = new Dispatcher(ctx, {
-      email,
+      transports: { email },
       logger: recordingLogger(logged),
       workerId: 'w-backoff',
     });

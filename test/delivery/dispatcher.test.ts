@@ -3,8 +3,8 @@ import { after, afterEach, before, beforeEach, it } from 'node:test';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { claimDue } from '../../src/delivery/outbox.repository.ts';
-import { transitionDelivery } from '../../src/delivery/delivery.transitions.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { transitionDelivery } from '../../src/records/delivery.transitions.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
@@ -41,7 +41,12 @@ describeEachDialect('dispatcher against a real SMTP server', (dialect) => {
   beforeEach(() => {
     smtp.setMode('accept');
     email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: SEND_TIMEOUT_MS });
-    dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
+    dispatcher = new Dispatcher(relay.ctx, {
+      transports: { email },
+      logger: quiet,
+      workerId: 'w1',
+      random: () => 0.5,
+    });
   });
   afterEach(() => email.close());
 
@@ -56,7 +61,7 @@ describeEachDialect('dispatcher against a real SMTP server', (dialect) => {
       .orderBy('id')
       .execute();
 
-  it('sends the email as SPEC §5 describes and records the attempt', async () => {
+  it('sends the email as docs/architecture.md, Delivery, describes and records the attempt', async () => {
     const before = smtp.received.length;
     const { id, reference, deliveryId } = await raise();
     await dispatcher.drain();
@@ -144,7 +149,7 @@ describeEachDialect('dispatcher against a real SMTP server', (dialect) => {
     smtp.setMode('stall', 1);
     const impatient = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: STALL_TIMEOUT_MS });
     const d = new Dispatcher(relay.ctx, {
-      email: impatient,
+      transports: { email: impatient },
       logger: quiet,
       workerId: 'w-stall',
       random: () => 0.5,
@@ -162,7 +167,7 @@ describeEachDialect('dispatcher against a real SMTP server', (dialect) => {
     await closed.close();
     const dead = new EmailChannel({ smtpUrl: closed.url, poolSize: 1, timeoutMs: SEND_TIMEOUT_MS });
     const d = new Dispatcher(relay.ctx, {
-      email: dead,
+      transports: { email: dead },
       logger: quiet,
       workerId: 'w-dead',
       random: () => 0.5,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { transitionDelivery, type WorkerOutcome } from '../../src/delivery/delivery.transitions.ts';
+import { transitionDelivery, type WorkerOutcome } from '../../src/records/delivery.transitions.ts';
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.ts';
 import { claimDue, claimDueIn, type DeliveryRow } from '../../src/delivery/outbox.repository.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { countingCommits, describeEachDialect } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';

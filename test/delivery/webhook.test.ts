@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, beforeEach, it } from 'node:test';
-import { verifyAckToken } from '../../src/assurance/ack-token.ts';
+import { verifyAckToken } from '../../src/records/ack-token.ts';
 import { createContext } from '../../src/context.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
@@ -109,7 +109,12 @@ describeEachDialect('webhook delivery to a real HTTP receiver', (dialect) => {
   beforeEach(() => {
     receiver.answer = { status: 200 };
     email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-    dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
+    dispatcher = new Dispatcher(relay.ctx, {
+      transports: { email },
+      logger: quiet,
+      workerId: 'w1',
+      random: () => 0.5,
+    });
   });
   afterEach(() => email.close());
 
@@ -273,7 +278,12 @@ describeEachDialect('webhook delivery to a real HTTP receiver', (dialect) => {
       relay.database.db,
       relay.clock,
     );
-    const d = new Dispatcher(impatient, { email, logger: quiet, workerId: 'w-hang', random: () => 0.5 });
+    const d = new Dispatcher(impatient, {
+      transports: { email },
+      logger: quiet,
+      workerId: 'w-hang',
+      random: () => 0.5,
+    });
     const { deliveryId } = await raiseAndSend(d);
     const r = await row(deliveryId);
     assert.equal(r.state, 'retrying');

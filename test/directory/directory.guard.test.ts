@@ -8,7 +8,7 @@ import {
   importDirectory,
   TeamsInUseError,
 } from '../../src/directory/directory.service.ts';
-import { createUser } from '../../src/web/auth/user.service.ts';
+import { createUser } from '../../src/access/user.service.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';

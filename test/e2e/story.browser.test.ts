@@ -98,6 +98,8 @@ describeEachDialect('the whole story, in a real browser', (dialect) => {
     const when = londonParts(new Date(clock.now().getTime() - 5 * 60_000));
     const fill = async (name: string, value: string) => crew.fill(`[name="${name}"]`, value);
     await fill('incidentNumber', 'INC-E2E-1');
+    // The date and time are filled in as now, folded away: open them to give the real ones.
+    await crew.click('#incident-when summary');
     await fill('incidentDate[day]', when.day);
     await fill('incidentDate[month]', when.month);
     await fill('incidentDate[year]', when.year);
@@ -122,7 +124,7 @@ describeEachDialect('the whole story, in a real browser', (dialect) => {
     await crew.check('input[name="consentGiven"][value="yes"]');
     await crew.check('input[name="consentCapacity"][value="has-capacity"]');
     await crew.click('form[action="/crew/referrals/check"] button[type="submit"]:not([formaction])');
-    await crew.waitForLoadState();
+    await crew.waitForURL(/\/check$/);
     assert.match((await crew.textContent('h1')) ?? '', /check/i);
     await check(crew);
     await crew.click('button:has-text("Send referral")');
@@ -199,7 +201,7 @@ describeEachDialect('the whole story, in a real browser', (dialect) => {
     await check(lead);
     // The escalation's own page: who it was pushed to, its claim, its history.
     const detail = await lead
-      .locator('td a[href^="/safeguarding/escalations/"]:not([href$="/resolve"])')
+      .locator('.nhsuk-card__heading a[href^="/safeguarding/escalations/"]')
       .first()
       .getAttribute('href');
     await lead.goto(`${base}${detail}`);

@@ -17,7 +17,7 @@ import {
   useAuditKey,
   verifyAuditChain,
   type AuditEntry,
-} from '../../src/governance/audit.ts';
+} from '../../src/records/audit.ts';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../helpers/db.ts';
 import { runRelay } from '../helpers/process.ts';
 

@@ -10,7 +10,7 @@ import {
   verifyAuditChain,
   type AuditEntry,
   type VerifyResult,
-} from '../../src/governance/audit.ts';
+} from '../../src/records/audit.ts';
 import { createTestDatabase, describeEachDialect, type TestDatabase } from '../helpers/db.ts';
 
 const T0 = new Date('2026-11-25T10:00:00Z');

@@ -9,7 +9,7 @@ import {
   isEncrypted,
   keyIdOf,
   openField,
-} from '../../src/governance/field-crypto.ts';
+} from '../../src/records/field-crypto.ts';
 
 const key = (id: string): DataKey => ({ id, key: randomBytes(32) });
 const A = key('2025-a');

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
 import type { ReconciliationReport } from '../../src/governance/reconciliation.ts';
 import { runRelay } from '../helpers/process.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { acknowledgeForTeam } from '../../src/assurance/acknowledgement.service.ts';
+import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
 import { reportCsv, reportText } from '../../src/governance/reconciliation.output.ts';
 import {
   reconcile,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { exportReview } from '../../src/governance/review.export.ts';
 import { caseNotes, reviewCases, reviewProgress } from '../../src/governance/review.queries.ts';
 import { assignReviewer, createReview, updateCase } from '../../src/governance/review.service.ts';

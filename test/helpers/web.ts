@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { createUser, type Role, type User } from '../../src/web/auth/user.service.ts';
+import { createUser, type Role, type User } from '../../src/access/user.service.ts';
 import type { TestRelay } from './relay.ts';
 
 /** The password every test account is made with. */

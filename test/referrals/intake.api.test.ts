@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { StatusDocumentSchema } from '../../src/referrals/referral.document.schema.ts';
 import { exampleReferral, type ReferralBody } from '../../src/referrals/referral.example.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../helpers/relay.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
-import { verifyAuditChain } from '../../src/governance/audit.ts';
+import { verifyAuditChain } from '../../src/records/audit.ts';
 import { IntakeWriter, type PreparedIntake } from '../../src/referrals/intake.writer.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';

@@ -3,9 +3,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isValidNhsNumber, normaliseNhsNumber } from '../../src/referrals/nhs-number.ts';
 
-test('accepts a valid number unbroken or in 3-3-4 groups', () => {
-  assert.equal(isValidNhsNumber('9434765919'), true);
-  assert.equal(isValidNhsNumber('943 476 5919'), true);
+test('accepts a valid number unbroken, or grouped with spaces or dashes', () => {
+  for (const s of ['9434765919', '943 476 5919', '943-476-5919', '9434 765 919', '943 - 476 - 5919']) {
+    assert.equal(isValidNhsNumber(s), true, s);
+  }
+});
+
+test('a dashed number with a wrong check digit is still refused', () => {
+  assert.equal(isValidNhsNumber('943-476-5918'), false);
 });
 
 test('rejects a wrong check digit', () => {
@@ -24,11 +29,11 @@ test('a check value of 10 means no valid number has those first nine digits', ()
   for (let d = 0; d <= 9; d++) assert.equal(isValidNhsNumber(`${prefix}${d}`), false);
 });
 
-test('rejects other shapes: wrong spacing, length, letters, surrounding space', () => {
+test('rejects other shapes: length, letters, other separators, surrounding space', () => {
   for (const s of [
-    '9434 765 919',
-    '94347 65919',
-    '943-476-5919',
+    '943.476.5919',
+    '943/476/5919',
+    '-9434765919',
     '943476591',
     '94347659190',
     '94347659l9',
@@ -44,8 +49,9 @@ test('rejects repeated-digit placeholders even though they pass the checksum', (
   assert.equal(isValidNhsNumber('1111111111'), false);
 });
 
-test('normaliseNhsNumber removes the spaces', () => {
+test('normaliseNhsNumber removes the spaces and dashes', () => {
   assert.equal(normaliseNhsNumber('943 476 5919'), '9434765919');
+  assert.equal(normaliseNhsNumber('943-476-5919'), '9434765919');
   assert.equal(normaliseNhsNumber('9434765919'), '9434765919');
 });
 

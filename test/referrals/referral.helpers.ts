@@ -1,5 +1,6 @@
 /** Shared by the referral tests: parse-and-format in one call, and the example with one field changed. */
-import { ReferralInput, formatIssues } from '../../src/referrals/referral.schema.ts';
+import { formatIssues } from '../../src/http/request-body.ts';
+import { ReferralInput } from '../../src/referrals/referral.schema.ts';
 import type { Issue, ReferralInputType } from '../../src/referrals/referral.schema.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 

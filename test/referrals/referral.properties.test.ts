@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ReferralInput, formatIssues } from '../../src/referrals/referral.schema.ts';
+import { formatIssues } from '../../src/http/request-body.ts';
+import { ReferralInput } from '../../src/referrals/referral.schema.ts';
 import type { Issue } from '../../src/referrals/referral.schema.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { changed, issuesOf } from './referral.helpers.ts';

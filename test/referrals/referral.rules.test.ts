@@ -91,3 +91,20 @@ test('checkAgainstClock: a date of birth after today in England is in the future
     [],
   );
 });
+
+test('a date of birth and an age estimate that contradict each other are both named', () => {
+  // Born 12 April 1939: 87 on the example's incident date in November 2026.
+  const both = (estimate: number) => changed('subject.ageEstimate', estimate);
+  assert.deepEqual(pathsOf(both(30)), ['subject.dateOfBirth', 'subject.ageEstimate']);
+  assert.deepEqual(pathsOf(both(85)), [], 'an estimate two years out is still an estimate');
+  assert.deepEqual(pathsOf(both(84)), ['subject.dateOfBirth', 'subject.ageEstimate']);
+});
+
+test('a child with two adult categories has both named', () => {
+  const child = changed(
+    'subject.dateOfBirth',
+    '2015-06-01',
+    changed('categories', ['financial', 'emotional', 'self-neglect']),
+  );
+  assert.deepEqual(pathsOf(child), ['categories.0', 'categories.2']);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { textTable } from '../../src/delivery/messages/html.ts';
 import { loggableUrl } from '../../src/http/request-log.ts';
-import { createUser } from '../../src/web/auth/user.service.ts';
+import { createUser } from '../../src/access/user.service.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';

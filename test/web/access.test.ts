@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DeclaredRoute } from '../../src/app.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createUser, ROLES, type Role } from '../../src/web/auth/user.service.ts';
+import { createUser, ROLES, type Role } from '../../src/access/user.service.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';
 
@@ -15,6 +15,8 @@ const AREAS: { prefix: RegExp; roles: Role[] | 'signed-in' }[] = [
   { prefix: /^\/audit/, roles: ['auditor'] },
   { prefix: /^\/mailbox/, roles: 'signed-in' },
   { prefix: /^\/account\//, roles: 'signed-in' },
+  // The email's portal link: it leads each role that sees referrals to that role's own page.
+  { prefix: /^\/referrals\//, roles: ['crew', 'recipient', 'safeguarding'] },
 ];
 
 /** Open by design: probes, sign-in, assets, the emailed acknowledge link, and the API (keys, tested apart). */
@@ -24,6 +26,8 @@ const PUBLIC = [
   /^\/readyz$/,
   /^\/metrics$/,
   /^\/sign-(in|out)$/,
+  // Signing in with an organisation (OIDC): open, like the sign-in page.
+  /^\/sign-in\/oidc\//,
   /^\/assets\//,
   /^\/ack\//,
   /^\/api\//,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { FREE_FAILURES } from '../../src/web/auth/sign-in.throttle.ts';
-import { createUser } from '../../src/web/auth/user.service.ts';
-import { SESSION_IDLE_MS } from '../../src/web/auth/session.service.ts';
+import { FREE_FAILURES } from '../../src/access/sign-in.throttle.ts';
+import { createUser } from '../../src/access/user.service.ts';
+import { SESSION_IDLE_MS } from '../../src/access/session.service.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';
@@ -92,7 +92,7 @@ describeEachDialect('signing in', (dialect) => {
     const browser = formSession(relay.app);
     await browser.get('/sign-in');
     await browser.post('/sign-in', { email: 'crew@example.org', password });
-    const { resolveSession } = await import('../../src/web/auth/session.service.ts');
+    const { resolveSession } = await import('../../src/access/session.service.ts');
     const token = browser.cookie('relay_session')!;
     assert.ok(await resolveSession(relay.ctx.db.kysely, relay.clock, token));
     relay.clock.advance(SESSION_IDLE_MS + 1);

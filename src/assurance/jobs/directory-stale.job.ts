@@ -1,6 +1,6 @@
 import type { RelayContext } from '../../context.ts';
 import { addDays, londonLocal } from '../../directory/hours.ts';
-import { openEscalation, resolveCleared } from '../escalation.service.ts';
+import { openEscalation, resolveCleared } from '../../records/escalation.service.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { runOnceInTransaction } from './schedule.ts';
 

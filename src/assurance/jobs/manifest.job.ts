@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import type { Directory } from '../../directory/directory.types.ts';
 import { composeManifestEmail } from '../manifest.email.ts';
 import { manifestFor, teamsWithReferralsOn } from '../manifest.service.ts';
@@ -66,7 +66,7 @@ async function sendManifest(
 
 /**
  * Once per London day, each team that was sent referrals yesterday gets the list of their references
- * by email (SPEC §6), so both sides can reconcile. Without a mailer the job does nothing; the
+ * by email (docs/operations.md, Assurance jobs), so both sides can reconcile. Without a mailer the job does nothing; the
  * manifest API works regardless.
  */
 export function manifestJob(mailer?: EmailSender): SweepJob {

@@ -1,4 +1,4 @@
-import { openEscalation, resolveCleared } from '../escalation.service.ts';
+import { openEscalation, resolveCleared } from '../../records/escalation.service.ts';
 import { rotaView } from '../oncall/oncall.service.ts';
 import type { SweepJob } from '../watchdog.ts';
 

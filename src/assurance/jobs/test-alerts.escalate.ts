@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { RelayContext } from '../../context.ts';
-import { openEscalation } from '../escalation.service.ts';
+import { openEscalation } from '../../records/escalation.service.ts';
 
 const REASON = 'test-alert-unacknowledged';
 const BATCH = 100;

@@ -3,7 +3,7 @@ import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
 import { addDays } from '../../directory/hours.ts';
 import type { SweepJob } from '../watchdog.ts';
-import { openEscalation } from '../escalation.service.ts';
+import { openEscalation } from '../../records/escalation.service.ts';
 import { londonDayWindow, londonYesterday, runOnceInTransaction } from './schedule.ts';
 
 export const VOLUME_JOB = 'volume-check';

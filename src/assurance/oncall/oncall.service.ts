@@ -4,7 +4,7 @@ import type { RelayContext } from '../../context.ts';
 import { isPostgres } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { formatLondon } from '../../time.ts';
 import {
   findGaps,
@@ -14,7 +14,7 @@ import {
   type Interval,
   type ShiftInput,
 } from './oncall.rules.ts';
-import type { OncallShiftTable } from './oncall.table.ts';
+import type { OncallShiftTable } from '../../db/tables/oncall.table.ts';
 
 export interface OncallShift {
   id: string;

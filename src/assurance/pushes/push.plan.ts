@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
-import { appendAudit } from '../../governance/audit.ts';
-import { insertEvent, refreshStatus } from '../../referrals/referral.repository.ts';
+import { appendAudit } from '../../records/audit.ts';
+import { insertEvent, refreshStatus } from '../../records/referral.repository.ts';
 import { whoIsOnCall } from '../oncall/oncall.service.ts';
 import { ladderAddress, queueRungPushes, type PushCause } from './push.queue.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 
 export const PUSH_CAUSES = ['opened', 'reopened', 'ladder', 'claim-lapsed'] as const;
 export type PushCause = (typeof PUSH_CAUSES)[number];

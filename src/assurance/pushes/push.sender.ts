@@ -1,14 +1,14 @@
 import type { Selectable } from 'kysely';
 import type { RelayContext } from '../../context.ts';
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import type { AttemptOutcome } from '../../delivery/retry.policy.ts';
 import { toError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { MINUTE, SECOND } from '../../time.ts';
 import { findEscalationItem } from '../escalation.queries.ts';
 import { senderAddress } from '../jobs/direct-mail.ts';
 import { composePushEmail, pagerBody, pagerSignature, pushFacts, type PushFacts } from './push.message.ts';
-import type { EscalationPushTable } from './push.table.ts';
+import type { EscalationPushTable } from '../../db/tables/push.table.ts';
 
 type PushRow = Selectable<EscalationPushTable>;
 

@@ -1,6 +1,6 @@
 import type { RelayContext } from '../../context.ts';
-import { IllegalTransitionError } from '../delivery.states.ts';
-import { transitionDelivery } from '../delivery.transitions.ts';
+import { IllegalTransitionError } from '../../records/delivery.states.ts';
+import { transitionDelivery } from '../../records/delivery.transitions.ts';
 import { findDelivery } from '../outbox.repository.ts';
 import type { Dsn } from './dsn.parser.ts';
 

@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import { startPage } from '../navigation.ts';
-import { csrfCheck } from './csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { requireRole } from './guards.ts';
-import { hashPassword, verifyPassword } from './password.ts';
-import { passwordProblem } from './password.policy.ts';
-import { endOtherSessions } from './session.service.ts';
-import { ROLES, type User } from './user.service.ts';
+import { hashPassword, verifyPassword } from '../../access/password.ts';
+import { passwordProblem } from '../../access/password.policy.ts';
+import { endOtherSessions } from '../../access/session.service.ts';
+import { ROLES, type User } from '../../access/user.service.ts';
 
 type Errors = Record<string, string>;
 

@@ -157,6 +157,22 @@ function categoryError(path: string, message: string, v: FormValues, list: strin
   return { id, href: id, message: `${categoryLabel(value)}: ${plain[0]!.toLowerCase()}${plain.slice(1)}` };
 }
 
+/**
+ * One message per control, the form's own findings first; a category list with several wrong ticks
+ * names each of them, as the API does, rather than only the first.
+ */
+function onePerControl(errors: FieldError[]): Map<string, FieldError> {
+  const byId = new Map<string, FieldError>();
+  for (const { id, href, message } of errors) {
+    const seen = byId.get(id);
+    if (!seen) byId.set(id, { id, href, message });
+    else if (id.startsWith('categories') && !seen.message.includes(message)) {
+      seen.message = `${seen.message}. ${message}`;
+    }
+  }
+  return byId;
+}
+
 /** Maps schema issues to controls: one message per control, in form order. */
 export function fieldErrors(issues: Issue[], formIssues: FormIssue[], v: FormValues): FieldError[] {
   const replaced = new Set(formIssues.map((i) => i.path));
@@ -174,9 +190,5 @@ export function fieldErrors(issues: Issue[], formIssues: FormIssue[], v: FormVal
     return at === -1 ? FIELD_SPECS.findIndex((s) => s.id === 'categoriesAdult') : at;
   };
   // The form's own findings come first, so they win when a control has several problems.
-  const byId = new Map<string, FieldError>();
-  for (const { id, href, message } of [...formIssues, ...mapped]) {
-    if (!byId.has(id)) byId.set(id, { id, href, message });
-  }
-  return [...byId.values()].sort((a, b) => order(a) - order(b));
+  return [...onePerControl([...formIssues, ...mapped]).values()].sort((a, b) => order(a) - order(b));
 }

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../records/personal-data.ts';
 import { viewReferral } from '../../referrals/referral.access.ts';
 import { statusDocument } from '../../referrals/referral.document.ts';
 import type { StatusDocument } from '../../referrals/referral.document.schema.ts';
@@ -10,8 +10,8 @@ import {
   routesOf,
   type ReferralRow,
   type RouteRow,
-} from '../../referrals/referral.repository.ts';
-import type { User } from '../auth/user.service.ts';
+} from '../../records/referral.repository.ts';
+import type { User } from '../../access/user.service.ts';
 import { OUTCOME_CHOICES, OUTCOME_LABELS, type FieldErrors } from './inbox.forms.ts';
 import { teamNamer } from './inbox.page.ts';
 

@@ -1,6 +1,6 @@
 import type { FieldIssue } from '../../errors.ts';
-import { MAX_REDIRECT_REASON } from '../../referrals/redirect.service.ts';
-import type { Outcome } from '../../referrals/outcome.service.ts';
+import { MAX_REDIRECT_REASON } from '../../response/redirect.service.ts';
+import type { Outcome } from '../../response/outcome.service.ts';
 
 /** The outcomes a person records here; "redirected" is recorded by the redirect form, which also re-routes. */
 export const OUTCOME_CHOICES: { value: Exclude<Outcome, 'redirected'>; text: string; hint: string }[] = [

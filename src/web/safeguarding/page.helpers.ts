@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import type { Authority, Directory, Team } from '../../directory/directory.types.ts';
-import type { Resolver } from '../../assurance/escalation.service.ts';
-import type { User } from '../auth/user.service.ts';
+import type { Resolver } from '../../records/escalation.service.ts';
+import type { User } from '../../access/user.service.ts';
 
 /** The guard has run, so a handler behind requireRole() always has a user; this makes that explicit. */
 export function signedInUser(request: FastifyRequest): User {

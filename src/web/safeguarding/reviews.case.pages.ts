@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
-import { appendAudit } from '../../governance/audit.ts';
+import { appendAudit } from '../../records/audit.ts';
 import {
   caseHistory,
   caseNotes,
@@ -14,9 +14,8 @@ import {
   type Person,
 } from '../../governance/review.queries.ts';
 import { updateCase } from '../../governance/review.service.ts';
-import type { User } from '../auth/user.service.ts';
-import { csrfCheck } from '../auth/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
+import type { User } from '../../access/user.service.ts';
+import { csrfCheck } from '../../access/csrf.ts';
 import { errorList, signedInUser } from './page.helpers.ts';
 import {
   CASE_FIELD_IDS,
@@ -36,18 +35,15 @@ interface CaseParams {
 
 /** One case of a review: its status, reviewer, notes (append-only) and audited history. */
 export function registerReviewCasePages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('safeguarding');
-
   app.get<{ Params: CaseParams; Querystring: { saved?: string } }>(
     '/safeguarding/reviews/:id/cases/:caseId',
-    { preHandler: guard },
     async (request, reply) =>
       casePage(ctx, reply, signedInUser(request), request.params, { saved: request.query.saved === '1' }),
   );
 
   app.post<{ Params: CaseParams }>(
     '/safeguarding/reviews/:id/cases/:caseId',
-    { preValidation: csrfCheck(app), preHandler: guard },
+    { preValidation: csrfCheck(app) },
     async (request, reply) => {
       const { id, caseId } = request.params;
       const user = signedInUser(request);

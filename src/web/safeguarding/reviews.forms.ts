@@ -2,7 +2,7 @@ import { isValidIsoDate, londonToInstant } from '../../directory/hours.ts';
 import type { RelayError } from '../../errors.ts';
 import { isCaseStatus, isCondition, type ReviewActor } from '../../governance/review.model.ts';
 import { NOTE_MAX, TITLE_MAX } from '../../governance/review.service.ts';
-import type { User } from '../auth/user.service.ts';
+import type { User } from '../../access/user.service.ts';
 import { formField } from './page.helpers.ts';
 
 export type FieldErrors = Record<string, string>;

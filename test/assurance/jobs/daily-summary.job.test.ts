@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { DAILY_SUMMARY_JOB, dailySummaryJob } from '../../../src/assurance/jobs/daily-summary.job.ts';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { parseAnchor, verifyAuditChain } from '../../../src/governance/audit.ts';
+import { parseAnchor, verifyAuditChain } from '../../../src/records/audit.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { assertNothingMoreSent, startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';

@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { createApiKey } from '../../../src/access/apikey.service.ts';
 import { manifestJob, manifestJobName } from '../../../src/assurance/jobs/manifest.job.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { assertNothingMoreSent, startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';

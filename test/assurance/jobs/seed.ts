@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../../src/db/schema.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { HOUR } from '../../../src/time.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
 import { raise } from '../../helpers/referrals.ts';
 
@@ -88,6 +89,6 @@ export async function raiseReferral(relay: TestRelay, reference: string, overrid
   });
 }
 
-export async function escalationsOf(db: Kysely<Database>, reason: string) {
+export async function escalationsOf(db: Kysely<Database>, reason: EscalationReason) {
   return db.selectFrom('escalations').selectAll().where('reason', '=', reason).orderBy('opened_at').execute();
 }

@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';

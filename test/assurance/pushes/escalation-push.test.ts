@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { addShift } from '../../../src/assurance/oncall/oncall.service.ts';
-import { claimEscalation } from '../../../src/assurance/escalation.service.ts';
+import { claimEscalation } from '../../../src/records/escalation.service.ts';
 import { resolveEscalation } from '../../../src/assurance/escalation.resolve.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { MAX_PUSH_ATTEMPTS } from '../../../src/assurance/pushes/push.sender.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { resolveEscalation } from '../../../src/assurance/escalation.resolve.ts';
 import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
@@ -28,7 +29,7 @@ describeEachDialect(
       await sweep(relay.ctx);
       await escalationPushJob(email)(relay.ctx, relay.clock.now());
     };
-    const chain = (referralId: string, reason: string) =>
+    const chain = (referralId: string, reason: EscalationReason) =>
       db()
         .selectFrom('escalations')
         .selectAll()
@@ -36,7 +37,7 @@ describeEachDialect(
         .where('reason', '=', reason)
         .orderBy('opened_at')
         .execute();
-    const resolveLatest = async (referralId: string, reason: string) => {
+    const resolveLatest = async (referralId: string, reason: EscalationReason) => {
       const rows = await chain(referralId, reason);
       const open = rows.find((r) => r.state !== 'resolved');
       assert.ok(open, `an open ${reason} escalation`);

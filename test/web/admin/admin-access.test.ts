@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
-import type { Role } from '../../../src/web/auth/user.service.ts';
+import type { Role } from '../../../src/access/user.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { formSession, signIn } from '../../helpers/web.ts';

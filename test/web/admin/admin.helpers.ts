@@ -1,4 +1,4 @@
-import { createUser, type Role } from '../../../src/web/auth/user.service.ts';
+import { createUser, type Role } from '../../../src/access/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
 import { PASSWORD, type Browser } from '../../helpers/web.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { sql } from 'kysely';
-import { appendAudit, type AuditEntry } from '../../../src/governance/audit.ts';
+import { appendAudit, type AuditEntry } from '../../../src/records/audit.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { fieldError } from '../admin/admin.helpers.ts';

@@ -119,4 +119,36 @@ describe('the crew form as a referral body', () => {
       ['incidentDate', 'incidentTime'],
     );
   });
+
+  it('names both the date of birth and the age estimate when they contradict each other', () => {
+    const result = validateForm(form({ ageEstimate: '30' }), NOW);
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.errors.map((e) => e.id),
+      ['dateOfBirth', 'ageEstimate'],
+    );
+    assert.match(result.errors[0]!.message, /age estimate/);
+    assert.match(result.errors[1]!.message, /date of birth/);
+  });
+
+  it('names every adult category ticked for a child, beside the list they were ticked in', () => {
+    const child = readForm(
+      posted([
+        ...completeForm({ 'dateOfBirth[year]': '2015' }).filter(([name]) => name !== 'categoriesAdult'),
+        ['categoriesAdult', 'financial'],
+        ['categoriesAdult', 'self-neglect'],
+      ]),
+    );
+    const result = validateForm(child, NOW);
+    assert.ok(!result.ok);
+    const adult = result.errors.find((e) => e.id === 'categoriesAdult');
+    assert.match(adult?.message ?? '', /Financial/);
+    assert.match(adult?.message ?? '', /Self-neglect/);
+  });
+
+  it('takes an NHS number typed with dashes, and sends the ten digits', () => {
+    const result = validateForm(form({ nhsNumber: '943-476-5919' }), NOW);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.equal(result.input.subject.nhsNumber, '9434765919');
+  });
 });

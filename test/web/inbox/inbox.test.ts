@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../../helpers/relay.ts';

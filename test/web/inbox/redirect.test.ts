@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { RelayError } from '../../../src/errors.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
-import { recordOutcome } from '../../../src/referrals/outcome.service.ts';
-import { redirectReferral } from '../../../src/referrals/redirect.service.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
+import { recordOutcome } from '../../../src/response/outcome.service.ts';
+import { redirectReferral } from '../../../src/response/redirect.service.ts';
 import type { StatusDocument } from '../../../src/referrals/referral.document.schema.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../../helpers/relay.ts';

@@ -7,7 +7,7 @@ import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../../src/delivery/dispatcher.ts';
 import { startMailCatcher, type MailCatcher } from '../../../src/mailcatcher/mailcatcher.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
-import { createUser } from '../../../src/web/auth/user.service.ts';
+import { createUser } from '../../../src/access/user.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { formSession, signIn, PASSWORD } from '../../helpers/web.ts';
@@ -129,7 +129,12 @@ describeEachDialect('mailbox', (dialect) => {
     const doc = raised.json() as { reference: string; deliveries: { id: string; channel: string }[] };
     const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 30_000 });
     try {
-      await new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 }).drain();
+      await new Dispatcher(relay.ctx, {
+        transports: { email },
+        logger: quiet,
+        workerId: 'w1',
+        random: () => 0.5,
+      }).drain();
     } finally {
       email.close();
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
-import { claimEscalation, openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { acknowledgeForTeam } from '../../../src/response/acknowledgement.service.ts';
+import { claimEscalation, openEscalation } from '../../../src/records/escalation.service.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { MINUTE } from '../../../src/time.ts';
 import { loadDashboardFacts, type DashboardFacts } from '../../../src/web/safeguarding/dashboard.queries.ts';

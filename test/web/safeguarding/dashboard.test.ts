@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { acknowledgeForTeam } from '../../../src/assurance/acknowledgement.service.ts';
-import { transitionDelivery } from '../../../src/delivery/delivery.transitions.ts';
+import { acknowledgeForTeam } from '../../../src/response/acknowledgement.service.ts';
+import { closeReferral } from '../../../src/referrals/close.service.ts';
+import { transitionDelivery } from '../../../src/records/delivery.transitions.ts';
 import { DAY, MINUTE } from '../../../src/time.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
@@ -61,7 +62,11 @@ describeEachDialect('safeguarding dashboard', (dialect) => {
       1,
       'the failed copy, acknowledged by phone',
     );
-    assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Sent'), 0);
+    assert.doesNotMatch(
+      tableIn(html, 'Finished deliveries, last 30 days'),
+      />\s*Sent\b/,
+      'sent is open work',
+    );
   });
 
   it('shows a failed delivery as needing attention until the team acknowledges', async () => {
@@ -101,11 +106,10 @@ describeEachDialect('safeguarding dashboard', (dialect) => {
 
   it('publishes time to acknowledge per authority', () => {
     const table = html.split('Time to acknowledge by authority')[1]?.split('</table>')[0] ?? '';
-    const row =
-      /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
-        table,
-      )?.[1] ?? '';
-    const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
+    const row = /<th scope="row"[^>]*>Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(table)?.[1] ?? '';
+    const cells = [
+      ...row.matchAll(/<td[^>]*>(?:<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>)?([\s\S]*?)<\/td>/g),
+    ].map((m) => m[1]?.trim());
     assert.deepEqual(cells, ['2', '1 (1 waiting)', '20 min', '20 min', '0']);
   });
 
@@ -177,14 +181,46 @@ describeEachDialect('safeguarding dashboard, time to acknowledge', (dialect) => 
     const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
     const html = (await browser.get('/safeguarding')).body;
     const table = tableIn(html, 'Time to acknowledge by authority, last 30 days');
-    const row =
-      /<th scope="row" class="nhsuk-table__cell">Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(
-        table,
-      )?.[1] ?? '';
-    const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]?.trim());
+    const row = /<th scope="row"[^>]*>Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(table)?.[1] ?? '';
+    const cells = [
+      ...row.matchAll(/<td[^>]*>(?:<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>)?([\s\S]*?)<\/td>/g),
+    ].map((m) => m[1]?.trim());
     // Median: rank ⌈0.5 × 3⌉ = 2 of (10 min, 20 min, 5 h); 90th percentile: rank ⌈0.9 × 3⌉ = 3.
     // Past deadline: the one acknowledged after four hours and the one still waiting.
     assert.deepEqual(cells, ['4', '3', '20 min', '5 h', '<strong>2</strong>']);
+  });
+});
+
+describeEachDialect('safeguarding dashboard, sent is not done', (dialect) => {
+  let relay: TestRelay;
+  after(async () => relay.close());
+
+  it('counts a sent copy as open until acknowledged, and a closed referral’s failed copy as finished', async () => {
+    relay = await createTestRelay(dialect);
+    const sent = await raise(relay);
+    await sendDelivery(relay, sent.id, 'sent');
+    const failedThenClosed = await raise(relay);
+    await sendDelivery(relay, failedThenClosed.id, 'failed');
+    await closeReferral(relay.ctx, failedThenClosed.id, 'A duplicate of another referral', {
+      name: 'Sam Safeguarding',
+      actor: 'test',
+    });
+
+    const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    let html = (await browser.get('/safeguarding')).body;
+    assert.equal(countIn(html, 'Open deliveries by state', 'Sent, not yet acknowledged'), 1);
+    assert.equal(countIn(html, 'Open deliveries by state', 'Failed'), 0, 'its referral is closed');
+    assert.doesNotMatch(tableIn(html, 'Finished deliveries, last 30 days'), />\s*Sent\b/);
+    assert.equal(
+      countIn(html, 'Finished deliveries, last 30 days', 'Not acknowledged by this copy'),
+      1,
+      'the closed referral’s failed copy',
+    );
+
+    await acknowledgeForTeam(relay.ctx, sent.id, 'birmingham-adults', ACK);
+    html = (await browser.get('/safeguarding')).body;
+    assert.equal(countIn(html, 'Open deliveries by state', 'Sent, not yet acknowledged'), 0);
+    assert.equal(countIn(html, 'Finished deliveries, last 30 days', 'Acknowledged'), 1);
   });
 });
 
@@ -192,6 +228,11 @@ const ACK = { method: 'phone', name: 'Duty worker', actor: 'test' } as const;
 
 /** The delivery's worker claims it and the SMTP server refuses it for good: sending, then failed. */
 async function failDelivery(relay: TestRelay, referralId: string): Promise<void> {
+  await sendDelivery(relay, referralId, 'failed');
+}
+
+/** The delivery's worker claims it and the SMTP server takes it (sent) or refuses it for good (failed). */
+async function sendDelivery(relay: TestRelay, referralId: string, to: 'sent' | 'failed'): Promise<void> {
   const db = relay.ctx.db.kysely;
   const delivery = await db
     .selectFrom('deliveries')
@@ -203,10 +244,10 @@ async function failDelivery(relay: TestRelay, referralId: string): Promise<void>
     await transitionDelivery(trx, { deliveryId: delivery.id, to: 'sending', now, actor: 'test' });
     await transitionDelivery(trx, {
       deliveryId: delivery.id,
-      to: 'failed',
+      to,
       now,
       actor: 'test',
-      set: { last_error: '550 5.1.1 mailbox unknown' },
+      set: to === 'failed' ? { last_error: '550 5.1.1 mailbox unknown' } : { sent_at: now.toISOString() },
     });
   });
 }

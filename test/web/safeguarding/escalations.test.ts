@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { openEscalation } from '../../../src/assurance/escalation.service.ts';
+import { openEscalation } from '../../../src/records/escalation.service.ts';
 import { sweep } from '../../../src/assurance/watchdog.ts';
-import { PERSONAL_FIELDS, unsealField } from '../../../src/governance/personal-data.ts';
+import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { signedIn, type Browser } from '../../helpers/web.ts';
@@ -14,7 +15,7 @@ describeEachDialect('safeguarding escalations pages', (dialect) => {
   let browser: Browser;
   let referral: { id: string; reference: string };
   const db = () => relay.ctx.db.kysely;
-  const escalation = (reason: string) =>
+  const escalation = (reason: EscalationReason) =>
     db()
       .selectFrom('escalations')
       .selectAll()
@@ -57,6 +58,14 @@ describeEachDialect('safeguarding escalations pages', (dialect) => {
     assert.match(body, /Not sent in time/);
     assert.match(body, /Far fewer referrals than usual/);
     assert.match(body, /Wed, 25 Nov 2026, 15:01/, 'opened, in London time');
+    // Urgency, lateness against the deadline it is about, and each copy's channel and state.
+    const card = body.split('id="escalation-').find((c) => c.includes('Not acknowledged by the deadline'));
+    assert.match(card ?? '', /<strong class="nhsuk-tag nhsuk-tag--orange">\s*Urgent/);
+    assert.match(card ?? '', /Overdue by 2 min/);
+    assert.match(card ?? '', /Deadline Wed, 25 Nov 2026, 15:00/);
+    assert.match(card ?? '', /Email: Queued/);
+    const system = body.split('id="escalation-').find((c) => c.includes('Far fewer referrals'));
+    assert.match(system ?? '', /Open for under 1 min/, 'no deadline of its own: how long it has been open');
     const order = ['Not sent in time', 'Far fewer referrals than usual'].map((t) => body.indexOf(t));
     assert.ok(order[0]! > 0 && order[1]! > order[0]!, 'the system escalation opened later comes after');
   });

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { command } from './runtime.ts';
+import { systemClock } from '../clock.ts';
+import { loadConfig } from '../config.ts';
+import { createContext } from '../context.ts';
+import { openDatabase } from '../db/database.ts';
+import { checkRelay } from '../assurance/check.ts';
+
+/**
+ * `relay check [--quiet]`, for cron and monitoring: exit 0 when Relay is sweeping, sending and
+ * escalating; otherwise exit 1 with one line saying why (on standard error, as every command's
+ * failure). --quiet prints nothing when all is well, so cron mails only a problem.
+ */
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description(
+      'Exit non-zero with a one-line reason when the last sweep or the dispatcher is stale, the database takes no writes, or a deadline passed without an escalation (for cron and monitoring)',
+    )
+    .option('--quiet', 'print nothing when all is well')
+    .action(
+      command(async (options: { quiet?: boolean }) => {
+        // Not openRuntime: a check never migrates, so it can run against a database it may not change.
+        const config = loadConfig();
+        const db = openDatabase(config.databaseUrl);
+        try {
+          const result = await checkRelay(createContext(config, db, systemClock));
+          if (!result.ok) throw new Error(result.line);
+          if (!options.quiet) console.log(result.line);
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,106 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { command, openRuntime } from './runtime.ts';
+import type { RelayContext } from '../context.ts';
+import { newestKey } from '../records/field-crypto.ts';
+import { keyStatus, rotateKeys } from '../governance/keys.ts';
+import { clearLegalHold, setLegalHold } from '../governance/legal-hold.ts';
+
+/** `relay keys …` and `relay legal-hold …`: the operator's side of the personal-data rules (docs/operations.md, Personal data). */
+export function registerPersonalDataCommands(program: Command): void {
+  registerKeyCommands(program);
+  registerLegalHoldCommands(program);
+}
+
+async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
+  const ctx = await openRuntime();
+  try {
+    await body(ctx);
+  } finally {
+    await ctx.db.close();
+  }
+}
+
+function parseBatch(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be 1 to 100000');
+  return n;
+}
+
+function registerKeyCommands(program: Command): void {
+  const keys = program
+    .command('keys')
+    .description('The keys that encrypt personal data at rest (RELAY_DATA_KEYS: the last encrypts)');
+  keys
+    .command('status')
+    .description('Count the personal-data values under each key id, and any still in plain text')
+    .action(command(() => withRuntime(printStatus)));
+  keys
+    .command('rotate')
+    .description(
+      'Re-encrypt every personal-data value not under the newest key (older keys, plain text), a batch ' +
+        'per transaction; safe to stop and run again. Remove an old key only after this',
+    )
+    .option('--batch <n>', 'values re-encrypted per transaction', parseBatch, 500)
+    .action(
+      command((options: { batch: number }) =>
+        withRuntime(async (ctx) => {
+          const newest = newestKey(ctx.config.dataKeys).id;
+          console.log(`Re-encrypting under key ${newest}…`);
+          let done = 0;
+          const total = await rotateKeys(ctx, {
+            batchSize: options.batch,
+            actor: 'cli',
+            onBatch: (b) => {
+              done += b.reencrypted;
+              console.log(`  ${b.field}: ${b.reencrypted} re-encrypted (${done} so far)`);
+            },
+          });
+          const values = `${total} value${total === 1 ? '' : 's'}`;
+          console.log(`Done: ${values} re-encrypted; every personal-data value is under key ${newest}.`);
+        }),
+      ),
+    );
+}
+
+async function printStatus(ctx: RelayContext): Promise<void> {
+  const ids = ctx.config.dataKeys.map((k) => k.id);
+  console.log(`Newest key (encrypts): ${ids.at(-1) ?? '-'}`);
+  console.log(['field', ...ids, 'plain', 'unknown-key'].join('\t'));
+  for (const f of await keyStatus(ctx.db.kysely, ctx.config.dataKeys)) {
+    console.log([f.field, ...ids.map((id) => f.byKey[id] ?? 0), f.plain, f.unknownKey].join('\t'));
+  }
+}
+
+function registerLegalHoldCommands(program: Command): void {
+  const hold = program
+    .command('legal-hold')
+    .description("Keep a referral's personal data past the retention period, or release it again");
+  hold
+    .command('set')
+    .description('Put a referral on legal hold (audited)')
+    .argument('<reference>', 'the referral reference (SR-YYYY-NNNNNN) or id')
+    .requiredOption(
+      '--reason <reason>',
+      'why: kept in the audit log for ever, so a case number, not personal data',
+    )
+    .action(
+      command((reference: string, options: { reason: string }) =>
+        withRuntime(async (ctx) => {
+          const referral = await setLegalHold(ctx, reference, options.reason, 'cli');
+          console.log(`${referral.reference} is on legal hold.`);
+        }),
+      ),
+    );
+  hold
+    .command('clear')
+    .description('Release a referral from legal hold (audited); retention then applies as usual')
+    .argument('<reference>', 'the referral reference (SR-YYYY-NNNNNN) or id')
+    .action(
+      command((reference: string) =>
+        withRuntime(async (ctx) => {
+          const referral = await clearLegalHold(ctx, reference, 'cli');
+          console.log(`${referral.reference} is no longer on legal hold.`);
+        }),
+      ),
+    );
+}
