@@ -201,8 +201,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
   problems.push(...bounceProblems(production, bounces, bounceDomain, bounceSmtpPort));
   const baseUrl = read('BASE_URL', `http://localhost:${port}`, parseBaseUrl);
+  // Emailed links are built on it: a default would point every team at localhost.
+  if (production && !env.BASE_URL?.trim())
+    problems.push(
+      'BASE_URL is required when RELAY_ENV=production: the https:// address people reach Relay at',
+    );
   // Over http the session cookie cannot be Secure and HSTS cannot be sent: never with real referrals.
-  if (production && !baseUrl.startsWith('https://'))
+  else if (production && !baseUrl.startsWith('https://'))
     problems.push('BASE_URL must be an https:// address when RELAY_ENV=production');
   const mailCatcher = read('MAILCATCHER', false, parseOnOff);
   if (production && mailCatcher) problems.push('MAILCATCHER=on is never allowed when RELAY_ENV=production');

@@ -6,6 +6,7 @@ import type { LeaseTable } from './tables/lease.table.ts';
 import type { OncallShiftTable } from './tables/oncall.table.ts';
 import type { EscalationPushTable } from './tables/push.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from './tables/delivery.table.ts';
+import type { CrewProfileTable, ReferralDraftTable } from './tables/draft.table.ts';
 import type {
   AuthorityTable,
   BankHolidayTable,
@@ -69,4 +70,6 @@ export interface Database {
   review_notes: ReviewNoteTable;
   oncall_shifts: OncallShiftTable;
   escalation_pushes: EscalationPushTable;
+  referral_drafts: ReferralDraftTable;
+  crew_profiles: CrewProfileTable;
 }

@@ -11,7 +11,7 @@ export const DELIVERY_STATES = [
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /**
- * The delivery state machine of SPEC §5, in one place. A `sending` delivery whose lease ran out is
+ * The delivery state machine (docs/architecture.md, Delivery states), in one place. A `sending` delivery whose lease ran out is
  * claimed again (sending → sending) by another worker: at-least-once, never stuck.
  * Acknowledgement can come by phone or another channel before this one was sent, so any live state
  * may become `acknowledged`; `cancelled` only comes from a redirect.

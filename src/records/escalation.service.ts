@@ -6,7 +6,7 @@ import { RelayError } from '../errors.ts';
 import { appendAudit } from './audit.ts';
 import { insertEvent, refreshStatus } from './referral.repository.ts';
 
-/** Reasons tied to a referral (SPEC §6), then system-wide ones that concern a team or the service. */
+/** Reasons tied to a referral (docs/architecture.md, Assurance), then system-wide ones that concern a team or the service. */
 export const REFERRAL_REASONS = [
   'not-sent',
   'failed',

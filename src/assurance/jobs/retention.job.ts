@@ -6,6 +6,7 @@ import {
   heldPastRetention,
   purgeExpired,
   purgeReviewNotes,
+  purgeStaleDrafts,
   purgeSystemEscalationNotes,
 } from '../../governance/retention.ts';
 
@@ -47,13 +48,15 @@ async function writeRun(db: Kysely<Database>, period: string, now: Date, detail:
 }
 
 /**
- * Once per London day: removes the personal data of referrals closed longer than RETENTION_PERIOD
+ * Every sweep: deletes crew drafts unsaved for 72 hours. Once per London day: removes the personal data of referrals closed longer than RETENTION_PERIOD
  * ago and not on legal hold, and records the run (counts only) in scheduled_runs. Each purge is
  * conditional and idempotent, so a crashed or repeated run is harmless.
  */
 export function retentionJob(perSweep = PURGES_PER_SWEEP): SweepJob {
   let settled: string | undefined;
   return async (ctx, now) => {
+    // Every sweep, not once a day: a draft is due 72 hours after its last save, to the minute.
+    await purgeStaleDrafts(ctx, now);
     const period = londonLocal(now).date;
     if (settled === period) return false;
     const db = ctx.db.kysely;

@@ -67,8 +67,14 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
   // After the cookie plugin's onRequest has read the cookies; before any handler acts on them.
   app.addHook('preValidation', sessionApiGuard(ctx.config.baseUrl, SESSION_COOKIE));
 
-  app.get<{ Querystring: { next?: string } }>('/sign-in', async (request, reply) => {
-    return signInPage(ctx, reply, { next: safeNext(request.query.next, baseUrl) });
+  app.get<{ Querystring: { next?: string; reason?: string } }>('/sign-in', async (request, reply) => {
+    const next = safeNext(request.query.next, baseUrl);
+    return signInPage(ctx, reply, {
+      next,
+      // Why a person is here again: a session that ended while they were working, perhaps on a draft.
+      timedOut: request.query.reason === 'timeout',
+      draftKept: next.startsWith('/crew/referrals/drafts/'),
+    });
   });
 
   // In a plugin of its own, registered after @fastify/rate-limit has loaded, so that the limit's

@@ -81,7 +81,7 @@ export function registerReconcilePages(app: FastifyInstance, ctx: RelayContext):
       const download = DOWNLOADS[request.params.file];
       const report = download ? await findReport(ctx, request.params.id) : undefined;
       if (!download || !report) throw new RelayError('not-found', 'No such reconciliation report');
-      // Exports are audited like every other (SPEC §7); the report itself holds no personal data.
+      // Exports are audited like every other (docs/operations.md, Incident reviews and the audit log); the report itself holds no personal data.
       await ctx.db.kysely.transaction().execute((trx) =>
         appendAudit(trx, ctx.clock.now(), {
           actor: `user:${signedInUser(request).id}`,

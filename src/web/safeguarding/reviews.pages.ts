@@ -31,7 +31,7 @@ interface IdParams {
   id: string;
 }
 
-/** Incident reviews (SPEC §7), for the safeguarding team: list and create, progress and assignment. */
+/** Incident reviews (docs/operations.md), for the safeguarding team: list and create, progress and assignment. */
 export function registerReviewPages(app: FastifyInstance, ctx: RelayContext): void {
   const guard = requireRole('safeguarding');
   const post = { preValidation: csrfCheck(app), preHandler: guard };
