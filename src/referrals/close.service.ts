@@ -3,7 +3,8 @@ import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
-import { findReferral, insertEvent, refreshStatus } from '../records/referral.repository.ts';
+import { changeReferral } from '../records/referral-change.ts';
+import { findReferral, insertEvent } from '../records/referral.repository.ts';
 
 export const CLOSE_REASON_MAX = 2000;
 
@@ -37,7 +38,7 @@ export async function closeReferral(
   if (!referral) throw new RelayError('not-found', `No referral ${idOrReference}`);
   const now = ctx.clock.now();
   const at = now.toISOString();
-  await ctx.db.kysely.transaction().execute(async (trx) => {
+  await changeReferral(ctx.db.kysely, referral.id, now, async (trx) => {
     const closed = await trx
       .updateTable('referrals')
       .set({
@@ -81,7 +82,6 @@ export async function closeReferral(
       .where('referral_id', '=', referral.id)
       .where('follow_up_at', 'is not', null)
       .execute();
-    await refreshStatus(trx, referral.id, now);
   });
   return { id: referral.id, reference: referral.reference, closedAt: at, closedBy: by.name };
 }
