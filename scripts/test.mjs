@@ -3,9 +3,10 @@
 // Usage: npm test [-- path-fragment ...] runs only the files whose path contains a fragment.
 // RELAY_FAKE_NOW=2026-12-06T03:09:00Z npm test runs the suite with the wall clock of the test
 // processes, and of the relay processes they start, beginning at that instant (test/helpers/fake-clock.mjs).
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { compiledIsCurrent } from '../bin/compiled.js';
 
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -23,6 +24,18 @@ if (files.length === 0) {
   console.error('No test files matched.');
   process.exit(1);
 }
+/**
+ * Files that start `relay` processes run them from dist/, built here once per run (without the type
+ * check, which CI runs on its own), so no child compiles TypeScript. Skipped when dist/ is current.
+ */
+function buildForChildren() {
+  const spawnsRelay = files.some((f) => /helpers\/process|bin\/relay/.test(readFileSync(f, 'utf8')));
+  if (!spawnsRelay || compiledIsCurrent()) return;
+  const built = spawnSync(process.execPath, ['scripts/build.mjs', '--no-check'], { stdio: 'inherit' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
+buildForChildren();
+
 /** With RELAY_FAKE_NOW set, every process of the run loads the fake clock and shares one timeline. */
 function clockEnv() {
   const fake = process.env.RELAY_FAKE_NOW;

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
+import { readOidcConfig, type OidcConfig } from './config.oidc.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
+
+export type SmtpTls = 'starttls' | 'implicit' | 'off';
 
 export interface DataKey {
   id: string;
@@ -18,11 +21,18 @@ export interface DeadlinePolicy {
 
 export interface Config {
   env: RelayEnv;
+  /** RELAY_MODE=drill (or `relay start --drill`): read and show a restored copy, send nothing. */
+  mode: 'live' | 'drill';
   databaseUrl: string;
   host: string;
   port: number;
   baseUrl: string;
   smtpUrl: string | undefined;
+  /**
+   * SMTP_TLS: `starttls` upgrades every connection and refuses to send in clear; `implicit` speaks
+   * TLS from the first byte (smtps://, port 465); `off` never uses TLS, refused in production.
+   */
+  smtpTls: SmtpTls;
   mailFrom: string;
   bounceDomain: string;
   bounceSmtpPort: number | undefined;
@@ -67,6 +77,11 @@ export interface Config {
   mailCatcher: boolean;
   /** Sign-in attempts one client may make a minute (per node); more are answered 429. */
   signInRateLimit: number;
+  /** SESSION_MAX_AGE: a session ends this long after sign-in, however busy (default 12h). */
+  sessionMaxAgeMs: number;
+  /** LOCAL_SIGN_IN=off: no password sign-in at all, only the identity providers. */
+  localSignIn: boolean;
+  oidc: OidcConfig;
   /**
    * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
    * X-Forwarded-For names the client; unset, the connecting address is the client.
@@ -176,14 +191,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (dataKeys.length === 0) problems.push('RELAY_DATA_KEYS is required when RELAY_ENV=production');
     if (!auditKey) problems.push('AUDIT_KEY is required when RELAY_ENV=production');
   }
+  const smtpTls = read<SmtpTls>(
+    'SMTP_TLS',
+    smtpUrl?.startsWith('smtps:') ? 'implicit' : 'starttls',
+    parseSmtpTls,
+  );
+  problems.push(...smtpTlsProblems(production, smtpTls, smtpUrl));
   if (auditKey && auditKey === secret) problems.push('AUDIT_KEY must differ from RELAY_SECRET');
   const bounces = read<'on' | 'off'>('BOUNCES', 'on', (raw) => (parseOnOff(raw) ? 'on' : 'off'));
   const bounceDomain = read('BOUNCE_DOMAIN', 'localhost', (raw) => raw);
   const bounceSmtpPort = read<number | undefined>('BOUNCE_SMTP_PORT', undefined, parsePort);
   problems.push(...bounceProblems(production, bounces, bounceDomain, bounceSmtpPort));
   const baseUrl = read('BASE_URL', `http://localhost:${port}`, parseBaseUrl);
+  // Emailed links are built on it: a default would point every team at localhost.
+  if (production && !env.BASE_URL?.trim())
+    problems.push(
+      'BASE_URL is required when RELAY_ENV=production: the https:// address people reach Relay at',
+    );
   // Over http the session cookie cannot be Secure and HSTS cannot be sent: never with real referrals.
-  if (production && !baseUrl.startsWith('https://'))
+  else if (production && !baseUrl.startsWith('https://'))
     problems.push('BASE_URL must be an https:// address when RELAY_ENV=production');
   const mailCatcher = read('MAILCATCHER', false, parseOnOff);
   if (production && mailCatcher) problems.push('MAILCATCHER=on is never allowed when RELAY_ENV=production');
@@ -195,11 +221,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const host = read('HOST', '127.0.0.1', (raw) => raw);
   const config: Config = {
     env: relayEnv,
+    mode: read<'live' | 'drill'>('RELAY_MODE', 'live', parseMode),
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/relay.db', parseDatabaseUrl),
     host,
     port,
     baseUrl,
     smtpUrl,
+    smtpTls,
     mailFrom: read('MAIL_FROM', 'Safeguard Relay <relay@localhost>', (raw) => raw),
     bounceDomain,
     bounceSmtpPort,
@@ -253,10 +281,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     mailCatcher,
     signInRateLimit: read('SIGN_IN_RATE_LIMIT', 10, parsePositiveInteger),
+    sessionMaxAgeMs: read('SESSION_MAX_AGE', 12 * HOUR, parsePositiveDuration),
+    localSignIn: read('LOCAL_SIGN_IN', true, parseOnOff),
+    oidc: readOidcConfig(env, production, problems),
     trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
   };
+  if (!config.localSignIn && config.oidc.providers.length === 0)
+    problems.push(
+      'LOCAL_SIGN_IN=off needs an identity provider (OIDC_ISSUER or OIDC_PROVIDERS), or nobody can sign in',
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -324,6 +359,24 @@ function bounceProblems(
       'BOUNCE_DOMAIN must be a domain whose mail reaches BOUNCE_SMTP_PORT, not localhost, when RELAY_ENV=production (or set BOUNCES=off)',
     );
   return problems;
+}
+
+function parseMode(raw: string): 'live' | 'drill' {
+  if (raw === 'live' || raw === 'drill') return raw;
+  throw new Error('must be live or drill');
+}
+
+function parseSmtpTls(raw: string): SmtpTls {
+  if (raw === 'starttls' || raw === 'implicit' || raw === 'off') return raw;
+  throw new Error('must be starttls, implicit or off');
+}
+
+/** Referrals carry personal data: in production they never cross the network in clear. */
+function smtpTlsProblems(production: boolean, tls: SmtpTls, smtpUrl: string | undefined): string[] {
+  if (production && tls === 'off') return ['SMTP_TLS=off is never allowed when RELAY_ENV=production'];
+  if (smtpUrl?.startsWith('smtps:') && tls !== 'implicit')
+    return [`SMTP_TLS=${tls} contradicts an smtps:// SMTP_URL (which is implicit TLS)`];
+  return [];
 }
 
 /** Any string of 32 characters or more (e.g. `openssl rand -base64 32`); its UTF-8 bytes are the key. */

@@ -193,7 +193,7 @@ describe('loadConfig', () => {
         'AUDIT_KEY is required when RELAY_ENV=production',
         BOUNCE_PORT_REQUIRED,
         BOUNCE_DOMAIN_REQUIRED,
-        'BASE_URL must be an https:// address when RELAY_ENV=production',
+        'BASE_URL is required when RELAY_ENV=production: the https:// address people reach Relay at',
       ]);
     });
 

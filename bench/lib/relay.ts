@@ -92,6 +92,7 @@ export async function startBenchRelay(
   const config = loadConfig({
     RELAY_ENV: 'test',
     RELAY_SECRET: SECRET,
+    SMTP_TLS: 'off', // the benchmark's sink speaks in clear
     SMTP_URL: smtpUrl,
     LOG_LEVEL: 'silent',
     TEST_ALERT_INTERVAL: 'off',

@@ -80,6 +80,7 @@ export async function relayChild(
     DATABASE_URL: database.url,
     HOST: '127.0.0.1',
     PORT: String(port),
+    SMTP_TLS: 'off', // the benchmark's sink speaks in clear
     SMTP_URL: sink.url,
     RELAY_SECRET: SECRET,
     TEST_ALERT_INTERVAL: 'off',

@@ -139,6 +139,7 @@ export async function revokeApiKey(
   clock: Clock,
   id: string,
   actor: string,
+  reason?: string,
 ): Promise<void> {
   const at = clock.now();
   await db.transaction().execute(async (trx) => {
@@ -149,7 +150,13 @@ export async function revokeApiKey(
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw new RelayError('not-found', 'No active API key with that id');
-    await appendAudit(trx, at, { actor, action: 'apikey.revoked', entityType: 'api_key', entityId: id });
+    await appendAudit(trx, at, {
+      actor,
+      action: 'apikey.revoked',
+      entityType: 'api_key',
+      entityId: id,
+      ...(reason ? { detail: { reason } } : {}),
+    });
   });
 }
 

@@ -5,14 +5,33 @@ import type { Database } from '../db/schema.ts';
 import { HOUR, MINUTE } from '../time.ts';
 import { rowToUser, type User } from './user.service.ts';
 
-/** Sessions end after 30 minutes without use, and after 12 hours whatever happens. */
+/** Sessions end after 30 minutes without use, and after SESSION_MAX_AGE (12 hours) whatever happens. */
 export const SESSION_IDLE_MS = 30 * MINUTE;
 export const SESSION_MAX_MS = 12 * HOUR;
+
+export interface SessionOptions {
+  /** The absolute lifetime (SESSION_MAX_AGE). */
+  maxAgeMs?: number;
+  /** The identity provider that signed the person in, and its ID token, for signing out there too. */
+  provider?: string;
+  idToken?: string;
+}
+
+/** What signing out needs to know about the session it ends. */
+export interface EndedSession {
+  provider: string | null;
+  idToken: string | null;
+}
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Stored in the database, so every node behind the load balancer shares them. */
-export async function createSession(db: Kysely<Database>, clock: Clock, userId: string): Promise<string> {
+export async function createSession(
+  db: Kysely<Database>,
+  clock: Clock,
+  userId: string,
+  options: SessionOptions = {},
+): Promise<string> {
   const token = randomBytes(32).toString('base64url');
   const now = clock.now();
   await db
@@ -22,7 +41,9 @@ export async function createSession(db: Kysely<Database>, clock: Clock, userId: 
       user_id: userId,
       created_at: now.toISOString(),
       last_seen_at: now.toISOString(),
-      expires_at: new Date(now.getTime() + SESSION_MAX_MS).toISOString(),
+      expires_at: new Date(now.getTime() + (options.maxAgeMs ?? SESSION_MAX_MS)).toISOString(),
+      provider: options.provider ?? null,
+      id_token: options.idToken ?? null,
     })
     .execute();
   return token;
@@ -41,9 +62,11 @@ export async function resolveSession(
     .select(['sessions.last_seen_at', 'sessions.expires_at'])
     .where('sessions.id_hash', '=', hash(token))
     .executeTakeFirst();
-  if (!row || row.disabled_at) return undefined;
+  if (!row) return undefined;
   const idleSince = new Date(row.last_seen_at).getTime();
-  if (row.expires_at <= now.toISOString() || now.getTime() - idleSince > SESSION_IDLE_MS) {
+  // A disabled account's sessions end at once, whoever disabled it and however.
+  const over = row.expires_at <= now.toISOString() || now.getTime() - idleSince > SESSION_IDLE_MS;
+  if (row.disabled_at || over) {
     await endSession(db, token);
     return undefined;
   }
@@ -58,8 +81,20 @@ export async function resolveSession(
   return rowToUser(row);
 }
 
-export async function endSession(db: Kysely<Database>, token: string): Promise<void> {
+/** Ends one session, returning how it was signed in (or undefined if it had already ended). */
+export async function endSession(db: Kysely<Database>, token: string): Promise<EndedSession | undefined> {
+  const row = await db
+    .selectFrom('sessions')
+    .select(['provider', 'id_token'])
+    .where('id_hash', '=', hash(token))
+    .executeTakeFirst();
   await db.deleteFrom('sessions').where('id_hash', '=', hash(token)).execute();
+  return row && { provider: row.provider, idToken: row.id_token };
+}
+
+/** Ends every session of a person (their account disabled or unlinked). */
+export async function endAllSessions(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
 
 /** Ends every session of a person but the one making the request (after a password change). */

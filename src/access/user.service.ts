@@ -40,7 +40,8 @@ export interface NewUser {
   password?: string;
 }
 
-function validate(input: NewUser, teamExists: (id: string) => boolean): FieldIssue[] {
+/** Every problem with an account's email, roles, teams and (if given) password, by field. */
+export function validate(input: NewUser, teamExists: (id: string) => boolean): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email))
     issues.push({ path: 'email', message: 'Enter a valid email address' });

@@ -31,7 +31,7 @@ async function requireKeyFor(ctx: RelayContext, request: FastifyRequest, team: s
   return key;
 }
 
-/** The daily manifest by API (SPEC §6), so a team's system can reconcile what it should have received. */
+/** The daily manifest by API (docs/api.md, Daily manifest), so a team's system can reconcile what it should have received. */
 export function registerManifestRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.get<{ Params: { team: string } }>('/api/v1/teams/:team/manifest', async (request) => {
     await requireKeyFor(ctx, request, request.params.team);

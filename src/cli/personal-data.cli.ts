@@ -5,7 +5,7 @@ import { newestKey } from '../records/field-crypto.ts';
 import { keyStatus, rotateKeys } from '../governance/keys.ts';
 import { clearLegalHold, setLegalHold } from '../governance/legal-hold.ts';
 
-/** `relay keys …` and `relay legal-hold …`: the operator's side of SPEC §7's personal-data rules. */
+/** `relay keys …` and `relay legal-hold …`: the operator's side of the personal-data rules (docs/operations.md, Personal data). */
 export function registerPersonalDataCommands(program: Command): void {
   registerKeyCommands(program);
   registerLegalHoldCommands(program);

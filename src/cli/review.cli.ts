@@ -27,7 +27,7 @@ function londonDay(value: string, edge: '00:00' | '24:00', name: string): Date {
 
 /** `relay review create|list|export`: the web pages' reviews, for scripts and scheduled reports. */
 export function registerReviewCommands(program: Command): void {
-  const review = program.command('review').description('Incident reviews (SPEC §7)');
+  const review = program.command('review').description('Incident reviews');
   review
     .command('create')
     .description('Create a review of the referrals received in a period (London days, both included)')

@@ -120,6 +120,8 @@ async function launch(ctx: RelayContext, options: StartOptions): Promise<Running
     smtpUrl: ctx.config.smtpUrl ?? (mailCatcher as MailCatcher).smtpUrl,
     poolSize: ctx.config.delivery.smtpPoolSize,
     timeoutMs: ctx.config.delivery.timeoutMs,
+    // The built-in catcher listens on this machine, in clear.
+    tls: mailCatcher ? 'off' : ctx.config.smtpTls,
   });
   let dispatcher: Dispatcher | undefined;
   let watchdog: Watchdog | undefined;

@@ -6,6 +6,7 @@ import type { LeaseTable } from './tables/lease.table.ts';
 import type { OncallShiftTable } from './tables/oncall.table.ts';
 import type { EscalationPushTable } from './tables/push.table.ts';
 import type { DeliveryAttemptTable, DeliveryTable } from './tables/delivery.table.ts';
+import type { CrewProfileTable, ReferralDraftTable } from './tables/draft.table.ts';
 import type {
   AuthorityTable,
   BankHolidayTable,
@@ -16,6 +17,7 @@ import type {
   TeamTable,
 } from './tables/directory.table.ts';
 import type { SessionTable, SignInThrottleTable, UserTable } from './tables/user.table.ts';
+import type { IdentityLinkTable, OidcSignInTable } from './tables/identity.table.ts';
 import type { CaughtMessageTable } from './tables/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditKeyingTable, AuditLogTable } from './tables/audit.table.ts';
 import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from './tables/review.table.ts';
@@ -60,10 +62,14 @@ export interface Database {
   users: UserTable;
   sessions: SessionTable;
   sign_in_throttles: SignInThrottleTable;
+  identity_links: IdentityLinkTable;
+  oidc_sign_ins: OidcSignInTable;
   reconciliation_runs: ReconciliationRunTable;
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;
   review_notes: ReviewNoteTable;
   oncall_shifts: OncallShiftTable;
   escalation_pushes: EscalationPushTable;
+  referral_drafts: ReferralDraftTable;
+  crew_profiles: CrewProfileTable;
 }

@@ -1,7 +1,7 @@
 import { createAckToken } from '../records/ack-token.ts';
 import type { RelayContext } from '../context.ts';
 import { formatLondon } from '../time.ts';
-import type { Directory, Team } from '../directory/directory.types.ts';
+import { findTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
 import { isPurged, readPayload } from '../referrals/referral.access.ts';
 import { isOutcome, type DeliveryChannel, type Message, type Transports } from './channels/channel.ts';
@@ -18,10 +18,6 @@ interface Addressee {
   /** The team whose copy of the referral this is about (differs for out-of-hours alerts). */
   routeTeam: Team;
   authorityName: string;
-}
-
-function findTeam(directory: Directory, teamId: string): Team | undefined {
-  return directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
 }
 
 /** Rows already read for a batch of claimed deliveries, so that each send does not read them again. */

@@ -4,6 +4,7 @@ import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
 import type { Transports } from './channels/channel.ts';
 import { attemptDelivery, preload, type Preloaded } from './delivery.sender.ts';
+import { failureReason } from './failure-reason.ts';
 import { OutcomeRecorder } from './outcome.recorder.ts';
 import { claimDue, claimDueIn, releaseClaims, type DeliveryRow } from './outbox.repository.ts';
 import { decide, DEFAULT_BACKOFF, type AttemptOutcome } from './retry.policy.ts';
@@ -331,8 +332,15 @@ export class Dispatcher {
     if (result !== 'done')
       this.options.logger.warn({ delivery: row.id, result }, 'attempt outcome not recorded');
     else if (decision.state !== 'sent') {
+      // The reason class, never the detail: an SMTP reply may quote the team's address.
       this.options.logger.warn(
-        { delivery: row.id, state: decision.state, attempt: row.attempts },
+        {
+          delivery: row.id,
+          state: decision.state,
+          attempt: row.attempts,
+          outcome: outcome.kind,
+          reason: failureReason(outcome.detail),
+        },
         'delivery not sent',
       );
     }

@@ -74,3 +74,15 @@ export interface Directory {
   authorities: Authority[];
   coverage: CoverageEntry[];
 }
+
+/** The team with this id in a directory version, if that version has one. */
+export function findTeam(directory: Directory | undefined, teamId: string): Team | undefined {
+  return directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
+}
+
+/** A team the router or a plan already chose: its absence is a bug, not bad input. */
+export function chosenTeam(directory: Directory | undefined, teamId: string): Team {
+  const team = findTeam(directory, teamId);
+  if (!team) throw new Error(`Team ${teamId} is not in the directory`);
+  return team;
+}

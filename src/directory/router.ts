@@ -164,7 +164,7 @@ function planRoutes(
   return routes;
 }
 
-/** SPEC §4, in order: location, team by subject, out-of-hours cover, else triage. Never throws on bad postcodes. */
+/** The routing rules (docs/architecture.md, Routing), in order: location, team by subject, out-of-hours cover, else triage. Never throws on bad postcodes. */
 export function routeReferral(input: RouteInput, source: Directory | PreparedDirectory): RouteDecision {
   const prepared = 'coverageIndex' in source ? source : prepareDirectory(source);
   const location = locate(input, prepared.coverageIndex);

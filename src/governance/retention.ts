@@ -5,9 +5,10 @@ import type { Database } from '../db/schema.ts';
 import { insertEvent } from '../records/referral.repository.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
+import { HOUR } from '../time.ts';
 
 /**
- * Retention (SPEC §7, invariant 4): once a referral has been closed for the retention period and is
+ * Retention (docs/operations.md, Personal data): once a referral has been closed for the retention period and is
  * not on legal hold, its personal data is blanked. Nothing is deleted: the row, routes, deliveries,
  * deadlines, states, timeline and audit entries stay, so what happened can still be proven.
  */
@@ -209,4 +210,20 @@ export async function purgeReviewNotes(ctx: RelayContext, now: Date, batchSize =
     total += due.length;
     if (due.length < batchSize) return total;
   }
+}
+
+/** Unsent crew drafts are kept this long after they were last saved. */
+export const DRAFT_RETENTION_MS = 72 * HOUR;
+
+/**
+ * Deletes crew form drafts not saved for 72 hours. A draft is not a referral: nothing was sent, so
+ * nothing needs proving, and the row goes with its sealed answers. Returns how many went.
+ */
+export async function purgeStaleDrafts(ctx: RelayContext, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - DRAFT_RETENTION_MS).toISOString();
+  const result = await ctx.db.kysely
+    .deleteFrom('referral_drafts')
+    .where('updated_at', '<', cutoff)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -16,7 +16,8 @@ export interface ReviewExport {
 
 /**
  * Renders a review as CSV or PDF and records the export in the audit log (who, which review, what
- * format, how many cases) before it is handed over: SPEC §7 wants every export on the chain.
+ * format, how many cases) before it is handed over: every export is on the audit chain
+ * (docs/operations.md, Incident reviews and the audit log).
  */
 export async function exportReview(
   ctx: RelayContext,

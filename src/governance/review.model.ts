@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { addDays, londonLocal } from '../directory/hours.ts';
 import type { ReviewCaseTable, ReviewTable } from '../db/tables/review.table.ts';
 
-/** What puts a referral into a review's cohort (SPEC §7); a case may match several. */
+/** What puts a referral into a review's cohort (docs/operations.md, Incident reviews and the audit log); a case may match several. */
 export const REVIEW_CONDITIONS = [
   'failed',
   'bounced',

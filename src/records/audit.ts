@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson } from '../canonical-json.ts';
 import { DEV_AUDIT_KEY } from '../config.ts';
+import { keyedFromSeal } from '../db/audit-keying.ts';
 import { isPostgres } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { AuditLogTable } from '../db/tables/audit.table.ts';
@@ -52,15 +53,6 @@ export function hashEntry(row: Row, key?: Buffer): string {
     row.prev_hash,
   ]);
   return (key ? createHmac('sha256', key) : createHash('sha256')).update(content).digest('hex');
-}
-
-/**
- * Seals the sequence number from which entries are keyed (audit_keying.keyed_from). Without the seal,
- * someone able to write to the database could move the start past the end and pass off a rebuilt,
- * unkeyed chain as one written before keyed hashing existed.
- */
-export function keyedFromSeal(key: Buffer, keyedFrom: number): string {
-  return createHmac('sha256', key).update(`audit-keyed-from|${keyedFrom}`).digest('hex');
 }
 
 /**

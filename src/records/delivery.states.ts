@@ -2,7 +2,7 @@ import type { DeliveryState } from '../db/codes.ts';
 import { DELIVERY_STATES } from '../db/codes.ts';
 
 /**
- * The delivery state machine of SPEC §5, in one place. A `sending` delivery whose lease ran out is
+ * The delivery state machine (docs/architecture.md, Delivery states), in one place. A `sending` delivery whose lease ran out is
  * claimed again (sending → sending) by another worker: at-least-once, never stuck.
  * Acknowledgement can come by phone or another channel before this one was sent, so any live state
  * may become `acknowledged`; `cancelled` only comes from a redirect.

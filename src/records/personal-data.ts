@@ -6,7 +6,7 @@ import { encryptField, openField } from './field-crypto.ts';
  * this list, and retention blanks these columns, so a new free-text column belongs here.
  */
 export interface PersonalField {
-  table: 'referrals' | 'routes' | 'escalations' | 'review_notes';
+  table: 'referrals' | 'routes' | 'escalations' | 'review_notes' | 'referral_drafts';
   column: string;
 }
 
@@ -23,6 +23,8 @@ export const PERSONAL_FIELDS = {
   closeReason: { table: 'referrals', column: 'close_reason' },
   /** An incident reviewer's note on a case (it may name the people involved). */
   reviewNote: { table: 'review_notes', column: 'text' },
+  /** A crew form's unsent answers: everything a referral holds. Deleted 72 hours after the last save. */
+  draftAnswers: { table: 'referral_drafts', column: 'answers' },
 } as const satisfies Record<string, PersonalField>;
 
 export const ALL_PERSONAL_FIELDS: readonly PersonalField[] = Object.values(PERSONAL_FIELDS);

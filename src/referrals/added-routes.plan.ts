@@ -2,7 +2,7 @@ import type { Insertable } from 'kysely';
 import type { DeadlinePolicy } from '../config.ts';
 import { addedRouteDeadline, type AddedRouteDeadline } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
-import type { Directory, Team } from '../directory/directory.types.ts';
+import { chosenTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import { outOfHoursCover, type PlannedRoute, type Urgency } from '../directory/router.ts';
 import { planIntake } from './intake.plan.ts';
 import type { RouteTable } from '../db/tables/referral.table.ts';
@@ -51,7 +51,7 @@ export function planAddedRoutes(input: AddedRoutesInput): AddedRoutes {
     { authorityId: team.authorityId, teamId: team.id, teamKind: team.kind, reason: 'subject-type' },
   ];
   if (cover.kind === 'added') {
-    const duty = findTeam(directory, cover.teamId);
+    const duty = chosenTeam(directory, cover.teamId);
     planned.push({
       authorityId: duty.authorityId,
       teamId: duty.id,
@@ -74,7 +74,7 @@ export function planAddedRoutes(input: AddedRoutesInput): AddedRoutes {
     policy: input.policy,
     messageDomain: input.messageDomain,
   });
-  const deadlines = planned.map((p) => deadlineFor(input, findTeam(directory, p.teamId)));
+  const deadlines = planned.map((p) => deadlineFor(input, chosenTeam(directory, p.teamId)));
   const routes = plan.routes.map((route, i) => ({
     ...route,
     reason: i === 0 ? input.reason : route.reason,
@@ -103,10 +103,4 @@ export function coverFor(
 function deadlineFor(input: AddedRoutesInput, team: Team): AddedRouteDeadline {
   const { referral, now, directory, policy } = input;
   return addedRouteDeadline(referral.receivedAt, now, referral.urgency, team, directory.bankHolidays, policy);
-}
-
-function findTeam(directory: Directory, teamId: string): Team {
-  const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
-  if (!team) throw new Error(`Team ${teamId} is not in the directory`);
-  return team;
 }

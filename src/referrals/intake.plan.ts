@@ -4,7 +4,7 @@ import type { DeadlinePolicy } from '../config.ts';
 import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
 import { targetsOf } from '../delivery/channels/registry.ts';
-import type { Directory, Team } from '../directory/directory.types.ts';
+import { chosenTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import type { RouteDecision } from '../directory/router.ts';
 import type { RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';
 
@@ -52,7 +52,7 @@ export function planIntake(input: PlanInput): IntakePlan {
   }
   const plan: IntakePlan = { routes: [], deliveries: [] };
   for (const planned of decision.routes) {
-    const team = findTeam(input.directory, planned.teamId);
+    const team = chosenTeam(input.directory, planned.teamId);
     const routeId = randomUUID();
     const due = ackBy(receivedAt, input.urgency, team, input.directory?.bankHolidays ?? [], input.policy);
     plan.routes.push({
@@ -85,12 +85,6 @@ export function planIntake(input: PlanInput): IntakePlan {
     );
   }
   return plan;
-}
-
-function findTeam(directory: Directory | undefined, teamId: string): Team {
-  const team = directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
-  if (!team) throw new Error(`Router chose team ${teamId}, which is not in the directory`);
-  return team;
 }
 
 export interface TeamDeliveryInput {

@@ -12,7 +12,7 @@ import {
 } from '../records/referral.repository.ts';
 
 /**
- * The status document of SPEC §8. It carries ids, states and deadlines, never the subject's
+ * The status document (docs/api.md, Status document). It carries ids, states and deadlines, never the subject's
  * personal data, so a source system may read it for the referrals it raised.
  */
 export async function statusDocument(ctx: RelayContext, referral: ReferralRow): Promise<StatusDocument> {

@@ -1,5 +1,5 @@
 /**
- * The body of POST /api/v1/referrals (SPEC §3). Parse with ReferralInput.safeParse, turn a failure
+ * The body of POST /api/v1/referrals (docs/api.md, Raise a referral). Parse with ReferralInput.safeParse, turn a failure
  * into problem+json `errors` with formatIssues, then run checkAgainstClock on the parsed value.
  */
 import { z } from 'zod';

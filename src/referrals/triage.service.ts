@@ -5,7 +5,7 @@ import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { insertDeliveries } from '../records/delivery.repository.ts';
 import type { CurrentDirectory } from '../directory/directory.service.ts';
-import type { Team } from '../directory/directory.types.ts';
+import { findTeam, type Team } from '../directory/directory.types.ts';
 import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
@@ -59,8 +59,8 @@ export function handRoutedCover(
   });
 }
 
-export function findTeam(current: CurrentDirectory, teamId: string): Team {
-  const team = current.directory.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
+function teamToRouteTo(current: CurrentDirectory, teamId: string): Team {
+  const team = findTeam(current.directory, teamId);
   if (!team) {
     throw new RelayError('validation-failed', 'No team with that id in the current directory', [
       { path: 'teamId', message: 'Choose a team from the list' },
@@ -83,7 +83,7 @@ export async function routeByHand(
 ): Promise<HandRouting> {
   const current = await ctx.directories.current();
   if (!current) throw new RelayError('state-conflict', 'No directory has been loaded, so there is no team');
-  const team = findTeam(current, teamId);
+  const team = teamToRouteTo(current, teamId);
   const now = ctx.clock.now();
   const item = await ctx.db.kysely
     .selectFrom('triage_items')
@@ -157,7 +157,12 @@ async function planHandRoutes(
 async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by: Resolver, now: Date) {
   const resolved = await trx
     .updateTable('triage_items')
-    .set({ resolved_at: now.toISOString(), resolved_by: by.name, resolution: `routed by hand to ${team.id}` })
+    .set({
+      resolved_at: now.toISOString(),
+      resolved_by: by.name,
+      resolution: `routed by hand to ${team.id}`,
+      outcome: 'routed',
+    })
     .where('id', '=', id)
     .where('resolved_at', 'is', null)
     .executeTakeFirst();

@@ -1,5 +1,5 @@
 import type { RelayContext } from '../context.ts';
-import type { Directory, Team } from '../directory/directory.types.ts';
+import { findTeam } from '../directory/directory.types.ts';
 import { verifyAckToken } from '../records/ack-token.ts';
 
 /** What an acknowledge link points at, with only what the page may show: no personal data. */
@@ -58,10 +58,6 @@ export async function lookUpAckLink(ctx: RelayContext, token: string): Promise<A
         ? await referralLink(ctx, delivery.id, delivery.route_id, delivery.team_id)
         : undefined;
   return target ? { ok: true, target } : { ok: false, problem: 'unknown' };
-}
-
-function findTeam(directory: Directory | undefined, teamId: string): Team | undefined {
-  return directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
 }
 
 async function referralLink(

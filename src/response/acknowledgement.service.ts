@@ -9,6 +9,7 @@ import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { insertEvent, refreshStatus } from '../records/referral.repository.ts';
 import { ownRouteOf } from './cover-receipt.ts';
+import { selectRouteFacts } from './route.facts.ts';
 import { resolveForAcknowledgement } from '../records/escalation.service.ts';
 
 export const ACK_METHODS = ['link', 'inbox', 'api', 'phone'] as const;
@@ -102,18 +103,7 @@ export async function acknowledgeRouteIn(
   /** For a cover receipt: the closed team it covered for, shown on the timeline. */
   extra: { coverFor?: string } = {},
 ): Promise<AckResult> {
-  const route = await trx
-    .selectFrom('routes')
-    .innerJoin('referrals', 'referrals.id', 'routes.referral_id')
-    .select([
-      'routes.id',
-      'routes.referral_id',
-      'routes.team_id',
-      'routes.acknowledged_at',
-      'referrals.reference',
-    ])
-    .where('routes.id', '=', routeId)
-    .executeTakeFirstOrThrow();
+  const route = await selectRouteFacts(trx).where('routes.id', '=', routeId).executeTakeFirstOrThrow();
   const result = { referralId: route.referral_id, reference: route.reference, teamId: route.team_id };
   if (route.acknowledged_at)
     return { ...result, ...(await existingAck(trx, routeId, route.acknowledged_at)) };

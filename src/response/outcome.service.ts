@@ -7,8 +7,9 @@ import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField, unsealField } from '../records/personal-data.ts';
 import { insertEvent, refreshStatus } from '../records/referral.repository.ts';
+import { selectRouteFacts, type RouteFacts } from './route.facts.ts';
 
-/** What the receiving team decided to do with the referral (SPEC §8). */
+/** What the receiving team decided to do with the referral (docs/api.md, Outcome). */
 export const OUTCOMES = [
   's42-enquiry',
   'child-protection-enquiry',
@@ -41,31 +42,8 @@ export interface OutcomeResult {
   referralClosed: boolean;
 }
 
-interface RouteFacts {
-  id: string;
-  referral_id: string;
-  team_id: string;
-  acknowledged_at: string | null;
-  outcome: string | null;
-  outcome_note: string | null;
-  outcome_at: string | null;
-  reference: string;
-}
-
 async function findRoute(db: Kysely<Database>, referralId: string, teamId: string) {
-  return db
-    .selectFrom('routes')
-    .innerJoin('referrals', 'referrals.id', 'routes.referral_id')
-    .select([
-      'routes.id',
-      'routes.referral_id',
-      'routes.team_id',
-      'routes.acknowledged_at',
-      'routes.outcome',
-      'routes.outcome_note',
-      'routes.outcome_at',
-      'referrals.reference',
-    ])
+  return selectRouteFacts(db)
     .where('routes.referral_id', '=', referralId)
     .where('routes.team_id', '=', teamId)
     .executeTakeFirst();

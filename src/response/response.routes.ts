@@ -19,7 +19,7 @@ export const AckBody = z.strictObject({
 const SessionAckBody = z.strictObject({ by: AckBody.shape.by.optional() });
 
 /**
- * A recipient's session (SPEC §8) acts for the first of their teams the referral was routed to.
+ * A recipient's session (docs/api.md, Authentication) acts for the first of their teams the referral was routed to.
  * Cookie-authenticated JSON is safe from cross-site forms because the API refuses non-JSON bodies.
  */
 async function acknowledgeAsRecipient(ctx: RelayContext, request: FastifyRequest, idOrReference: string) {

@@ -11,6 +11,7 @@ import type { RelayContext } from '../context.ts';
 import { checkReadiness } from '../assurance/health.ts';
 import { createViews, NHSUK_DIST } from './views.ts';
 import { registerAuthRoutes } from './auth/auth.routes.ts';
+import { SESSION_IDLE_MS } from '../access/session.service.ts';
 import { navigationFor, startPage } from './navigation.ts';
 import { registerPages } from './pages.ts';
 import { escapeHtml } from '../delivery/messages/html.ts';
@@ -56,6 +57,10 @@ function securityHeaders(https: boolean) {
   };
 }
 
+/** Every page of a drill node (`relay start --drill`) says so, and what it will not do. */
+export const DRILL_BANNER =
+  'DRILL: a restored copy, for reading only. Relay sends nothing from it (no referrals, reminders, escalation pushes, test alerts or heartbeat), takes no new work and watches no deadlines.';
+
 /**
  * What every HTML page needs: form bodies, cookies, CSRF tokens, the NHS design system's CSS, JS
  * and images served locally, and Nunjucks rendering with the health banner.
@@ -85,7 +90,8 @@ export function registerWeb(
     allowedPath: (path) => /\.(css|js|svg|png|ico|woff2?|json)$/.test(path),
     maxAge: '1d',
   });
-  // Relay's own static files (the js-enabled script the CSP will not allow inline).
+  // Relay's own static files: the scripts the CSP will not allow inline (js-enabled, initAll, the
+  // session timeout warning, the crew form's drafts and offline sending).
   void app.register(fastifyStatic, {
     root: RELAY_ASSETS,
     prefix: '/assets/relay/',
@@ -107,8 +113,15 @@ export function registerWeb(
       const html = views.render(view, {
         serviceName: SERVICE_NAME,
         assetPath: '/assets/nhsuk/assets',
-        healthProblem: readiness && !readiness.ready ? describeHealth(readiness) : undefined,
+        healthProblem:
+          ctx.config.mode === 'drill'
+            ? DRILL_BANNER
+            : readiness && !readiness.ready
+              ? describeHealth(readiness)
+              : undefined,
         user,
+        // For the page's timeout warning: a signed-in page knows when its session would end unused.
+        sessionIdleSeconds: user ? SESSION_IDLE_MS / 1000 : undefined,
         csrfToken,
         navigation: {
           items: navigationFor(user, { mailbox: options.mailbox === true }).map((item) => ({

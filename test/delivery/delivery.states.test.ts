@@ -13,7 +13,7 @@ import { DIALECTS } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 /**
- * SPEC §5, written out by hand rather than read from the code under test:
+ * docs/architecture.md (Delivery states), written out by hand rather than read from the code under test:
  * queued → sending → sent → acknowledged; sending → retrying → sending; → failed (permanent error
  * or window spent); sent → bounced; → cancelled only by a redirect, from a delivery still live.
  * A lease that runs out is claimed again (sending → sending), and an acknowledgement can arrive by
@@ -32,7 +32,7 @@ const EXPECTED: Record<DeliveryState, DeliveryState[]> = {
 };
 
 describe('delivery state machine', () => {
-  it('knows exactly the eight states of SPEC §5', () => {
+  it('knows exactly the eight states of docs/architecture.md', () => {
     assert.deepEqual([...DELIVERY_STATES].sort(), [
       'acknowledged',
       'bounced',

@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
         .orderBy('id')
         .execute();
 
-    it('sends the email as SPEC §5 describes and records the attempt', async () => {
+    it('sends the email as docs/architecture.md, Delivery, describes and records the attempt', async () => {
       const before = smtp.received.length;
       const { id, reference, deliveryId } = await raise();
       await dispatcher.drain();

@@ -73,7 +73,7 @@ describe('shortAuthorityName', () => {
 });
 
 describe('referralSubject', () => {
-  it('reads as SPEC §5 shows', () => {
+  it('reads as docs/architecture.md, Delivery, describes', () => {
     assert.equal(
       referralSubject(facts()),
       '[secure] Safeguarding referral SR-2026-000123 — URGENT — adult — Birmingham',

@@ -73,7 +73,7 @@ describe('demo directory', () => {
     }
   });
 
-  it('marks exactly the districts SPEC §4 lists as split, each between existing authorities', () => {
+  it('marks exactly the districts docs/operations.md lists as split, each between existing authorities', () => {
     const splits = directory.coverage.filter((c) => c.split !== undefined);
     assert.deepEqual(splits.map((c) => c.prefix).sort(), [...SPLIT].sort());
     for (const entry of splits) {

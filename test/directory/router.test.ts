@@ -81,7 +81,7 @@ function summary(decision: RouteDecision): string {
 const route = (overrides: Partial<RouteInput> = {}, d: Directory = directory) =>
   summary(routeReferral(input(overrides), d));
 
-describe('routeReferral: location (SPEC §4 rule 1)', () => {
+describe('routeReferral: location (docs/architecture.md, Routing, rule 1)', () => {
   it('routes by the home postcode when it is covered', () => {
     assert.deepEqual(routeReferral(input(), directory), {
       kind: 'routed',
@@ -145,7 +145,7 @@ describe('routeReferral: location (SPEC §4 rule 1)', () => {
   });
 });
 
-describe('routeReferral: teams (SPEC §4 rule 2)', () => {
+describe('routeReferral: teams (docs/architecture.md, Routing, rule 2)', () => {
   it('sends a child to the children team only, whatever the household', () => {
     const children = 'north by home WV: north-children (subject-type)';
     assert.equal(route({ subjectType: 'child' }), children);
@@ -168,7 +168,7 @@ describe('routeReferral: teams (SPEC §4 rule 2)', () => {
   });
 });
 
-describe('routeReferral: out of hours (SPEC §4 rule 3)', () => {
+describe('routeReferral: out of hours (docs/architecture.md, Routing, rule 3)', () => {
   const withDuty = 'north by home WV: north-adults (subject-type), north-out-of-hours (out-of-hours)';
   const dayOnly = 'north by home WV: north-adults (subject-type)';
 

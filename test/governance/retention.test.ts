@@ -5,7 +5,7 @@ import { disputeManifestEntry } from '../../src/assurance/manifest.service.ts';
 import { sweep } from '../../src/assurance/watchdog.ts';
 import { verifyAuditChain } from '../../src/records/audit.ts';
 import { clearLegalHold, setLegalHold } from '../../src/governance/legal-hold.ts';
-import { RETENTION_JOB, retentionJob } from '../../src/governance/retention.job.ts';
+import { RETENTION_JOB, retentionJob } from '../../src/assurance/jobs/retention.job.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { readPayload } from '../../src/referrals/referral.access.ts';
 import { findReferral } from '../../src/records/referral.repository.ts';

@@ -6,7 +6,7 @@ import { verifyAuditChain } from '../../src/records/audit.ts';
 import { keyStatus } from '../../src/governance/keys.ts';
 import { caseNotes, reviewCases } from '../../src/governance/review.queries.ts';
 import { createReview, updateCase } from '../../src/governance/review.service.ts';
-import { retentionJob } from '../../src/governance/retention.job.ts';
+import { retentionJob } from '../../src/assurance/jobs/retention.job.ts';
 import { DAY, MINUTE } from '../../src/time.ts';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';

@@ -26,6 +26,8 @@ const PUBLIC = [
   /^\/readyz$/,
   /^\/metrics$/,
   /^\/sign-(in|out)$/,
+  // Signing in with an organisation (OIDC): open, like the sign-in page.
+  /^\/sign-in\/oidc\//,
   /^\/assets\//,
   /^\/ack\//,
   /^\/api\//,

@@ -9,7 +9,7 @@ import { isSettled, londonTimeReached, londonYesterday } from './schedule.ts';
 export const DAILY_SUMMARY_JOB = 'daily-summary';
 
 /**
- * Once per London day after DAILY_SUMMARY_AT: yesterday's counts to SAFEGUARDING_EMAIL (SPEC §6).
+ * Once per London day after DAILY_SUMMARY_AT: yesterday's counts to SAFEGUARDING_EMAIL (docs/operations.md, Assurance jobs).
  * It also carries the audit log's head hash. The chain proves that no entry was changed behind a
  * head, but someone able to rewrite the database could rebuild the whole chain and its head; a copy
  * of the head mailed out every day is out of their reach, so any such rewrite shows up against it.

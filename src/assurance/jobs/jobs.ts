@@ -1,5 +1,5 @@
 import type { EmailSender } from '../../delivery/channels/channel.ts';
-import { retentionJob } from '../../governance/retention.job.ts';
+import { retentionJob } from './retention.job.ts';
 import type { NamedSweepJob, SweepJob } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';
 import { escalationPushJob } from './escalation-push.job.ts';

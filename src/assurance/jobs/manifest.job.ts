@@ -66,7 +66,7 @@ async function sendManifest(
 
 /**
  * Once per London day, each team that was sent referrals yesterday gets the list of their references
- * by email (SPEC §6), so both sides can reconcile. Without a mailer the job does nothing; the
+ * by email (docs/operations.md, Assurance jobs), so both sides can reconcile. Without a mailer the job does nothing; the
  * manifest API works regardless.
  */
 export function manifestJob(mailer?: EmailSender): SweepJob {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { Directory, Team } from '../../directory/directory.types.ts';
+import { findTeam, type Directory } from '../../directory/directory.types.ts';
 import { DAY } from '../../time.ts';
 import { openEscalation } from '../../records/escalation.service.ts';
 import type { SweepJob } from '../watchdog.ts';
@@ -46,10 +46,6 @@ async function activityByTeam(db: Kysely<Database>, now: Date): Promise<Map<stri
   return teams;
 }
 
-function findTeam(directory: Directory | undefined, teamId: string): Team | undefined {
-  return directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
-}
-
 /** Teams with a destination-silent escalation still open: one is enough until someone resolves it. */
 async function teamsAlreadyEscalated(db: Kysely<Database>): Promise<Set<string>> {
   const rows = await db
@@ -77,7 +73,7 @@ export async function findSilentTeams(
 
 /**
  * Once per London day: a destination that stopped acknowledging, or whose acknowledgement rate fell
- * sharply, is an alarm of its own (SPEC §6), since a dead inbox fails every referral sent to it.
+ * sharply, is an alarm of its own (docs/operations.md, Assurance jobs), since a dead inbox fails every referral sent to it.
  */
 export function silenceJob(): SweepJob {
   let settled: string | undefined;

@@ -124,7 +124,7 @@ async function sendDueTestAlerts(ctx: RelayContext, directory: Directory, interv
 }
 
 /**
- * Proves every destination before a real referral needs it (SPEC §6): each active address gets a
+ * Proves every destination before a real referral needs it (docs/operations.md, Assurance jobs): each active address gets a
  * test alert every TEST_ALERT_INTERVAL, and one not acknowledged in time opens an escalation.
  * Between due times a sweep costs two small queries: overdue alerts, and the directory version.
  */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { keyedFromSeal } from '../../records/audit.ts';
+import { keyedFromSeal } from '../audit-keying.ts';
 import type { Dialect } from '../database.ts';
 import type { MigrationSecrets } from '../migrate.ts';
 

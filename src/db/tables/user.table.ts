@@ -25,6 +25,10 @@ export interface SessionTable {
   created_at: string;
   last_seen_at: string;
   expires_at: string;
+  /** The OpenID Connect provider (its name in OIDC_PROVIDERS) that signed this session in; null for a password. */
+  provider: string | null;
+  /** That provider's ID token, sent back as id_token_hint when signing out there. */
+  id_token: string | null;
 }
 
 /** Failed sign-ins per account and client; both keys are HMACs, never the typed email or address. */

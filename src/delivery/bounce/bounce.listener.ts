@@ -27,7 +27,7 @@ export interface BounceListener {
 export const MAX_BOUNCE_BYTES = 10 * 1024 * 1024;
 
 /**
- * Receives delivery status notifications over SMTP (SPEC §5, Bounces). Every recipient is accepted
+ * Receives delivery status notifications over SMTP (docs/operations.md, Bounces). Every recipient is accepted
  * — refusing one would make the reporting MTA bounce the bounce — but only `bounce+<id>@BOUNCE_DOMAIN`
  * is acted on. Logs carry the delivery id, action, status and outcome: never addresses or content,
  * because a returned message is a referral.

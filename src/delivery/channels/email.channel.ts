@@ -17,6 +17,19 @@ export interface EmailChannelOptions {
   smtpUrl: string;
   poolSize: number;
   timeoutMs: number;
+  /**
+   * `starttls`: upgrade and refuse to send in clear; `implicit`: TLS from the first byte; `off`:
+   * never TLS. Unset, nodemailer's default: STARTTLS when the server offers it (tests, the catcher).
+   */
+  tls?: 'starttls' | 'implicit' | 'off';
+}
+
+/** Nodemailer's options for each SMTP_TLS mode; the certificate is always verified. */
+function tlsOptions(tls: EmailChannelOptions['tls']): Record<string, boolean> {
+  if (tls === 'starttls') return { secure: false, requireTLS: true };
+  if (tls === 'implicit') return { secure: true };
+  if (tls === 'off') return { secure: false, ignoreTLS: true };
+  return {};
 }
 
 const TEMPORARY_CODES = new Set([
@@ -62,6 +75,7 @@ export class EmailChannel {
       connectionTimeout: options.timeoutMs,
       greetingTimeout: options.timeoutMs,
       socketTimeout: options.timeoutMs,
+      ...tlsOptions(options.tls),
     } as Parameters<typeof nodemailer.createTransport>[0]);
   }
 

@@ -9,7 +9,7 @@ import { registerUserPages } from './users.pages.ts';
 
 /**
  * The admin area: users, directory and API keys. No page here reads a referral, so an admin never
- * sees referral content (SPEC §2).
+ * sees referral content (docs/operations.md, Roles).
  */
 export function registerAdminPages(app: FastifyInstance, ctx: RelayContext): void {
   registerUserPages(app, ctx);

@@ -1,18 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_SCOPES, createApiKey, listApiKeys, revokeApiKey } from '../../access/apikey.service.ts';
 import type { RelayContext } from '../../context.ts';
-import {
-  actorOf,
-  adminForm,
-  adminPage,
-  errorList,
-  errorsFor,
-  formField,
-  noStore,
-  validationIssues,
-  type FieldErrors,
-} from './forms.ts';
+import { actorOf, adminForm, errorList, formField, noStore, submitForm, type FieldErrors } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
+import { registerConfirmedAction } from './confirm.ts';
+import { RelayError } from '../../errors.ts';
 
 const SCOPE_TEXT: Record<(typeof API_SCOPES)[number], string> = {
   'referrals:write': 'referrals:write – a source system (ePCR) raises referrals',
@@ -69,40 +61,54 @@ async function addKey(ctx: RelayContext, request: FastifyRequest, reply: Fastify
     ...(form.team ? { teamId: form.team } : {}),
     ...(form.system ? { sourceSystem: form.system } : {}),
   };
-  try {
-    const created = await createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) =>
-      exists(id),
-    );
-    return noStore(reply).page('admin/api-key-created.njk', {
-      pageTitle: 'API key created',
-      apiKey: created.apiKey,
-      key: created.key,
-    });
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    const errors = errorsFor(issues, (path) => FIELD_OF_PATH[path]);
-    return newKeyPage(reply.code(422), ctx, form, errors);
-  }
+  return submitForm(
+    reply,
+    () => createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) => exists(id)),
+    FIELD_OF_PATH,
+    {
+      done: (created) =>
+        noStore(reply).page('admin/api-key-created.njk', {
+          pageTitle: 'API key created',
+          apiKey: created.apiKey,
+          key: created.key,
+        }),
+      again: (reply422, errors) => newKeyPage(reply422, ctx, form, errors),
+    },
+  );
 }
 
 export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/admin/api-keys', adminPage, async (_request, reply) =>
+  app.get('/admin/api-keys', async (_request, reply) =>
     reply.page('admin/api-keys.njk', { pageTitle: 'API keys', keys: await listApiKeys(ctx.db.kysely) }),
   );
 
-  app.get('/admin/api-keys/new', adminPage, async (_request, reply) =>
+  app.get('/admin/api-keys/new', async (_request, reply) =>
     newKeyPage(reply, ctx, { name: '', scope: '', team: '', system: '' }),
   );
 
   app.post('/admin/api-keys', adminForm(app), async (request, reply) => addKey(ctx, request, reply));
 
-  app.post<{ Params: { id: string } }>(
-    '/admin/api-keys/:id/revoke',
-    adminForm(app),
-    async (request, reply) => {
-      await revokeApiKey(ctx.db.kysely, ctx.clock, request.params.id, actorOf(request));
-      return reply.redirect('/admin/api-keys', 303);
+  registerConfirmedAction(app, {
+    path: '/admin/api-keys/:id/revoke',
+    done: '/admin/api-keys',
+    async describe(id) {
+      const key = (await listApiKeys(ctx.db.kysely)).find((k) => k.id === id && !k.revokedAt);
+      if (!key) throw new RelayError('not-found', 'No active API key with that id');
+      return {
+        title: `Revoke the API key ${key.name}`,
+        consequence: `Every request with this key is refused from now on. ${REVOKE_CONSEQUENCE[key.scope] ?? ''}`,
+        button: 'Revoke key',
+        cancelHref: '/admin/api-keys',
+      };
     },
-  );
+    act: (request, id, reason) => revokeApiKey(ctx.db.kysely, ctx.clock, id, actorOf(request), reason),
+  });
 }
+
+/** What stops when a key of each scope is revoked, so the admin knows who to call first. */
+const REVOKE_CONSEQUENCE: Record<string, string> = {
+  'referrals:write':
+    'The source system it belongs to can no longer raise referrals until it is given a new key.',
+  'acknowledgements:write': 'Its team’s system can no longer acknowledge referrals through the API.',
+  'escalations:write': 'The tooling that uses it can no longer work escalations.',
+};

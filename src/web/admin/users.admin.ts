@@ -5,7 +5,7 @@ import { RelayError } from '../../errors.ts';
 import { appendAudit } from '../../records/audit.ts';
 import { hashPassword, generatePassword } from '../../access/password.ts';
 import { accountKey, clearAccount, waitingAccounts } from '../../access/sign-in.throttle.ts';
-import { rowToUser, type User } from '../../access/user.service.ts';
+import { rowToUser, validate, type User } from '../../access/user.service.ts';
 
 export interface UserListing extends User {
   createdAt: string;
@@ -51,6 +51,7 @@ export async function changeUser(
   action: UserAction,
   actor: string,
   secret: string,
+  reason?: string,
 ): Promise<void> {
   // An admin who disables their own account can lock every admin out; another admin must do it.
   if (action === 'disable' && actor === `user:${userId}`) {
@@ -70,6 +71,7 @@ export async function changeUser(
       action: AUDIT_ACTIONS[action],
       entityType: 'user',
       entityId: userId,
+      ...(reason ? { detail: { reason } } : {}),
     });
   });
 }
@@ -84,6 +86,7 @@ export async function resetPassword(
   userId: string,
   actor: string,
   secret: string,
+  reason?: string,
 ): Promise<{ user: User; password: string }> {
   const password = generatePassword();
   const hash = await hashPassword(password);
@@ -103,8 +106,56 @@ export async function resetPassword(
       action: 'user.password-reset',
       entityType: 'user',
       entityId: userId,
+      ...(reason ? { detail: { reason } } : {}),
     });
     return rowToUser(row);
   });
   return { user, password };
+}
+
+export interface AccessChange {
+  roles: string[];
+  teams: string[];
+}
+
+/**
+ * An admin changes what an account may do: its roles and teams, checked as at creation, audited
+ * with what they were and what they became. Sessions read the account on every request, so the
+ * change takes effect at the person's next page. An admin cannot take their own admin role away:
+ * the last admin could lock everyone out.
+ */
+export async function changeAccess(
+  db: Kysely<Database>,
+  clock: Clock,
+  userId: string,
+  change: AccessChange,
+  actor: string,
+  teamExists: (id: string) => boolean,
+): Promise<User> {
+  const at = clock.now();
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    if (!row) throw new RelayError('not-found', 'No user with that id');
+    const issues = validate({ email: row.email, ...change }, teamExists);
+    if (actor === `user:${userId}` && !change.roles.includes('admin'))
+      issues.push({ path: 'role', message: 'You cannot take away your own admin role' });
+    if (issues.length > 0) throw new RelayError('validation-failed', undefined, issues);
+    const before = rowToUser(row);
+    await trx
+      .updateTable('users')
+      .set({ roles: JSON.stringify(change.roles), teams: JSON.stringify(change.teams) })
+      .where('id', '=', userId)
+      .execute();
+    await appendAudit(trx, at, {
+      actor,
+      action: 'user.access-changed',
+      entityType: 'user',
+      entityId: userId,
+      detail: {
+        roles: { from: before.roles, to: change.roles },
+        teams: { from: before.teams, to: change.teams },
+      },
+    });
+    return { ...before, roles: change.roles as User['roles'], teams: change.teams };
+  });
 }

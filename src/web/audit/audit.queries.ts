@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import type { AuditLogTable } from '../../db/tables/audit.table.ts';
 
 export const PAGE_SIZE = 50;
 
@@ -20,15 +21,8 @@ export interface AuditPageRequest {
   after?: number;
 }
 
-export interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  entity_type: string;
-  entity_id: string;
-  detail: string;
-}
+/** An entry as the page shows it: everything but the chain's hashes. */
+export type AuditRow = Omit<AuditLogTable, 'prev_hash' | 'hash'>;
 
 function filtered(db: Kysely<Database>, filter: AuditFilter) {
   let query = db

@@ -4,12 +4,12 @@ import { RelayError } from '../../errors.ts';
 import { registerAccountPages } from './account.pages.ts';
 import { csrfCheck } from '../../access/csrf.ts';
 import { sessionApiGuard } from '../../access/session-api.guard.ts';
-import { createSession, endSession, resolveSession, SESSION_MAX_MS } from '../../access/session.service.ts';
+import { endSession, resolveSession } from '../../access/session.service.ts';
 import { signIn } from '../../access/user.service.ts';
+import { registerOidcRoutes, signOutUrl } from './oidc.routes.ts';
+import { SESSION_COOKIE, startBrowserSession } from './session.cookie.ts';
 
-export const SESSION_COOKIE = 'relay_session';
-/** @fastify/csrf-protection's cookie, holding the secret the form tokens are made from. */
-const CSRF_COOKIE = '_csrf';
+export { SESSION_COOKIE };
 
 /** The one answer for an unknown email, a wrong password and a disabled account alike. */
 export const WRONG_CREDENTIALS = 'The email address or password is wrong';
@@ -45,8 +45,18 @@ async function holdUntilPasswordChanged(request: FastifyRequest, reply: FastifyR
   return reply.redirect('/account/password', 303);
 }
 
+/** The sign-in page: the identity providers first, the password form only where local accounts are on. */
+export function signInPage(ctx: RelayContext, reply: FastifyReply, data: Record<string, unknown>) {
+  return reply.page('auth/sign-in.njk', {
+    pageTitle: 'Sign in',
+    csrfToken: reply.generateCsrf(),
+    providers: ctx.config.oidc.providers.map((p) => ({ name: p.name, label: p.label })),
+    localSignIn: ctx.config.localSignIn,
+    ...data,
+  });
+}
+
 export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): void {
-  const secure = ctx.config.baseUrl.startsWith('https:');
   const baseUrl = ctx.config.baseUrl;
 
   app.addHook('preHandler', async (request, reply) => {
@@ -57,11 +67,13 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
   // After the cookie plugin's onRequest has read the cookies; before any handler acts on them.
   app.addHook('preValidation', sessionApiGuard(ctx.config.baseUrl, SESSION_COOKIE));
 
-  app.get<{ Querystring: { next?: string } }>('/sign-in', async (request, reply) => {
-    return reply.page('auth/sign-in.njk', {
-      pageTitle: 'Sign in',
-      csrfToken: reply.generateCsrf(),
-      next: safeNext(request.query.next, baseUrl),
+  app.get<{ Querystring: { next?: string; reason?: string } }>('/sign-in', async (request, reply) => {
+    const next = safeNext(request.query.next, baseUrl);
+    return signInPage(ctx, reply, {
+      next,
+      // Why a person is here again: a session that ended while they were working, perhaps on a draft.
+      timedOut: request.query.reason === 'timeout',
+      draftKept: next.startsWith('/crew/referrals/drafts/'),
     });
   });
 
@@ -75,6 +87,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
         config: { rateLimit: { max: ctx.config.signInRateLimit, timeWindow: '1 minute' } },
       },
       async (request, reply) => {
+        if (!ctx.config.localSignIn)
+          throw new RelayError('forbidden', 'Sign in with your organisation instead');
         const email = String(request.body?.email ?? '').trim();
         const password = String(request.body?.password ?? '');
         const next = safeNext(request.body?.next, baseUrl);
@@ -91,17 +105,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
               })
             : undefined;
         if (result?.kind === 'ok') {
-          const token = await createSession(ctx.db.kysely, ctx.clock, result.user.id);
-          reply.setCookie(SESSION_COOKIE, token, {
-            httpOnly: true,
-            sameSite: 'lax',
-            secure,
-            path: '/',
-            maxAge: SESSION_MAX_MS / 1000,
-          });
-          // A new CSRF secret for the new session: tokens seen before signing in are worth nothing.
-          delete request.cookies[CSRF_COOKIE];
-          reply.generateCsrf();
+          await startBrowserSession(ctx, request, reply, result.user.id);
           return reply.redirect(result.user.mustChangePassword ? '/account/password' : next, 303);
         }
         if (result?.kind === 'invalid') errors.email = WRONG_CREDENTIALS;
@@ -110,23 +114,19 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
           errors.email = `Too many wrong passwords for this email address from here. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
           reply.header('retry-after', String(result.retryAfterSeconds));
         }
-        return reply.code(result?.kind === 'throttled' ? 429 : 422).page('auth/sign-in.njk', {
-          pageTitle: 'Sign in',
-          csrfToken: reply.generateCsrf(),
-          next,
-          email,
-          errors,
-        });
+        return signInPage(ctx, reply.code(result?.kind === 'throttled' ? 429 : 422), { next, email, errors });
       },
     );
   });
 
   app.post('/sign-out', { preValidation: csrfCheck(app) }, async (request, reply) => {
     const token = request.cookies?.[SESSION_COOKIE];
-    if (token) await endSession(ctx.db.kysely, token);
+    const ended = token ? await endSession(ctx.db.kysely, token) : undefined;
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.redirect('/sign-in', 303);
+    return reply.redirect(await signOutUrl(ctx, request.user, ended), 303);
   });
+
+  registerOidcRoutes(app, ctx);
 
   registerAccountPages(app, ctx, SESSION_COOKIE);
 }

@@ -4,9 +4,20 @@
  * view of personal data and is not audited.
  */
 import type { RelayContext } from '../../context.ts';
-import { OUTCOME_LABELS } from './referral-form.fields.ts';
+import { OUTCOME_LABELS, URGENCY_LABELS } from './referral-form.fields.ts';
 
 export const PAGE_SIZE = 25;
+
+/** Each status as a crew member would say it: where the referral is, not Relay's state name. */
+export const CREW_STATUS_LABELS: Record<string, string> = {
+  received: 'Received',
+  triage: 'Being routed by the safeguarding team',
+  routed: 'Routed, being sent',
+  sent: 'Sent, not yet acknowledged',
+  acknowledged: 'Acknowledged',
+  escalated: 'Overdue: being chased',
+  closed: 'Closed',
+};
 
 export interface MyReferral {
   id: string;
@@ -14,6 +25,7 @@ export interface MyReferral {
   receivedAt: string;
   urgency: string;
   status: string;
+  statusLabel: string;
   teams: { name: string; outcome: string | null; acknowledged: boolean }[];
 }
 
@@ -79,8 +91,9 @@ export async function myReferrals(ctx: RelayContext, userId: string, page: numbe
     id: r.id,
     reference: r.reference,
     receivedAt: r.received_at,
-    urgency: r.urgency,
+    urgency: URGENCY_LABELS[r.urgency] ?? r.urgency,
     status: r.status,
+    statusLabel: CREW_STATUS_LABELS[r.status] ?? r.status,
     teams: routes
       .filter((route) => route.referral_id === r.id)
       .map((route) => ({

@@ -1,6 +1,6 @@
 /**
  * The crew's referral form: its control names, the words on its choices, and how each control
- * relates to a path of the referral body (SPEC §3), so errors can be shown beside the right control.
+ * relates to a path of the referral body (docs/api.md, Raise a referral), so errors can be shown beside the right control.
  */
 import {
   ADULT_CATEGORIES,

@@ -4,9 +4,11 @@
  * rules a referral from an ePCR does. Problems come back keyed by control id for the page to show.
  */
 import { randomUUID } from 'node:crypto';
+import { londonLocal } from '../../directory/hours.ts';
 import type { User } from '../../access/user.service.ts';
 import { formatIssues } from '../../http/request-body.ts';
 import { checkAgainstClock, ReferralInput, type ReferralInputType } from '../../referrals/referral.schema.ts';
+import type { CrewProfile } from './crew-profile.ts';
 import { londonDateTime, parseDateParts, parseTime, type Parsed } from './form-dates.ts';
 import { allCategories, LIST_FIELDS, TEXT_FIELDS, type FormValues } from './referral-form.fields.ts';
 import { fieldErrors, issue, type FieldError, type FormIssue } from './referral-form.errors.ts';
@@ -21,11 +23,25 @@ export type FormResult =
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A fresh form: a new source reference (the idempotency key), and the crew member's own details. */
-export function blankForm(user: User): FormValues {
+/**
+ * A fresh form: a new source reference (the idempotency key), the crew member's own details from
+ * their account and last referral, and the incident's date and time set to now in London, since a
+ * crew usually refers from the scene. Each can be changed.
+ */
+export function blankForm(user: User, profile: CrewProfile | undefined, now: Date): FormValues {
   const values = readForm({});
   values.referrerName = user.name;
   values.referrerEmail = user.email;
+  values.referrerRole = profile?.role ?? '';
+  values.referrerStaffId = profile?.staffId ?? '';
+  values.referrerPhone = profile?.phone ?? '';
+  const local = londonLocal(now);
+  const [year, month, day] = local.date.split('-');
+  values['incidentDate[day]'] = String(Number(day));
+  values['incidentDate[month]'] = String(Number(month));
+  values['incidentDate[year]'] = year ?? '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  values.incidentTime = `${pad(Math.floor(local.minutes / 60))}:${pad(local.minutes % 60)}`;
   return values;
 }
 
@@ -140,7 +156,7 @@ function subject(v: FormValues, issues: FormIssue[]) {
   });
 }
 
-/** The referral body (SPEC §3) that the form describes, and the problems only the form can see. */
+/** The referral body (docs/api.md, Raise a referral) that the form describes, and the problems only the form can see. */
 export function toBody(v: FormValues): { body: Record<string, unknown>; issues: FormIssue[] } {
   const issues: FormIssue[] = [];
   const body = compact({

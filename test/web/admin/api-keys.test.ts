@@ -53,14 +53,25 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow();
       assert.deepEqual([row.scope, row.source_system], ['referrals:write', 'ward-epcr']);
       assert.match(list.body, new RegExp(`/admin/api-keys/${row.id}/revoke`));
-      const revoked = await admin.post(`/admin/api-keys/${row.id}/revoke`, {});
+      // One click only opens a page that says what stops and asks why; no reason, no revocation.
+      const asked = await admin.get(`/admin/api-keys/${row.id}/revoke`);
+      assert.equal(asked.statusCode, 200);
+      assert.match(asked.body, /Revoke the API key Ward ePCR/);
+      assert.match(asked.body, /can no longer raise referrals/);
+      const unexplained = await admin.post(`/admin/api-keys/${row.id}/revoke`, { reason: '' });
+      assert.equal(unexplained.statusCode, 422);
+      assert.match(fieldError(unexplained.body, 'reason') ?? '', /Enter the reason/);
+      assert.equal((await raise(key, 'WARD-1B')).statusCode, 201, 'still works');
+      const revoked = await admin.post(`/admin/api-keys/${row.id}/revoke`, {
+        reason: 'Ward system replaced',
+      });
       assert.equal(revoked.statusCode, 303);
       assert.match((await admin.get('/admin/api-keys')).body, /Revoked/);
       assert.equal((await raise(key, 'WARD-2')).statusCode, 401);
 
       const audit = await relay.ctx.db.kysely
         .selectFrom('audit_log')
-        .select(['action', 'actor'])
+        .select(['action', 'actor', 'detail'])
         .where('entity_id', '=', row.id)
         .orderBy('seq')
         .execute();
@@ -71,6 +82,7 @@ for (const dialect of DIALECTS) {
           ['apikey.revoked', `user:${adminId}`],
         ],
       );
+      assert.deepEqual(JSON.parse(audit[1]!.detail), { reason: 'Ward system replaced' });
     });
 
     it('binds an acknowledgements key to a team', async () => {
@@ -106,7 +118,9 @@ for (const dialect of DIALECTS) {
 
     it('answers 404 when revoking a key that does not exist or is already revoked', async () => {
       await admin.get('/admin/api-keys');
-      const missing = await admin.post('/admin/api-keys/00000000-0000-4000-8000-000000000000/revoke', {});
+      const missing = await admin.post('/admin/api-keys/00000000-0000-4000-8000-000000000000/revoke', {
+        reason: 'Gone',
+      });
       assert.equal(missing.statusCode, 404);
 
       await admin.get('/admin/api-keys/new');
@@ -121,7 +135,10 @@ for (const dialect of DIALECTS) {
         .where('name', '=', 'Revoked twice')
         .executeTakeFirstOrThrow();
       await admin.get('/admin/api-keys');
-      assert.equal((await admin.post(`/admin/api-keys/${key.id}/revoke`, {})).statusCode, 303);
+      assert.equal(
+        (await admin.post(`/admin/api-keys/${key.id}/revoke`, { reason: 'Gone' })).statusCode,
+        303,
+      );
       const revokedAt = () =>
         relay.ctx.db.kysely
           .selectFrom('api_keys')
@@ -132,7 +149,7 @@ for (const dialect of DIALECTS) {
       assert.ok(first.revoked_at, 'the first revoke took');
       relay.clock.advance(60_000);
       await admin.get('/admin/api-keys');
-      const again = await admin.post(`/admin/api-keys/${key.id}/revoke`, {});
+      const again = await admin.post(`/admin/api-keys/${key.id}/revoke`, { reason: 'Gone' });
       assert.equal(again.statusCode, 404);
       // The second attempt changed nothing: the first revocation's time and one audit entry stand.
       assert.deepEqual(await revokedAt(), first);

@@ -105,7 +105,12 @@ for (const dialect of DIALECTS) {
       const session = await signIn(relay, 'leaver@example.org');
       assert.equal((await session.get('/admin/users')).statusCode, 403, 'signed in, but not an admin');
       await admin.get('/admin/users');
-      const disabled = await admin.post(`/admin/users/${user.id}/disable`, {});
+      const asked = await admin.get(`/admin/users/${user.id}/disable`);
+      assert.match(asked.body, /is signed out at once/);
+      const unexplained = await admin.post(`/admin/users/${user.id}/disable`, {});
+      assert.equal(unexplained.statusCode, 422, 'no reason, nothing disabled');
+      assert.match(fieldError(unexplained.body, 'reason') ?? '', /Enter the reason/);
+      const disabled = await admin.post(`/admin/users/${user.id}/disable`, { reason: 'Left the service' });
       assert.equal(disabled.statusCode, 303);
       assert.match((await admin.get('/admin/users')).body, /Disabled/);
 
@@ -156,12 +161,70 @@ for (const dialect of DIALECTS) {
       assert.ok((await auditActions(user.id)).includes(`user.unlocked by user:${adminId}`));
     });
 
+    it('changes roles and teams, with errors beside the fields, audited with before and after', async () => {
+      const user = await addUser(relay, 'mover@example.org', ['crew']);
+      const page = await admin.get(`/admin/users/${user.id}/edit`);
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /name="roles" type="checkbox" value="crew" checked/);
+      const noTeam = await admin.post(`/admin/users/${user.id}/edit`, { roles: 'recipient' });
+      assert.equal(noTeam.statusCode, 422);
+      assert.match(fieldError(noTeam.body, 'team') ?? '', /at least one team/);
+      const unchanged = await relay.ctx.db.kysely
+        .selectFrom('users')
+        .select(['roles', 'teams'])
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(unchanged, { roles: '["crew"]', teams: '[]' }, 'a refused change changes nothing');
+
+      const saved = await admin.post(`/admin/users/${user.id}/edit`, {
+        roles: 'recipient',
+        team: 'birmingham-adults',
+      });
+      assert.equal(saved.statusCode, 303);
+      const row = await relay.ctx.db.kysely
+        .selectFrom('users')
+        .select(['roles', 'teams'])
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(JSON.parse(row.roles), ['recipient']);
+      assert.deepEqual(JSON.parse(row.teams), ['birmingham-adults']);
+      const audit = await relay.ctx.db.kysely
+        .selectFrom('audit_log')
+        .select('detail')
+        .where('entity_id', '=', user.id)
+        .where('action', '=', 'user.access-changed')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(JSON.parse(audit.detail), {
+        roles: { from: ['crew'], to: ['recipient'] },
+        teams: { from: [], to: ['birmingham-adults'] },
+      });
+
+      // Unticking the kept team takes the person out of it.
+      await admin.get(`/admin/users/${user.id}/edit`);
+      assert.equal((await admin.post(`/admin/users/${user.id}/edit`, { roles: 'crew' })).statusCode, 303);
+      const after = await relay.ctx.db.kysely
+        .selectFrom('users')
+        .select('teams')
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(after.teams, '[]');
+
+      await admin.get(`/admin/users/${adminId}/edit`);
+      const demote = await admin.post(`/admin/users/${adminId}/edit`, { roles: 'auditor' });
+      assert.equal(demote.statusCode, 422);
+      assert.match(fieldError(demote.body, 'roles') ?? '', /your own admin role/);
+    });
+
     it('refuses to disable your own account, and a form without its CSRF token', async () => {
       await admin.get('/admin/users');
-      const self = await admin.post(`/admin/users/${adminId}/disable`, {});
+      const self = await admin.post(`/admin/users/${adminId}/disable`, { reason: 'Left' });
       assert.equal(self.statusCode, 409);
       const target = await addUser(relay, 'kept@example.org', ['crew']);
-      const forged = await admin.post(`/admin/users/${target.id}/disable`, {}, { csrf: false });
+      const forged = await admin.post(
+        `/admin/users/${target.id}/disable`,
+        { reason: 'Left' },
+        { csrf: false },
+      );
       assert.equal(forged.statusCode, 403);
       const row = await relay.ctx.db.kysely
         .selectFrom('users')

@@ -182,7 +182,15 @@ for (const dialect of DIALECTS) {
 
     it('checks, sends once, and confirms with the reference and the team it went to', async () => {
       await crew.get('/crew/referrals/new');
-      const check = await crew.post('/crew/referrals/check', completeForm());
+      const posted = await crew.post('/crew/referrals/check', completeForm());
+      assert.equal(posted.statusCode, 303, posted.body.slice(0, 500));
+      const checkUrl = posted.headers.location as string;
+      assert.match(
+        checkUrl,
+        /^\/crew\/referrals\/drafts\/[0-9a-f-]{36}\/check$/,
+        'the check page has its own address',
+      );
+      const check = await crew.get(checkUrl);
       assert.equal(check.statusCode, 200, check.body.slice(0, 500));
       assert.match(html(check), /Check your referral before sending it/);
       assert.match(html(check), /nhsuk-summary-list/);
@@ -233,16 +241,31 @@ for (const dialect of DIALECTS) {
       assert.equal(again.statusCode, 303, 'a double submit answers as the first did');
       assert.equal(again.headers.location, location);
       assert.equal(await referralCount(relay), 1);
+
+      // Back from the confirmation: the check page's address now leads to the confirmation again.
+      const back = await crew.get(checkUrl);
+      assert.equal(back.statusCode, 303);
+      assert.equal(back.headers.location, location);
+      const drafts = await relay.ctx.db.kysely.selectFrom('referral_drafts').selectAll().execute();
+      assert.deepEqual(
+        drafts.filter((d) => d.id === row.source_reference),
+        [],
+        'the sent draft is gone',
+      );
     });
 
     it('returns to the form with every answer kept from a "Change" button', async () => {
       await crew.get('/crew/referrals/new');
-      const check = await crew.post(
+      const posted = await crew.post(
         '/crew/referrals/check',
         completeForm({ givenName: 'Ada "Nan" <Lovelace>' }),
       );
+      const check = await crew.get(posted.headers.location as string);
       assert.equal(check.statusCode, 200);
-      const edit = await crew.post('/crew/referrals/edit', hiddenFields(check.body));
+      const changed = await crew.post('/crew/referrals/edit', hiddenFields(check.body));
+      assert.equal(changed.statusCode, 303);
+      assert.match(changed.headers.location as string, /^\/crew\/referrals\/drafts\/[0-9a-f-]{36}$/);
+      const edit = await crew.get(changed.headers.location as string);
       assert.equal(edit.statusCode, 200);
       assert.match(html(edit), /value="Ada &quot;Nan&quot; &lt;Lovelace&gt;"/);
       assert.match(html(edit), /value="neglect" checked/);
@@ -253,7 +276,8 @@ for (const dialect of DIALECTS) {
     it('refuses a changed draft under a source reference already sent, and writes nothing', async () => {
       const before = await referralCount(relay);
       await crew.get('/crew/referrals/new');
-      const draft = hiddenFields((await crew.post('/crew/referrals/check', completeForm())).body);
+      const posted = await crew.post('/crew/referrals/check', completeForm());
+      const draft = hiddenFields((await crew.get(posted.headers.location as string)).body);
       assert.equal((await crew.post('/crew/referrals/submit', draft)).statusCode, 303);
       const changed = draft.map(([n, v]): [string, string] => [n, n === 'urgency' ? 'routine' : v]);
       const conflict = await crew.post('/crew/referrals/submit', changed);

@@ -1,13 +1,14 @@
 import type { Kysely } from 'kysely';
-import type { SweepJob } from '../assurance/watchdog.ts';
-import type { Database } from '../db/schema.ts';
-import { londonLocal } from '../directory/hours.ts';
+import type { SweepJob } from '../watchdog.ts';
+import type { Database } from '../../db/schema.ts';
+import { londonLocal } from '../../directory/hours.ts';
 import {
   heldPastRetention,
   purgeExpired,
   purgeReviewNotes,
+  purgeStaleDrafts,
   purgeSystemEscalationNotes,
-} from './retention.ts';
+} from '../../governance/retention.ts';
 
 export const RETENTION_JOB = 'retention-purge';
 
@@ -47,13 +48,15 @@ async function writeRun(db: Kysely<Database>, period: string, now: Date, detail:
 }
 
 /**
- * Once per London day: removes the personal data of referrals closed longer than RETENTION_PERIOD
+ * Every sweep: deletes crew drafts unsaved for 72 hours. Once per London day: removes the personal data of referrals closed longer than RETENTION_PERIOD
  * ago and not on legal hold, and records the run (counts only) in scheduled_runs. Each purge is
  * conditional and idempotent, so a crashed or repeated run is harmless.
  */
 export function retentionJob(perSweep = PURGES_PER_SWEEP): SweepJob {
   let settled: string | undefined;
   return async (ctx, now) => {
+    // Every sweep, not once a day: a draft is due 72 hours after its last save, to the minute.
+    await purgeStaleDrafts(ctx, now);
     const period = londonLocal(now).date;
     if (settled === period) return false;
     const db = ctx.db.kysely;
