@@ -71,8 +71,17 @@ function countsView(facts: DashboardFacts) {
     ),
     escalations: { ...facts.escalations, total: facts.escalations.open + facts.escalations.claimed },
     triage: facts.triage,
+    triageFinishedCounts: Object.entries(TRIAGE_OUTCOMES).map(([code, text]) =>
+      row(code, text, facts.triageFinished.get(code) ?? 0),
+    ),
   };
 }
+
+const TRIAGE_OUTCOMES = {
+  routed: 'Routed to a team by hand',
+  'handed-off': 'Handed off to another area’s service',
+  closed: 'Closed with a reason',
+};
 
 /** Sent is not received: a sent copy waits for its team, so it is open work under this name. */
 const SENT_UNACKNOWLEDGED = 'Sent, not yet acknowledged';
