@@ -28,7 +28,7 @@ export const SERVICE_NAME = 'Safeguard Relay';
 const RELAY_ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
 /**
- * Security headers for every answer (issue 14, finding 8): a Content-Security-Policy with scripts
+ * Security headers for every answer (docs/operations.md, What is exposed): a Content-Security-Policy with scripts
  * from Relay's own origin only (no inline script), no framing by any site, nosniff, no Referer
  * (acknowledge-link URLs are bearer tokens), and HSTS once BASE_URL is https. Styles may be
  * inline: the Mailbox shows emails' own HTML in a sandboxed frame, which inherits this policy.
