@@ -4,6 +4,7 @@ import type { RelayContext } from '../../context.ts';
 import { appendAudit } from '../../records/audit.ts';
 import { signInWithIdentity, type IdentityResult } from '../../access/identity.service.ts';
 import {
+  clientJwks,
   endSessionUrl,
   failureCode,
   finishSignIn,
@@ -82,6 +83,11 @@ export function registerOidcRoutes(app: FastifyInstance, ctx: RelayContext): voi
     secure: baseUrl.startsWith('https:'),
     path: STATE_PATH,
   };
+
+  const jwks = clientJwks(ctx.config.oidc.providers);
+  app.get('/oidc/jwks.json', async (_request, reply) =>
+    reply.header('cache-control', 'max-age=300').send(jwks),
+  );
 
   app.get<{ Params: { provider: string }; Querystring: { next?: string } }>(
     `${STATE_PATH}/:provider`,
