@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { assertAccessible, launchBrowser } from '../helpers/browser.ts';
 import { pinnedClock } from '../helpers/clock.ts';
 import { DIALECTS, childDatabaseEnv, createTestDatabase, type TestDatabase } from '../helpers/db.ts';

@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createUser, type Role, type User } from '../../../src/access/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
 
-const PASSWORD = 'correct horse battery staple';
+export const PASSWORD = 'correct horse battery staple';
 
 /**
  * Like test/helpers/web.ts's formSession, but posts repeated names (ticked checkboxes, the check
@@ -25,7 +25,12 @@ export function browser(app: FastifyInstance) {
     async get(url: string) {
       return remember(await app.inject({ method: 'GET', url, headers: { cookie: header() } }));
     },
-    async post(url: string, form: Record<string, string> | [string, string][]) {
+    /** `accept: 'application/json'` posts as the form's script does. */
+    async post(
+      url: string,
+      form: Record<string, string> | [string, string][],
+      extra: { accept?: string } = {},
+    ) {
       const pairs = Array.isArray(form) ? form : Object.entries(form);
       const body = new URLSearchParams([['_csrf', csrf], ...pairs.filter(([name]) => name !== '_csrf')]);
       return remember(
@@ -33,7 +38,7 @@ export function browser(app: FastifyInstance) {
           method: 'POST',
           url,
           payload: body.toString(),
-          headers: { cookie: header(), 'content-type': 'application/x-www-form-urlencoded' },
+          headers: { cookie: header(), 'content-type': 'application/x-www-form-urlencoded', ...extra },
         }),
       );
     },
