@@ -7,6 +7,7 @@ import { registerAdminPages } from './admin/admin.pages.ts';
 import { registerMailboxPages } from './mailbox/mailbox.pages.ts';
 import { registerReviewPages } from './safeguarding/reviews.pages.ts';
 import { registerAuditPages } from './audit/audit.pages.ts';
+import { registerAuditCsv } from './audit/audit.csv.ts';
 import { registerReferralLink } from './referral-link.pages.ts';
 
 /**
@@ -27,6 +28,7 @@ export function registerPages(
   registerAdminPages(app, ctx);
   registerReviewPages(app, ctx);
   registerAuditPages(app, ctx);
+  registerAuditCsv(app, ctx);
   registerReferralLink(app, ctx);
   // Only while the built-in mail catcher runs (the embedded default); production never has it.
   if (options.mailbox) registerMailboxPages(app, ctx);
