@@ -15,7 +15,6 @@ import {
 } from '../../referrals/triage.finish.ts';
 import type { User } from '../../access/user.service.ts';
 import { csrfCheck } from '../../access/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
 import { triageReason } from './labels.ts';
 import { errorList, formField, namesIn, resolverOf, signedInUser } from './page.helpers.ts';
 import { findTriageItem, openTriageItems, type TriageListRow } from './triage.queries.ts';
@@ -26,31 +25,25 @@ interface IdParams {
 
 /** The triage queue, and routing one referral by hand to a team chosen from the current directory. */
 export function registerTriagePages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('safeguarding');
+  app.get<{ Querystring: { routed?: string } }>('/safeguarding/triage', async (request, reply) => {
+    const now = ctx.clock.now();
+    const routed = request.query.routed
+      ? await findTriageItem(ctx.db.kysely, request.query.routed)
+      : undefined;
+    return reply.page('safeguarding/triage.njk', {
+      pageTitle: 'Triage',
+      items: (await openTriageItems(ctx.db.kysely)).map((row) => triageView(row, now)),
+      routed: routed?.resolved_at ? routed : undefined,
+    });
+  });
 
-  app.get<{ Querystring: { routed?: string } }>(
-    '/safeguarding/triage',
-    { preHandler: guard },
-    async (request, reply) => {
-      const now = ctx.clock.now();
-      const routed = request.query.routed
-        ? await findTriageItem(ctx.db.kysely, request.query.routed)
-        : undefined;
-      return reply.page('safeguarding/triage.njk', {
-        pageTitle: 'Triage',
-        items: (await openTriageItems(ctx.db.kysely)).map((row) => triageView(row, now)),
-        routed: routed?.resolved_at ? routed : undefined,
-      });
-    },
-  );
-
-  app.get<{ Params: IdParams }>('/safeguarding/triage/:id', { preHandler: guard }, async (request, reply) =>
+  app.get<{ Params: IdParams }>('/safeguarding/triage/:id', async (request, reply) =>
     itemPage(ctx, reply, signedInUser(request), await loadItem(ctx, request.params.id)),
   );
 
   app.post<{ Params: IdParams }>(
     '/safeguarding/triage/:id',
-    { preValidation: csrfCheck(app), preHandler: guard },
+    { preValidation: csrfCheck(app) },
     async (request, reply) => {
       const user = signedInUser(request);
       const item = await loadItem(ctx, request.params.id);
@@ -77,7 +70,7 @@ export function registerTriagePages(app: FastifyInstance, ctx: RelayContext): vo
   for (const kind of ['hand-off', 'close'] as const) {
     app.post<{ Params: IdParams }>(
       `/safeguarding/triage/:id/${kind}`,
-      { preValidation: csrfCheck(app), preHandler: guard },
+      { preValidation: csrfCheck(app) },
       async (request, reply) => {
         const user = signedInUser(request);
         const item = await loadItem(ctx, request.params.id);
