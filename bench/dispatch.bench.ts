@@ -37,7 +37,7 @@ export async function prepareRelayDispatch(dialect: Dialect, sink: Sink, n: numb
     send: async (m: OutgoingEmail) => (messages.push(m), { kind: 'sent' as const, detail: 'captured' }),
   };
   const rows = await relay.ctx.db.kysely.selectFrom('deliveries').selectAll().execute();
-  for (const row of rows) await attemptDelivery(relay.ctx, capture, row);
+  for (const row of rows) await attemptDelivery(relay.ctx, { email: capture }, row);
   return { relay, messages };
 }
 

@@ -20,6 +20,12 @@ export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'r
 /** Probes keep answering while draining: /readyz reports `draining` itself, and the last scrapes still land. */
 const ANSWERED_WHILE_DRAINING = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** In drill mode only reading is allowed, and signing in and out to do it. */
+const DRILL_WRITES_ALLOWED = new Set(['/sign-in', '/sign-out']);
+function readOnly(method: string, url: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD' || DRILL_WRITES_ALLOWED.has(url ?? '');
+}
+
 export interface DeclaredRoute {
   method: string;
   url: string;
@@ -58,6 +64,11 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
       throw new RelayError('service-unavailable', 'Relay is shutting down; try another node', undefined, {
         retryAfterSeconds: 5,
       });
+    }
+  });
+  app.addHook('onRequest', async (request) => {
+    if (ctx.config.mode === 'drill' && !readOnly(request.method, request.routeOptions.url)) {
+      throw new RelayError('service-unavailable', 'This is a drill copy: it shows, and takes no work');
     }
   });
   // Before the body is parsed: a UTF-16 body read as UTF-8 is garbage, not a client's JSON.

@@ -21,6 +21,8 @@ export interface DeadlinePolicy {
 
 export interface Config {
   env: RelayEnv;
+  /** RELAY_MODE=drill (or `relay start --drill`): read and show a restored copy, send nothing. */
+  mode: 'live' | 'drill';
   databaseUrl: string;
   host: string;
   port: number;
@@ -219,6 +221,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const host = read('HOST', '127.0.0.1', (raw) => raw);
   const config: Config = {
     env: relayEnv,
+    mode: read<'live' | 'drill'>('RELAY_MODE', 'live', parseMode),
     databaseUrl: read('DATABASE_URL', 'sqlite:./data/relay.db', parseDatabaseUrl),
     host,
     port,
@@ -356,6 +359,11 @@ function bounceProblems(
       'BOUNCE_DOMAIN must be a domain whose mail reaches BOUNCE_SMTP_PORT, not localhost, when RELAY_ENV=production (or set BOUNCES=off)',
     );
   return problems;
+}
+
+function parseMode(raw: string): 'live' | 'drill' {
+  if (raw === 'live' || raw === 'drill') return raw;
+  throw new Error('must be live or drill');
 }
 
 function parseSmtpTls(raw: string): SmtpTls {

@@ -4,6 +4,8 @@ import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service
 import { command, openRuntime } from './cli/runtime.ts';
 import { loadConfig, type Config } from './config.ts';
 import { start, type Role } from './cli/start.ts';
+import { startDrill } from './cli/drill.ts';
+import { registerUserCommands } from './cli/user.cli.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import {
@@ -39,10 +41,19 @@ program
   .addOption(
     new Option('--role <role>', 'what this node runs').choices(['web', 'worker', 'all']).default('all'),
   )
+  .option('--drill', 'read and show a restored copy and send nothing (as RELAY_MODE=drill)')
   .action(
-    command(async (options: { demo?: boolean; role: Role }) => {
-      const ctx = await openRuntime(options.demo ? demoOverrides() : {});
+    command(async (options: { demo?: boolean; role: Role; drill?: boolean }) => {
+      const ctx = await openRuntime({
+        ...(options.demo ? demoOverrides() : {}),
+        ...(options.drill ? { mode: 'drill' as const } : {}),
+      });
       try {
+        if (ctx.config.mode === 'drill') {
+          if (options.demo) throw new Error('--demo and drill mode contradict each other');
+          await startDrill(ctx);
+          return;
+        }
         await start(ctx, { demo: options.demo === true, role: options.role });
       } catch (error) {
         // Open pool connections would keep a failed start alive; close them so it exits at once.
@@ -189,6 +200,7 @@ apikey
   );
 
 const user = program.command('user').description('Manage people who sign in to the web app');
+registerUserCommands(user);
 user
   .command('add')
   .description('Create an account; prints a generated password once unless --password is given')

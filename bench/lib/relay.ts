@@ -116,7 +116,7 @@ export async function startBenchRelay(
     poolSize: config.delivery.smtpPoolSize,
     timeoutMs: config.delivery.timeoutMs,
   });
-  const dispatcher = new Dispatcher(ctx, { email, logger: QUIET });
+  const dispatcher = new Dispatcher(ctx, { transports: { email }, logger: QUIET });
   const watchdog = new Watchdog(ctx, QUIET);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -11,7 +11,8 @@ import {
   toEscalationItem,
   type EscalationItem,
 } from './escalation.queries.ts';
-import { claimEscalation, REFERRAL_REASONS, SYSTEM_REASONS } from '../records/escalation.service.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from '../db/codes.ts';
+import { claimEscalation } from '../records/escalation.service.ts';
 import { parseRequest } from '../http/request-body.ts';
 import { MAX_FOLLOW_UP_MS } from './pushes/follow-up.ts';
 import { CLOSE_REASON_MAX, closeReferral } from '../referrals/close.service.ts';

@@ -3,8 +3,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RelayContext } from '../context.ts';
 import { londonLocal, londonToInstant } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
+import { ATTEMPT_OUTCOMES, CHANNELS } from '../db/codes.ts';
 import { DAY } from '../time.ts';
-import { REFERRAL_REASONS, SYSTEM_REASONS } from '../records/escalation.service.ts';
+import { REFERRAL_REASONS, SYSTEM_REASONS } from '../db/codes.ts';
 import { checkReadiness, type Readiness } from './health.ts';
 import { COMPONENTS, liveNodes } from './heartbeat.ts';
 import { loadMetricsSnapshot, type MetricsSnapshot, type MetricsWindow } from './metrics.queries.ts';
@@ -17,8 +18,6 @@ import { pushMetrics } from './pushes/push.metrics.ts';
  * address or postcode). A database value outside its set is counted under `other`.
  */
 const URGENCIES = ['immediate', 'urgent', 'routine'] as const;
-const CHANNELS = ['email', 'webhook'] as const;
-const ATTEMPT_OUTCOMES = ['sent', 'temporary', 'permanent'] as const;
 const ESCALATION_REASONS = [...REFERRAL_REASONS, ...SYSTEM_REASONS] as const;
 
 export const ACK_BUCKETS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];

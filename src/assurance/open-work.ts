@@ -1,4 +1,4 @@
-import { DELIVERY_STATES } from '../records/delivery.states.ts';
+import { DELIVERY_STATES, type DeliveryState } from '../db/codes.ts';
 import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 /*
@@ -16,7 +16,7 @@ export const OPEN_REFERRAL_STATUSES = REFERRAL_STATUSES.filter(
  * A delivery in these has been acknowledged by its team or was called off. "Sent" is not among them:
  * sent is not received, so a sent copy stays open work until its team acknowledges.
  */
-export const FINISHED_DELIVERY_STATES: readonly string[] = ['acknowledged', 'cancelled'];
+export const FINISHED_DELIVERY_STATES: readonly DeliveryState[] = ['acknowledged', 'cancelled'];
 /**
  * Every other state is open work while its referral is open. Once the referral is acknowledged or
  * closed, a copy left sent, failed or bounced needs nobody, so it is counted as superseded instead

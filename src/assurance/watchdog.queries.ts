@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import type { DeliveryState } from '../db/codes.ts';
 
 /** Sweeps look only at rows past a deadline that have no escalation for that reason yet. */
 function noEscalation(referral: string, team: string | null, reason: string) {
@@ -12,7 +13,7 @@ function stillOpen(referral: string) {
   return sql<boolean>`not exists (select 1 from referrals c where c.id = ${sql.ref(referral)} and c.closed_at is not null)`;
 }
 
-const LIVE = ['queued', 'sending', 'retrying'];
+const LIVE: DeliveryState[] = ['queued', 'sending', 'retrying'];
 
 export async function overdueUnsent(db: Kysely<Database>, now: string, limit: number) {
   return db

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { queueFollowUp } from '../records/delivery.repository.ts';
+import { targetsOf, type Target } from '../delivery/channels/registry.ts';
+import type { FollowUpKind } from '../db/codes.ts';
+import { queueFollowUp, type FollowUp } from '../records/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';
 import { isTeamOpen } from '../directory/hours.ts';
 import { toError } from '../errors.ts';
@@ -167,14 +169,19 @@ async function routeContext(ctx: RelayContext, route: RouteRow): Promise<RouteCo
   return team ? { directory, team } : undefined;
 }
 
-function emailOf(team: Team, role: 'primary' | 'secondary'): string | undefined {
-  const channel = team.channels.find((c) => c.kind === 'email' && c.role === role);
-  return channel?.kind === 'email' ? channel.address : undefined;
+/** Where a team's reminder or alert goes: each channel says which of its addresses take one. */
+function followUpTargets(team: Team, teamId: string, purpose: FollowUpKind): FollowUpTarget[] {
+  return targetsOf(team, purpose).map((t) => ({ ...t, teamId, purpose }));
+}
+
+interface FollowUpTarget extends Target {
+  teamId: string;
+  purpose: FollowUpKind;
 }
 
 async function remind(ctx: RelayContext, write: SweepWriter, route: RouteRow, now: Date): Promise<boolean> {
   const found = await routeContext(ctx, route);
-  const address = found && emailOf(found.team, 'primary');
+  const targets = found ? followUpTargets(found.team, route.team_id, 'reminder') : [];
   return write(async (trx) => {
     const claimed = await trx
       .updateTable('routes')
@@ -182,8 +189,8 @@ async function remind(ctx: RelayContext, write: SweepWriter, route: RouteRow, no
       .where('id', '=', route.id)
       .where('reminded_at', 'is', null)
       .executeTakeFirst();
-    if (claimed.numUpdatedRows === 0n || !address) return false;
-    await queueFollowUp(trx, followUp(ctx, route, route.team_id, address, 'reminder', now));
+    if (claimed.numUpdatedRows === 0n || targets.length === 0) return false;
+    for (const t of targets) await queueFollowUp(trx, followUp(ctx, route, t, now));
     return true;
   });
 }
@@ -197,12 +204,10 @@ async function alertAtDeadline(
 ): Promise<number> {
   const found = await routeContext(ctx, route);
   if (!found) return 0;
-  const targets: { teamId: string; address: string; purpose: 'alert-secondary' | 'alert-out-of-hours' }[] =
-    [];
-  const secondary = emailOf(found.team, 'secondary');
-  if (secondary) targets.push({ teamId: route.team_id, address: secondary, purpose: 'alert-secondary' });
-  const cover = outOfHoursCover(found, route, now);
-  if (cover) targets.push(cover);
+  const targets = [
+    ...followUpTargets(found.team, route.team_id, 'alert-secondary'),
+    ...outOfHoursCover(found, route, now),
+  ];
   return write(async (trx) => {
     const claimed = await trx
       .updateTable('routes')
@@ -211,35 +216,24 @@ async function alertAtDeadline(
       .where('alerted_at', 'is', null)
       .executeTakeFirst();
     if (claimed.numUpdatedRows === 0n) return 0;
-    for (const t of targets)
-      await queueFollowUp(trx, followUp(ctx, route, t.teamId, t.address, t.purpose, now));
+    for (const t of targets) await queueFollowUp(trx, followUp(ctx, route, t, now));
     return targets.length;
   });
 }
 
-function outOfHoursCover(found: RouteContext, route: RouteRow, now: Date) {
+function outOfHoursCover(found: RouteContext, route: RouteRow, now: Date): FollowUpTarget[] {
   if (found.team.kind === 'out-of-hours' || isTeamOpen(found.team, found.directory.bankHolidays, now))
-    return undefined;
+    return [];
   const authority = found.directory.authorities.find((a) => a.id === found.team.authorityId);
   const cover = authority?.teams.find((t) => t.kind === 'out-of-hours');
-  const address = cover && emailOf(cover, 'primary');
-  return cover && address ? { teamId: cover.id, address, purpose: 'alert-out-of-hours' as const } : undefined;
+  return cover ? followUpTargets(cover, cover.id, 'alert-out-of-hours') : [];
 }
 
-function followUp(
-  ctx: RelayContext,
-  route: RouteRow,
-  teamId: string,
-  address: string,
-  purpose: 'reminder' | 'alert-secondary' | 'alert-out-of-hours',
-  now: Date,
-) {
+function followUp(ctx: RelayContext, route: RouteRow, target: FollowUpTarget, now: Date): FollowUp {
   return {
     referralId: route.referral_id,
     routeId: route.id,
-    teamId,
-    address,
-    purpose,
+    ...target,
     now,
     sendBy: new Date(now.getTime() + ctx.config.deadlines.sendByMs),
     messageDomain: ctx.config.bounceDomain,

@@ -126,7 +126,11 @@ async function launch(ctx: RelayContext, options: StartOptions): Promise<Running
   let dispatcher: Dispatcher | undefined;
   let watchdog: Watchdog | undefined;
   if (role !== 'web') {
-    dispatcher = new Dispatcher(ctx, { email, logger: app.log, onPass: heartbeatEvery(ctx, 'dispatcher') });
+    dispatcher = new Dispatcher(ctx, {
+      transports: { email },
+      logger: app.log,
+      onPass: heartbeatEvery(ctx, 'dispatcher'),
+    });
     dispatcher.start();
     // Test alerts, volume and silence checks, manifests and the daily summary run after each sweep.
     watchdog = new Watchdog(ctx, app.log, assuranceJobs(email));

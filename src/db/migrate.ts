@@ -19,7 +19,9 @@ import * as signInThrottles from './migrations/20261206130500_sign_in_throttles.
 import * as apiKeySystems from './migrations/20261206131000_api_key_systems.ts';
 import * as auditKeying from './migrations/20261206120000_audit_keying.ts';
 import * as reviewNotesSealed from './migrations/20261206121000_review_notes_sealed.ts';
+import * as codeChecks from './migrations/20261206140000_code_checks.ts';
 import * as referralDrafts from './migrations/20261206160000_referral_drafts.ts';
+import * as triageOutcomes from './migrations/20261206170000_triage_outcomes.ts';
 import * as identityLinks from './migrations/20261206180000_identity_links.ts';
 
 /**
@@ -56,7 +58,9 @@ const migrations: Record<string, DialectMigration> = {
   '20261206131000_api_key_systems': apiKeySystems,
   '20261206120000_audit_keying': auditKeying,
   '20261206121000_review_notes_sealed': reviewNotesSealed,
+  '20261206140000_code_checks': codeChecks,
   '20261206160000_referral_drafts': referralDrafts,
+  '20261206170000_triage_outcomes': triageOutcomes,
   '20261206180000_identity_links': identityLinks,
 };
 

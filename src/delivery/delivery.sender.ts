@@ -4,24 +4,11 @@ import { formatLondon } from '../time.ts';
 import { findTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
 import { isPurged, readPayload } from '../referrals/referral.access.ts';
-import type { EmailChannel, OutgoingEmail } from './channels/email.channel.ts';
-import { webhookPolicy } from './channels/webhook.address.ts';
-import { sendWebhook } from './channels/webhook.channel.ts';
-import {
-  composeFollowUpEmail,
-  composeTestAlertEmail,
-  type FollowUpKind,
-} from './messages/follow-up.email.ts';
-import {
-  composeReferralEmail,
-  type ComposedEmail,
-  type ReferralEmailFacts,
-} from './messages/referral.email.ts';
+import { isOutcome, type DeliveryChannel, type Message, type Transports } from './channels/channel.ts';
+import { channels } from './channels/registry.ts';
+import type { ReferralEmailFacts } from './messages/referral.email.ts';
 import type { DeliveryRow } from './outbox.repository.ts';
 import type { AttemptOutcome } from './retry.policy.ts';
-
-/** Anything that can carry an email: the SMTP pool, or a test double that records. */
-export type EmailSender = Pick<EmailChannel, 'send'>;
 
 interface Addressee {
   referral: ReferralRow;
@@ -101,60 +88,89 @@ export function ackUrl(ctx: RelayContext, deliveryId: string): string {
   return `${ctx.config.baseUrl}/ack/${createAckToken(ctx.config.secret, deliveryId, ctx.clock.now())}`;
 }
 
-/** Makes one attempt to deliver; reports the outcome without changing any state. */
+/**
+ * Makes one attempt to deliver; reports the outcome without changing any state. What to say is
+ * decided by the purpose, how to say and send it by the channel the delivery names.
+ */
 export async function attemptDelivery(
   ctx: RelayContext,
-  email: EmailSender,
+  transports: Transports,
   delivery: DeliveryRow,
   known?: Preloaded,
 ): Promise<AttemptOutcome> {
+  const channel = channels[delivery.channel] as DeliveryChannel<unknown> | undefined;
+  if (!channel) return { kind: 'permanent', detail: `no channel ${delivery.channel}` };
+  const message = await messageFor(ctx, delivery, known);
+  if (isOutcome(message)) return message;
+  const env = { ctx, ...transports };
+  const out = channel.compose(message, env);
+  if (typeof out === 'object' && out !== null && isOutcome(out)) return out;
+  return channel.send(out, env);
+}
+
+/** What the delivery's purpose has to say, whatever the channel; an outcome when there is nothing to send. */
+async function messageFor(
+  ctx: RelayContext,
+  delivery: DeliveryRow,
+  known?: Preloaded,
+): Promise<Message | AttemptOutcome> {
+  const link = ackUrl(ctx, delivery.id);
   switch (delivery.purpose) {
-    case 'referral':
-      return sendReferral(ctx, email, delivery, await loadAddressee(ctx, delivery, known));
+    case 'referral': {
+      const a = await loadAddressee(ctx, delivery, known);
+      const payload = readPayload(ctx.config.dataKeys, a.referral);
+      // Retention only purges closed referrals, so a copy still unsent by then has nothing left to carry.
+      if (isPurged(payload)) return { kind: 'permanent', detail: 'personal data removed under retention' };
+      const facts = factsOf(ctx, delivery, a);
+      const portal = portalUrl(ctx, a.referral.id);
+      const detail = a.team.emailDetail;
+      return {
+        purpose: 'referral',
+        delivery,
+        team: a.team,
+        ackUrl: link,
+        facts,
+        referral: a.referral,
+        payload,
+        portalUrl: portal,
+        detail,
+      };
+    }
     case 'reminder':
     case 'alert-secondary':
-    case 'alert-out-of-hours':
-      return email.send(await followUpEmail(ctx, delivery, await loadAddressee(ctx, delivery, known)));
-    case 'test-alert':
-      return sendTestAlert(ctx, email, delivery);
+    case 'alert-out-of-hours': {
+      const a = await loadAddressee(ctx, delivery, known);
+      return {
+        purpose: delivery.purpose,
+        delivery,
+        team: a.team,
+        ackUrl: link,
+        facts: factsOf(ctx, delivery, a),
+        referralId: a.referral.id,
+        ackBy: ukTime(await ackByOf(ctx, delivery)),
+        forTeamName: a.routeTeam.name,
+        phones: a.routeTeam.phones.map((p) => `${p.label} ${p.number}`),
+      };
+    }
+    case 'test-alert': {
+      const current = await ctx.directories.current();
+      const team = current && findTeam(current.directory, delivery.team_id);
+      const sentAt = ctx.clock.now().toISOString();
+      return {
+        purpose: 'test-alert',
+        delivery,
+        team,
+        ackUrl: link,
+        teamName: team?.name ?? delivery.team_id,
+        sentAt,
+      };
+    }
     default:
-      return { kind: 'permanent', detail: `no sender for purpose ${delivery.purpose}` };
+      return { kind: 'permanent', detail: `no sender for purpose ${String(delivery.purpose)}` };
   }
 }
 
-async function sendReferral(ctx: RelayContext, email: EmailSender, delivery: DeliveryRow, a: Addressee) {
-  const payload = readPayload(ctx.config.dataKeys, a.referral);
-  // Retention only purges closed referrals, so a copy still unsent by then has nothing left to carry.
-  if (isPurged(payload))
-    return { kind: 'permanent', detail: 'personal data removed under retention' } as const;
-  if (delivery.channel === 'webhook') {
-    const channel = a.team.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
-    if (channel?.kind !== 'webhook')
-      return { kind: 'permanent', detail: 'webhook no longer in directory' } as const;
-    const body = JSON.stringify({
-      delivery: delivery.id,
-      referral: { id: a.referral.id, reference: a.referral.reference, ...payload },
-      team: delivery.team_id,
-      receivedAt: a.referral.received_at,
-      links: { acknowledge: ackUrl(ctx, delivery.id), portal: portalUrl(ctx, a.referral.id) },
-    });
-    const hook = {
-      url: delivery.address,
-      secret: channel.secret,
-      deliveryId: delivery.id,
-      referralId: a.referral.id,
-      body,
-    };
-    return sendWebhook(hook, webhookPolicy(ctx.config), ctx.config.delivery.timeoutMs, ctx.clock.now());
-  }
-  const composed = composeReferralEmail({
-    ...facts(ctx, delivery, a),
-    referral: a.team.emailDetail === 'full' ? payload : undefined,
-  });
-  return email.send(envelope(ctx, delivery, composed, a.referral.id));
-}
-
-function facts(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): ReferralEmailFacts {
+function factsOf(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): ReferralEmailFacts {
   return {
     reference: a.referral.reference,
     urgency: a.referral.urgency,
@@ -169,63 +185,11 @@ function facts(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): Referral
   };
 }
 
-async function followUpEmail(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): Promise<OutgoingEmail> {
+async function ackByOf(ctx: RelayContext, delivery: DeliveryRow): Promise<string> {
   const route = await ctx.db.kysely
     .selectFrom('routes')
     .select('ack_by')
     .where('id', '=', delivery.route_id ?? '')
     .executeTakeFirstOrThrow();
-  const composed = composeFollowUpEmail({
-    ...facts(ctx, delivery, a),
-    kind: delivery.purpose as FollowUpKind,
-    ackBy: ukTime(route.ack_by),
-    forTeamName: a.routeTeam.name,
-    phones: a.routeTeam.phones.map((p) => `${p.label} ${p.number}`),
-  });
-  return envelope(ctx, delivery, composed, a.referral.id);
-}
-
-async function sendTestAlert(
-  ctx: RelayContext,
-  email: EmailSender,
-  delivery: DeliveryRow,
-): Promise<AttemptOutcome> {
-  const current = await ctx.directories.current();
-  const team = current && findTeam(current.directory, delivery.team_id);
-  const teamName = team?.name ?? delivery.team_id;
-  const link = ackUrl(ctx, delivery.id);
-  if (delivery.channel === 'webhook') {
-    const channel = team?.channels.find((c) => c.kind === 'webhook' && c.url === delivery.address);
-    if (channel?.kind !== 'webhook') return { kind: 'permanent', detail: 'webhook no longer in directory' };
-    const body = JSON.stringify({
-      testAlert: true,
-      delivery: delivery.id,
-      team: delivery.team_id,
-      links: { acknowledge: link },
-    });
-    return sendWebhook(
-      { url: delivery.address, secret: channel.secret, deliveryId: delivery.id, referralId: '', body },
-      webhookPolicy(ctx.config),
-      ctx.config.delivery.timeoutMs,
-      ctx.clock.now(),
-    );
-  }
-  const composed = composeTestAlertEmail({ teamName, ackUrl: link, sentAt: ctx.clock.now().toISOString() });
-  return email.send(envelope(ctx, delivery, composed, null));
-}
-
-function envelope(
-  ctx: RelayContext,
-  delivery: DeliveryRow,
-  composed: ComposedEmail,
-  referralId: string | null,
-): OutgoingEmail {
-  return {
-    ...composed,
-    from: ctx.config.mailFrom,
-    envelopeFrom: `bounce+${delivery.id}@${ctx.config.bounceDomain}`,
-    to: delivery.address,
-    messageId: delivery.message_id,
-    headers: { ...(referralId ? { 'X-Relay-Referral': referralId } : {}), 'X-Relay-Delivery': delivery.id },
-  };
+  return route.ack_by;
 }

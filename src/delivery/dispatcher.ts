@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RelayContext } from '../context.ts';
 import { toError } from '../errors.ts';
-import { attemptDelivery, preload, type EmailSender, type Preloaded } from './delivery.sender.ts';
+import type { Transports } from './channels/channel.ts';
+import { attemptDelivery, preload, type Preloaded } from './delivery.sender.ts';
 import { failureReason } from './failure-reason.ts';
 import { OutcomeRecorder } from './outcome.recorder.ts';
 import { claimDue, claimDueIn, releaseClaims, type DeliveryRow } from './outbox.repository.ts';
@@ -15,7 +16,8 @@ export interface DispatcherLogger {
 }
 
 export interface DispatcherOptions {
-  email: EmailSender;
+  /** What the channels send through (the SMTP pool); each delivery's channel is found in the registry. */
+  transports: Transports;
   logger: DispatcherLogger;
   workerId?: string;
   /** Injected so tests can pin the jitter. */
@@ -270,7 +272,7 @@ export class Dispatcher {
     const t0 = performance.now();
     let outcome: AttemptOutcome;
     try {
-      outcome = await attemptDelivery(this.ctx, this.options.email, row, known);
+      outcome = await attemptDelivery(this.ctx, this.options.transports, row, known);
     } catch (error) {
       // A fault of ours (bad data, a bug) must still end in a recorded state the watchdog sees.
       this.options.logger.error(

@@ -39,7 +39,7 @@ export interface FieldChange {
 
 export interface AddressChange {
   teamId: string;
-  kind: 'email' | 'webhook';
+  kind: Channel['kind'];
   /** The email address, or the webhook's URL. */
   address: string;
   change: 'added' | 'removed' | 'changed';

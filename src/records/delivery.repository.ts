@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import type { Channel, DeliveryState, FollowUpPurpose, Purpose } from '../db/codes.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 
 export type NewDelivery = Insertable<DeliveryTable>;
@@ -10,13 +11,11 @@ export async function insertDeliveries(trx: Kysely<Database>, rows: NewDelivery[
   if (rows.length > 0) await trx.insertInto('deliveries').values(rows).execute();
 }
 
-export type FollowUpPurpose = 'reminder' | 'alert-secondary' | 'alert-out-of-hours' | 'test-alert';
-
 export interface FollowUp {
   referralId: string | null;
   routeId: string | null;
   teamId: string;
-  channel?: 'email' | 'webhook';
+  channel: Channel;
   address: string;
   purpose: FollowUpPurpose;
   now: Date;
@@ -35,7 +34,7 @@ export async function queueFollowUp(trx: Kysely<Database>, f: FollowUp): Promise
       referral_id: f.referralId,
       route_id: f.routeId,
       team_id: f.teamId,
-      channel: f.channel ?? 'email',
+      channel: f.channel,
       address: f.address,
       purpose: f.purpose,
       state: 'queued',
@@ -60,10 +59,10 @@ export interface DeliverySummary {
   id: string;
   routeId: string | null;
   teamId: string;
-  channel: string;
+  channel: Channel;
   address: string;
-  purpose: string;
-  state: string;
+  purpose: Purpose;
+  state: DeliveryState;
   attempts: number;
   lastError: string | null;
   sendBy: string;

@@ -1,14 +1,5 @@
-export const DELIVERY_STATES = [
-  'queued',
-  'sending',
-  'retrying',
-  'sent',
-  'acknowledged',
-  'failed',
-  'bounced',
-  'cancelled',
-] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
+import type { DeliveryState } from '../db/codes.ts';
+import { DELIVERY_STATES } from '../db/codes.ts';
 
 /**
  * The delivery state machine (docs/architecture.md, Delivery states), in one place. A `sending` delivery whose lease ran out is

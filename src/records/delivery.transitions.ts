@@ -2,14 +2,15 @@ import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { appendAudit, appendAuditEntries } from './audit.ts';
 import { insertEvent, refreshStatus, refreshStatuses } from './referral.repository.ts';
+import type { AttemptKind, DeliveryState } from '../db/codes.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
-import { assertTransition, canTransition, type DeliveryState } from './delivery.states.ts';
+import { assertTransition, canTransition } from './delivery.states.ts';
 
 export interface AttemptRecord {
   worker: string;
   startedAt: Date;
   durationMs: number;
-  outcome: string;
+  outcome: AttemptKind;
   /** The SMTP reply or HTTP status: never message content. */
   detail: string;
 }

@@ -3,28 +3,9 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
+import type { EscalationReason, SystemReason } from '../db/codes.ts';
 import { appendAudit } from './audit.ts';
 import { insertEvent, refreshStatus } from './referral.repository.ts';
-
-/** Reasons tied to a referral (docs/architecture.md, Assurance), then system-wide ones that concern a team or the service. */
-export const REFERRAL_REASONS = [
-  'not-sent',
-  'failed',
-  'bounced',
-  'not-acknowledged',
-  'triage-overdue',
-] as const;
-export const SYSTEM_REASONS = [
-  'volume-drop',
-  'destination-silent',
-  'test-alert-unacknowledged',
-  'manifest-disputed',
-  'missing-referral',
-  'rota-gap',
-  'clock-skew',
-  'directory-stale',
-] as const;
-export type EscalationReason = (typeof REFERRAL_REASONS)[number] | (typeof SYSTEM_REASONS)[number];
 
 export interface NewEscalation {
   referralId: string | null;
@@ -134,7 +115,7 @@ export const RELAY_RESOLVER: Resolver = { name: 'Relay', actor: 'system' };
  */
 export async function resolveCleared(
   db: Kysely<Database>,
-  reason: (typeof SYSTEM_REASONS)[number],
+  reason: SystemReason,
   note: string,
   now: Date,
 ): Promise<number> {

@@ -3,6 +3,7 @@ import type { Insertable } from 'kysely';
 import type { DeadlinePolicy } from '../config.ts';
 import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
+import { targetsOf } from '../delivery/channels/registry.ts';
 import { chosenTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import type { RouteDecision } from '../directory/router.ts';
 import type { RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';
@@ -104,11 +105,7 @@ export function teamDeliveries(input: TeamDeliveryInput): NewDelivery[] {
   const { team, routeId } = input;
   const at = input.now.toISOString();
   const due = sendBy(input.now, input.policy).toISOString();
-  const targets = team.channels.flatMap((c) => {
-    if (c.kind === 'webhook') return [{ channel: 'webhook', address: c.url }];
-    return c.role === 'primary' ? [{ channel: 'email', address: c.address }] : [];
-  });
-  return targets.map(({ channel, address }) => {
+  return targetsOf(team, 'referral').map(({ channel, address }) => {
     const id = randomUUID();
     return {
       id,

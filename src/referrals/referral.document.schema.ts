@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNELS, DELIVERY_STATES } from '../db/codes.ts';
 import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
 const timestamp = z.string().describe('ISO 8601, UTC');
@@ -37,19 +38,10 @@ export const StatusDocumentSchema = z.object({
     z.object({
       id: z.string(),
       team: z.string(),
-      channel: z.enum(['email', 'webhook']),
+      channel: z.enum(CHANNELS),
       address: z.string(),
       purpose: z.string(),
-      state: z.enum([
-        'queued',
-        'sending',
-        'retrying',
-        'sent',
-        'acknowledged',
-        'failed',
-        'bounced',
-        'cancelled',
-      ]),
+      state: z.enum(DELIVERY_STATES),
       attempts: z.number().int(),
       lastError: z.string().nullable(),
       sendBy: timestamp,

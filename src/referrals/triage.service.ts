@@ -162,7 +162,12 @@ async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by
   if (!item) throw new RelayError('not-found', 'No triage item with that id');
   const resolved = await trx
     .updateTable('triage_items')
-    .set({ resolved_at: now.toISOString(), resolved_by: by.name, resolution: `routed by hand to ${team.id}` })
+    .set({
+      resolved_at: now.toISOString(),
+      resolved_by: by.name,
+      resolution: `routed by hand to ${team.id}`,
+      outcome: 'routed',
+    })
     .where('id', '=', id)
     .where('resolved_at', 'is', null)
     .executeTakeFirst();

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { canTransition, type DeliveryState } from '../records/delivery.states.ts';
+import type { DeliveryState } from '../db/codes.ts';
+import { canTransition } from '../records/delivery.states.ts';
 import { transitionDelivery } from '../records/delivery.transitions.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';

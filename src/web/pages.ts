@@ -8,10 +8,12 @@ import { registerMailboxPages } from './mailbox/mailbox.pages.ts';
 import { registerReviewPages } from './safeguarding/reviews.pages.ts';
 import { registerAuditPages } from './audit/audit.pages.ts';
 import { registerReferralLink } from './referral-link.pages.ts';
+import { registerArea } from './auth/guards.ts';
+import { ROLES } from '../access/user.service.ts';
 
 /**
- * Every area's pages, one line each. Each page route declares its roles with requireRole(), and a
- * test walks every route with every role to prove it.
+ * Every area's pages, one line each. Each area registers its role guard once, around all of its
+ * routes (registerArea), and a test walks every route with every role to prove it.
  */
 export function registerPages(
   app: FastifyInstance,
@@ -21,13 +23,15 @@ export function registerPages(
 ): void {
   void app;
   void ctx;
-  registerSafeguardingPages(app, ctx);
+  registerArea(app, ['safeguarding'], (area) => {
+    registerSafeguardingPages(area, ctx);
+    registerReviewPages(area, ctx);
+  });
   registerCrewPages(app, ctx);
-  registerInboxPages(app, ctx);
-  registerAdminPages(app, ctx);
-  registerReviewPages(app, ctx);
-  registerAuditPages(app, ctx);
+  registerArea(app, ['recipient'], (area) => registerInboxPages(area, ctx));
+  registerArea(app, ['admin'], (area) => registerAdminPages(area, ctx));
+  registerArea(app, ['auditor'], (area) => registerAuditPages(area, ctx));
   registerReferralLink(app, ctx);
   // Only while the built-in mail catcher runs (the embedded default); production never has it.
-  if (options.mailbox) registerMailboxPages(app, ctx);
+  if (options.mailbox) registerArea(app, ROLES, (area) => registerMailboxPages(area, ctx));
 }

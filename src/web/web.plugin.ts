@@ -59,6 +59,10 @@ function securityHeaders(https: boolean, providerOrigins: string[]) {
   };
 }
 
+/** Every page of a drill node (`relay start --drill`) says so, and what it will not do. */
+export const DRILL_BANNER =
+  'DRILL: a restored copy, for reading only. Relay sends nothing from it (no referrals, reminders, escalation pushes, test alerts or heartbeat), takes no new work and watches no deadlines.';
+
 /**
  * What every HTML page needs: form bodies, cookies, CSRF tokens, the NHS design system's CSS, JS
  * and images served locally, and Nunjucks rendering with the health banner.
@@ -112,7 +116,12 @@ export function registerWeb(
       const html = views.render(view, {
         serviceName: SERVICE_NAME,
         assetPath: '/assets/nhsuk/assets',
-        healthProblem: readiness && !readiness.ready ? describeHealth(readiness) : undefined,
+        healthProblem:
+          ctx.config.mode === 'drill'
+            ? DRILL_BANNER
+            : readiness && !readiness.ready
+              ? describeHealth(readiness)
+              : undefined,
         user,
         // For the page's timeout warning: a signed-in page knows when its session would end unused.
         sessionIdleSeconds: user ? SESSION_IDLE_MS / 1000 : undefined,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openEscalation, type EscalationReason } from '../../src/records/escalation.service.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
+import { openEscalation } from '../../src/records/escalation.service.ts';
 import { RelayError } from '../../src/errors.ts';
 import { createApiKey } from '../../src/access/apikey.service.ts';
 import { DIALECTS } from '../helpers/db.ts';

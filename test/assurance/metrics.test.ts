@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { acknowledgeForTeam } from '../../src/response/acknowledgement.service.ts';
+import type { AttemptKind, DeliveryState } from '../../src/db/codes.ts';
 import { exampleReferral, type ReferralBody } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
 import { has, labelPairs, parseMetrics, sample, series, type Samples } from '../helpers/metrics.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -52,9 +54,9 @@ for (const dialect of DIALECTS) {
     }
 
     const db = () => relay.ctx.db.kysely;
-    const setDeliveryState = (id: string, state: string) =>
+    const setDeliveryState = (id: string, state: DeliveryState) =>
       db().updateTable('deliveries').set({ state }).where('id', '=', id).execute();
-    const addAttempt = (deliveryId: string, outcome: string) =>
+    const addAttempt = (deliveryId: string, outcome: AttemptKind) =>
       db()
         .insertInto('delivery_attempts')
         .values({
@@ -67,7 +69,7 @@ for (const dialect of DIALECTS) {
           detail: '250 OK',
         })
         .execute();
-    const addEscalation = (referralId: string, reason: string, state: string) =>
+    const addEscalation = (referralId: string, reason: EscalationReason, state: string) =>
       db()
         .insertInto('escalations')
         .values({

@@ -37,7 +37,12 @@ for (const dialect of DIALECTS) {
     beforeEach(() => {
       relay.clock.set(FRIDAY_AFTERNOON);
       email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-      dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
+      dispatcher = new Dispatcher(relay.ctx, {
+        transports: { email },
+        logger: quiet,
+        workerId: 'w1',
+        random: () => 0.5,
+      });
     });
     afterEach(() => email.close());
 

@@ -8,7 +8,7 @@ import { Watchdog } from '../../src/assurance/watchdog.runner.ts';
 import { heartbeatEvery } from '../../src/cli/start.ts';
 import { createContext } from '../../src/context.ts';
 import { openDatabase } from '../../src/db/database.ts';
-import type { EmailSender } from '../../src/delivery/delivery.sender.ts';
+import type { EmailSender } from '../../src/delivery/channels/channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { createTestDatabase, DIALECTS } from '../helpers/db.ts';
 import { parseMetrics, sample } from '../helpers/metrics.ts';
@@ -277,7 +277,7 @@ for (const dialect of DIALECTS) {
       let passed!: () => void;
       const firstPass = new Promise<void>((resolve) => (passed = resolve));
       const dispatcher = new Dispatcher(relay.ctx, {
-        email: noEmail,
+        transports: { email: noEmail },
         logger: quiet,
         workerId: 'w1',
         onPass: () => {

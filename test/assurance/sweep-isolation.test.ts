@@ -12,6 +12,7 @@ import { DIALECTS } from '../helpers/db.ts';
 import { parseMetrics, sample } from '../helpers/metrics.ts';
 import { dudleyReferral } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
+import type { EscalationReason } from '../../src/db/codes.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -59,7 +60,7 @@ for (const dialect of DIALECTS) {
       assert.equal(response.statusCode, 201, response.body);
       ids[name] = (response.json() as { id: string }).id;
     }
-    const escalations = async (reason: string) =>
+    const escalations = async (reason: EscalationReason) =>
       (
         await relay.ctx.db.kysely
           .selectFrom('escalations')
@@ -75,7 +76,7 @@ for (const dialect of DIALECTS) {
           .selectFrom('deliveries')
           .select('purpose')
           .where('referral_id', '=', referralId)
-          .where('purpose', 'like', 'alert-%')
+          .where('purpose', 'in', ['alert-secondary', 'alert-out-of-hours'])
           .execute()
       ).length;
     const readiness = async () => {

@@ -65,7 +65,11 @@ describe('deliveries announced across nodes with LISTEN/NOTIFY [postgres]', { sk
     workerDb = openDatabase(relay.database.url, { pgSchema: relay.database.pgSchema as string });
     const workerCtx = createContext(relay.ctx.config, workerDb, relay.clock);
     email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 30_000 });
-    dispatcher = new Dispatcher(workerCtx, { email, logger: quiet, onPass: () => (passes += 1) });
+    dispatcher = new Dispatcher(workerCtx, {
+      transports: { email },
+      logger: quiet,
+      onPass: () => (passes += 1),
+    });
     worker = startNotifications(workerCtx, { logger: quiet, wake: () => dispatcher.nudge() });
     dispatcher.start();
     await eventually(async () => worker.listenerPid() !== undefined, 'the worker listens');

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type { DeliveryState } from '../../src/db/codes.ts';
 import { startBounceListener, type BounceListener } from '../../src/delivery/bounce/bounce.listener.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { DIALECTS } from '../helpers/db.ts';
@@ -73,7 +74,9 @@ for (const dialect of DIALECTS) {
     const db = () => relay.ctx.db.kysely;
 
     /** A fresh referral whose email delivery is in `state` (default: handed to the team's server). */
-    async function emailDelivery(state = 'sent'): Promise<{ referralId: string; deliveryId: string }> {
+    async function emailDelivery(
+      state: DeliveryState = 'sent',
+    ): Promise<{ referralId: string; deliveryId: string }> {
       sequence += 1;
       const response = await relay.app.inject({
         method: 'POST',
@@ -215,7 +218,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await delivery(deliveryId)).state, 'bounced');
     });
 
-    for (const state of ['acknowledged', 'queued', 'failed']) {
+    for (const state of ['acknowledged', 'queued', 'failed'] as const) {
       it(`leaves a delivery that is ${state} alone`, async () => {
         const { deliveryId } = await emailDelivery(state);
         const before = await delivery(deliveryId);

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DELIVERY_STATES, type DeliveryState } from '../../src/db/codes.ts';
 import {
   assertTransition,
   canTransition,
-  DELIVERY_STATES,
   IllegalTransitionError,
   UNFINISHED_STATES,
-  type DeliveryState,
 } from '../../src/records/delivery.states.ts';
 import { transitionDelivery } from '../../src/records/delivery.transitions.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';

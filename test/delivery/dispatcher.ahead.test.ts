@@ -85,7 +85,7 @@ for (const dialect of DIALECTS) {
     }
     /** Starts a dispatcher and waits until both its slots are sends held at the gate. */
     async function startWithTwoAtServer(workerId: string): Promise<Dispatcher> {
-      const dispatcher = new Dispatcher(relay.ctx, { email: sender, logger, workerId });
+      const dispatcher = new Dispatcher(relay.ctx, { transports: { email: sender }, logger, workerId });
       dispatcher.start();
       await until('two sends at the server', () => sender.waiting.length === 2);
       return dispatcher;

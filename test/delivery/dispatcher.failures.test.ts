@@ -125,7 +125,7 @@ for (const dialect of DIALECTS) {
         relay.clock,
       );
       const dispatcher = new Dispatcher(keyless, {
-        email,
+        transports: { email },
         logger: recordingLogger(logged),
         workerId: 'w-keyless',
         random: () => 0.5,
@@ -166,7 +166,7 @@ for (const dialect of DIALECTS) {
     it('leaves a sent message whose outcome the database refuses to its lease, and sends it again later', async () => {
       const { deliveryId } = await raiseDudley(relay, `FAIL-${++counter}`);
       const dispatcher = new Dispatcher(relay.ctx, {
-        email,
+        transports: { email },
         logger: recordingLogger(logged),
         workerId: 'w-refused',
         random: () => 0.5,
@@ -206,7 +206,7 @@ for (const dialect of DIALECTS) {
         relay.clock,
       );
       const dispatcher = new Dispatcher(ctx, {
-        email,
+        transports: { email },
         logger: recordingLogger(logged),
         workerId: 'w-backoff',
       });

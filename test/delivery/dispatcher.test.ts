@@ -42,7 +42,12 @@ for (const dialect of DIALECTS) {
     beforeEach(() => {
       smtp.setMode('accept');
       email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: SEND_TIMEOUT_MS });
-      dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
+      dispatcher = new Dispatcher(relay.ctx, {
+        transports: { email },
+        logger: quiet,
+        workerId: 'w1',
+        random: () => 0.5,
+      });
     });
     afterEach(() => email.close());
 
@@ -156,7 +161,7 @@ for (const dialect of DIALECTS) {
       smtp.setMode('stall', 1);
       const impatient = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: STALL_TIMEOUT_MS });
       const d = new Dispatcher(relay.ctx, {
-        email: impatient,
+        transports: { email: impatient },
         logger: quiet,
         workerId: 'w-stall',
         random: () => 0.5,
@@ -174,7 +179,7 @@ for (const dialect of DIALECTS) {
       await closed.close();
       const dead = new EmailChannel({ smtpUrl: closed.url, poolSize: 1, timeoutMs: SEND_TIMEOUT_MS });
       const d = new Dispatcher(relay.ctx, {
-        email: dead,
+        transports: { email: dead },
         logger: quiet,
         workerId: 'w-dead',
         random: () => 0.5,

@@ -101,7 +101,7 @@ for (const dialect of DIALECTS) {
         tls: 'starttls',
       });
       try {
-        await new Dispatcher(relay.ctx, { email, logger }).drain();
+        await new Dispatcher(relay.ctx, { transports: { email }, logger }).drain();
       } finally {
         email.close();
       }

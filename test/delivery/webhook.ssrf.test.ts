@@ -11,7 +11,7 @@ import {
 } from '../../src/delivery/channels/webhook.address.ts';
 import { sendWebhook } from '../../src/delivery/channels/webhook.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import type { EmailSender } from '../../src/delivery/delivery.sender.ts';
+import type { EmailSender } from '../../src/delivery/channels/channel.ts';
 import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
 import type { Directory } from '../../src/directory/directory.types.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
@@ -230,7 +230,11 @@ for (const dialect of DIALECTS) {
       const webhook = doc.deliveries.find((d) => d.channel === 'webhook');
       assert.ok(webhook);
 
-      const dispatcher = new Dispatcher(relay.ctx, { email: emailAccepted, logger: quiet, workerId: 'w1' });
+      const dispatcher = new Dispatcher(relay.ctx, {
+        transports: { email: emailAccepted },
+        logger: quiet,
+        workerId: 'w1',
+      });
       await dispatcher.drain();
 
       const row = await relay.ctx.db.kysely

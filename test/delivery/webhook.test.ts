@@ -110,7 +110,12 @@ for (const dialect of DIALECTS) {
     beforeEach(() => {
       receiver.answer = { status: 200 };
       email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-      dispatcher = new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 });
+      dispatcher = new Dispatcher(relay.ctx, {
+        transports: { email },
+        logger: quiet,
+        workerId: 'w1',
+        random: () => 0.5,
+      });
     });
     afterEach(() => email.close());
 
@@ -274,7 +279,12 @@ for (const dialect of DIALECTS) {
         relay.database.db,
         relay.clock,
       );
-      const d = new Dispatcher(impatient, { email, logger: quiet, workerId: 'w-hang', random: () => 0.5 });
+      const d = new Dispatcher(impatient, {
+        transports: { email },
+        logger: quiet,
+        workerId: 'w-hang',
+        random: () => 0.5,
+      });
       const { deliveryId } = await raiseAndSend(d);
       const r = await row(deliveryId);
       assert.equal(r.state, 'retrying');

@@ -94,6 +94,8 @@ for (const dialect of DIALECTS) {
       const when = londonParts(new Date(clock.now().getTime() - 5 * 60_000));
       const fill = async (name: string, value: string) => crew.fill(`[name="${name}"]`, value);
       await fill('incidentNumber', 'INC-E2E-1');
+      // The date and time are filled in as now, folded away: open them to give the real ones.
+      await crew.click('#incident-when summary');
       await fill('incidentDate[day]', when.day);
       await fill('incidentDate[month]', when.month);
       await fill('incidentDate[year]', when.year);
@@ -118,7 +120,7 @@ for (const dialect of DIALECTS) {
       await crew.check('input[name="consentGiven"][value="yes"]');
       await crew.check('input[name="consentCapacity"][value="has-capacity"]');
       await crew.click('form[action="/crew/referrals/check"] button[type="submit"]:not([formaction])');
-      await crew.waitForLoadState();
+      await crew.waitForURL(/\/check$/);
       assert.match((await crew.textContent('h1')) ?? '', /check/i);
       await check(crew);
       await crew.click('button:has-text("Send referral")');

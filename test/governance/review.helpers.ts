@@ -1,5 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { openEscalation } from '../../src/records/escalation.service.ts';
+import type { DeliveryState } from '../../src/db/codes.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { createUser, type Role } from '../../src/access/user.service.ts';
 import { MINUTE } from '../../src/time.ts';
@@ -36,7 +37,7 @@ export function shaper(relay: TestRelay) {
         .execute();
     },
     /** Changes the referral's first delivery (or with nothing to set, just reads its send-by). */
-    async delivery(id: string, set: { state?: string; sent_at?: string | null; updated_at?: string }) {
+    async delivery(id: string, set: { state?: DeliveryState; sent_at?: string | null; updated_at?: string }) {
       const first = await db()
         .selectFrom('deliveries')
         .select(['id', 'send_by'])

@@ -1,4 +1,4 @@
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import { formatAnchor, signAnchor } from '../../records/audit.ts';
 import type { SweepJob } from '../watchdog.ts';
 import { composeDailySummaryEmail } from './daily-summary.email.ts';

@@ -1,6 +1,6 @@
 import type { RelayContext } from '../../context.ts';
 import type { ComposedEmail } from '../../delivery/messages/referral.email.ts';
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import { toError } from '../../errors.ts';
 import { claimRun, fail, finish } from './schedule.ts';
 

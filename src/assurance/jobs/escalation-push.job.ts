@@ -1,4 +1,4 @@
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import { followUpResolved } from '../pushes/follow-up.ts';
 import { assignNew, climbLadder, lapseClaims } from '../pushes/push.plan.ts';
 import { sendDuePushes } from '../pushes/push.sender.ts';

@@ -1,4 +1,4 @@
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import { retentionJob } from './retention.job.ts';
 import type { NamedSweepJob, SweepJob } from '../watchdog.ts';
 import { dailySummaryJob } from './daily-summary.job.ts';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import type { Directory } from '../../directory/directory.types.ts';
 import { composeManifestEmail } from '../manifest.email.ts';
 import { manifestFor, teamsWithReferralsOn } from '../manifest.service.ts';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
+import { targetsOf, type Target } from '../../delivery/channels/registry.ts';
 import { queueFollowUp } from '../../records/delivery.repository.ts';
 import type { BankHoliday, Directory, Team } from '../../directory/directory.types.ts';
 import { effectiveHours } from '../../directory/hours.ts';
@@ -13,22 +14,14 @@ import { escalateUnacknowledgedTestAlerts } from './test-alerts.escalate.ts';
 /** A fresh install has ~85 addresses; a few per sweep spreads them over a minute or two, not one burst. */
 export const TEST_ALERTS_PER_SWEEP = 20;
 
-export interface TestAddress {
+export interface TestAddress extends Target {
   team: Team;
-  channel: 'email' | 'webhook';
-  address: string;
 }
 
-/** Every address a referral could be sent to: primary and secondary email, and the webhook. */
+/** Every address a referral or alert could be sent to, as each channel says: email and webhook alike. */
 export function activeAddresses(directory: Directory): TestAddress[] {
   return directory.authorities.flatMap((a) =>
-    a.teams.flatMap((team) =>
-      team.channels.map((c) =>
-        c.kind === 'email'
-          ? { team, channel: 'email' as const, address: c.address }
-          : { team, channel: 'webhook' as const, address: c.url },
-      ),
-    ),
+    a.teams.flatMap((team) => targetsOf(team, 'test-alert').map((target) => ({ team, ...target }))),
   );
 }
 

@@ -2,13 +2,14 @@ import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
 import { HOUR } from '../../time.ts';
-import { openEscalation, REFERRAL_REASONS, type EscalationReason } from '../../records/escalation.service.ts';
+import { REFERRAL_REASONS, type DeliveryState, type EscalationReason } from '../../db/codes.ts';
+import { openEscalation } from '../../records/escalation.service.ts';
 
 const BATCH = 200;
 /** A resolution may put the next look at most this far off. */
 export const MAX_FOLLOW_UP_MS = 24 * HOUR;
 
-const DELIVERED = ['sent', 'acknowledged'];
+const DELIVERED: DeliveryState[] = ['sent', 'acknowledged'];
 
 export function isReferralReason(reason: string): boolean {
   return (REFERRAL_REASONS as readonly string[]).includes(reason);

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { RelayContext } from '../../context.ts';
-import type { EmailSender } from '../../delivery/delivery.sender.ts';
+import type { EmailSender } from '../../delivery/channels/channel.ts';
 import type { AttemptOutcome } from '../../delivery/retry.policy.ts';
 import { toError } from '../../errors.ts';
 import { appendAudit } from '../../records/audit.ts';

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { EscalationReason } from '../codes.ts';
 
 export interface AcknowledgementTable {
   id: string;
@@ -19,7 +20,7 @@ export interface EscalationTable {
   dedupe_key: string;
   referral_id: string | null;
   team_id: string | null;
-  reason: string;
+  reason: EscalationReason;
   state: string;
   detail: string;
   opened_at: string;

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AttemptKind, Channel, DeliveryState, Purpose } from '../codes.ts';
 
 /** Queue state lives on the row (graphile-worker style): state, attempts, next attempt, lease. */
 export interface DeliveryTable {
@@ -7,10 +8,10 @@ export interface DeliveryTable {
   referral_id: string | null;
   route_id: string | null;
   team_id: string;
-  channel: string;
+  channel: Channel;
   address: string;
-  purpose: string;
-  state: string;
+  purpose: Purpose;
+  state: DeliveryState;
   attempts: number;
   next_attempt_at: string;
   locked_by: string | null;
@@ -31,6 +32,6 @@ export interface DeliveryAttemptTable {
   started_at: string;
   finished_at: string;
   duration_ms: number;
-  outcome: string;
+  outcome: AttemptKind;
   detail: string;
 }

@@ -1,3 +1,4 @@
+import type { Channel } from '../codes.ts';
 export interface HeartbeatTable {
   component: string;
   node: string;
@@ -15,7 +16,7 @@ export interface ScheduledRunTable {
 export interface TestAlertTable {
   id: string;
   team_id: string;
-  channel: string;
+  channel: Channel;
   address: string;
   delivery_id: string;
   created_at: string;

@@ -65,6 +65,11 @@ export interface TriageItemTable {
   resolved_at: string | null;
   resolved_by: string | null;
   resolution: string | null;
+  /** How triage finished it: 'routed', 'handed-off' or 'closed'; null while open. */
+  outcome: string | null;
+  /** Handed off: the other area's service (an organisation, never a person) and how it was sent. */
+  handoff_service: string | null;
+  handoff_method: string | null;
 }
 
 export interface ReferralEventTable {

@@ -1,7 +1,6 @@
+import type { FollowUpKind } from '../../db/codes.ts';
 import { escapeHtml, htmlTable, textTable } from './html.ts';
 import { referralSubject, type ComposedEmail, type ReferralEmailFacts } from './referral.email.ts';
-
-export type FollowUpKind = 'reminder' | 'alert-secondary' | 'alert-out-of-hours';
 
 export interface FollowUpFacts extends Omit<ReferralEmailFacts, 'referral'> {
   kind: FollowUpKind;

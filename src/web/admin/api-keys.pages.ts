@@ -1,17 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_SCOPES, createApiKey, listApiKeys, revokeApiKey } from '../../access/apikey.service.ts';
 import type { RelayContext } from '../../context.ts';
-import {
-  actorOf,
-  adminForm,
-  adminPage,
-  errorList,
-  errorsFor,
-  formField,
-  noStore,
-  validationIssues,
-  type FieldErrors,
-} from './forms.ts';
+import { actorOf, adminForm, errorList, formField, noStore, submitForm, type FieldErrors } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
 import { registerConfirmedAction } from './confirm.ts';
 import { RelayError } from '../../errors.ts';
@@ -71,29 +61,28 @@ async function addKey(ctx: RelayContext, request: FastifyRequest, reply: Fastify
     ...(form.team ? { teamId: form.team } : {}),
     ...(form.system ? { sourceSystem: form.system } : {}),
   };
-  try {
-    const created = await createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) =>
-      exists(id),
-    );
-    return noStore(reply).page('admin/api-key-created.njk', {
-      pageTitle: 'API key created',
-      apiKey: created.apiKey,
-      key: created.key,
-    });
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    const errors = errorsFor(issues, (path) => FIELD_OF_PATH[path]);
-    return newKeyPage(reply.code(422), ctx, form, errors);
-  }
+  return submitForm(
+    reply,
+    () => createApiKey(ctx.db.kysely, ctx.clock, input, actorOf(request), async (id) => exists(id)),
+    FIELD_OF_PATH,
+    {
+      done: (created) =>
+        noStore(reply).page('admin/api-key-created.njk', {
+          pageTitle: 'API key created',
+          apiKey: created.apiKey,
+          key: created.key,
+        }),
+      again: (reply422, errors) => newKeyPage(reply422, ctx, form, errors),
+    },
+  );
 }
 
 export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/admin/api-keys', adminPage, async (_request, reply) =>
+  app.get('/admin/api-keys', async (_request, reply) =>
     reply.page('admin/api-keys.njk', { pageTitle: 'API keys', keys: await listApiKeys(ctx.db.kysely) }),
   );
 
-  app.get('/admin/api-keys/new', adminPage, async (_request, reply) =>
+  app.get('/admin/api-keys/new', async (_request, reply) =>
     newKeyPage(reply, ctx, { name: '', scope: '', team: '', system: '' }),
   );
 

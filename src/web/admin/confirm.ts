@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { adminForm, adminPage, errorList, formField } from './forms.ts';
+import { adminForm, errorList, formField } from './forms.ts';
 
 export const REASON_MAX = 500;
 
@@ -34,9 +34,7 @@ export function registerConfirmedAction(app: FastifyInstance, action: ConfirmedA
       reason,
       error,
     );
-  app.get<{ Params: { id: string } }>(action.path, adminPage, async (request, reply) =>
-    page(reply, request.params.id),
-  );
+  app.get<{ Params: { id: string } }>(action.path, async (request, reply) => page(reply, request.params.id));
   app.post<{ Params: { id: string } }>(action.path, adminForm(app), async (request, reply) => {
     const reason = formField(request.body, 'reason');
     const problem = reasonProblem(reason);

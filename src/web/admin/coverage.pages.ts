@@ -6,7 +6,6 @@ import { classifyPrefix } from '../../directory/postcode.ts';
 import {
   actorOf,
   adminForm,
-  adminPage,
   errorList,
   formField,
   formList,
@@ -147,14 +146,10 @@ async function removeEntry(ctx: RelayContext, request: FastifyRequest, reply: Fa
 }
 
 export function registerCoveragePages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get<{ Querystring: { saved?: string } }>(
-    '/admin/directory/coverage',
-    adminPage,
-    async (request, reply) => {
-      const saved = request.query.saved;
-      return coveragePage(reply, ctx, EMPTY, {}, saved && /^(?:\d+|none)$/.test(saved) ? saved : undefined);
-    },
-  );
+  app.get<{ Querystring: { saved?: string } }>('/admin/directory/coverage', async (request, reply) => {
+    const saved = request.query.saved;
+    return coveragePage(reply, ctx, EMPTY, {}, saved && /^(?:\d+|none)$/.test(saved) ? saved : undefined);
+  });
   app.post('/admin/directory/coverage', adminForm(app), async (request, reply) =>
     saveEntry(ctx, request, reply),
   );

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { londonLocal } from '../../directory/hours.ts';
-import { adminPage } from './forms.ts';
 import { listVersions } from './directory.queries.ts';
 import { directoryView, VERIFY_WARNING_DAYS } from './directory.view.ts';
 
 export function registerDirectoryPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get<{ Querystring: { saved?: string } }>('/admin/directory', adminPage, async (request, reply) => {
+  app.get<{ Querystring: { saved?: string } }>('/admin/directory', async (request, reply) => {
     const versions = await listVersions(ctx.db.kysely);
     const current = await ctx.directories.current();
     const today = londonLocal(ctx.clock.now()).date;

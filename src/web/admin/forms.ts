@@ -1,13 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError, type FieldIssue } from '../../errors.ts';
 import { csrfCheck } from '../../access/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
 
-/** Every admin page is for admins only; every admin form also carries its CSRF token. */
-export const adminPage = { preHandler: requireRole('admin') };
-
+/** Every admin form carries its CSRF token; the admin area's guard (src/web/pages.ts) covers every route. */
 export function adminForm(app: FastifyInstance) {
-  return { preHandler: requireRole('admin'), preValidation: csrfCheck(app) };
+  return { preValidation: csrfCheck(app) };
 }
 
 /** The audit actor for the signed-in admin: an id, never a name. */
@@ -61,4 +58,29 @@ export function validationIssues(error: unknown): FieldIssue[] | undefined {
 /** A secret shown once (a password, an API key) must not be kept by the browser or a proxy. */
 export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store');
+}
+
+/**
+ * Makes a change from a submitted form. When the change refuses its input, the form is shown again
+ * with 422 and each problem beside its field (`fieldOf` maps the change's paths to the form's
+ * fields); any other failure is thrown on. Otherwise `done` answers with the result.
+ */
+export async function submitForm<T>(
+  reply: FastifyReply,
+  change: () => Promise<T>,
+  fieldOf: Readonly<Record<string, string>>,
+  answer: { done: (result: T) => unknown; again: (reply: FastifyReply, errors: FieldErrors) => unknown },
+): Promise<unknown> {
+  let result: T;
+  try {
+    result = await change();
+  } catch (error) {
+    const issues = validationIssues(error);
+    if (!issues) throw error;
+    return answer.again(
+      reply.code(422),
+      errorsFor(issues, (path) => fieldOf[path]),
+    );
+  }
+  return answer.done(result);
 }

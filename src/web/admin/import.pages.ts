@@ -5,7 +5,7 @@ import { parseDirectoryFile, type DirectoryIssue } from '../../directory/directo
 import { importWarnings, teamsInUse } from '../../directory/directory.guard.ts';
 import { importDirectory, TeamsInUseError } from '../../directory/directory.service.ts';
 import type { Directory } from '../../directory/directory.types.ts';
-import { actorOf, adminForm, adminPage, errorList, formField, type FieldErrors } from './forms.ts';
+import { actorOf, adminForm, errorList, formField, type FieldErrors } from './forms.ts';
 
 /** A directory file is ~60 KB and grows with coverage; form-encoding can triple it. */
 const IMPORT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -92,7 +92,7 @@ function inUseErrors(error: TeamsInUseError, reason: string): FieldErrors {
 }
 
 export function registerImportPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/admin/directory/import', adminPage, async (_request, reply) => formPage(reply, ''));
+  app.get('/admin/directory/import', async (_request, reply) => formPage(reply, ''));
 
   app.post(
     '/admin/directory/import',

@@ -5,15 +5,7 @@ import { editDirectory } from '../../directory/directory.edit.ts';
 import type { Directory, Team } from '../../directory/directory.types.ts';
 import { WEEKDAYS } from '../../directory/directory.types.ts';
 import { RelayError } from '../../errors.ts';
-import {
-  actorOf,
-  adminForm,
-  adminPage,
-  errorList,
-  formField,
-  validationIssues,
-  type FieldErrors,
-} from './forms.ts';
+import { actorOf, adminForm, errorList, formField, validationIssues, type FieldErrors } from './forms.ts';
 import {
   applyForm,
   formFromBody,
@@ -70,7 +62,7 @@ function replaceTeam(changed: Team) {
 }
 
 export function registerTeamEditPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get<{ Params: Params }>('/admin/directory/teams/:id/edit', adminPage, async (request, reply) => {
+  app.get<{ Params: Params }>('/admin/directory/teams/:id/edit', async (request, reply) => {
     const current = await currentDirectory(ctx);
     const place = placeOrThrow(current.directory, request.params.id);
     return editPage(reply, place, current.versionId, formFromTeam(place.team));

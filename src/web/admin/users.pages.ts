@@ -4,13 +4,11 @@ import { createUser, ROLES, rowToUser } from '../../access/user.service.ts';
 import {
   actorOf,
   adminForm,
-  adminPage,
   errorList,
-  errorsFor,
   formField,
   formList,
   noStore,
-  validationIssues,
+  submitForm,
   type FieldErrors,
 } from './forms.ts';
 import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
@@ -112,27 +110,23 @@ async function editUser(
   };
   const { directory } = await currentDirectory(ctx);
   const teams = [...new Set([...form.teams, ...(form.team ? [form.team] : [])])];
-  try {
-    await changeAccess(
-      ctx.db.kysely,
-      ctx.clock,
-      request.params.id,
-      { roles: form.roles, teams },
-      actorOf(request),
-      teamExistsIn(directory),
-    );
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    return editUserPage(
-      reply.code(422),
-      ctx,
-      request.params.id,
-      form,
-      errorsFor(issues, (path) => FIELD_OF_PATH[path]),
-    );
-  }
-  return reply.redirect('/admin/users', 303);
+  return submitForm(
+    reply,
+    () =>
+      changeAccess(
+        ctx.db.kysely,
+        ctx.clock,
+        request.params.id,
+        { roles: form.roles, teams },
+        actorOf(request),
+        teamExistsIn(directory),
+      ),
+    FIELD_OF_PATH,
+    {
+      done: () => reply.redirect('/admin/users', 303),
+      again: (reply422, errors) => editUserPage(reply422, ctx, request.params.id, form, errors),
+    },
+  );
 }
 
 /** Creates the account and shows its password once; a form with problems comes back with them beside the fields. */
@@ -150,29 +144,24 @@ async function addUser(ctx: RelayContext, request: FastifyRequest, reply: Fastif
     roles: form.roles,
     teams: form.team ? [form.team] : [],
   };
-  try {
-    const created = await createUser(
-      ctx.db.kysely,
-      ctx.clock,
-      input,
-      actorOf(request),
-      teamExistsIn(directory),
-    );
-    return noStore(reply).page('admin/user-created.njk', {
-      pageTitle: 'User added',
-      created: created.user,
-      password: created.password,
-    });
-  } catch (error) {
-    const issues = validationIssues(error);
-    if (!issues) throw error;
-    const errors = errorsFor(issues, (path) => FIELD_OF_PATH[path]);
-    return newUserPage(reply.code(422), ctx, form, errors);
-  }
+  return submitForm(
+    reply,
+    () => createUser(ctx.db.kysely, ctx.clock, input, actorOf(request), teamExistsIn(directory)),
+    FIELD_OF_PATH,
+    {
+      done: (created) =>
+        noStore(reply).page('admin/user-created.njk', {
+          pageTitle: 'User added',
+          created: created.user,
+          password: created.password,
+        }),
+      again: (reply422, errors) => newUserPage(reply422, ctx, form, errors),
+    },
+  );
 }
 
 export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void {
-  app.get('/admin/users', adminPage, async (request, reply) =>
+  app.get('/admin/users', async (request, reply) =>
     reply.page('admin/users.njk', {
       pageTitle: 'Users',
       users: await listUsers(ctx.db.kysely, ctx.clock, ctx.config.secret),
@@ -180,13 +169,13 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
     }),
   );
 
-  app.get('/admin/users/new', adminPage, async (_request, reply) =>
+  app.get('/admin/users/new', async (_request, reply) =>
     newUserPage(reply, ctx, { email: '', name: '', roles: [], team: '' }),
   );
 
   app.post('/admin/users', adminForm(app), async (request, reply) => addUser(ctx, request, reply));
 
-  app.get<{ Params: { id: string } }>('/admin/users/:id/edit', adminPage, async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/admin/users/:id/edit', async (request, reply) =>
     editUserPage(reply, ctx, request.params.id, undefined),
   );
   app.post<{ Params: { id: string } }>('/admin/users/:id/edit', adminForm(app), async (request, reply) =>
@@ -235,7 +224,7 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
     );
   }
 
-  app.get<{ Params: { id: string } }>('/admin/users/:id/reset-password', adminPage, async (request, reply) =>
+  app.get<{ Params: { id: string } }>('/admin/users/:id/reset-password', async (request, reply) =>
     confirmReset(reply, request.params.id),
   );
   app.post<{ Params: { id: string } }>(

@@ -15,8 +15,18 @@ const ASSETS = [
   '/assets/relay/crew-form.js',
 ];
 
+/** The blank form, if the network gives it (a redirect means signed out: nothing is kept). */
+async function keepForm(cache) {
+  const response = await fetch(FORM, { credentials: 'same-origin' });
+  if (response.ok && !response.redirected) await cache.put(FORM, response);
+}
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => Promise.all([cache.addAll(ASSETS), keepForm(cache).catch(() => undefined)])),
+  );
   self.skipWaiting();
 });
 

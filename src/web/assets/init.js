@@ -1,7 +1,21 @@
-// Runs in the browser, as a module.
+/* global document, MutationObserver -- runs in the browser, as a module */
 // Starts the NHS design system's components (conditional reveals, error summary focus, the header's
 // "More" menu, character counts). A file rather than an inline module: the Content-Security-Policy
 // allows scripts from Relay's own origin only. Without JavaScript every page still works.
 import { initAll } from '/assets/nhsuk/nhsuk-frontend.min.js';
 
 initAll();
+
+// nhsuk-frontend marks a radio that reveals a question with aria-expanded, which ARIA does not allow
+// on a radio (axe: aria-allowed-attr); aria-controls says the same thing and stays. It sets it at
+// start, on page show and on every change, so it is taken off whenever it appears.
+const radioExpanded = 'input[type="radio"][aria-expanded]';
+const drop = () => {
+  for (const radio of document.querySelectorAll(radioExpanded)) radio.removeAttribute('aria-expanded');
+};
+new MutationObserver(drop).observe(document.body, {
+  subtree: true,
+  attributes: true,
+  attributeFilter: ['aria-expanded'],
+});
+drop();

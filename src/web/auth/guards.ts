@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Role, User } from '../../access/user.service.ts';
 
 declare module 'fastify' {
@@ -27,4 +27,19 @@ export function requireRole(...roles: Role[]): preHandlerAsyncHookHandler {
         .page('errors/forbidden.njk', { pageTitle: 'You cannot see this page', user: request.user });
     }
   };
+}
+
+/**
+ * Registers one area's pages in an encapsulated context of their own whose guard runs before every
+ * route in it, so no route of the area can be added without its roles.
+ */
+export function registerArea(
+  app: FastifyInstance,
+  roles: readonly Role[],
+  register: (area: FastifyInstance) => void,
+): void {
+  void app.register(async (area) => {
+    area.addHook('preHandler', requireRole(...roles));
+    register(area);
+  });
 }

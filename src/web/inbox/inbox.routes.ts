@@ -5,7 +5,6 @@ import { RelayError } from '../../errors.ts';
 import { recordOutcome } from '../../response/outcome.service.ts';
 import { redirectReferral } from '../../response/redirect.service.ts';
 import { csrfCheck } from '../../access/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
 import type { User } from '../../access/user.service.ts';
 import { actingRoute, referralForRecipient, renderDetail } from './inbox.detail.ts';
 import { field, readOutcomeForm, readRedirectForm, redirectErrors } from './inbox.forms.ts';
@@ -42,15 +41,14 @@ function detailUrl(id: string, team: string, done: string): string {
 
 /** The receiving team's pages: its inbox, each referral in full, and what the team does with it. */
 export function registerInboxPages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('recipient');
   // Every form's POST checks its CSRF token before anything else reads the body.
-  const post = { preValidation: csrfCheck(app), preHandler: guard };
+  const post = { preValidation: csrfCheck(app) };
 
-  app.get<{ Querystring: InboxQuery }>('/inbox', { preHandler: guard }, async (request, reply) =>
+  app.get<{ Querystring: InboxQuery }>('/inbox', async (request, reply) =>
     reply.page('inbox/inbox.njk', await inboxPage(ctx, userOf(request), request.query)),
   );
 
-  app.get<Detail>('/inbox/referrals/:id', { preHandler: guard }, async (request, reply) => {
+  app.get<Detail>('/inbox/referrals/:id', async (request, reply) => {
     const { team, done } = request.query;
     const notice = done && Object.hasOwn(NOTICES, done) ? NOTICES[done] : undefined;
     return renderDetail(reply, ctx, userOf(request), request.params.id, { team, notice });

@@ -32,6 +32,8 @@ export interface DashboardFacts {
   finishedDeliveries: Map<string, number>;
   escalations: { open: number; claimed: number };
   triage: { open: number; overdue: number };
+  /** Triage items resolved since the period's start, by outcome (routed, handed-off, closed). */
+  triageFinished: Map<string, number>;
   oldestUnacknowledged: OldestUnacknowledged | undefined;
   /** Time to acknowledge per authority, over routes created (teams sent a referral) in the last ACK_PERIOD_DAYS. */
   ackStats: AuthorityAckStats[];
@@ -85,6 +87,7 @@ export async function loadDashboardFacts(db: Kysely<Database>, now: Date): Promi
       claimed: tally('escalations').get('claimed') ?? 0,
     },
     triage: { open: tally('triage').get('open') ?? 0, overdue: tally('triage').get('overdue') ?? 0 },
+    triageFinished: tally('triageFinished'),
     oldestUnacknowledged: oldest,
     ackStats,
     receivedByHour: received.map(({ hour, count }) => ({ hour, count })),
@@ -164,6 +167,14 @@ async function workCounts(db: Kysely<Database>, since: string, at: string) {
         .selectFrom('triage_items')
         .select([kind('triage'), key('open'), count(db)])
         .where('resolved_at', 'is', null),
+    )
+    .unionAll(
+      // How triage finished referrals over the period: routed, handed off or closed.
+      db
+        .selectFrom('triage_items')
+        .select([kind('triageFinished'), sql<string>`coalesce(outcome, 'routed')`.as('key'), count(db)])
+        .where('resolved_at', '>=', since)
+        .groupBy('outcome'),
     )
     .unionAll(
       db

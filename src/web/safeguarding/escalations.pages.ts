@@ -11,7 +11,6 @@ import type { RelayContext } from '../../context.ts';
 import { RelayError } from '../../errors.ts';
 import { isRoutedTo } from '../../records/referral.repository.ts';
 import { DAY } from '../../time.ts';
-import { requireRole } from '../auth/guards.ts';
 import { csrfCheck } from '../../access/csrf.ts';
 import { isReferralReason } from '../../assurance/pushes/follow-up.ts';
 import { escalationPage } from './escalation.detail.ts';
@@ -36,12 +35,10 @@ interface IdParams {
 
 /** The escalation queue: list (open and claimed, or resolved this week), claim, and resolve with a note. */
 export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('safeguarding');
-  const post = { preValidation: csrfCheck(app), preHandler: guard };
+  const post = { preValidation: csrfCheck(app) };
 
   app.get<{ Querystring: { view?: string; resolved?: string } }>(
     '/safeguarding/escalations',
-    { preHandler: guard },
     async (request, reply) => {
       const resolved = request.query.resolved
         ? await findEscalationItem(ctx, request.query.resolved).catch(() => undefined)
@@ -50,10 +47,8 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
     },
   );
 
-  app.get<{ Params: IdParams }>(
-    '/safeguarding/escalations/:id',
-    { preHandler: guard },
-    async (request, reply) => escalationPage(ctx, reply, request.params.id),
+  app.get<{ Params: IdParams }>('/safeguarding/escalations/:id', async (request, reply) =>
+    escalationPage(ctx, reply, request.params.id),
   );
 
   app.post<{ Params: IdParams }>('/safeguarding/escalations/:id/claim', post, async (request, reply) => {
@@ -71,10 +66,8 @@ export function registerEscalationPages(app: FastifyInstance, ctx: RelayContext)
     return reply.redirect(`/safeguarding/escalations#escalation-${encodeURIComponent(id)}`, 303);
   });
 
-  app.get<{ Params: IdParams }>(
-    '/safeguarding/escalations/:id/resolve',
-    { preHandler: guard },
-    async (request, reply) => resolvePage(ctx, reply, await findEscalationItem(ctx, request.params.id)),
+  app.get<{ Params: IdParams }>('/safeguarding/escalations/:id/resolve', async (request, reply) =>
+    resolvePage(ctx, reply, await findEscalationItem(ctx, request.params.id)),
   );
 
   app.post<{ Params: IdParams }>('/safeguarding/escalations/:id/resolve', post, async (request, reply) => {

@@ -1,6 +1,13 @@
-/** Plain-English words for the codes the safeguarding pages show; an unknown code is shown as itself. */
+import type { DeliveryState, EscalationReason } from '../../db/codes.ts';
+import type { ReferralStatus } from '../../records/referral.status.ts';
 
-const ESCALATION_REASONS: Record<string, string> = {
+/**
+ * Plain-English words for the codes the safeguarding pages show. Each table is keyed by its code's
+ * union, so a new reason or state without words does not compile; a code from an older row that
+ * is no longer in the union is shown as itself.
+ */
+
+const ESCALATION_REASONS: Record<EscalationReason, string> = {
   'not-sent': 'Not sent in time',
   failed: 'Delivery failed',
   bounced: 'Email bounced',
@@ -23,7 +30,7 @@ const TRIAGE_REASONS: Record<string, string> = {
   'no-directory': 'No directory was loaded',
 };
 
-const REFERRAL_STATUSES: Record<string, string> = {
+const REFERRAL_STATUSES: Record<ReferralStatus, string> = {
   received: 'Received',
   triage: 'In triage',
   routed: 'Routed, not yet sent',
@@ -33,7 +40,7 @@ const REFERRAL_STATUSES: Record<string, string> = {
   closed: 'Closed',
 };
 
-const DELIVERY_STATES: Record<string, string> = {
+const DELIVERY_STATES: Record<DeliveryState, string> = {
   queued: 'Queued',
   sending: 'Sending',
   retrying: 'Retrying',
@@ -47,10 +54,16 @@ const DELIVERY_STATES: Record<string, string> = {
 /** The states a person should look at: nothing in them moves on without help, or it is late. */
 export const NEEDS_ATTENTION = new Set(['escalated', 'triage', 'failed', 'bounced', 'retrying']);
 
-export const escalationReason = (code: string): string => ESCALATION_REASONS[code] ?? code;
-export const triageReason = (code: string): string => TRIAGE_REASONS[code] ?? code;
-export const referralStatus = (code: string): string => REFERRAL_STATUSES[code] ?? code;
-export const deliveryState = (code: string): string => DELIVERY_STATES[code] ?? code;
+/** The words for a code, or the code itself when the table has none. */
+function wordsFor<Code extends string>(table: Record<Code, string>): (code: string) => string {
+  const words: Partial<Record<string, string>> = table;
+  return (code) => words[code] ?? code;
+}
+
+export const escalationReason = wordsFor(ESCALATION_REASONS);
+export const triageReason = wordsFor(TRIAGE_REASONS);
+export const referralStatus = wordsFor(REFERRAL_STATUSES);
+export const deliveryState = wordsFor(DELIVERY_STATES);
 
 /** A phone number as a tel: link target: digits and a leading plus only. */
 export function telHref(number: string): string {

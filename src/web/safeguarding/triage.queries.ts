@@ -16,6 +16,7 @@ function triageRows(db: Kysely<Database>) {
       'triage_items.resolved_at',
       'triage_items.resolved_by',
       'triage_items.resolution',
+      'triage_items.outcome',
       'referrals.id as referral_id',
       'referrals.reference',
       'referrals.urgency',

@@ -4,6 +4,7 @@ import type { Database } from '../../../src/db/schema.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { HOUR } from '../../../src/time.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 
 export interface SeedRoute {
   receivedAt: string;
@@ -95,6 +96,6 @@ export async function raiseReferral(relay: TestRelay, reference: string, overrid
   return response.json() as { id: string; reference: string; routes: { team: string }[] };
 }
 
-export async function escalationsOf(db: Kysely<Database>, reason: string) {
+export async function escalationsOf(db: Kysely<Database>, reason: EscalationReason) {
   return db.selectFrom('escalations').selectAll().where('reason', '=', reason).orderBy('opened_at').execute();
 }

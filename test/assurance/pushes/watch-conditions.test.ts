@@ -10,6 +10,7 @@ import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
 import { outsideCoverage, raise } from '../../web/safeguarding/helpers.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 
 const DESK = 'desk@ambulance.example';
 const LEAD = 'lead@ambulance.example';
@@ -26,7 +27,7 @@ for (const dialect of DIALECTS) {
       await sweep(relay.ctx);
       await escalationPushJob(email)(relay.ctx, relay.clock.now());
     };
-    const chain = (referralId: string, reason: string) =>
+    const chain = (referralId: string, reason: EscalationReason) =>
       db()
         .selectFrom('escalations')
         .selectAll()
@@ -34,7 +35,7 @@ for (const dialect of DIALECTS) {
         .where('reason', '=', reason)
         .orderBy('opened_at')
         .execute();
-    const resolveLatest = async (referralId: string, reason: string) => {
+    const resolveLatest = async (referralId: string, reason: EscalationReason) => {
       const rows = await chain(referralId, reason);
       const open = rows.find((r) => r.state !== 'resolved');
       assert.ok(open, `an open ${reason} escalation`);

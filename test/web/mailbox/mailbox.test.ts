@@ -139,7 +139,12 @@ for (const dialect of DIALECTS) {
       const doc = raised.json() as { reference: string; deliveries: { id: string; channel: string }[] };
       const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 30_000 });
       try {
-        await new Dispatcher(relay.ctx, { email, logger: quiet, workerId: 'w1', random: () => 0.5 }).drain();
+        await new Dispatcher(relay.ctx, {
+          transports: { email },
+          logger: quiet,
+          workerId: 'w1',
+          random: () => 0.5,
+        }).drain();
       } finally {
         email.close();
       }

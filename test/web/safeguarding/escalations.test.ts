@@ -7,6 +7,7 @@ import { HOUR, MINUTE } from '../../../src/time.ts';
 import { DIALECTS } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { raise, signedIn } from './helpers.ts';
+import type { EscalationReason } from '../../../src/db/codes.ts';
 
 for (const dialect of DIALECTS) {
   describe(`safeguarding escalations pages [${dialect}]`, () => {
@@ -14,7 +15,7 @@ for (const dialect of DIALECTS) {
     let browser: Awaited<ReturnType<typeof signedIn>>;
     let referral: { id: string; reference: string };
     const db = () => relay.ctx.db.kysely;
-    const escalation = (reason: string) =>
+    const escalation = (reason: EscalationReason) =>
       db()
         .selectFrom('escalations')
         .selectAll()

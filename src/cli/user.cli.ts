@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import type { RelayContext } from '../context.ts';
+import { changeUser, listUsers, resetPassword, type UserAction } from '../web/admin/users.admin.ts';
+import { command, openRuntime } from './runtime.ts';
+
+/** Runs `body` on an open runtime and closes it, whatever happens. */
+async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
+  const ctx = await openRuntime();
+  try {
+    await body(ctx);
+  } finally {
+    await ctx.db.close();
+  }
+}
+
+/** People are named by the email they sign in with; the account's id is what the audit records. */
+async function userIdFor(ctx: RelayContext, email: string): Promise<string> {
+  const row = await ctx.db.kysely
+    .selectFrom('users')
+    .select('id')
+    .where('email', '=', email.trim().toLowerCase())
+    .executeTakeFirst();
+  if (!row) throw new Error(`no account signs in as ${email}`);
+  return row.id;
+}
+
+const DONE: Record<UserAction, string> = {
+  disable: 'Disabled (signed out everywhere)',
+  enable: 'Enabled',
+  unlock: 'Unlocked (sign-in waits cleared)',
+};
+
+/**
+ * `relay user list|disable|enable|unlock|reset-password`: what an admin does on the Users page, for
+ * the operator on a server when no admin can sign in. Each change is audited with actor `cli`.
+ */
+export function registerUserCommands(user: Command): void {
+  user
+    .command('list')
+    .description(
+      'List accounts: email, roles, teams, and whether disabled or locked (waiting after failures)',
+    )
+    .action(
+      command(() =>
+        withRuntime(async (ctx) => {
+          for (const u of await listUsers(ctx.db.kysely, ctx.clock, ctx.config.secret)) {
+            const state = u.disabled ? 'disabled' : u.locked ? 'locked' : 'active';
+            console.log([u.email, u.roles.join(','), u.teams.join(',') || '-', state, u.name].join('\t'));
+          }
+        }),
+      ),
+    );
+  for (const action of ['disable', 'enable', 'unlock'] as const) {
+    user
+      .command(action)
+      .description(
+        action === 'disable'
+          ? 'Disable an account and end its sessions (audited)'
+          : action === 'enable'
+            ? 'Enable a disabled account again (audited)'
+            : 'Clear the sign-in waits after failed attempts (audited)',
+      )
+      .argument('<email>', 'the email address they sign in with')
+      .requiredOption('--reason <text>', 'why (audited)')
+      .action(
+        command((email: string, options: { reason: string }) =>
+          withRuntime(async (ctx) => {
+            const id = await userIdFor(ctx, email);
+            await changeUser(ctx.db.kysely, ctx.clock, id, action, 'cli', ctx.config.secret, options.reason);
+            console.log(`${DONE[action]}: ${email}.`);
+          }),
+        ),
+      );
+  }
+  user
+    .command('reset-password')
+    .description(
+      'Give an account a new generated password, printed once alone on standard output; they must change it at next sign-in (audited)',
+    )
+    .argument('<email>', 'the email address they sign in with')
+    .requiredOption('--reason <text>', 'why (audited)')
+    .action(
+      command((email: string, options: { reason: string }) =>
+        withRuntime(async (ctx) => {
+          const id = await userIdFor(ctx, email);
+          const { password } = await resetPassword(
+            ctx.db.kysely,
+            ctx.clock,
+            id,
+            'cli',
+            ctx.config.secret,
+            options.reason,
+          );
+          console.log(password);
+        }),
+      ),
+    );
+}
