@@ -89,22 +89,27 @@ export function registerOidcRoutes(app: FastifyInstance, ctx: RelayContext): voi
     reply.header('cache-control', 'max-age=300').send(jwks),
   );
 
-  app.get<{ Params: { provider: string }; Querystring: { next?: string } }>(
-    `${STATE_PATH}/:provider`,
-    async (request, reply) => {
-      const provider = providers.get(request.params.provider);
-      if (!provider) return reply.callNotFound();
-      const start = await startSignIn(provider, baseUrl + callbackPath(provider)).catch(() => undefined);
-      if (!start) {
-        await auditFailure(ctx, provider.name, 'provider-unreachable');
-        return refusalPage(reply, 'unreachable');
-      }
-      const next = safeNext(request.query.next, baseUrl);
-      await savePendingSignIn(ctx.db.kysely, ctx.clock, { provider: provider.name, next, ...start });
-      reply.setCookie(STATE_COOKIE, start.state, { ...cookieOptions, maxAge: SIGN_IN_WINDOW_MS / 1000 });
-      return reply.redirect(start.url.href, 303);
-    },
-  );
+  // Each start writes a row: limited like the password form, in a plugin registered after
+  // @fastify/rate-limit so that its onRoute hook sees the route.
+  void app.register(async (scope) => {
+    scope.get<{ Params: { provider: string }; Querystring: { next?: string } }>(
+      `${STATE_PATH}/:provider`,
+      { config: { rateLimit: { max: ctx.config.signInRateLimit, timeWindow: '1 minute' } } },
+      async (request, reply) => {
+        const provider = providers.get(request.params.provider);
+        if (!provider) return reply.callNotFound();
+        const start = await startSignIn(provider, baseUrl + callbackPath(provider)).catch(() => undefined);
+        if (!start) {
+          await auditFailure(ctx, provider.name, 'provider-unreachable');
+          return refusalPage(reply, 'unreachable');
+        }
+        const next = safeNext(request.query.next, baseUrl);
+        await savePendingSignIn(ctx.db.kysely, ctx.clock, { provider: provider.name, next, ...start });
+        reply.setCookie(STATE_COOKIE, start.state, { ...cookieOptions, maxAge: SIGN_IN_WINDOW_MS / 1000 });
+        return reply.redirect(start.url.href, 303);
+      },
+    );
+  });
 
   app.get<{ Params: { provider: string }; Querystring: { state?: string } }>(
     `${STATE_PATH}/:provider/callback`,
