@@ -52,7 +52,7 @@ describe(
           }
         }
         assert.deepEqual(failures, [], 'every redirect and escalation committed');
-      const routes = await relay.ctx.db.kysely
+        const routes = await relay.ctx.db.kysely
           .selectFrom('routes')
           .select(['team_id', 'outcome'])
           .where('referral_id', '=', referral.id)
