@@ -160,19 +160,33 @@ for (const dialect of DIALECTS) {
       assert.match(warnings[0] ?? '', /waited past half its lease/);
     });
 
-    it('on stop, sends what it had claimed ahead and claims nothing more', async () => {
+    it('on stop, finishes the sends at the server, gives back what it had claimed ahead at once, and claims nothing more', async () => {
       const ids = await raise(6);
       const dispatcher = await startWithTwoAtServer('w3');
       const stopped = dispatcher.stop();
-      for (let released = 0; released < 4; released++) {
+      for (let released = 0; released < 2; released++) {
         await until('a send to release', () => sender.waiting.length > 0);
         sender.releaseOne();
       }
-      await stopped;
+      assert.deepEqual(await stopped, { released: 2, unfinished: 0 });
       const after = await states(ids);
-      assert.equal(after.sent, 4, 'the two at the server and the two claimed ahead');
+      assert.equal(after.sent, 2, 'the two at the server finish');
+      assert.equal(sender.started.length, 2, 'nothing claimed ahead was started');
       assert.equal(after.queued, 2, 'the rest stay queued for the next worker');
-      assert.equal(after.sending, 0, 'nothing is left under a lease');
+      const held = await relay.ctx.db.kysely
+        .selectFrom('deliveries')
+        .select(['attempts', 'locked_by'])
+        .where('id', 'in', ids)
+        .where('state', '=', 'sending')
+        .execute();
+      assert.deepEqual(
+        held,
+        [
+          { attempts: 0, locked_by: null },
+          { attempts: 0, locked_by: null },
+        ],
+        'the two claimed ahead are given back unattempted, under no lease, for the next worker',
+      );
     });
   });
 }
