@@ -18,6 +18,7 @@ import { importReport } from './directory/directory.report.ts';
 import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './records/audit.ts';
 import { registerReviewCommands } from './cli/review.cli.ts';
 import { registerOncallCommands } from './cli/oncall.cli.ts';
+import { registerIdentityCommands } from './cli/identity.cli.ts';
 import { registerCheckCommand } from './cli/check.cli.ts';
 import { registerPersonalDataCommands } from './cli/personal-data.cli.ts';
 import { reconcileCommand } from './cli/reconcile.cli.ts';
@@ -243,6 +244,8 @@ user
       },
     ),
   );
+
+registerIdentityCommands(user);
 
 const audit = program.command('audit').description('The tamper-evident audit log');
 audit

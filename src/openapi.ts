@@ -230,7 +230,7 @@ export function openApiDocument() {
 }
 
 /**
- * Answers any operation can give (issue 14, finding 7): 422 for a control character in a path
+ * Answers any operation can give (docs/api.md, Errors): 422 for a control character in a path
  * parameter, query or body, and 415 for a body in a charset other than UTF-8.
  */
 function withUniversalProblems<T extends { paths: Record<string, Record<string, unknown>> }>(document: T): T {

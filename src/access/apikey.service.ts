@@ -49,7 +49,8 @@ function rowToApiKey(row: Database['api_keys']): ApiKey {
 export const WEB_SOURCE_SYSTEM = 'relay-web';
 
 /**
- * A referrals:write key raises referrals for exactly one source system (issue 14, finding 6), so one
+ * A referrals:write key raises referrals for exactly one source system (docs/operations.md, API keys and
+ * source systems), so one
  * ePCR cannot raise as another, or take another's references first; other scopes have none.
  */
 function systemProblems(input: NewApiKey): { path: string; message: string }[] {

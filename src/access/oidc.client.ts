@@ -1,4 +1,4 @@
-import { createPrivateKey, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto, type JsonWebKey } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { OidcProviderConfig } from '../config.oidc.ts';
 
@@ -100,17 +100,18 @@ export async function finishSignIn(
     idTokenExpected: true,
   });
   const claims = tokens.claims()!;
-  let { email, email_verified } = claims;
+  let { email, email_verified, xms_edov } = claims;
   if (email === undefined && config.serverMetadata().userinfo_endpoint) {
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-    ({ email, email_verified } = info);
+    ({ email, email_verified, xms_edov } = info);
   }
   return {
     provider: provider.name,
     issuer: claims.iss,
     subject: claims.sub,
     email: typeof email === 'string' ? email.trim().toLowerCase() : undefined,
-    emailVerified: email_verified === true,
+    // Entra ID sends no email_verified; its xms_edov says the email's domain is the tenant's own.
+    emailVerified: email_verified === true || xms_edov === true,
     amr: Array.isArray(claims.amr) ? claims.amr.map(String) : [],
     acr: typeof claims.acr === 'string' ? claims.acr : undefined,
     idToken: tokens.id_token!,
@@ -150,4 +151,20 @@ export function failureCode(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return code.slice(0, 64);
   return error instanceof Error ? error.name.slice(0, 64) : 'unknown';
+}
+
+/**
+ * The public halves of the private_key_jwt keys, as a JWKS the providers can fetch (CIS2 and Entra
+ * ID take a JWKS URL or the key itself): never the private key.
+ */
+export function clientJwks(providers: readonly OidcProviderConfig[]): { keys: JsonWebKey[] } {
+  const keys = new Map<string, JsonWebKey>();
+  for (const provider of providers) {
+    if (!provider.clientKey) continue;
+    const jwk = createPublicKey(provider.clientKey).export({ format: 'jwk' });
+    const alg = jwk.kty === 'RSA' ? 'RS256' : 'ES256';
+    const entry = { ...jwk, use: 'sig', alg, ...(provider.clientKeyId ? { kid: provider.clientKeyId } : {}) };
+    keys.set(JSON.stringify(entry), entry);
+  }
+  return { keys: [...keys.values()] };
 }

@@ -20,6 +20,8 @@ export interface MetricsSnapshot {
   openEscalations: { reason: string; n: number }[];
   /** Creation time of the oldest unacknowledged route of a referral that is not closed. */
   oldestUnacknowledgedAt: string | null;
+  /** Unacknowledged routes of open referrals whose own acknowledgement deadline (`ack_by`) has passed. */
+  pastAckDeadline: number;
   /** Seconds from route creation to acknowledgement, for routes acknowledged since `ackSince`. */
   acknowledgeSeconds: number[];
 }
@@ -29,11 +31,13 @@ export interface MetricsWindow {
   dayStart: string;
   /** Acknowledgements since this instant make the time-to-acknowledge histogram. */
   ackSince: string;
+  /** The scrape's instant: routes whose deadline is before it are overdue. */
+  now: string;
 }
 
 export async function loadMetricsSnapshot(
   db: Kysely<Database>,
-  { dayStart, ackSince }: MetricsWindow,
+  { dayStart, ackSince, now }: MetricsWindow,
 ): Promise<MetricsSnapshot> {
   const count = <T extends string>(n: T) => db.fn.countAll<number>().as(n);
   // One after another, so a scrape holds at most one pooled connection away from the dispatcher.
@@ -81,6 +85,15 @@ export async function loadMetricsSnapshot(
     .where('routes.acknowledged_at', 'is', null)
     .where('referrals.closed_at', 'is', null)
     .executeTakeFirst();
+  const overdue = await db
+    .selectFrom('routes')
+    .crossJoin('referrals')
+    .whereRef('referrals.id', '=', 'routes.referral_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('routes.acknowledged_at', 'is', null)
+    .where('referrals.closed_at', 'is', null)
+    .where('routes.ack_by', '<', now)
+    .executeTakeFirst();
   const acknowledged = await db
     .selectFrom('routes')
     .select(['created_at', 'acknowledged_at'])
@@ -95,6 +108,7 @@ export async function loadMetricsSnapshot(
     attemptsToday: numbered(attemptsToday),
     openEscalations: numbered(openEscalations),
     oldestUnacknowledgedAt: oldest?.at ?? null,
+    pastAckDeadline: Number(overdue?.n ?? 0),
     acknowledgeSeconds: acknowledged.flatMap((r) =>
       r.acknowledged_at
         ? [Math.max(0, (Date.parse(r.acknowledged_at) - Date.parse(r.created_at)) / 1000)]

@@ -38,6 +38,7 @@ export function metricsWindow(now: Date): MetricsWindow {
   return {
     dayStart: londonToInstant(londonLocal(now).date, '00:00').toISOString(),
     ackSince: new Date(now.getTime() - ACK_WINDOW_MS).toISOString(),
+    now: now.toISOString(),
   };
 }
 
@@ -187,6 +188,19 @@ function acknowledgementMetrics(registry: Registry, snapshot: Snapshot, ctx: Rel
       if (!s) return;
       const at = s.oldestUnacknowledgedAt;
       this.set(at ? Math.max(0, (ctx.clock.now().getTime() - Date.parse(at)) / 1000) : 0);
+    },
+  });
+
+  // Each route's own deadline (1 h, 4 h, the next working day...): an alert on age alone would fire
+  // on routine referrals well inside theirs.
+  new Gauge({
+    name: 'relay_routes_past_ack_deadline',
+    help: "Unacknowledged routes (a team's copy) of open referrals whose own acknowledgement deadline has passed.",
+    registers,
+    async collect() {
+      const s = await snapshot();
+      this.reset();
+      if (s) this.set(s.pastAckDeadline);
     },
   });
 

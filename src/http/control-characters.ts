@@ -3,8 +3,7 @@ import { RelayError, type FieldIssue } from '../errors.ts';
 
 /**
  * C0 controls, DEL and C1 controls, except tab, line feed and carriage return. NUL in particular:
- * PostgreSQL cannot store it in text, so it was a 500 that an ePCR retries for ever (issue 14,
- * finding 7); the rest have no business in a referral and can hide text from a reader.
+ * PostgreSQL cannot store it in text, so it was a 500 that an ePCR retries for ever; the rest have no business in a referral and can hide text from a reader.
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;

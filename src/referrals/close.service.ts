@@ -1,11 +1,12 @@
-import type { Kysely } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { resolveEscalationIn, type Resolver } from '../records/escalation.service.ts';
-import { findReferral, insertEvent, refreshStatus } from '../records/referral.repository.ts';
+import { changeReferral } from '../records/referral-change.ts';
+import { findReferral, insertEvent } from '../records/referral.repository.ts';
 
 export const CLOSE_REASON_MAX = 2000;
 
@@ -17,12 +18,12 @@ export interface ClosedHow {
 }
 
 /**
- * Closes the referral inside the caller's transaction: the sealed reason, the audit entry, the
- * timeline, its escalations resolved and none to follow up, and its status refreshed. Refused
- * (state-conflict) if it is already closed.
+ * Closes the referral inside the caller's changeReferral (which holds its locks and refreshes its
+ * status): the sealed reason, the audit entry, the timeline, its escalations resolved and none to
+ * follow up. Refused (state-conflict) if it is already closed.
  */
 export async function closeIn(
-  trx: Kysely<Database>,
+  trx: Transaction<Database>,
   ctx: RelayContext,
   referral: { id: string; reference: string },
   why: string,
@@ -74,7 +75,6 @@ export async function closeIn(
     .where('referral_id', '=', referral.id)
     .where('follow_up_at', 'is not', null)
     .execute();
-  await refreshStatus(trx, referral.id, now);
 }
 
 export interface ClosedReferral {
@@ -106,7 +106,7 @@ export async function closeReferral(
   const referral = await findReferral(ctx.db.kysely, idOrReference);
   if (!referral) throw new RelayError('not-found', `No referral ${idOrReference}`);
   const now = ctx.clock.now();
-  await ctx.db.kysely.transaction().execute(async (trx) => {
+  await changeReferral(ctx.db.kysely, referral.id, now, async (trx) => {
     await closeIn(trx, ctx, referral, why, by, now, {
       reason: 'closed-by-hand',
       how: 'closed by hand, with a reason',

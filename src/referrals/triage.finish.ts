@@ -1,6 +1,7 @@
 import type { RelayContext } from '../context.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
 import type { Resolver } from '../records/escalation.service.ts';
+import { changeReferral } from '../records/referral-change.ts';
 import { CLOSE_REASON_MAX, closeIn } from './close.service.ts';
 
 /** How a referral was passed to another area's service: kept as a code, shown in words. */
@@ -56,14 +57,16 @@ export async function finishFromTriage(
   if (issues.length > 0) throw new RelayError('validation-failed', undefined, issues);
   const now = ctx.clock.now();
   const at = now.toISOString();
-  return ctx.db.kysely.transaction().execute(async (trx) => {
-    const item = await trx
-      .selectFrom('triage_items')
-      .innerJoin('referrals', 'referrals.id', 'triage_items.referral_id')
-      .select(['triage_items.id', 'referrals.id as referralId', 'referrals.reference'])
-      .where('triage_items.id', '=', triageItemId)
-      .executeTakeFirst();
-    if (!item) throw new RelayError('not-found', 'No triage item with that id');
+  // The item and its referral are read first, unlocked: changeReferral then takes the audit head and
+  // the referral's row before the item is claimed.
+  const item = await ctx.db.kysely
+    .selectFrom('triage_items')
+    .innerJoin('referrals', 'referrals.id', 'triage_items.referral_id')
+    .select(['triage_items.id', 'referrals.id as referralId', 'referrals.reference'])
+    .where('triage_items.id', '=', triageItemId)
+    .executeTakeFirst();
+  if (!item) throw new RelayError('not-found', 'No triage item with that id');
+  return changeReferral(ctx.db.kysely, item.referralId, now, async (trx) => {
     const handedOff = finish.kind === 'handed-off';
     const method = handedOff ? HANDOFF_METHODS[finish.method as HandoffMethod] : '';
     const claimed = await trx

@@ -10,12 +10,8 @@ import type { Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { coverFor, planAddedRoutes, type AddedRoutes, type CoverOutcome } from './added-routes.plan.ts';
-import {
-  insertEvent,
-  insertRoutes,
-  refreshStatus,
-  type ReferralRow,
-} from '../records/referral.repository.ts';
+import { insertEvent, insertRoutes, type ReferralRow } from '../records/referral.repository.ts';
+import { changeReferral } from '../records/referral-change.ts';
 
 export interface HandRouting {
   routeId: string;
@@ -76,8 +72,8 @@ function teamToRouteTo(current: CurrentDirectory, teamId: string): Team {
 /**
  * Routes a triaged referral to a team chosen by a person, in one transaction: the route and its
  * outbox deliveries (as intake writes them), the triage item resolved, its overdue escalation
- * resolved, the timeline and the audit log. Claiming the triage item first means two people routing
- * the same item at once cannot both succeed.
+ * resolved, the timeline and the audit log. The item is claimed under the referral's lock
+ * (changeReferral), so two people routing the same item at once cannot both succeed.
  */
 export async function routeByHand(
   ctx: RelayContext,
@@ -89,13 +85,14 @@ export async function routeByHand(
   if (!current) throw new RelayError('state-conflict', 'No directory has been loaded, so there is no team');
   const team = teamToRouteTo(current, teamId);
   const now = ctx.clock.now();
-  const result = await ctx.db.kysely.transaction().execute(async (trx) => {
-    const item = await claimTriageItem(trx, triageItemId, team, by, now);
-    const referral = await trx
-      .selectFrom('referrals')
-      .selectAll()
-      .where('id', '=', item.referral_id)
-      .executeTakeFirstOrThrow();
+  const item = await ctx.db.kysely
+    .selectFrom('triage_items')
+    .select(['id', 'referral_id'])
+    .where('id', '=', triageItemId)
+    .executeTakeFirst();
+  if (!item) throw new RelayError('not-found', 'No triage item with that id');
+  const result = await changeReferral(ctx.db.kysely, item.referral_id, now, async (trx, referral) => {
+    await claimTriageItem(trx, item.id, team, by, now);
     const plan = await planHandRoutes(trx, ctx, referral, team, current, now);
     await insertRoutes(trx, plan.routes);
     await insertDeliveries(trx, plan.deliveries);
@@ -119,7 +116,6 @@ export async function routeByHand(
       cover: plan.cover,
     };
     await recordHandRouting(trx, routing, item.id, plan, by, now);
-    await refreshStatus(trx, referral.id, now);
     return routing;
   });
   ctx.signals.emit('deliveries-queued');
@@ -157,9 +153,8 @@ async function planHandRoutes(
   });
 }
 
+/** Resolves the item, once: of two people routing it at once, the second is refused. */
 async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by: Resolver, now: Date) {
-  const item = await trx.selectFrom('triage_items').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!item) throw new RelayError('not-found', 'No triage item with that id');
   const resolved = await trx
     .updateTable('triage_items')
     .set({
@@ -173,7 +168,6 @@ async function claimTriageItem(trx: Kysely<Database>, id: string, team: Team, by
     .executeTakeFirst();
   if (resolved.numUpdatedRows === 0n)
     throw new RelayError('state-conflict', 'This referral has already been routed from the triage queue');
-  return item;
 }
 
 async function resolveTriageEscalations(

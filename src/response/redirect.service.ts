@@ -15,7 +15,8 @@ import type { Urgency } from '../directory/router.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
-import { insertEvent, insertRoutes, refreshStatus } from '../records/referral.repository.ts';
+import { changeReferral } from '../records/referral-change.ts';
+import { insertEvent, insertRoutes, type ReferralRow } from '../records/referral.repository.ts';
 import { planAddedRoutes, type AddedRoutes, type CoverOutcome } from '../referrals/added-routes.plan.ts';
 
 export const MAX_REDIRECT_REASON = 2000;
@@ -98,13 +99,19 @@ export async function redirectReferral(
     messageDomain,
     keys: ctx.config.dataKeys,
   };
-  const result = await ctx.db.kysely.transaction().execute((trx) => writeRedirect(trx, redirect));
+  const result = await changeReferral(ctx.db.kysely, referralId, redirect.now, (trx, referral) =>
+    writeRedirect(trx, redirect, referral),
+  );
   ctx.signals.emit('deliveries-queued');
   return result;
 }
 
-async function writeRedirect(trx: Kysely<Database>, r: Redirect): Promise<RedirectResult> {
-  const { referral, routes, from } = await lockAndCheck(trx, r);
+async function writeRedirect(
+  trx: Kysely<Database>,
+  r: Redirect,
+  referral: ReferralRow,
+): Promise<RedirectResult> {
+  const { routes, from } = await checkRoutes(trx, r);
   const cancelled = await cancelLiveDeliveries(trx, from.id, r);
   if (!from.acknowledged_at) await acknowledgeOnRedirect(trx, from, r);
   await resolveForAcknowledgement(trx, r.referralId, r.fromTeamId, `Redirected to ${r.to.id}`, r.now);
@@ -140,7 +147,6 @@ async function writeRedirect(trx: Kysely<Database>, r: Redirect): Promise<Redire
   await insertDeliveries(trx, plan.deliveries);
   const route = plan.routes[0]!;
   await recordRedirect(trx, r, { fromRoute: from.id, plan, cancelled });
-  await refreshStatus(trx, r.referralId, r.now);
   return {
     referralId: r.referralId,
     reference: referral.reference,
@@ -154,21 +160,17 @@ async function writeRedirect(trx: Kysely<Database>, r: Redirect): Promise<Redire
   };
 }
 
-/** Reads the referral and its routes under the referral's lock, and refuses what cannot be redirected. */
-async function lockAndCheck(trx: Kysely<Database>, r: Redirect) {
-  // Touching the referral first takes its row lock on PostgreSQL, so a concurrent redirect or
-  // outcome for the same referral waits and then sees this one's result.
-  const touched = await trx
+/**
+ * Reads the referral's routes, under the referral's lock (changeReferral), so a concurrent redirect
+ * or outcome for the same referral waits and then sees this one's result; refuses what cannot be
+ * redirected.
+ */
+async function checkRoutes(trx: Kysely<Database>, r: Redirect) {
+  await trx
     .updateTable('referrals')
     .set({ updated_at: r.now.toISOString() })
     .where('id', '=', r.referralId)
-    .executeTakeFirst();
-  if (touched.numUpdatedRows === 0n) throw new RelayError('not-found', 'No referral with that id');
-  const referral = await trx
-    .selectFrom('referrals')
-    .select(['reference', 'urgency', 'received_at'])
-    .where('id', '=', r.referralId)
-    .executeTakeFirstOrThrow();
+    .execute();
   const routes = await trx.selectFrom('routes').selectAll().where('referral_id', '=', r.referralId).execute();
   const from = routes.find((x) => x.team_id === r.fromTeamId);
   if (!from) throw new RelayError('not-found', 'That referral was not routed to this team');
@@ -179,7 +181,7 @@ async function lockAndCheck(trx: Kysely<Database>, r: Redirect) {
   // One route per team and referral: a team that has (or had) it is reached through its own route.
   if (routes.some((x) => x.team_id === r.to.id))
     throw invalid([{ path: 'to', message: 'That team already has this referral' }]);
-  return { referral, routes, from };
+  return { routes, from };
 }
 
 /** Copies still on their way to the old team (and reminders about it) would only mislead it now. */

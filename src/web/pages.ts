@@ -7,6 +7,7 @@ import { registerAdminPages } from './admin/admin.pages.ts';
 import { registerMailboxPages } from './mailbox/mailbox.pages.ts';
 import { registerReviewPages } from './safeguarding/reviews.pages.ts';
 import { registerAuditPages } from './audit/audit.pages.ts';
+import { registerAuditCsv } from './audit/audit.csv.ts';
 import { registerReferralLink } from './referral-link.pages.ts';
 import { registerArea } from './auth/guards.ts';
 import { ROLES } from '../access/user.service.ts';
@@ -30,7 +31,10 @@ export function registerPages(
   registerCrewPages(app, ctx);
   registerArea(app, ['recipient'], (area) => registerInboxPages(area, ctx));
   registerArea(app, ['admin'], (area) => registerAdminPages(area, ctx));
-  registerArea(app, ['auditor'], (area) => registerAuditPages(area, ctx));
+  registerArea(app, ['auditor'], (area) => {
+    registerAuditPages(area, ctx);
+    registerAuditCsv(area, ctx);
+  });
   registerReferralLink(app, ctx);
   // Only while the built-in mail catcher runs (the embedded default); production never has it.
   if (options.mailbox) registerArea(app, ROLES, (area) => registerMailboxPages(area, ctx));

@@ -28,12 +28,14 @@ export const SERVICE_NAME = 'Safeguard Relay';
 const RELAY_ASSETS = fileURLToPath(new URL('./assets', import.meta.url));
 
 /**
- * Security headers for every answer (issue 14, finding 8): a Content-Security-Policy with scripts
+ * Security headers for every answer (docs/operations.md, What is exposed): a Content-Security-Policy with scripts
  * from Relay's own origin only (no inline script), no framing by any site, nosniff, no Referer
  * (acknowledge-link URLs are bearer tokens), and HSTS once BASE_URL is https. Styles may be
  * inline: the Mailbox shows emails' own HTML in a sandboxed frame, which inherits this policy.
+ * Forms post to Relay only, but signing out redirects to the identity providers' end-session
+ * pages, and form-action governs a form's redirects too: so their origins are allowed.
  */
-function securityHeaders(https: boolean) {
+function securityHeaders(https: boolean, providerOrigins: string[]) {
   return {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -45,7 +47,7 @@ function securityHeaders(https: boolean) {
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
-        formAction: ["'self'"],
+        formAction: ["'self'", ...providerOrigins],
         frameAncestors: ["'none'"],
         ...(https ? { upgradeInsecureRequests: [] } : {}),
       },
@@ -83,7 +85,8 @@ export function registerWeb(
     },
   });
   void app.register(rateLimit, { global: false });
-  void app.register(helmet, securityHeaders(ctx.config.baseUrl.startsWith('https:')));
+  const providerOrigins = [...new Set(ctx.config.oidc.providers.map((p) => new URL(p.issuer).origin))];
+  void app.register(helmet, securityHeaders(ctx.config.baseUrl.startsWith('https:'), providerOrigins));
   void app.register(fastifyStatic, {
     root: join(NHSUK_DIST, 'nhsuk'),
     prefix: '/assets/nhsuk/',

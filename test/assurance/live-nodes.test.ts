@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
 import { describeEachDialect } from '../helpers/db.ts';
+import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 describeEachDialect('relay_live_nodes counts live workers and sweepers cluster-wide', (dialect) => {
@@ -31,5 +32,14 @@ describeEachDialect('relay_live_nodes counts live workers and sweepers cluster-w
     text = await scrape();
     assert.equal(live(text, 'dispatcher'), 1);
     assert.equal(live(text, 'watchdog'), 1);
+  });
+
+  it('relay_routes_past_ack_deadline counts routes past their own deadline, not their age', async () => {
+    const past = (text: string) => Number(/^relay_routes_past_ack_deadline (\d+)$/m.exec(text)?.[1]);
+    await raiseDudley(relay, `PAST-DEADLINE-${process.pid}`);
+    const route = await relay.ctx.db.kysely.selectFrom('routes').select('ack_by').executeTakeFirstOrThrow();
+    assert.equal(past(await scrape()), 0, 'inside its deadline');
+    relay.clock.set(new Date(Date.parse(route.ack_by) + 1000).toISOString());
+    assert.equal(past(await scrape()), 1, 'a second past its deadline');
   });
 });

@@ -7,7 +7,6 @@ import { describeEachDialect } from '../helpers/db.ts';
 import { raiseDudley } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
-import { eventually } from '../helpers/process.ts';
 
 let counter = 0;
 
@@ -38,6 +37,14 @@ class GatedSender {
   /** Lets the oldest waiting send go to the SMTP server. */
   releaseOne(): void {
     this.waiting.shift()?.go();
+  }
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -79,7 +86,7 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
   async function startWithTwoAtServer(workerId: string): Promise<Dispatcher> {
     const dispatcher = new Dispatcher(relay.ctx, { transports: { email: sender }, logger, workerId });
     dispatcher.start();
-    await eventually(() => sender.waiting.length === 2, 'two sends at the server');
+    await until('two sends at the server', () => sender.waiting.length === 2);
     return dispatcher;
   }
   const states = async (ids: string[]) => {
@@ -102,10 +109,10 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
         queued: 4,
       });
       for (let released = 0; released < 8; released++) {
-        await eventually(() => sender.waiting.length > 0, 'a send to release');
+        await until('a send to release', () => sender.waiting.length > 0);
         sender.releaseOne();
       }
-      await eventually(async () => (await states(ids)).sent === 8, 'all eight sent');
+      await until('all eight sent', async () => (await states(ids)).sent === 8);
     } finally {
       await dispatcher.stop();
     }
@@ -130,8 +137,8 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
       relay.clock.advance(31_000); // more than half of the one-minute lease
       sender.releaseOne();
       sender.releaseOne();
-      await eventually(async () => (await states(ids)).sent === 2, 'the two sent');
-      await eventually(() => warnings.length > 0, 'the warning');
+      await until('the two sent', async () => (await states(ids)).sent === 2);
+      await until('the warning', () => warnings.length > 0);
       assert.equal(sender.started.length, 2, 'the stale claim was not sent');
       assert.equal(
         (await states(ids)).sending,
@@ -141,9 +148,9 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
 
       relay.clock.advance(30_000); // the lease has run out
       dispatcher.nudge();
-      await eventually(() => sender.waiting.length === 1, 'the third at the server');
+      await until('the third at the server', () => sender.waiting.length === 1);
       sender.releaseOne();
-      await eventually(async () => (await states(ids)).sent === 3, 'all three sent');
+      await until('all three sent', async () => (await states(ids)).sent === 3);
     } finally {
       await dispatcher.stop();
     }
@@ -152,18 +159,32 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
     assert.match(warnings[0] ?? '', /waited past half its lease/);
   });
 
-  it('on stop, sends what it had claimed ahead and claims nothing more', async () => {
+  it('on stop, finishes the sends at the server, gives back what it had claimed ahead at once, and claims nothing more', async () => {
     const ids = await raise(6);
     const dispatcher = await startWithTwoAtServer('w3');
     const stopped = dispatcher.stop();
-    for (let released = 0; released < 4; released++) {
-      await eventually(() => sender.waiting.length > 0, 'a send to release');
+    for (let released = 0; released < 2; released++) {
+      await until('a send to release', () => sender.waiting.length > 0);
       sender.releaseOne();
     }
-    await stopped;
+    assert.deepEqual(await stopped, { released: 2, unfinished: 0 });
     const after = await states(ids);
-    assert.equal(after.sent, 4, 'the two at the server and the two claimed ahead');
+    assert.equal(after.sent, 2, 'the two at the server finish');
+    assert.equal(sender.started.length, 2, 'nothing claimed ahead was started');
     assert.equal(after.queued, 2, 'the rest stay queued for the next worker');
-    assert.equal(after.sending, 0, 'nothing is left under a lease');
+    const held = await relay.ctx.db.kysely
+      .selectFrom('deliveries')
+      .select(['attempts', 'locked_by'])
+      .where('id', 'in', ids)
+      .where('state', '=', 'sending')
+      .execute();
+    assert.deepEqual(
+      held,
+      [
+        { attempts: 0, locked_by: null },
+        { attempts: 0, locked_by: null },
+      ],
+      'the two claimed ahead are given back unattempted, under no lease, for the next worker',
+    );
   });
 });

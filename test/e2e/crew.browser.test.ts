@@ -4,9 +4,9 @@ import type { Browser, Page } from 'playwright-core';
 import { assertAccessible, launchBrowser } from '../helpers/browser.ts';
 import { pinnedClock } from '../helpers/clock.ts';
 import {
+  describeEachDialect,
   childDatabaseEnv,
   createTestDatabase,
-  describeEachDialect,
   type TestDatabase,
 } from '../helpers/db.ts';
 import { freePort, startRelay, type RelayProcess } from '../helpers/process.ts';

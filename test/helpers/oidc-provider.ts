@@ -9,6 +9,8 @@ import Provider from 'oidc-provider';
 export interface TestAccount {
   email?: string;
   email_verified?: boolean;
+  /** Entra ID's 'the email's domain is the tenant's own'. */
+  xms_edov?: boolean;
   name?: string;
 }
 
@@ -121,7 +123,7 @@ export async function startTestProvider(clients: TestClient[]): Promise<TestProv
       sid: null,
       // As Entra ID and CIS2 do, the ID token always says how the person signed in.
       openid: ['sub', 'acr', 'amr', 'auth_time'],
-      email: ['email', 'email_verified'],
+      email: ['email', 'email_verified', 'xms_edov'],
       profile: ['name'],
     },
     findAccount: (_ctx: unknown, id: string) => {

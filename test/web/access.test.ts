@@ -26,8 +26,9 @@ const PUBLIC = [
   /^\/readyz$/,
   /^\/metrics$/,
   /^\/sign-(in|out)$/,
-  // Signing in with an organisation (OIDC): open, like the sign-in page.
+  // Signing in with an organisation (OIDC) and the public key set its client uses: open, like sign-in.
   /^\/sign-in\/oidc\//,
+  /^\/oidc\/jwks\.json$/,
   /^\/assets\//,
   /^\/ack\//,
   /^\/api\//,

@@ -26,7 +26,7 @@ describe('signing in with an OpenID provider', () => {
   });
   after(async () => op.close());
 
-  describeEachDialect('signing in', (dialect) => {
+  describeEachDialect('signing in with the provider', (dialect) => {
     let relay: TestRelay;
     const db = () => relay.ctx.db.kysely;
     const rows = async (table: 'identity_links' | 'sessions') => db().selectFrom(table).selectAll().execute();
@@ -76,6 +76,16 @@ describe('signing in with an OpenID provider', () => {
         password: 'x'.repeat(20),
       });
       assert.equal(refused.statusCode, 403);
+    });
+
+    it('publishes the public half of the private_key_jwt key for the provider to fetch', async () => {
+      const response = await relay.app.inject({ method: 'GET', url: '/oidc/jwks.json' });
+      assert.equal(response.statusCode, 200);
+      const { keys } = response.json() as { keys: Record<string, string>[] };
+      assert.equal(keys.length, 1);
+      assert.equal(keys[0]!.kid, 'relay-client-key');
+      assert.equal(keys[0]!.n, clientKey.publicJwk.n);
+      assert.equal(keys[0]!.d, undefined, 'never the private key');
     });
 
     for (const [first, second] of [
@@ -137,13 +147,16 @@ describe('signing in with an OpenID provider', () => {
       assert.doesNotMatch(JSON.stringify(last), /stranger/, 'neither the subject nor the email is audited');
     });
 
-    it('does not link by an email the provider has not verified', async () => {
+    it("does not link by an email the provider has not verified (email_verified, or Entra ID's xms_edov)", async () => {
       const id = `unverified-${dialect}`;
       await person(id, `${id}@trust.example`, ['crew'], { email_verified: false });
       op.login = { accountId: id };
       const page = await oidcBrowser(relay.app, RELAY).signIn('basic');
       assert.equal(page.statusCode, 403);
       assert.match(page.body, /You do not have access to Relay yet/);
+      // Entra ID's way of saying so: the email's domain is verified as the tenant's own.
+      op.accounts.set(id, { email: `${id}@trust.example`, xms_edov: true });
+      assert.equal((await oidcBrowser(relay.app, RELAY).signIn('basic')).statusCode, 303);
     });
 
     describe('refuses a sign-in that does not check out, with a clear page and only an audit entry', () => {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Sign-in failures are counted per account and client (issue 14, finding 2), so a stranger's wrong
+ * Sign-in failures are counted per account and client (docs/operations.md, Sign-in), so a stranger's wrong
  * passwords slow the stranger and never lock the real person out from their own machine. Both keys
  * are keyed hashes (HMAC with RELAY_SECRET): neither the typed email nor the address is stored.
  * The per-account counter on users is no longer used. An admin's password reset sets

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * A referrals:write key is now bound to one source system (issue 14, finding 6). An existing key
+ * A referrals:write key is now bound to one source system (docs/operations.md, API keys and
+ * source systems). An existing key
  * that has raised referrals for exactly one system is bound to it, so the ePCR using it carries on
  * unchanged. A key that has raised nothing, or for several systems, stays unbound and is refused
  * (403) until an admin issues a bound key (`relay apikey create --system`), because guessing would

@@ -106,6 +106,7 @@ export function registerAuditPages(app: FastifyInstance, ctx: RelayContext): voi
       newerUrl:
         found?.newer && found.newest !== undefined ? link({ after: String(found.newest) }) : undefined,
       verifyUrl: link({ verify: '1' }),
+      csvUrl: `/audit.csv?${new URLSearchParams(given).toString()}`.replace(/\?$/, ''),
       verdict,
       errors,
       errorList: errorList(errors, AUDIT_FIELD_IDS),

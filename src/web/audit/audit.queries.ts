@@ -75,3 +75,23 @@ export async function auditPage(db: Kysely<Database>, filter: AuditFilter, page:
     oldest,
   };
 }
+
+const EXPORT_BATCH = 1000;
+
+/**
+ * Every entry the filter matches, oldest first, read in batches by seq so an export of years of
+ * entries never holds more than one batch in memory or one long-running statement.
+ */
+export async function* auditEntries(db: Kysely<Database>, filter: AuditFilter): AsyncGenerator<AuditRow> {
+  let after = 0;
+  for (;;) {
+    const rows = await filtered(db, filter)
+      .where('seq', '>', after)
+      .orderBy('seq', 'asc')
+      .limit(EXPORT_BATCH)
+      .execute();
+    yield* rows;
+    if (rows.length < EXPORT_BATCH) return;
+    after = rows.at(-1)!.seq;
+  }
+}

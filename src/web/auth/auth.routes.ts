@@ -78,7 +78,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
   });
 
   // In a plugin of its own, registered after @fastify/rate-limit has loaded, so that the limit's
-  // onRoute hook sees this route (declared at the top level, it never did: issue 14, finding 2).
+  // onRoute hook sees this route (declared at the top level, it never did).
   void app.register(async (scope) => {
     scope.post<{ Body: { email?: string; password?: string; next?: string } }>(
       '/sign-in',

@@ -4,6 +4,7 @@ import type { RelayContext } from '../../context.ts';
 import { appendAudit } from '../../records/audit.ts';
 import { signInWithIdentity, type IdentityResult } from '../../access/identity.service.ts';
 import {
+  clientJwks,
   endSessionUrl,
   failureCode,
   finishSignIn,
@@ -83,22 +84,32 @@ export function registerOidcRoutes(app: FastifyInstance, ctx: RelayContext): voi
     path: STATE_PATH,
   };
 
-  app.get<{ Params: { provider: string }; Querystring: { next?: string } }>(
-    `${STATE_PATH}/:provider`,
-    async (request, reply) => {
-      const provider = providers.get(request.params.provider);
-      if (!provider) return reply.callNotFound();
-      const start = await startSignIn(provider, baseUrl + callbackPath(provider)).catch(() => undefined);
-      if (!start) {
-        await auditFailure(ctx, provider.name, 'provider-unreachable');
-        return refusalPage(reply, 'unreachable');
-      }
-      const next = safeNext(request.query.next, baseUrl);
-      await savePendingSignIn(ctx.db.kysely, ctx.clock, { provider: provider.name, next, ...start });
-      reply.setCookie(STATE_COOKIE, start.state, { ...cookieOptions, maxAge: SIGN_IN_WINDOW_MS / 1000 });
-      return reply.redirect(start.url.href, 303);
-    },
+  const jwks = clientJwks(ctx.config.oidc.providers);
+  app.get('/oidc/jwks.json', async (_request, reply) =>
+    reply.header('cache-control', 'max-age=300').send(jwks),
   );
+
+  // Each start writes a row: limited like the password form, in a plugin registered after
+  // @fastify/rate-limit so that its onRoute hook sees the route.
+  void app.register(async (scope) => {
+    scope.get<{ Params: { provider: string }; Querystring: { next?: string } }>(
+      `${STATE_PATH}/:provider`,
+      { config: { rateLimit: { max: ctx.config.signInRateLimit, timeWindow: '1 minute' } } },
+      async (request, reply) => {
+        const provider = providers.get(request.params.provider);
+        if (!provider) return reply.callNotFound();
+        const start = await startSignIn(provider, baseUrl + callbackPath(provider)).catch(() => undefined);
+        if (!start) {
+          await auditFailure(ctx, provider.name, 'provider-unreachable');
+          return refusalPage(reply, 'unreachable');
+        }
+        const next = safeNext(request.query.next, baseUrl);
+        await savePendingSignIn(ctx.db.kysely, ctx.clock, { provider: provider.name, next, ...start });
+        reply.setCookie(STATE_COOKIE, start.state, { ...cookieOptions, maxAge: SIGN_IN_WINDOW_MS / 1000 });
+        return reply.redirect(start.url.href, 303);
+      },
+    );
+  });
 
   app.get<{ Params: { provider: string }; Querystring: { state?: string } }>(
     `${STATE_PATH}/:provider/callback`,

@@ -4,9 +4,9 @@ import type { Authority, Directory, Team } from '../../directory/directory.types
 import type { Resolver } from '../../records/escalation.service.ts';
 import type { User } from '../../access/user.service.ts';
 
-/** The guard has run, so a handler behind requireRole() always has a user; this makes that explicit. */
+/** The safeguarding area's guard (registerArea) has run, so a handler here always has a user; this makes that explicit. */
 export function signedInUser(request: FastifyRequest): User {
-  if (!request.user) throw new Error('A safeguarding page ran without its requireRole guard');
+  if (!request.user) throw new Error('A safeguarding page ran outside its area guard');
   return request.user;
 }
 

@@ -70,7 +70,7 @@ export function registerTriagePages(app: FastifyInstance, ctx: RelayContext): vo
   for (const kind of ['hand-off', 'close'] as const) {
     app.post<{ Params: IdParams }>(
       `/safeguarding/triage/:id/${kind}`,
-      { preValidation: csrfCheck(app), preHandler: guard },
+      { preValidation: csrfCheck(app) },
       async (request, reply) => {
         const user = signedInUser(request);
         const item = await loadItem(ctx, request.params.id);

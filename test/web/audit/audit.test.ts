@@ -125,6 +125,38 @@ describeEachDialect('audit log page', (dialect) => {
     assert.deepEqual(seqsOn(response.body), []);
   });
 
+  it('exports the entries a filter matches as CSV, oldest first, and audits the export', async () => {
+    const page = await auditor.get('/audit?action=test');
+    assert.match(
+      page.body,
+      /href="\/audit.csv\?action=test" download>Download the entries this filter matches as CSV/,
+    );
+    const csv = await auditor.get('/audit.csv?action=test');
+    assert.equal(csv.statusCode, 200);
+    assert.match(String(csv.headers['content-type']), /^text\/csv/);
+    assert.match(String(csv.headers['content-disposition']), /attachment; filename="relay-audit-log.csv"/);
+    const lines = csv.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
+    assert.equal(lines[0], 'seq,at,actor,actor_name,action,entity_type,entity_id,detail');
+    assert.equal(lines.length, 61, 'the header and the 60 filler entries');
+    assert.match(lines[1]!, /^\d+,2026-11-20T10:01:00.000Z,system,,test.filler,test,t1,"\{""i"":1\}"$/);
+    const exported = await db()
+      .selectFrom('audit_log')
+      .select(['actor', 'detail'])
+      .where('action', '=', 'audit.exported')
+      .execute();
+    assert.equal(exported.length, 1);
+    assert.deepEqual(JSON.parse(exported[0]!.detail), { action: 'test' });
+
+    const bad = await auditor.get('/audit.csv?from=2026-02-31');
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /The from date must be a real date/);
+    const crew = (await signedIn(relay, { roles: ['crew'], name: 'Casey Crew' })).browser;
+    assert.equal((await crew.get('/audit.csv')).statusCode, 403);
+  });
+
   it('verifies the chain on request: intact, with the entry count and head hash', async () => {
     const plain = await auditor.get('/audit');
     assert.match(plain.body, /Verify now/);

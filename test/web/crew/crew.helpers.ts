@@ -1,6 +1,9 @@
 /** Shared by the crew page tests: signed-in browsers, a complete form, and the check page's hidden fields. */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createUser, type Role, type User } from '../../../src/access/user.service.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
+
+export const PASSWORD = 'correct horse battery staple';
 
 /**
  * Like test/helpers/web.ts's formSession, but posts repeated names (ticked checkboxes, the check
@@ -22,7 +25,12 @@ export function browser(app: FastifyInstance) {
     async get(url: string) {
       return remember(await app.inject({ method: 'GET', url, headers: { cookie: header() } }));
     },
-    async post(url: string, form: Record<string, string> | [string, string][]) {
+    /** `accept: 'application/json'` posts as the form's script does. */
+    async post(
+      url: string,
+      form: Record<string, string> | [string, string][],
+      extra: { accept?: string } = {},
+    ) {
       const pairs = Array.isArray(form) ? form : Object.entries(form);
       const body = new URLSearchParams([['_csrf', csrf], ...pairs.filter(([name]) => name !== '_csrf')]);
       return remember(
@@ -30,7 +38,7 @@ export function browser(app: FastifyInstance) {
           method: 'POST',
           url,
           payload: body.toString(),
-          headers: { cookie: header(), 'content-type': 'application/x-www-form-urlencoded' },
+          headers: { cookie: header(), 'content-type': 'application/x-www-form-urlencoded', ...extra },
         }),
       );
     },
@@ -38,6 +46,22 @@ export function browser(app: FastifyInstance) {
 }
 
 export type Browser = ReturnType<typeof browser>;
+
+export async function signedIn(relay: TestRelay, email: string, roles: Role[] = ['crew']) {
+  const teams = roles.includes('recipient') ? ['birmingham-adults'] : [];
+  const { user } = await createUser(
+    relay.ctx.db.kysely,
+    relay.clock,
+    { email, name: email.split('@')[0], roles, teams, password: PASSWORD },
+    'test',
+    () => true,
+  );
+  const b = browser(relay.app);
+  await b.get('/sign-in');
+  const response = await b.post('/sign-in', { email, password: PASSWORD });
+  if (response.statusCode !== 303) throw new Error(`sign-in failed: ${response.statusCode}`);
+  return { browser: b, user: user as User };
+}
 
 /** A complete referral as a crew member would type it: an adult in Birmingham, 25 Nov 2026 at 10:52. */
 export function completeForm(overrides: Record<string, string> = {}): [string, string][] {
