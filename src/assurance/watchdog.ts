@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import { targetsOf, type Target } from '../delivery/channels/registry.ts';
+import { targetsOf, type Target } from '../directory/targets.ts';
 import type { FollowUpKind } from '../db/codes.ts';
 import { queueFollowUp, type FollowUp } from '../records/delivery.repository.ts';
 import type { Directory, Team } from '../directory/directory.types.ts';

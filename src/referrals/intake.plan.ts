@@ -3,7 +3,7 @@ import type { Insertable } from 'kysely';
 import type { DeadlinePolicy } from '../config.ts';
 import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
-import { targetsOf } from '../delivery/channels/registry.ts';
+import { targetsOf } from '../directory/targets.ts';
 import { chosenTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import type { RouteDecision } from '../directory/router.ts';
 import type { RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../../context.ts';
 import type { Database } from '../../db/schema.ts';
-import { targetsOf, type Target } from '../../delivery/channels/registry.ts';
+import { targetsOf, type Target } from '../../directory/targets.ts';
 import { queueFollowUp } from '../../records/delivery.repository.ts';
 import type { BankHoliday, Directory, Team } from '../../directory/directory.types.ts';
 import { effectiveHours } from '../../directory/hours.ts';

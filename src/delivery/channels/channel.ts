@@ -2,7 +2,7 @@ import type { RelayContext } from '../../context.ts';
 import type { EmailDetail, Team } from '../../directory/directory.types.ts';
 import type { ReferralRow } from '../../records/referral.repository.ts';
 import type { PurgedPayload, ReferralPayload } from '../../referrals/referral.access.ts';
-import { ATTEMPT_OUTCOMES, type FollowUpKind, type Purpose } from '../../db/codes.ts';
+import { ATTEMPT_OUTCOMES, type FollowUpKind } from '../../db/codes.ts';
 import type { ReferralEmailFacts } from '../messages/referral.email.ts';
 import type { DeliveryRow } from '../outbox.repository.ts';
 import type { AttemptOutcome } from '../retry.policy.ts';
@@ -64,11 +64,6 @@ export interface EmailSender {
  * delivery's `channel` code (`channels[delivery.channel]`) and never branch on it themselves.
  */
 export interface DeliveryChannel<Out> {
-  /**
-   * The team's addresses on this channel that get a message for this purpose: where intake queues
-   * the referral, where the watchdog sends reminders and alerts, what test alerts prove.
-   */
-  addresses(team: Team, purpose: Purpose): string[];
   /**
    * Puts the message in this channel's form, or answers with the outcome when it cannot be sent at
    * all (a webhook that has left the directory, personal data already purged).

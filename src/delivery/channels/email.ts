@@ -1,5 +1,3 @@
-import type { Team } from '../../directory/directory.types.ts';
-import type { Purpose } from '../../db/codes.ts';
 import { composeFollowUpEmail, composeTestAlertEmail } from '../messages/follow-up.email.ts';
 import { composeReferralEmail, type ComposedEmail } from '../messages/referral.email.ts';
 import type { DeliveryChannel, Message, SendingEnv } from './channel.ts';
@@ -7,21 +5,9 @@ import type { OutgoingEmail } from './email.channel.ts';
 
 /**
  * Email over SMTP (the pool in email.channel.ts, on its own thread in production). Every purpose
- * goes by email: the primary address gets the referral and its reminder, the secondary address the
- * deadline alert, and both are proved by test alerts.
+ * goes by email; which addresses get which is the directory's rule (src/directory/targets.ts).
  */
 export const email: DeliveryChannel<OutgoingEmail> = {
-  addresses(team: Team, purpose: Purpose): string[] {
-    if (purpose === 'test-alert')
-      return team.channels.flatMap((c) => (c.kind === 'email' ? [c.address] : []));
-    const role = purpose === 'alert-secondary' ? 'secondary' : 'primary';
-    const addresses = team.channels.flatMap((c) =>
-      c.kind === 'email' && c.role === role ? [c.address] : [],
-    );
-    // The directory allows one primary; a follow-up goes to the first secondary, not to every one.
-    return purpose === 'referral' ? addresses : addresses.slice(0, 1);
-  },
-
   compose(message: Message, env: SendingEnv) {
     const referralId = message.purpose === 'test-alert' ? null : referralOf(message);
     return envelope(env, message, composeFor(message), referralId);

@@ -1,22 +1,14 @@
-import type { Team, WebhookChannel } from '../../directory/directory.types.ts';
-import type { Purpose } from '../../db/codes.ts';
+import type { WebhookChannel } from '../../directory/directory.types.ts';
 import type { DeliveryChannel, Message, SendingEnv } from './channel.ts';
 import { webhookPolicy } from './webhook.address.ts';
 import { sendWebhook, type OutgoingWebhook } from './webhook.channel.ts';
 
 /**
- * A signed HTTPS POST of the referral's JSON to the team's system (webhook.channel.ts).
- *
- * Reminders and deadline alerts are email-only, by decision: they ask a person to act on a referral
- * the team's system already holds, and the team's primary and secondary email addresses are where
- * its people are. So a webhook is addressed for the referral and its test alerts only.
+ * A signed HTTPS POST of the referral's JSON to the team's system (webhook.channel.ts). A webhook is
+ * addressed for the referral and its test alerts only; reminders and deadline alerts are email-only
+ * (the directory's rule, src/directory/targets.ts).
  */
 export const webhook: DeliveryChannel<OutgoingWebhook> = {
-  addresses(team: Team, purpose: Purpose): string[] {
-    if (purpose !== 'referral' && purpose !== 'test-alert') return [];
-    return team.channels.flatMap((c) => (c.kind === 'webhook' ? [c.url] : []));
-  },
-
   compose(message: Message) {
     const { delivery } = message;
     // The secret is read from the directory now, so a rotated secret signs the next attempt.
