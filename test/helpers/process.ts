@@ -16,8 +16,9 @@ export function relayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     LOG_LEVEL: 'warn',
     // A worker's probes on a free port: parallel test files would collide on the default 9464.
     METRICS_PORT: '0',
-    // The test SMTP servers speak in clear; the TLS test sets its own.
-    SMTP_TLS: 'off',
+    // The test SMTP servers speak in clear; the TLS test sets its own. Production refuses `off`, so a
+    // production start keeps the default (STARTTLS) unless the test says otherwise.
+    ...(env.RELAY_ENV === 'production' ? {} : { SMTP_TLS: 'off' }),
     ...env,
   };
 }
