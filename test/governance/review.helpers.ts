@@ -97,7 +97,9 @@ export async function person(relay: TestRelay, roles: Role[], name: string) {
 export function pdfText(pdf: Buffer): string {
   const raw = pdf.toString('latin1');
   const lines: string[] = [];
-  for (const match of raw.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)) {
+  // pdfkit ends a stream's data with "\nendstream"; a compressed stream's own last byte may be "\r",
+  // so it is kept (stripping it made the inflate fail now and then, and the text vanish).
+  for (const match of raw.matchAll(/stream\r?\n([\s\S]*?)\nendstream/g)) {
     let content = match[1] ?? '';
     try {
       content = inflateSync(Buffer.from(content, 'latin1')).toString('latin1');
