@@ -1,3 +1,6 @@
+// Not under test/e2e/: CI runs that folder again with the test processes' clock faked to a Sunday
+// night, and Chromium, on the real clock, would drop the provider's short-lived cookies as expired.
+// Signing in does not depend on the hour.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
