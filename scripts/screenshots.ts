@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { exampleReferral } from '../src/referrals/referral.example.ts';
 import { launchBrowser } from '../test/helpers/browser.ts';
-import { freePort, ROOT, startRelay } from '../test/helpers/process.ts';
+import { freePort, ROOT, startDemoRelay } from '../test/helpers/process.ts';
 
 const OUT = join(ROOT, 'docs', 'screenshots');
 
@@ -18,25 +18,17 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-shots-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const relay = startRelay(
-    {
-      DATABASE_URL: `sqlite:${join(dir, 'relay.db')}`,
-      PORT: String(port),
-      BASE_URL: base,
-      MAILCATCHER_PORT: '0',
-      TRIAGE_BY: '1s',
-      WATCHDOG_INTERVAL_MS: '500',
-    },
-    ['--demo'],
-  );
+  const { relay, passwords, epcrKey } = await startDemoRelay({
+    DATABASE_URL: `sqlite:${join(dir, 'relay.db')}`,
+    PORT: String(port),
+    BASE_URL: base,
+    TRIAGE_BY: '1s',
+    WATCHDOG_INTERVAL_MS: '500',
+  });
   const browser = await launchBrowser();
   try {
-    await relay.waitForOutput(/is running/);
-    const output = relay.output();
-    const password = (email: string) =>
-      new RegExp(`${email.replace('.', '\\.')}\\s+password: (\\S+)`).exec(output)?.[1] ?? '';
-    const key = /ePCR, referrals:write .*: (\S+)$/m.exec(output)?.[1] ?? '';
-    const ids = await raiseSamples(base, key);
+    const password = (email: string) => passwords.get(email) ?? '';
+    const ids = await raiseSamples(base, epcrKey);
     await new Promise((r) => setTimeout(r, 3000));
 
     const shoot = async (email: string, shots: [string, string][]) => {

@@ -8,14 +8,11 @@ import { registerManifestRoutes } from './assurance/manifest.routes.ts';
 import { registerOpenApiRoute } from './openapi.ts';
 import { refuseControlCharacters, refuseOtherCharsets } from './http/control-characters.ts';
 import { registerProblemHandlers } from './http/problem.ts';
-import { REQUEST_LOG_SERIALIZERS } from './http/request-log.ts';
+import { createLogger, type RelayLogger } from './http/logger.ts';
 import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
 import { registerWeb } from './web/web.plugin.ts';
 import { registerMailCatcherRoutes } from './mailcatcher/mailcatcher.routes.ts';
-
-/** Personal data must never reach a log line: bodies are never logged, and these paths are redacted. */
-export const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'body', 'payload'];
 
 /** Probes keep answering while draining: /readyz reports `draining` itself, and the last scrapes still land. */
 const ANSWERED_WHILE_DRAINING = new Set(['/healthz', '/readyz', '/metrics']);
@@ -41,11 +38,13 @@ declare module 'fastify' {
 export interface AppOptions {
   /** Serve the caught emails (embedded default only). */
   mailCatcher?: boolean;
+  /** The process's logger (relay start); by default one at LOG_LEVEL of the app's own. */
+  logger?: RelayLogger;
 }
 
 export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
-    logger: { level: ctx.config.logLevel, redact: LOG_REDACT, serializers: REQUEST_LOG_SERIALIZERS },
+    loggerInstance: options.logger ?? createLogger(ctx.config.logLevel),
     bodyLimit: 256 * 1024,
     // Acknowledge-link tokens (~125 characters) are path parameters; the default limit of 100 would 414 them.
     routerOptions: { maxParamLength: 512 },

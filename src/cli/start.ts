@@ -13,6 +13,7 @@ import { nodeId, recordHeartbeat } from '../assurance/heartbeat.ts';
 import { startNotifications, type Notifications } from '../cluster/notify.ts';
 import { startProbeServer, type ProbeServer } from '../assurance/probes.ts';
 import { whoIsOnCall } from '../assurance/oncall/oncall.service.ts';
+import { createLogger, type RelayLogger } from '../http/logger.ts';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -33,26 +34,31 @@ interface Running {
   probes: ProbeServer | undefined;
 }
 
-/** Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits. */
+/**
+ * Runs Relay until SIGTERM or SIGINT, then drains: HTTP answers 503, sends in flight finish, then it exits.
+ * Everything it says on standard output is a JSON log line; only the demo's keys and passwords, for
+ * the person who asked for them, go to standard error as text.
+ */
 export async function start(ctx: RelayContext, options: StartOptions): Promise<void> {
-  if (options.demo) for (const line of (await seedDemo(ctx)) ?? []) console.log(line);
+  const log = createLogger(ctx.config.logLevel);
+  if (options.demo) for (const line of (await seedDemo(ctx)) ?? []) process.stderr.write(`${line}\n`);
   if (options.demo && ctx.config.assurance.testAlertIntervalMs === null) {
-    console.log('Demo: scheduled test alerts are off (set TEST_ALERT_INTERVAL to turn them on).');
+    log.info('Demo: scheduled test alerts are off (set TEST_ALERT_INTERVAL to turn them on).');
   }
-  await checkSomeoneToTell(ctx);
-  warnAboutSetup(ctx, await latestVersion(ctx.db.kysely));
-  const running = await launch(ctx, options);
-  console.log(runningLine(ctx, options.role, running.probes));
+  await checkSomeoneToTell(ctx, log);
+  warnAboutSetup(ctx, log, await latestVersion(ctx.db.kysely));
+  const running = await launch(ctx, options, log);
+  logRunning(ctx, log, options.role, running.probes);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     const graceMs = options.role === 'worker' ? 0 : ctx.config.drainGraceMs;
-    console.log(`${signal} received: ${drainLine(ctx, graceMs)}`);
+    log.info({ signal, graceMs }, `${signal} received: ${drainLine(ctx, graceMs)}`);
     ctx.lifecycle.draining = true;
     // The load balancer's grace and the sends' drain run side by side: the stop takes the longer.
-    await Promise.all([stopWork(running), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+    await Promise.all([stopWork(running, log), new Promise((resolve) => setTimeout(resolve, graceMs))]);
     await running.notifications.stop();
     await running.bounces?.close();
     await running.app.close();
@@ -60,29 +66,39 @@ export async function start(ctx: RelayContext, options: StartOptions): Promise<v
     running.email.close();
     await running.mailCatcher?.close();
     await ctx.db.close();
-    console.log('Stopped.');
+    log.info('Stopped.');
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 /** The watchdog gives its lease up; the dispatcher releases what it had not started and finishes the rest. */
-async function stopWork(running: Running): Promise<void> {
+async function stopWork(running: Running, log: RelayLogger): Promise<void> {
   await running.watchdog?.stop();
   const drained = await running.dispatcher?.stop();
   if (drained)
-    console.log(
+    log.info(
+      { released: drained.released, unfinished: drained.unfinished },
       `Sends: ${drained.released} released to other workers, ${drained.unfinished} left unanswered.`,
     );
 }
 
 /** What this node serves, truthfully: a worker has no pages, only its probes (or nothing). */
-function runningLine(ctx: RelayContext, role: Role, probes: ProbeServer | undefined): string {
-  if (role !== 'worker') return `Safeguard Relay (${role}) is running at ${ctx.config.baseUrl}`;
+function logRunning(ctx: RelayContext, log: RelayLogger, role: Role, probes: ProbeServer | undefined): void {
+  if (role !== 'worker') {
+    log.info(
+      { role, url: ctx.config.baseUrl },
+      `Safeguard Relay (${role}) is running at ${ctx.config.baseUrl}`,
+    );
+    return;
+  }
   const probesAt = probes
     ? `/healthz, /readyz and /metrics at ${probes.url}`
     : 'nothing listens for HTTP (METRICS_PORT=off)';
-  return `Safeguard Relay (worker) is running: no web pages or API on this node; ${probesAt}`;
+  log.info(
+    { role, probes: probes?.url ?? null },
+    `Safeguard Relay (worker) is running: no web pages or API on this node; ${probesAt}`,
+  );
 }
 
 function drainLine(ctx: RelayContext, graceMs: number): string {
@@ -104,17 +120,17 @@ function wantsMailCatcher(ctx: RelayContext, options: StartOptions): boolean {
   );
 }
 
-async function launch(ctx: RelayContext, options: StartOptions): Promise<Running> {
+async function launch(ctx: RelayContext, options: StartOptions, log: RelayLogger): Promise<Running> {
   const role = options.role;
   let mailCatcher: MailCatcher | undefined;
   if (wantsMailCatcher(ctx, options)) {
     mailCatcher = await startMailCatcher(ctx, ctx.config.mailCatcherPort);
-    console.warn(
+    log.warn(
       `WARNING: SMTP_URL is not set. Emails go to the built-in mail catcher (${mailCatcher.smtpUrl}) ` +
         `and NOTHING LEAVES THIS MACHINE. Read them in the Mailbox: ${ctx.config.baseUrl}/mailbox (signed in).`,
     );
   }
-  const app = buildApp(ctx, { mailCatcher: mailCatcher !== undefined });
+  const app = buildApp(ctx, { mailCatcher: mailCatcher !== undefined, logger: log });
   // SMTP on its own thread, so building and sending emails never holds up intake or the database.
   const email = new ThreadedEmailChannel({
     smtpUrl: ctx.config.smtpUrl ?? (mailCatcher as MailCatcher).smtpUrl,
@@ -183,23 +199,23 @@ export function heartbeatEvery(ctx: RelayContext, component: 'dispatcher'): () =
  * Escalations are pushed to the person on call, or SAFEGUARDING_EMAIL when the rota has a gap. In
  * production, starting with neither would detect problems and tell nobody, so it refuses.
  */
-async function checkSomeoneToTell(ctx: RelayContext): Promise<void> {
+async function checkSomeoneToTell(ctx: RelayContext, log: RelayLogger): Promise<void> {
   if (await whoIsOnCall(ctx, ctx.clock.now())) return;
   const reason =
     'nobody to tell about escalations: nobody is on call now and SAFEGUARDING_EMAIL is not set ' +
     '(set SAFEGUARDING_EMAIL, or put someone on call with `relay oncall set`)';
   if (ctx.config.env === 'production') throw new Error(reason);
-  console.warn(`WARNING: ${reason}.`);
+  log.warn(`WARNING: ${reason}.`);
 }
 
-function warnAboutSetup(ctx: RelayContext, directory: unknown): void {
+function warnAboutSetup(ctx: RelayContext, log: RelayLogger, directory: unknown): void {
   for (const name of ctx.config.insecureDefaults) {
-    console.warn(
+    log.warn(
       `WARNING: ${name} is not set; using a development-only value. Never do this with real referrals.`,
     );
   }
   if (!directory) {
-    console.warn(
+    log.warn(
       'WARNING: no directory is loaded, so every referral will wait in triage. Run `relay directory import FILE`.',
     );
   }

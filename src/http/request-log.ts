@@ -19,8 +19,10 @@ export const REQUEST_LOG_SERIALIZERS = {
       method: request.method,
       url: loggableUrl(request.url),
       host: request.host,
+      // Behind a reverse proxy named in TRUST_PROXY, the forwarded client and scheme; otherwise the socket's.
       remoteAddress: request.ip,
       remotePort: request.socket?.remotePort,
+      protocol: request.protocol,
     };
   },
 };

@@ -92,6 +92,11 @@ function lines(text: string): string[] {
   return text.split('\n').filter((line) => line !== '');
 }
 
+/** The `msg` of each JSON log line `relay start` wrote (a line that is not JSON fails the parse). */
+function logMessages(stdout: string): string[] {
+  return lines(stdout).map((line) => (JSON.parse(line) as { msg: string }).msg);
+}
+
 /** A command that failed: exit 1, nothing on stdout, and a `relay: ` reason as the first line of stderr. */
 function assertFailure(result: Result, reason: RegExp, options: { oneLine?: boolean } = {}): string[] {
   assert.equal(result.code, 1, `expected exit 1; stdout: ${result.stdout} stderr: ${result.stderr}`);
@@ -638,7 +643,12 @@ describe('relay start', () => {
   async function startRelay(): Promise<Running> {
     const port = await freePort();
     // MAILCATCHER_PORT=0: without SMTP_URL, start runs the built-in mail catcher, which must not collide.
-    const child = spawnRelay(['start', '--demo'], { ...env, PORT: String(port), MAILCATCHER_PORT: '0' });
+    const child = spawnRelay(['start', '--demo'], {
+      ...env,
+      PORT: String(port),
+      MAILCATCHER_PORT: '0',
+      LOG_LEVEL: 'info',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -692,14 +702,20 @@ describe('relay start', () => {
   it('serves /healthz and /readyz over HTTP, prints the demo keys once, and stops cleanly on SIGTERM', async () => {
     const running = await startRelay();
     try {
-      const out = lines(running.stdout());
+      // The keys and passwords are for the person who started it: text on stderr, never in the log.
+      const out = lines(running.stderr());
       assert.match(out[0] ?? '', /^Loaded the demo directory \(version 1: 14 authorities, \d+ teams\)\.$/);
       assert.equal(out.filter((line) => line.startsWith('Demo API keys')).length, 1);
       const keys = out.flatMap((line) => /: (srk_\S+)$/.exec(line)?.[1] ?? []);
-      assert.equal(keys.length, 2, running.stdout());
+      assert.equal(keys.length, 2, running.stderr());
+      assert.doesNotMatch(running.stdout(), /srk_|password/);
       for (const k of keys) assert.match(k, KEY);
       demoKey = keys[0] ?? '';
-      assert.ok(out.includes(`Safeguard Relay (all) is running at http://localhost:${running.port}`));
+      assert.ok(
+        logMessages(running.stdout()).includes(
+          `Safeguard Relay (all) is running at http://localhost:${running.port}`,
+        ),
+      );
 
       const base = `http://127.0.0.1:${running.port}`;
       const health = await fetch(`${base}/healthz`);
@@ -721,9 +737,9 @@ describe('relay start', () => {
     } finally {
       await stop(running);
     }
-    assert.match(running.stdout(), /SIGTERM received/);
-    // RELAY_ENV=test with no secrets: the development stand-ins are announced, on stderr.
-    assert.match(running.stderr(), /WARNING: RELAY_SECRET is not set/);
+    assert.ok(logMessages(running.stdout()).some((msg) => msg.startsWith('SIGTERM received')));
+    // RELAY_ENV=test with no secrets: the development stand-ins are announced, as log warnings.
+    assert.ok(logMessages(running.stdout()).some((msg) => /^WARNING: RELAY_SECRET is not set/.test(msg)));
     assert.equal(count(dbPath, 'api_keys'), 2);
   });
 
@@ -739,7 +755,7 @@ describe('relay start', () => {
     } finally {
       await stop(running);
     }
-    assert.doesNotMatch(running.stdout(), /srk_|Demo API keys|Loaded the demo directory/);
+    assert.doesNotMatch(running.stdout() + running.stderr(), /srk_|Demo API keys|Loaded the demo directory/);
     assert.equal(count(dbPath, 'api_keys'), 2);
     assert.equal(count(dbPath, 'directory_versions'), 1);
   });

@@ -26,11 +26,13 @@ function sample(scrape: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** The probe address a worker prints in its "is running" line. */
+/** The probe address a worker logs on its "is running" line (the line's `probes` field). */
 function probesUrl(output: string): string {
-  const match = /\/metrics at (http:\/\/\S+)/.exec(output);
-  assert.ok(match, `the worker names where its probes listen:\n${output}`);
-  return match[1] as string;
+  const line = output.split('\n').find((l) => l.includes('is running'));
+  const probes = line ? (JSON.parse(line) as { probes?: string }).probes : undefined;
+  assert.ok(probes, `the worker names where its probes listen:\n${output}`);
+  assert.ok(line?.includes(`/metrics at ${probes}`), 'and says it in words');
+  return probes;
 }
 
 describeEachDialect('a worker node (--role worker)', (dialect) => {
@@ -64,7 +66,7 @@ describeEachDialect('a worker node (--role worker)', (dialect) => {
     await worker.waitForOutput(/is running/);
     assert.doesNotMatch(worker.output(), /is running at http/, 'no claim of serving pages');
     assert.match(worker.output(), /no web pages or API on this node/);
-    const probes = probesUrl(worker.output());
+    const probes = probesUrl(worker.stdout());
 
     assert.equal((await fetch(`${probes}/healthz`)).status, 200);
     const ready = await fetch(`${probes}/readyz`);

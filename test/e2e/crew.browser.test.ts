@@ -9,7 +9,7 @@ import {
   createTestDatabase,
   type TestDatabase,
 } from '../helpers/db.ts';
-import { freePort, startRelay, type RelayProcess } from '../helpers/process.ts';
+import { freePort, startDemoRelay, type RelayProcess } from '../helpers/process.ts';
 
 // A Wednesday morning, so an urgent referral goes to the daytime team only.
 const clock = pinnedClock('2026-11-25T10:00:00Z');
@@ -28,27 +28,19 @@ describeEachDialect(
     let relay: RelayProcess;
     let browser: Browser;
     let base: string;
-    const passwords = new Map<string, string>();
+    let passwords: Map<string, string>;
 
     before(async () => {
       database = await createTestDatabase(dialect, { migrate: false });
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      relay = startRelay(
-        {
-          ...childDatabaseEnv(database),
-          PORT: String(port),
-          BASE_URL: base,
-          MAILCATCHER_PORT: '0',
-          DISPATCH_POLL: '200ms',
-          ...clock.env,
-        },
-        ['--demo'],
-      );
-      await relay.waitForOutput(/is running/);
-      for (const match of relay.output().matchAll(/^\s+\S+\s+(\S+@example\.org)\s+password: (\S+)$/gm)) {
-        passwords.set(match[1]!, match[2]!);
-      }
+      ({ relay, passwords } = await startDemoRelay({
+        ...childDatabaseEnv(database),
+        PORT: String(port),
+        BASE_URL: base,
+        DISPATCH_POLL: '200ms',
+        ...clock.env,
+      }));
       browser = await launchBrowser();
     });
     after(async () => {

@@ -10,7 +10,7 @@ import {
   describeEachDialect,
   type TestDatabase,
 } from '../helpers/db.ts';
-import { eventually, freePort, startRelay, type RelayProcess } from '../helpers/process.ts';
+import { eventually, freePort, startDemoRelay, type RelayProcess } from '../helpers/process.ts';
 
 /** London wall-clock parts of an instant, as a crew member would type them. */
 function londonParts(at: Date) {
@@ -39,30 +39,23 @@ describeEachDialect('the whole story, in a real browser', (dialect) => {
   let relay: RelayProcess;
   let browser: Browser;
   let base: string;
-  const passwords = new Map<string, string>();
+  let passwords: Map<string, string>;
+  let epcrKey: string;
   const visited: string[] = [];
 
   before(async () => {
     database = await createTestDatabase(dialect, { migrate: false });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    relay = startRelay(
-      {
-        ...childDatabaseEnv(database),
-        PORT: String(port),
-        BASE_URL: base,
-        MAILCATCHER_PORT: '0',
-        TRIAGE_BY: '2s',
-        WATCHDOG_INTERVAL_MS: '500',
-        DISPATCH_POLL: '200ms',
-        ...clock.env,
-      },
-      ['--demo'],
-    );
-    await relay.waitForOutput(/is running/);
-    for (const match of relay.output().matchAll(/^\s+\S+\s+(\S+@example\.org)\s+password: (\S+)$/gm)) {
-      passwords.set(match[1]!, match[2]!);
-    }
+    ({ relay, passwords, epcrKey } = await startDemoRelay({
+      ...childDatabaseEnv(database),
+      PORT: String(port),
+      BASE_URL: base,
+      TRIAGE_BY: '2s',
+      WATCHDOG_INTERVAL_MS: '500',
+      DISPATCH_POLL: '200ms',
+      ...clock.env,
+    }));
     browser = await launchBrowser();
   });
   after(async () => {
@@ -171,12 +164,11 @@ describeEachDialect('the whole story, in a real browser', (dialect) => {
     assert.match((await row.textContent()) ?? '', /s42|Section 42/i);
 
     // A referral nobody can route waits in triage; past its deadline the safeguarding lead resolves the escalation.
-    const key = /ePCR, referrals:write .*: (\S+)$/m.exec(relay.output())?.[1];
     const occurredAt = new Date(clock.now().getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const base2 = exampleReferral();
     const raised = await fetch(`${base}/api/v1/referrals`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${epcrKey}`, 'content-type': 'application/json' },
       body: JSON.stringify(
         exampleReferral({
           source: { system: 'demo-epcr', reference: 'E2E-TRIAGE' },

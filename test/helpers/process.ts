@@ -1,25 +1,49 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inheritedClockEnv } from './clock.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/relay.js', import.meta.url));
 
-/** The environment a child `relay` gets: quiet logs, test mode, a faked clock, the caller's settings. */
+/**
+ * The environment a child `relay` gets: test mode, a faked clock, the caller's settings. Logs at
+ * info, so the start-up and shutdown lines (JSON, like every line on its standard output) are there
+ * to wait for.
+ */
 export function relayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     ...inheritedClockEnv(),
     RELAY_ENV: 'test',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     // A worker's probes on a free port: parallel test files would collide on the default 9464.
     METRICS_PORT: '0',
     // The test SMTP servers speak in clear; the TLS test sets its own. Production refuses `off`, so a
     // production start keeps the default (STARTTLS) unless the test says otherwise.
     ...(env.RELAY_ENV === 'production' ? {} : { SMTP_TLS: 'off' }),
     ...env,
+  };
+}
+
+/**
+ * What a production node refuses to start without, with stand-in secrets; the caller adds the
+ * database, ports and anything else it needs.
+ */
+export async function productionEnv(): Promise<Record<string, string>> {
+  return {
+    RELAY_ENV: 'production',
+    RELAY_SECRET: 'p'.repeat(40),
+    RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+    AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
+    SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
+    SAFEGUARDING_EMAIL: 'duty.desk@example.org',
+    PORT: String(await freePort()),
+    BASE_URL: 'https://relay.example',
+    BOUNCE_SMTP_PORT: String(await freePort()),
+    BOUNCE_DOMAIN: 'bounces.relay.example',
   };
 }
 
@@ -43,21 +67,38 @@ export function runRelay(args: string[], env: Record<string, string>, timeoutMs 
 
 export interface RelayProcess {
   child: ChildProcess;
+  /** Standard output and standard error together, as they came. */
   output: () => string;
+  /** Standard output alone: JSON log lines. */
+  stdout: () => string;
+  /** Standard error alone: text for a person (the demo's passwords, a failed start's reason). */
+  stderr: () => string;
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
   exited: Promise<number | null>;
 }
 
-/** Starts a long-running `relay start`; its output is kept for assertions. */
-export function startRelay(env: Record<string, string>, args: string[] = []): RelayProcess {
-  const child = spawn(process.execPath, [BIN, 'start', ...args], { cwd: ROOT, env: relayEnv(env) });
+/**
+ * Starts a long-running `relay start`; its output is kept for assertions. `root` runs another copy
+ * of Relay (a deployed tree) instead of this checkout.
+ */
+export function startRelay(
+  env: Record<string, string>,
+  args: string[] = [],
+  { root = ROOT }: { root?: string } = {},
+): RelayProcess {
+  const bin = join(root, 'bin', 'relay.js');
+  const child = spawn(process.execPath, [bin, 'start', ...args], { cwd: root, env: relayEnv(env) });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => ((output += chunk), (stdout += chunk)));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => ((output += chunk), (stderr += chunk)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited,
     async waitForOutput(pattern, timeoutMs = PROCESS_CEILING_MS) {
       const deadline = Date.now() + timeoutMs;
@@ -68,6 +109,34 @@ export function startRelay(env: Record<string, string>, args: string[] = []): Re
       }
     },
   };
+}
+
+export interface DemoRelay {
+  relay: RelayProcess;
+  /** Each demo account's password, by email address. */
+  passwords: Map<string, string>;
+  /** The demo ePCR's API key (referrals:write). */
+  epcrKey: string;
+}
+
+/**
+ * `relay start --demo` on the caller's settings, once it is running, with the keys and passwords
+ * it printed for the person who started it (on standard error, never in the JSON log).
+ */
+export async function startDemoRelay(env: Record<string, string>): Promise<DemoRelay> {
+  const relay = startRelay({ MAILCATCHER_PORT: '0', ...env }, ['--demo']);
+  await relay.waitForOutput(/is running/).catch((error: unknown) => {
+    relay.child.kill('SIGKILL');
+    throw error;
+  });
+  const passwords = new Map<string, string>();
+  for (const match of relay.stderr().matchAll(/^\s+\S+\s+(\S+@example\.org)\s+password: (\S+)$/gm)) {
+    passwords.set(match[1]!, match[2]!);
+  }
+  const epcrKey = /ePCR, referrals:write .*: (\S+)$/m.exec(relay.stderr())?.[1];
+  if (!epcrKey || passwords.size === 0)
+    throw new Error(`no demo keys or passwords printed:\n${relay.output()}`);
+  return { relay, passwords, epcrKey };
 }
 
 export async function freePort(): Promise<number> {
