@@ -1,30 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey } from './access/apikey.service.ts';
-import { command, openRuntime } from './cli/runtime.ts';
-import { loadConfig, type Config } from './config.ts';
-import { start, type Role } from './cli/start.ts';
-import { startDrill } from './cli/drill.ts';
+import type { Config } from './config.ts';
+import type { Role } from './cli/start.ts';
+import { command, withRuntime } from './cli/command.ts';
 import { registerUserCommands } from './cli/user.cli.ts';
-import { openDatabase } from './db/database.ts';
-import { migrateToLatest } from './db/migrate.ts';
-import {
-  DEMO_DIRECTORY_PATH,
-  importDirectory,
-  readDirectoryFile,
-  TeamsInUseError,
-} from './directory/directory.service.ts';
-import { importReport } from './directory/directory.report.ts';
-import { anchorHead, formatAnchor, parseAnchor, verifyAuditChain } from './records/audit.ts';
 import { registerReviewCommands } from './cli/review.cli.ts';
 import { registerOncallCommands } from './cli/oncall.cli.ts';
 import { registerIdentityCommands } from './cli/identity.cli.ts';
 import { registerCheckCommand } from './cli/check.cli.ts';
 import { registerPersonalDataCommands } from './cli/personal-data.cli.ts';
-import { reconcileCommand } from './cli/reconcile.cli.ts';
 import { REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.output.ts';
-import { createUser } from './access/user.service.ts';
 
+// Only commander and the commands' definitions load here: each action imports its implementation
+// when it runs (cli/command.ts), so `relay --help` starts in a fraction of a second.
 const program = new Command('relay')
   .description(
     'Safeguard Relay: carries safeguarding referrals to the right team and proves each one arrived.',
@@ -44,17 +32,20 @@ program
   .option('--drill', 'read and show a restored copy and send nothing (as RELAY_MODE=drill)')
   .action(
     command(async (options: { demo?: boolean; role: Role; drill?: boolean }) => {
+      const { openRuntime } = await import('./cli/runtime.ts');
       const ctx = await openRuntime({
-        ...(options.demo ? demoOverrides() : {}),
+        ...(options.demo ? await demoOverrides() : {}),
         ...(options.drill ? { mode: 'drill' as const } : {}),
       });
       try {
         if (ctx.config.mode === 'drill') {
           if (options.demo) throw new Error('--demo and drill mode contradict each other');
-          await startDrill(ctx);
+          await (await import('./cli/drill.ts')).startDrill(ctx);
           return;
         }
-        await start(ctx, { demo: options.demo === true, role: options.role });
+        await (
+          await import('./cli/start.ts')
+        ).start(ctx, { demo: options.demo === true, role: options.role });
       } catch (error) {
         // Open pool connections would keep a failed start alive; close them so it exits at once.
         await ctx.db.close();
@@ -67,8 +58,9 @@ program
  * The demo's 85 fictional addresses would fill the Mailbox with test alerts within a minute and
  * bury the referral a newcomer is following, so the demo leaves them off unless asked for.
  */
-function demoOverrides(): Partial<Config> {
+async function demoOverrides(): Promise<Partial<Config>> {
   if (process.env.TEST_ALERT_INTERVAL) return {};
+  const { loadConfig } = await import('./config.ts');
   const config = loadConfig();
   if (config.env === 'production') return {};
   return { assurance: { ...config.assurance, testAlertIntervalMs: null } };
@@ -80,6 +72,9 @@ program
   .action(
     command(async () => {
       // Not openRuntime: it migrates first, which would leave nothing here to apply or report.
+      const { loadConfig } = await import('./config.ts');
+      const { openDatabase } = await import('./db/database.ts');
+      const { migrateToLatest } = await import('./db/migrate.ts');
       const config = loadConfig();
       const db = openDatabase(config.databaseUrl);
       try {
@@ -108,11 +103,13 @@ directory
       ) => {
         if (!file && !options.demo) throw new Error('give a FILE or --demo');
         if (options.force && !options.reason?.trim()) throw new Error('--force needs --reason TEXT');
+        const { DEMO_DIRECTORY_PATH, importDirectory, readDirectoryFile, TeamsInUseError } =
+          await import('./directory/directory.service.ts');
+        const { importReport } = await import('./directory/directory.report.ts');
         const path = options.demo ? DEMO_DIRECTORY_PATH : (file as string);
-        const ctx = await openRuntime();
-        if (options.demo && ctx.config.env === 'production')
-          throw new Error('demo data is never loaded in production');
-        try {
+        await withRuntime(async (ctx) => {
+          if (options.demo && ctx.config.env === 'production')
+            throw new Error('demo data is never loaded in production');
           const json = await readDirectoryFile(path);
           const result = await importDirectory(ctx.db.kysely, ctx.clock, json, {
             actor: 'cli',
@@ -125,9 +122,7 @@ directory
             throw error;
           });
           for (const line of importReport(result, options.dryRun === true)) console.log(line);
-        } finally {
-          await ctx.db.close();
-        }
+        });
       },
     ),
   );
@@ -148,8 +143,8 @@ apikey
   )
   .action(
     command(async (options: { name: string; scope: string; team?: string; system?: string }) => {
-      const ctx = await openRuntime();
-      try {
+      const { createApiKey } = await import('./access/apikey.service.ts');
+      await withRuntime(async (ctx) => {
         const teamExists = async (teamId: string) => {
           const current = await ctx.directories.current();
           return current?.directory.authorities.some((a) => a.teams.some((t) => t.id === teamId)) ?? false;
@@ -162,9 +157,7 @@ apikey
           teamExists,
         );
         console.log(key);
-      } finally {
-        await ctx.db.close();
-      }
+      });
     }),
   );
 apikey
@@ -173,13 +166,11 @@ apikey
   .argument('<id>')
   .action(
     command(async (id: string) => {
-      const ctx = await openRuntime();
-      try {
+      const { revokeApiKey } = await import('./access/apikey.service.ts');
+      await withRuntime(async (ctx) => {
         await revokeApiKey(ctx.db.kysely, ctx.clock, id, 'cli');
         console.log(`Revoked ${id}.`);
-      } finally {
-        await ctx.db.close();
-      }
+      });
     }),
   );
 apikey
@@ -187,15 +178,13 @@ apikey
   .description('List API keys (never the keys themselves)')
   .action(
     command(async () => {
-      const ctx = await openRuntime();
-      try {
+      const { listApiKeys } = await import('./access/apikey.service.ts');
+      await withRuntime(async (ctx) => {
         for (const k of await listApiKeys(ctx.db.kysely)) {
           const state = k.revokedAt ? `revoked ${k.revokedAt}` : 'active';
           console.log([k.id, k.scope, k.teamId ?? k.sourceSystem ?? '-', state, k.name].join('\t'));
         }
-      } finally {
-        await ctx.db.close();
-      }
+      });
     }),
   );
 
@@ -218,8 +207,8 @@ user
         name?: string;
         password?: string;
       }) => {
-        const ctx = await openRuntime();
-        try {
+        const { createUser } = await import('./access/user.service.ts');
+        await withRuntime(async (ctx) => {
           const current = await ctx.directories.current();
           const teams = new Set(current?.directory.authorities.flatMap((a) => a.teams.map((t) => t.id)));
           const { user: created, password } = await createUser(
@@ -238,9 +227,7 @@ user
           console.log(
             options.password ? `Created ${created.email} (${created.roles.join(', ')}).` : password,
           );
-        } finally {
-          await ctx.db.close();
-        }
+        });
       },
     ),
   );
@@ -254,8 +241,8 @@ audit
   .option('--anchor <file-or-text>', 'also check the chain still holds this anchor (from relay audit anchor)')
   .action(
     command(async (options: { anchor?: string }) => {
-      const ctx = await openRuntime();
-      try {
+      const { parseAnchor, verifyAuditChain } = await import('./records/audit.ts');
+      await withRuntime(async (ctx) => {
         const key = ctx.config.auditKey;
         const anchor =
           options.anchor === undefined ? undefined : parseAnchor(readAnchorArgument(options.anchor), key);
@@ -268,9 +255,7 @@ audit
         console.log(
           `Audit chain intact: ${result.entries} entries, head ${result.headHash}${unkeyed}${anchored}.`,
         );
-      } finally {
-        await ctx.db.close();
-      }
+      });
     }),
   );
 audit
@@ -281,16 +266,14 @@ audit
   .option('--out <file>', 'write the anchor to this file instead of printing it')
   .action(
     command(async (options: { out?: string }) => {
-      const ctx = await openRuntime();
-      try {
+      const { anchorHead, formatAnchor } = await import('./records/audit.ts');
+      await withRuntime(async (ctx) => {
         const anchor = formatAnchor(await anchorHead(ctx.db.kysely, ctx.config.auditKey, ctx.clock.now()));
         if (options.out) {
           writeFileSync(options.out, `${anchor}\n`, { flag: 'wx' });
           console.log(`Wrote the audit anchor to ${options.out}.`);
         } else console.log(anchor);
-      } finally {
-        await ctx.db.close();
-      }
+      });
     }),
   );
 
@@ -309,7 +292,7 @@ program
   .addOption(new Option('--format <format>', 'output').choices(REPORT_FORMATS).default('text'))
   .action(
     command(async (file: string, options: { system?: string; format: ReportFormat }) =>
-      reconcileCommand(file, options),
+      (await import('./cli/reconcile.cli.ts')).reconcileCommand(file, options),
     ),
   );
 

@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { command } from './runtime.ts';
-import { systemClock } from '../clock.ts';
-import { loadConfig } from '../config.ts';
-import { createContext } from '../context.ts';
-import { openDatabase } from '../db/database.ts';
-import { checkRelay } from '../assurance/check.ts';
+import { command } from './command.ts';
 
 /**
  * `relay check [--quiet]`, for cron and monitoring: exit 0 when Relay is sweeping, sending and
@@ -21,6 +16,11 @@ export function registerCheckCommand(program: Command): void {
     .action(
       command(async (options: { quiet?: boolean }) => {
         // Not openRuntime: a check never migrates, so it can run against a database it may not change.
+        const { systemClock } = await import('../clock.ts');
+        const { loadConfig } = await import('../config.ts');
+        const { createContext } = await import('../context.ts');
+        const { openDatabase } = await import('../db/database.ts');
+        const { checkRelay } = await import('../assurance/check.ts');
         const config = loadConfig();
         const db = openDatabase(config.databaseUrl);
         try {

@@ -1,26 +1,6 @@
 import type { Command } from 'commander';
 import type { RelayContext } from '../context.ts';
-import { linkIdentity, unlinkIdentities } from '../access/identity.service.ts';
-import { command, openRuntime } from './runtime.ts';
-
-async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
-  const ctx = await openRuntime();
-  try {
-    await body(ctx);
-  } finally {
-    await ctx.db.close();
-  }
-}
-
-async function accountId(ctx: RelayContext, email: string): Promise<string> {
-  const row = await ctx.db.kysely
-    .selectFrom('users')
-    .select('id')
-    .where('email', '=', email.trim().toLowerCase())
-    .executeTakeFirst();
-  if (!row) throw new Error('No account with that email');
-  return row.id;
-}
+import { accountIdFor, command, withRuntime } from './command.ts';
 
 function issuerOf(ctx: RelayContext, name: string): string {
   const provider = ctx.config.oidc.providers.find((p) => p.name === name.toLowerCase());
@@ -44,8 +24,9 @@ export function registerIdentityCommands(user: Command): void {
     .action(
       command((options: { email: string; provider: string; subject: string }) =>
         withRuntime(async (ctx) => {
+          const { linkIdentity } = await import('../access/identity.service.ts');
           const link = {
-            userId: await accountId(ctx, options.email),
+            userId: await accountIdFor(ctx, options.email),
             issuer: issuerOf(ctx, options.provider),
             subject: options.subject,
             provider: options.provider.toLowerCase(),
@@ -63,7 +44,8 @@ export function registerIdentityCommands(user: Command): void {
     .action(
       command((options: { email: string; provider?: string }) =>
         withRuntime(async (ctx) => {
-          const id = await accountId(ctx, options.email);
+          const { unlinkIdentities } = await import('../access/identity.service.ts');
+          const id = await accountIdFor(ctx, options.email);
           const issuer = options.provider ? issuerOf(ctx, options.provider) : undefined;
           const removed = await unlinkIdentities(ctx.db.kysely, ctx.clock, id, 'cli', issuer);
           console.log(

@@ -1,18 +1,11 @@
 import type { Command } from 'commander';
-import { command, openRuntime } from './runtime.ts';
-import type { RelayContext } from '../context.ts';
+import { command, withRuntime } from './command.ts';
 import { formatLondon } from '../time.ts';
 import { TIME_HINT } from '../assurance/oncall/oncall.rules.ts';
-import { addShift, removeShift, rotaView, type RotaView } from '../assurance/oncall/oncall.service.ts';
+import type { RotaView } from '../assurance/oncall/oncall.service.ts';
 
-async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
-  const ctx = await openRuntime();
-  try {
-    await body(ctx);
-  } finally {
-    await ctx.db.close();
-  }
-}
+/** The rota's service, loaded when a command runs (see command.ts). */
+const rota = () => import('../assurance/oncall/oncall.service.ts');
 
 /** Where escalations go while nobody is on the rota. */
 function fallbackText(fallback: string | undefined): string {
@@ -56,7 +49,7 @@ export function registerOncallCommands(program: Command): void {
     .action(
       command(async (options: { email: string; from: string; to: string }) =>
         withRuntime(async (ctx) => {
-          const shift = await addShift(ctx, options, 'cli');
+          const shift = await (await rota()).addShift(ctx, options, 'cli');
           console.log(
             `Added ${shift.id}: ${shift.email} on call from ${formatLondon(shift.from)} to ${formatLondon(shift.to)} (UK time).`,
           );
@@ -69,7 +62,8 @@ export function registerOncallCommands(program: Command): void {
     .action(
       command(async () =>
         withRuntime(async (ctx) => {
-          for (const line of formatRota(await rotaView(ctx, ctx.clock.now()))) console.log(line);
+          for (const line of formatRota(await (await rota()).rotaView(ctx, ctx.clock.now())))
+            console.log(line);
         }),
       ),
     );
@@ -80,7 +74,7 @@ export function registerOncallCommands(program: Command): void {
     .action(
       command(async (id: string) =>
         withRuntime(async (ctx) => {
-          const shift = await removeShift(ctx, id, 'cli');
+          const shift = await (await rota()).removeShift(ctx, id, 'cli');
           console.log(
             `Removed ${shift.id} (${shift.email}, ${formatLondon(shift.from)} to ${formatLondon(shift.to)}).`,
           );

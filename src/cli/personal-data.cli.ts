@@ -1,23 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { command, openRuntime } from './runtime.ts';
+import { command, withRuntime } from './command.ts';
 import type { RelayContext } from '../context.ts';
-import { newestKey } from '../records/field-crypto.ts';
-import { keyStatus, rotateKeys } from '../governance/keys.ts';
-import { clearLegalHold, setLegalHold } from '../governance/legal-hold.ts';
 
 /** `relay keys …` and `relay legal-hold …`: the operator's side of the personal-data rules (docs/operations.md, Personal data). */
 export function registerPersonalDataCommands(program: Command): void {
   registerKeyCommands(program);
   registerLegalHoldCommands(program);
-}
-
-async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
-  const ctx = await openRuntime();
-  try {
-    await body(ctx);
-  } finally {
-    await ctx.db.close();
-  }
 }
 
 function parseBatch(raw: string): number {
@@ -44,6 +32,8 @@ function registerKeyCommands(program: Command): void {
     .action(
       command((options: { batch: number }) =>
         withRuntime(async (ctx) => {
+          const { newestKey } = await import('../records/field-crypto.ts');
+          const { rotateKeys } = await import('../governance/keys.ts');
           const newest = newestKey(ctx.config.dataKeys).id;
           console.log(`Re-encrypting under key ${newest}…`);
           let done = 0;
@@ -63,6 +53,7 @@ function registerKeyCommands(program: Command): void {
 }
 
 async function printStatus(ctx: RelayContext): Promise<void> {
+  const { keyStatus } = await import('../governance/keys.ts');
   const ids = ctx.config.dataKeys.map((k) => k.id);
   console.log(`Newest key (encrypts): ${ids.at(-1) ?? '-'}`);
   console.log(['field', ...ids, 'plain', 'unknown-key'].join('\t'));
@@ -86,6 +77,7 @@ function registerLegalHoldCommands(program: Command): void {
     .action(
       command((reference: string, options: { reason: string }) =>
         withRuntime(async (ctx) => {
+          const { setLegalHold } = await import('../governance/legal-hold.ts');
           const referral = await setLegalHold(ctx, reference, options.reason, 'cli');
           console.log(`${referral.reference} is on legal hold.`);
         }),
@@ -98,6 +90,7 @@ function registerLegalHoldCommands(program: Command): void {
     .action(
       command((reference: string) =>
         withRuntime(async (ctx) => {
+          const { clearLegalHold } = await import('../governance/legal-hold.ts');
           const referral = await clearLegalHold(ctx, reference, 'cli');
           console.log(`${referral.reference} is no longer on legal hold.`);
         }),

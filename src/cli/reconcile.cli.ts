@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { openRuntime } from './runtime.ts';
+import { withRuntime } from './command.ts';
 import { formatReport, type ReportFormat } from '../governance/reconciliation.output.ts';
 import { reconcile, ReconciliationInputError } from '../governance/reconciliation.ts';
 
@@ -22,15 +22,14 @@ export async function reconcileCommand(
       cause: error,
     });
   });
-  const ctx = await openRuntime();
-  try {
-    const report = await reconcile(ctx, content, { system: options.system, actor: 'cli' });
+  await withRuntime(async (ctx) => {
+    const report = await reconcile(ctx, content, { system: options.system, actor: 'cli' }).catch(
+      (error: unknown) => {
+        if (!(error instanceof ReconciliationInputError)) throw error;
+        const hint = error.field === 'system' && !options.system ? ' (give --system)' : '';
+        throw new Error(`${file}: ${error.message}${hint}`, { cause: error });
+      },
+    );
     process.stdout.write(formatReport(report, options.format));
-  } catch (error) {
-    if (!(error instanceof ReconciliationInputError)) throw error;
-    const hint = error.field === 'system' && !options.system ? ' (give --system)' : '';
-    throw new Error(`${file}: ${error.message}${hint}`, { cause: error });
-  } finally {
-    await ctx.db.close();
-  }
+  });
 }

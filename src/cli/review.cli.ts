@@ -1,24 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { command, openRuntime } from './runtime.ts';
-import type { RelayContext } from '../context.ts';
+import { command, withRuntime } from './command.ts';
 import { isValidIsoDate, londonToInstant } from '../directory/hours.ts';
-import { EXPORT_FORMATS, exportReview, type ExportFormat } from '../governance/review.export.ts';
-import { REVIEW_CONDITIONS } from '../governance/review.model.ts';
-import { listReviews } from '../governance/review.queries.ts';
-import { createReview } from '../governance/review.service.ts';
+import { EXPORT_FORMATS, REVIEW_CONDITIONS, type ExportFormat } from '../governance/review.model.ts';
 
 /** The command line acts as `cli` in the audit log, as every other command does. */
 const CLI = { actor: 'cli', name: 'Relay command line' };
-
-async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
-  const ctx = await openRuntime();
-  try {
-    await body(ctx);
-  } finally {
-    await ctx.db.close();
-  }
-}
 
 function londonDay(value: string, edge: '00:00' | '24:00', name: string): Date {
   if (!isValidIsoDate(value)) throw new Error(`--${name} must be a date, YYYY-MM-DD`);
@@ -42,6 +29,7 @@ export function registerReviewCommands(program: Command): void {
     .action(
       command(async (options: { title: string; from: string; to: string; condition: string[] }) =>
         withRuntime(async (ctx) => {
+          const { createReview } = await import('../governance/review.service.ts');
           const created = await createReview(
             ctx,
             {
@@ -62,6 +50,7 @@ export function registerReviewCommands(program: Command): void {
     .action(
       command(async () =>
         withRuntime(async (ctx) => {
+          const { listReviews } = await import('../governance/review.queries.ts');
           for (const { review: r, progress } of await listReviews(ctx.db.kysely)) {
             console.log(
               [r.id, r.createdAt, progress.total, `${progress.percentComplete}%`, r.title].join('\t'),
@@ -80,6 +69,7 @@ export function registerReviewCommands(program: Command): void {
       command(async (id: string, options: { format: ExportFormat; output?: string }) => {
         if (options.format === 'pdf' && !options.output) throw new Error('a PDF needs --output FILE');
         await withRuntime(async (ctx) => {
+          const { exportReview } = await import('../governance/review.export.ts');
           const file = await exportReview(ctx, id, options.format, CLI);
           if (options.output) await writeFile(options.output, file.body);
           else process.stdout.write(file.body);

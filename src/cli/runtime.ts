@@ -20,24 +20,3 @@ export async function openRuntime(overrides: Partial<Config> = {}): Promise<Rela
   }
   return createContext(Object.freeze(config), db, systemClock);
 }
-
-/** Runs a command body and turns any failure into a one-line reason and a non-zero exit. */
-export function command<A extends unknown[]>(
-  body: (...args: A) => Promise<void>,
-): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await body(...args);
-    } catch (error) {
-      process.exitCode = 1;
-      reportFailure(error);
-    }
-  };
-}
-
-function reportFailure(error: unknown): void {
-  const e = error as { message?: string; errors?: { path: string; message: string }[]; code?: string };
-  const reason = e?.code === 'ECONNREFUSED' ? 'cannot reach the database' : (e?.message ?? String(error));
-  console.error(`relay: ${reason.split('\n')[0]}`);
-  for (const issue of e?.errors ?? []) console.error(`  ${issue.path || '(file)'}: ${issue.message}`);
-}

@@ -1,28 +1,6 @@
 import type { Command } from 'commander';
-import type { RelayContext } from '../context.ts';
-import { changeUser, listUsers, resetPassword, type UserAction } from '../web/admin/users.admin.ts';
-import { command, openRuntime } from './runtime.ts';
-
-/** Runs `body` on an open runtime and closes it, whatever happens. */
-async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
-  const ctx = await openRuntime();
-  try {
-    await body(ctx);
-  } finally {
-    await ctx.db.close();
-  }
-}
-
-/** People are named by the email they sign in with; the account's id is what the audit records. */
-async function userIdFor(ctx: RelayContext, email: string): Promise<string> {
-  const row = await ctx.db.kysely
-    .selectFrom('users')
-    .select('id')
-    .where('email', '=', email.trim().toLowerCase())
-    .executeTakeFirst();
-  if (!row) throw new Error(`no account signs in as ${email}`);
-  return row.id;
-}
+import type { UserAction } from '../web/admin/users.admin.ts';
+import { accountIdFor, command, withRuntime } from './command.ts';
 
 const DONE: Record<UserAction, string> = {
   disable: 'Disabled (signed out everywhere)',
@@ -43,6 +21,7 @@ export function registerUserCommands(user: Command): void {
     .action(
       command(() =>
         withRuntime(async (ctx) => {
+          const { listUsers } = await import('../web/admin/users.admin.ts');
           for (const u of await listUsers(ctx.db.kysely, ctx.clock, ctx.config.secret)) {
             const state = u.disabled ? 'disabled' : u.locked ? 'locked' : 'active';
             console.log([u.email, u.roles.join(','), u.teams.join(',') || '-', state, u.name].join('\t'));
@@ -65,7 +44,8 @@ export function registerUserCommands(user: Command): void {
       .action(
         command((email: string, options: { reason: string }) =>
           withRuntime(async (ctx) => {
-            const id = await userIdFor(ctx, email);
+            const { changeUser } = await import('../web/admin/users.admin.ts');
+            const id = await accountIdFor(ctx, email);
             await changeUser(ctx.db.kysely, ctx.clock, id, action, 'cli', ctx.config.secret, options.reason);
             console.log(`${DONE[action]}: ${email}.`);
           }),
@@ -82,7 +62,8 @@ export function registerUserCommands(user: Command): void {
     .action(
       command((email: string, options: { reason: string }) =>
         withRuntime(async (ctx) => {
-          const id = await userIdFor(ctx, email);
+          const { resetPassword } = await import('../web/admin/users.admin.ts');
+          const id = await accountIdFor(ctx, email);
           const { password } = await resetPassword(
             ctx.db.kysely,
             ctx.clock,

@@ -1,12 +1,9 @@
 import type { RelayContext } from '../context.ts';
 import { appendAudit } from '../records/audit.ts';
-import type { ReviewActor } from './review.model.ts';
+import type { ExportFormat, ReviewActor } from './review.model.ts';
 import { reviewCsv } from './review.csv.ts';
 import { reviewPdf } from './review.pdf.ts';
 import { loadReport } from './review.report.ts';
-
-export const EXPORT_FORMATS = ['csv', 'pdf'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ReviewExport {
   filename: string;

@@ -13,6 +13,10 @@ export const REVIEW_CONDITIONS = [
 ] as const;
 export type ReviewCondition = (typeof REVIEW_CONDITIONS)[number];
 
+/** A review's files: the cases as CSV, the report as PDF (review.export.ts writes them). */
+export const EXPORT_FORMATS = ['csv', 'pdf'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 export const CASE_STATUSES = [
   'not-started',
   'in-review',

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RelayContext } from '../../context.ts';
-import { exportReview, type ExportFormat } from '../../governance/review.export.ts';
+import { exportReview } from '../../governance/review.export.ts';
+import type { ExportFormat } from '../../governance/review.model.ts';
 import { signedInUser } from './page.helpers.ts';
 import { reviewActor } from './reviews.forms.ts';
 
