@@ -11,20 +11,12 @@ import { ackLinkClient } from './ack-link.helpers.ts';
 
 describeEachDialect('acknowledge links of reminders, alerts and test alerts', (dialect) => {
   let relay: TestRelay;
-  let client: ReturnType<typeof ackLinkClient>;
   const START = '2026-11-25T11:00:00Z';
 
-  before(async () => {
-    relay = await createTestRelay(dialect, { now: START });
-    client = ackLinkClient(relay);
-  });
+  before(async () => (relay = await createTestRelay(dialect, { now: START })));
   after(async () => relay.close());
 
-  const db = () => relay.ctx.db.kysely;
-  const raise = () => client.raise();
-  const openForm = (url: string) => client.openForm(url);
-  const submit = (url: string, fields: Record<string, string>, cookies?: Record<string, string>) =>
-    client.submit(url, fields, cookies);
+  const { db, raise, openForm, submit } = ackLinkClient(() => relay);
 
   it("a reminder's link acknowledges the route it is about; its out-of-hours alert then has nothing left to do", async () => {
     const { reference, route, delivery } = await raise();

@@ -17,13 +17,16 @@ export const PERSONAL = [
   'Nephew',
 ];
 
-/** A referral to raise, and the page requests a browser makes, against one test Relay. */
-export function ackLinkClient(relay: TestRelay) {
-  const db = () => relay.ctx.db.kysely;
+/**
+ * A referral to raise, and the page requests a browser makes, against the suite's test Relay:
+ * `current` is read at each call, so a suite makes the client before its `before` hook makes the Relay.
+ */
+export function ackLinkClient(current: () => TestRelay) {
+  const db = () => current().ctx.db.kysely;
   /** A Birmingham adult referral: one route, one queued email delivery. */
   async function raise() {
     counter += 1;
-    const { id, reference } = await raiseReferral(relay, {
+    const { id, reference } = await raiseReferral(current(), {
       source: { system: 'test-epcr', reference: `ACK-LINK-${process.pid}-${counter}` },
     });
     const doc = { id, reference };
@@ -38,7 +41,7 @@ export function ackLinkClient(relay: TestRelay) {
       .where('route_id', '=', route.id)
       .where('channel', '=', 'email')
       .executeTakeFirstOrThrow();
-    const token = createAckToken(TEST_SECRET, delivery.id, relay.clock.now());
+    const token = createAckToken(TEST_SECRET, delivery.id, current().clock.now());
     return { ...doc, route, delivery, url: `/ack/${token}` };
   }
 
@@ -58,7 +61,7 @@ export function ackLinkClient(relay: TestRelay) {
 
   /** Opens the page as a browser would: the CSRF cookie and the form's hidden token. */
   async function openForm(url: string) {
-    const page = await relay.app.inject({ method: 'GET', url });
+    const page = await current().app.inject({ method: 'GET', url });
     assert.equal(page.statusCode, 200, page.body);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1];
     assert.ok(csrf, 'the form carries a CSRF token');
@@ -68,7 +71,7 @@ export function ackLinkClient(relay: TestRelay) {
   }
 
   async function submit(url: string, fields: Record<string, string>, cookies?: Record<string, string>) {
-    return relay.app.inject({
+    return current().app.inject({
       method: 'POST',
       url,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

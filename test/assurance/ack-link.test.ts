@@ -9,21 +9,12 @@ import { ackLinkClient, PERSONAL } from './ack-link.helpers.ts';
 
 describeEachDialect('acknowledge link pages', (dialect) => {
   let relay: TestRelay;
-  let client: ReturnType<typeof ackLinkClient>;
   const START = '2026-11-25T11:00:00Z';
 
-  before(async () => {
-    relay = await createTestRelay(dialect, { now: START });
-    client = ackLinkClient(relay);
-  });
+  before(async () => (relay = await createTestRelay(dialect, { now: START })));
   after(async () => relay.close());
 
-  const db = () => relay.ctx.db.kysely;
-  const raise = () => client.raise();
-  const snapshot = () => client.snapshot();
-  const openForm = (url: string) => client.openForm(url);
-  const submit = (url: string, fields: Record<string, string>, cookies?: Record<string, string>) =>
-    client.submit(url, fields, cookies);
+  const { db, raise, openForm, submit, snapshot } = ackLinkClient(() => relay);
 
   it('GET shows the referral without personal data, and changes nothing', async () => {
     const { reference, url } = await raise();

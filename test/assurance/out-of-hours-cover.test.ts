@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, it } from 'node:test';
+import { before, it } from 'node:test';
 import { sweep } from '../../src/assurance/watchdog.ts';
-import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
-import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import type { StatusDocument } from '../../src/referrals/referral.document.schema.ts';
+import type { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { describeEachDialect } from '../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
-import { startTestSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../helpers/smtp.ts';
+import { mailingRelaySuite, statusDocument } from '../helpers/mailing.ts';
+import { type TestRelay } from '../helpers/relay.ts';
+import { type ReceivedMessage, type TestSmtpServer } from '../helpers/smtp.ts';
 import { apiClient } from './api.helpers.ts';
 import { ackLinkClient } from './ack-link.helpers.ts';
 import { signedIn } from '../helpers/web.ts';
@@ -16,44 +15,17 @@ import { raise } from '../helpers/referrals.ts';
 // referral goes to the day team alone, and its 20:30 deadline falls after the team has closed.
 const FRIDAY_AFTERNOON = '2026-11-27T16:30:00Z';
 const PAST_DEADLINE = '2026-11-27T20:31:00Z';
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describeEachDialect("the out-of-hours team's cover link records its own receipt", (dialect) => {
-  let relay: TestRelay;
-  let smtp: TestSmtpServer;
-  let email: EmailChannel;
-  let dispatcher: Dispatcher;
+  let relay: TestRelay, smtp: TestSmtpServer, dispatcher: Dispatcher;
+  mailingRelaySuite(dialect, FRIDAY_AFTERNOON, (parts) => ({ relay, smtp, dispatcher } = parts));
   let escalationsKey: string;
 
   before(async () => {
-    smtp = await startTestSmtpServer();
-    relay = await createTestRelay(dialect, { now: FRIDAY_AFTERNOON });
     escalationsKey = await apiClient(relay).makeKey('safeguarding tooling', 'escalations:write');
   });
-  after(async () => {
-    await relay.close();
-    await smtp.close();
-  });
-  beforeEach(() => {
-    relay.clock.set(FRIDAY_AFTERNOON);
-    email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-    dispatcher = new Dispatcher(relay.ctx, {
-      transports: { email },
-      logger: quiet,
-      workerId: 'w1',
-      random: () => 0.5,
-    });
-  });
-  afterEach(() => email.close());
 
-  const document = async (id: string) =>
-    (
-      await relay.app.inject({
-        method: 'GET',
-        url: `/api/v1/referrals/${id}`,
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-      })
-    ).json() as StatusDocument;
+  const document = (id: string) => statusDocument(relay, id);
   const mailTo = (address: string, reference: string, subject: RegExp) =>
     smtp.received.find(
       (m) =>
@@ -68,7 +40,7 @@ describeEachDialect("the out-of-hours team's cover link records its own receipt"
     return new URL(link).pathname;
   };
   const acknowledgeThrough = async (path: string, fullName: string) => {
-    const client = ackLinkClient(relay);
+    const client = ackLinkClient(() => relay);
     const { page, csrf, cookies } = await client.openForm(path);
     const done = await client.submit(path, { fullName, _csrf: csrf }, cookies);
     return { page, done };

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, it } from 'node:test';
-import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
-import { Dispatcher } from '../../src/delivery/dispatcher.ts';
+import { after, before, it } from 'node:test';
+import type { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
 import type { Directory } from '../../src/directory/directory.types.ts';
-import type { StatusDocument } from '../../src/referrals/referral.document.schema.ts';
 import { routeByHand } from '../../src/referrals/triage.service.ts';
 import { describeEachDialect } from '../helpers/db.ts';
+import { mailingRelaySuite, statusDocument } from '../helpers/mailing.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import type { TestSmtpServer } from '../helpers/smtp.ts';
 import { outsideCoverage } from '../web/safeguarding/helpers.ts';
 import { signedIn } from '../helpers/web.ts';
 import { raise } from '../helpers/referrals.ts';
@@ -17,34 +16,11 @@ import { raise } from '../helpers/referrals.ts';
 const SUNDAY_NIGHT = '2026-11-29T03:09:00Z';
 // Wednesday 25 November 2026, 11:00 London: the day teams are open.
 const WEDNESDAY_MORNING = '2026-11-25T11:00:00Z';
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describeEachDialect('routing by hand and redirecting apply the hours rule', (dialect) => {
-  let relay: TestRelay;
-  let smtp: TestSmtpServer;
-  let email: EmailChannel;
-  let dispatcher: Dispatcher;
+  let relay: TestRelay, smtp: TestSmtpServer, dispatcher: Dispatcher;
+  mailingRelaySuite(dialect, SUNDAY_NIGHT, (parts) => ({ relay, smtp, dispatcher } = parts));
   const db = () => relay.ctx.db.kysely;
-
-  before(async () => {
-    smtp = await startTestSmtpServer();
-    relay = await createTestRelay(dialect, { now: SUNDAY_NIGHT });
-  });
-  after(async () => {
-    await relay.close();
-    await smtp.close();
-  });
-  beforeEach(() => {
-    relay.clock.set(SUNDAY_NIGHT);
-    email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-    dispatcher = new Dispatcher(relay.ctx, {
-      transports: { email },
-      logger: quiet,
-      workerId: 'w1',
-      random: () => 0.5,
-    });
-  });
-  afterEach(() => email.close());
 
   const routesOf = (referralId: string) =>
     db().selectFrom('routes').selectAll().where('referral_id', '=', referralId).orderBy('position').execute();
@@ -54,14 +30,7 @@ describeEachDialect('routing by hand and redirecting apply the hours rule', (dia
       .selectAll()
       .where('referral_id', '=', referralId)
       .executeTakeFirstOrThrow();
-  const document = async (id: string) =>
-    (
-      await relay.app.inject({
-        method: 'GET',
-        url: `/api/v1/referrals/${id}`,
-        headers: { authorization: `Bearer ${relay.epcrKey}` },
-      })
-    ).json() as StatusDocument;
+  const document = (id: string) => statusDocument(relay, id);
   /** Sends what is queued to the real SMTP server; returns the envelope recipients of this referral's mail. */
   const sentFor = async (reference: string) => {
     await dispatcher.drain();

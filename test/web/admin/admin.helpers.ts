@@ -1,6 +1,21 @@
 import { createUser, type Role } from '../../../src/access/user.service.ts';
-import type { TestRelay } from '../../helpers/relay.ts';
-import { PASSWORD, type Browser } from '../../helpers/web.ts';
+import type { Dialect } from '../../../src/db/database.ts';
+import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
+import { PASSWORD, signIn, type Browser } from '../../helpers/web.ts';
+
+export interface AdminRelay {
+  relay: TestRelay;
+  /** The admin, signed in. */
+  admin: Browser;
+  adminId: string;
+}
+
+/** What every admin page's tests start from: a Relay on a fresh database with one admin signed in. */
+export async function startAdminRelay(dialect: Dialect): Promise<AdminRelay> {
+  const relay = await createTestRelay(dialect);
+  const adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
+  return { relay, adminId, admin: await signIn(relay.app, 'admin@example.org') };
+}
 
 /** An account with a known password, made directly (the admin pages' own creation is tested apart). */
 export async function addUser(relay: TestRelay, email: string, roles: Role[], teams: string[] = []) {

@@ -2,20 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { addUser, countRows, fieldError } from './admin.helpers.ts';
-import { signIn, type Browser } from '../../helpers/web.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
+import { countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import type { Browser } from '../../helpers/web.ts';
 
 describeEachDialect('admin: API keys', (dialect) => {
-  let relay: TestRelay;
-  let admin: Browser;
-  let adminId: string;
-
-  before(async () => {
-    relay = await createTestRelay(dialect);
-    adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
-    admin = await signIn(relay.app, 'admin@example.org');
-  });
+  let relay: TestRelay, admin: Browser, adminId: string;
+  before(async () => ({ relay, admin, adminId } = await startAdminRelay(dialect)));
   after(async () => relay.close());
 
   const raise = (key: string, reference: string) =>

@@ -3,9 +3,9 @@ import { after, before, it } from 'node:test';
 import { latestVersion, loadDirectory } from '../../../src/directory/directory.repository.ts';
 import type { EmailChannel } from '../../../src/directory/directory.types.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { addUser, countRows, fieldError } from './admin.helpers.ts';
-import { signIn, type Browser } from '../../helpers/web.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
+import { countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import type { Browser } from '../../helpers/web.ts';
 import { raise } from '../../helpers/referrals.ts';
 
 const TEAM = 'birmingham-adults';
@@ -48,15 +48,8 @@ const primaryOf = (channels: readonly unknown[]) =>
   (channels as EmailChannel[]).find((c) => c.kind === 'email' && c.role === 'primary');
 
 describeEachDialect('admin: editing the directory', (dialect) => {
-  let relay: TestRelay;
-  let admin: Browser;
-  let adminId: string;
-
-  before(async () => {
-    relay = await createTestRelay(dialect);
-    adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
-    admin = await signIn(relay.app, 'admin@example.org');
-  });
+  let relay: TestRelay, admin: Browser, adminId: string;
+  before(async () => ({ relay, admin, adminId } = await startAdminRelay(dialect)));
   after(async () => relay.close());
 
   const teamOf = async (versionId: number) =>

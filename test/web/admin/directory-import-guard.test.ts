@@ -6,9 +6,9 @@ import { latestVersion, loadDirectory } from '../../../src/directory/directory.r
 import type { DirectoryFileInput } from '../../../src/directory/directory.schema.ts';
 import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { addUser, countRows, fieldError } from './admin.helpers.ts';
-import { signIn, type Browser } from '../../helpers/web.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
+import { addUser, countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import type { Browser } from '../../helpers/web.ts';
 import { raise } from '../../helpers/referrals.ts';
 
 function demo(): DirectoryFileInput {
@@ -41,13 +41,10 @@ async function forcedAudits(relay: TestRelay) {
 }
 
 describeEachDialect('admin: a directory import that strands work', (dialect) => {
-  let relay: TestRelay;
-  let admin: Browser;
-  let adminId: string;
+  let relay: TestRelay, admin: Browser, adminId: string;
 
   before(async () => {
-    relay = await createTestRelay(dialect);
-    adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
+    ({ relay, admin, adminId } = await startAdminRelay(dialect));
     await addUser(relay, 'adults@example.org', ['recipient'], ['birmingham-adults']);
     await createApiKey(
       relay.ctx.db.kysely,
@@ -58,7 +55,6 @@ describeEachDialect('admin: a directory import that strands work', (dialect) => 
     );
     const referral = await raise(relay);
     assert.ok(referral.deliveries.some((d) => d.team === 'birmingham-adults'));
-    admin = await signIn(relay.app, 'admin@example.org');
   });
   after(async () => relay.close());
 

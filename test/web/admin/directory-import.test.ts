@@ -6,9 +6,9 @@ import { latestVersion, loadDirectory } from '../../../src/directory/directory.r
 import type { DirectoryFileInput } from '../../../src/directory/directory.schema.ts';
 import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { addUser, countRows, fieldError } from './admin.helpers.ts';
-import { signIn, type Browser } from '../../helpers/web.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
+import { countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import type { Browser } from '../../helpers/web.ts';
 
 function demo(): DirectoryFileInput {
   return JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as DirectoryFileInput;
@@ -38,15 +38,8 @@ const text = (html: string) =>
     .replace(/\s+/g, ' ');
 
 describeEachDialect('admin: importing a directory file', (dialect) => {
-  let relay: TestRelay;
-  let admin: Browser;
-  let adminId: string;
-
-  before(async () => {
-    relay = await createTestRelay(dialect);
-    adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
-    admin = await signIn(relay.app, 'admin@example.org');
-  });
+  let relay: TestRelay, admin: Browser, adminId: string;
+  before(async () => ({ relay, admin, adminId } = await startAdminRelay(dialect)));
   after(async () => relay.close());
 
   it('previews the differences, and confirming makes a new version', async () => {

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
 import { formSession, signIn, type Browser, PASSWORD } from '../../helpers/web.ts';
-import { addUser, countRows, fieldError, postPairs } from './admin.helpers.ts';
+import { addUser, countRows, fieldError, postPairs, startAdminRelay } from './admin.helpers.ts';
 
 describeEachDialect('admin: users', (dialect) => {
-  let relay: TestRelay;
-  let admin: Browser;
-  let adminId: string;
-
-  before(async () => {
-    relay = await createTestRelay(dialect);
-    adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
-    admin = await signIn(relay.app, 'admin@example.org');
-  });
+  let relay: TestRelay, admin: Browser, adminId: string;
+  before(async () => ({ relay, admin, adminId } = await startAdminRelay(dialect)));
   after(async () => relay.close());
 
   const auditActions = async (entityId: string) =>
