@@ -1,5 +1,9 @@
 import { after, before, beforeEach } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { createUser } from '../../src/access/user.service.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
+import { startMailCatcher, type MailCatcher } from '../../src/mailcatcher/mailcatcher.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import type { Dialect } from '../../src/db/database.ts';
 import type { StatusDocument } from '../../src/referrals/referral.document.schema.ts';
@@ -59,4 +63,61 @@ export async function statusDocument(relay: TestRelay, id: string): Promise<Stat
     headers: { authorization: `Bearer ${relay.epcrKey}` },
   });
   return response.json() as StatusDocument;
+}
+
+/** Sends everything queued to the SMTP server at `smtpUrl`, once, as a worker would. */
+export async function drainTo(relay: TestRelay, smtpUrl: string): Promise<void> {
+  const email = new EmailChannel({ smtpUrl, poolSize: 1, timeoutMs: 30_000 });
+  try {
+    await new Dispatcher(relay.ctx, {
+      transports: { email },
+      logger: quiet,
+      workerId: 'w1',
+      random: () => 0.5,
+    }).drain();
+  } finally {
+    email.close();
+  }
+}
+
+export interface CatchingRelay {
+  relay: TestRelay;
+  /** The built-in mail catcher, on a free port. */
+  catcher: MailCatcher;
+  /** The app with the Mailbox pages on, as the embedded default serves it. */
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded default's mail: a test Relay with the built-in catcher running, the app serving its
+ * Mailbox, and the people who read it (each with `password`).
+ */
+export async function startCatchingRelay(
+  dialect: Dialect,
+  options: {
+    env: Record<string, string>;
+    people: { email: string; roles: string[]; teams?: string[] }[];
+    password: string;
+  },
+): Promise<CatchingRelay> {
+  const relay = await createTestRelay(dialect, { env: options.env });
+  const catcher = await startMailCatcher(relay.ctx, 0);
+  const app = buildApp(relay.ctx, { mailCatcher: true });
+  await app.ready();
+  for (const person of options.people) {
+    await createUser(
+      relay.ctx.db.kysely,
+      relay.clock,
+      { ...person, password: options.password },
+      'test',
+      () => true,
+    );
+  }
+  const close = async () => {
+    await app.close();
+    await catcher.close();
+    await relay.close();
+  };
+  return { relay, catcher, app, close };
 }

@@ -3,13 +3,11 @@ import { after, before, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import nodemailer from 'nodemailer';
 import { buildApp } from '../../src/app.ts';
-import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
-import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import { startMailCatcher, type MailCatcher } from '../../src/mailcatcher/mailcatcher.ts';
+import type { MailCatcher } from '../../src/mailcatcher/mailcatcher.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createUser } from '../../src/access/user.service.ts';
 import { describeEachDialect } from '../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
+import { drainTo, startCatchingRelay } from '../helpers/mailing.ts';
+import type { TestRelay } from '../helpers/relay.ts';
 import { formSession } from '../helpers/web.ts';
 
 const PASSWORD = 'a long enough test passphrase';
@@ -25,8 +23,6 @@ const PEOPLE = [
   { email: 'admin@example.org', roles: ['admin'], teams: [] },
 ];
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
 interface Listed {
   id: string;
   receivedAt: string;
@@ -37,32 +33,15 @@ interface Listed {
 }
 
 describeEachDialect('built-in mail catcher', (dialect) => {
-  let relay: TestRelay;
-  let catcher: MailCatcher;
-  let app: FastifyInstance;
-
+  let relay: TestRelay, catcher: MailCatcher, app: FastifyInstance, close: () => Promise<void>;
   before(async () => {
-    relay = await createTestRelay(dialect, {
+    ({ relay, catcher, app, close } = await startCatchingRelay(dialect, {
       env: { BOUNCE_DOMAIN: 'bounces.relay.test', SAFEGUARDING_EMAIL },
-    });
-    catcher = await startMailCatcher(relay.ctx, 0);
-    app = buildApp(relay.ctx, { mailCatcher: true });
-    await app.ready();
-    for (const person of PEOPLE) {
-      await createUser(
-        relay.ctx.db.kysely,
-        relay.clock,
-        { ...person, password: PASSWORD },
-        'test',
-        () => true,
-      );
-    }
+      people: PEOPLE,
+      password: PASSWORD,
+    }));
   });
-  after(async () => {
-    await app.close();
-    await catcher.close();
-    await relay.close();
-  });
+  after(() => close());
 
   const sessions = new Map<string, ReturnType<typeof formSession>>();
   /** A signed-in browser for one of PEOPLE (kept, so each signs in once). */
@@ -265,17 +244,7 @@ describeEachDialect('built-in mail catcher', (dialect) => {
     const doc = raised.json() as { id: string; reference: string; deliveries: { id: string }[] };
     const deliveryId = doc.deliveries[0]!.id;
 
-    const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 30_000 });
-    try {
-      await new Dispatcher(relay.ctx, {
-        transports: { email },
-        logger: quiet,
-        workerId: 'w1',
-        random: () => 0.5,
-      }).drain();
-    } finally {
-      email.close();
-    }
+    await drainTo(relay, catcher.smtpUrl);
     const delivery = await relay.ctx.db.kysely
       .selectFrom('deliveries')
       .selectAll()

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
-import { sweep } from '../../../src/assurance/watchdog.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
 import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
@@ -9,6 +7,7 @@ import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
 import { apiClient, errorPaths } from '../api.helpers.ts';
+import { passAt, sentNotAcknowledged } from './pushes.helpers.ts';
 
 const REASON = 'Duplicate: Edna Whitfield was referred by the GP the same morning';
 
@@ -21,11 +20,7 @@ describeEachDialect('closing a referral with a reason ends the watch', (dialect)
   let referral: { id: string; reference: string };
   let escalationId: string;
   const db = () => relay.ctx.db.kysely;
-  const tick = async (at: number) => {
-    relay.clock.set(new Date(at));
-    await sweep(relay.ctx);
-    return escalationPushJob(email)(relay.ctx, relay.clock.now());
-  };
+  const tick = (at: number) => passAt(relay, email, at);
   const escalations = () =>
     db().selectFrom('escalations').selectAll().where('referral_id', '=', referral.id).execute();
   let ackBy = 0;
@@ -39,17 +34,7 @@ describeEachDialect('closing a referral with a reason ends the watch', (dialect)
     api = apiClient(relay);
     key = await api.makeKey('safeguarding tooling', 'escalations:write');
     referral = await api.raise();
-    await db()
-      .updateTable('deliveries')
-      .set({ state: 'sent' })
-      .where('referral_id', '=', referral.id)
-      .execute();
-    const route = await db()
-      .selectFrom('routes')
-      .select('ack_by')
-      .where('referral_id', '=', referral.id)
-      .executeTakeFirstOrThrow();
-    ackBy = Date.parse(route.ack_by);
+    ackBy = await sentNotAcknowledged(relay, referral.id);
     await tick(ackBy + MINUTE);
     const [row] = await escalations();
     assert.ok(row);

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { escalationPushJob } from '../../../src/assurance/jobs/escalation-push.job.ts';
 import { addShift } from '../../../src/assurance/oncall/oncall.service.ts';
 import { claimEscalation } from '../../../src/records/escalation.service.ts';
 import { resolveEscalation } from '../../../src/assurance/escalation.resolve.ts';
-import { sweep } from '../../../src/assurance/watchdog.ts';
 import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
 import { HOUR, MINUTE } from '../../../src/time.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../helpers/smtp.ts';
 import { raiseReferral } from '../jobs/seed.ts';
+import { passAt, sentNotAcknowledged } from './pushes.helpers.ts';
 
 const ON_CALL = 'jo.oncall@ambulance.example';
 const LEAD = 'lead@ambulance.example';
@@ -24,11 +23,7 @@ describeEachDialect('escalation pushes: on call, ladder, lapsed claims, re-openi
   let referral: { id: string; reference: string };
   let first: string;
   const db = () => relay.ctx.db.kysely;
-  const tick = async (at: number) => {
-    relay.clock.set(new Date(at));
-    await sweep(relay.ctx);
-    return escalationPushJob(email)(relay.ctx, relay.clock.now());
-  };
+  const tick = (at: number) => passAt(relay, email, at);
   const escalations = () =>
     db()
       .selectFrom('escalations')
@@ -74,18 +69,7 @@ describeEachDialect('escalation pushes: on call, ladder, lapsed claims, re-openi
       'test',
     );
     referral = await raiseReferral(relay, 'PUSH-1');
-    // Sent, as the dispatcher would have, and then never acknowledged.
-    await db()
-      .updateTable('deliveries')
-      .set({ state: 'sent' })
-      .where('referral_id', '=', referral.id)
-      .execute();
-    const route = await db()
-      .selectFrom('routes')
-      .select('ack_by')
-      .where('referral_id', '=', referral.id)
-      .executeTakeFirstOrThrow();
-    ackBy = Date.parse(route.ack_by);
+    ackBy = await sentNotAcknowledged(relay, referral.id);
   });
   after(async () => {
     email.close();

@@ -2,10 +2,36 @@
 import assert from 'node:assert/strict';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
-import { type Browser } from '../../helpers/web.ts';
+import { signedIn, type Browser } from '../../helpers/web.ts';
 import { raise } from '../../helpers/referrals.ts';
 
 let counter = 0;
+
+/** The recipients the inbox tests act as, signed in: Bea for Birmingham adults, Cal for Coventry adults. */
+export async function signInTeams(relay: TestRelay) {
+  const bham = await signedIn(relay, {
+    email: 'bea@birmingham.example.org',
+    name: 'Bea Bradley',
+    roles: ['recipient'],
+    teams: ['birmingham-adults'],
+  });
+  const cov = await signedIn(relay, {
+    email: 'cal@coventry.example.org',
+    name: 'Cal Cooper',
+    roles: ['recipient'],
+    teams: ['coventry-adults'],
+  });
+  return { birmingham: bham.browser, bhamUserId: bham.user.id, coventry: cov.browser };
+}
+
+/** A form refused with its error beside the field: 422, the error summary linking to it, the message under it. */
+export function assertRefusedBeside(response: { statusCode: number; body: string }, field: string): void {
+  assert.equal(response.statusCode, 422);
+  assert.match(response.body, /nhsuk-error-summary/);
+  assert.match(response.body, new RegExp(`href="#${field}"`));
+  assert.match(response.body, new RegExp(`id="${field}-error"`));
+  assert.match(response.body, /<title>Error: /);
+}
 
 /** Raises a referral as the ePCR would: an older adult at home in Birmingham or Coventry. */
 export async function raiseIn(

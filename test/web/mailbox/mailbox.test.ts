@@ -2,47 +2,27 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../src/app.ts';
-import { EmailChannel } from '../../../src/delivery/channels/email.channel.ts';
-import { Dispatcher } from '../../../src/delivery/dispatcher.ts';
-import { startMailCatcher, type MailCatcher } from '../../../src/mailcatcher/mailcatcher.ts';
+import type { MailCatcher } from '../../../src/mailcatcher/mailcatcher.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
-import { createUser } from '../../../src/access/user.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
+import { drainTo, startCatchingRelay } from '../../helpers/mailing.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
 import { formSession, signIn, PASSWORD } from '../../helpers/web.ts';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
 describeEachDialect('mailbox', (dialect) => {
-  let relay: TestRelay;
-  let catcher: MailCatcher;
-  let app: FastifyInstance;
-
+  let relay: TestRelay, catcher: MailCatcher, app: FastifyInstance, close: () => Promise<void>;
   before(async () => {
-    relay = await createTestRelay(dialect, { env: { BOUNCE_DOMAIN: 'bounces.relay.test' } });
-    catcher = await startMailCatcher(relay.ctx, 0);
-    app = buildApp(relay.ctx, { mailCatcher: true });
-    await app.ready();
-    for (const person of [
-      { email: 'crew@example.org', roles: ['crew'] },
-      { email: 'admin@example.org', roles: ['admin'] },
-      { email: 'sam@example.org', roles: ['recipient'], teams: ['birmingham-adults'] },
-    ]) {
-      await createUser(
-        relay.ctx.db.kysely,
-        relay.clock,
-        { ...person, password: PASSWORD },
-        'test',
-        () => true,
-      );
-    }
+    ({ relay, catcher, app, close } = await startCatchingRelay(dialect, {
+      env: { BOUNCE_DOMAIN: 'bounces.relay.test' },
+      people: [
+        { email: 'crew@example.org', roles: ['crew'] },
+        { email: 'admin@example.org', roles: ['admin'] },
+        { email: 'sam@example.org', roles: ['recipient'], teams: ['birmingham-adults'] },
+      ],
+      password: PASSWORD,
+    }));
   });
-  after(async () => {
-    await app.close();
-    await catcher.close();
-    await relay.close();
-  });
+  after(() => close());
 
   const insert = async (values: { subject: string; text: string; html: string | null; at: string }) => {
     const id = randomUUID();
@@ -127,17 +107,7 @@ describeEachDialect('mailbox', (dialect) => {
     });
     assert.equal(raised.statusCode, 201);
     const doc = raised.json() as { reference: string; deliveries: { id: string; channel: string }[] };
-    const email = new EmailChannel({ smtpUrl: catcher.smtpUrl, poolSize: 1, timeoutMs: 30_000 });
-    try {
-      await new Dispatcher(relay.ctx, {
-        transports: { email },
-        logger: quiet,
-        workerId: 'w1',
-        random: () => 0.5,
-      }).drain();
-    } finally {
-      email.close();
-    }
+    await drainTo(relay, catcher.smtpUrl);
 
     const crew = await signIn(app, 'crew@example.org');
     assert.doesNotMatch((await crew.get('/mailbox')).body, new RegExp(doc.reference), 'not the crew’s mail');
