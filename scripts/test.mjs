@@ -29,7 +29,9 @@ if (files.length === 0) {
  * check, which CI runs on its own), so no child compiles TypeScript. Skipped when dist/ is current.
  */
 function buildForChildren() {
-  const spawnsRelay = files.some((f) => /helpers\/process|bin\/relay/.test(readFileSync(f, 'utf8')));
+  const spawnsRelay = files.some((f) =>
+    /helpers\/process|bin\/relay|demo-browser/.test(readFileSync(f, 'utf8')),
+  );
   if (!spawnsRelay || compiledIsCurrent()) return;
   const built = spawnSync(process.execPath, ['scripts/build.mjs', '--no-check'], { stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);

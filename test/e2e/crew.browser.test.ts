@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { assertAccessible, launchBrowser } from '../helpers/browser.ts';
+import { assertAccessible } from '../helpers/browser.ts';
 import { pinnedClock } from '../helpers/clock.ts';
-import {
-  describeEachDialect,
-  childDatabaseEnv,
-  createTestDatabase,
-  type TestDatabase,
-} from '../helpers/db.ts';
-import { freePort, startDemoRelay, type RelayProcess } from '../helpers/process.ts';
+import { startDemoInBrowser } from './demo-browser.ts';
+import { describeEachDialect, type TestDatabase } from '../helpers/db.ts';
 
 // A Wednesday morning, so an urgent referral goes to the daytime team only.
 const clock = pinnedClock('2026-11-25T10:00:00Z');
@@ -24,31 +19,15 @@ const WAITING = /Waiting for signal — not yet sent/;
 describeEachDialect(
   "the crew's form in a real browser: drafts, offline, the design system's scripts",
   (dialect) => {
-    let database: TestDatabase;
-    let relay: RelayProcess;
-    let browser: Browser;
-    let base: string;
-    let passwords: Map<string, string>;
-
+    let database: TestDatabase, browser: Browser, base: string, passwords: Map<string, string>;
+    let stop: () => Promise<void>;
     before(async () => {
-      database = await createTestDatabase(dialect, { migrate: false });
-      const port = await freePort();
-      base = `http://127.0.0.1:${port}`;
-      ({ relay, passwords } = await startDemoRelay({
-        ...childDatabaseEnv(database),
-        PORT: String(port),
-        BASE_URL: base,
+      ({ database, browser, base, passwords, stop } = await startDemoInBrowser(dialect, {
         DISPATCH_POLL: '200ms',
         ...clock.env,
       }));
-      browser = await launchBrowser();
     });
-    after(async () => {
-      await browser?.close();
-      relay.child.kill('SIGTERM');
-      await relay.exited;
-      await database.drop();
-    });
+    after(() => stop());
 
     /** A browser context under Relay's own CSP (no bypass), so the pages' scripts run as in production. */
     async function signIn(email: string, viewport: { width: number; height: number }) {

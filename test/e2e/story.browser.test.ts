@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { assertAccessible, launchBrowser } from '../helpers/browser.ts';
+import { assertAccessible } from '../helpers/browser.ts';
 import { pinnedClock } from '../helpers/clock.ts';
-import {
-  childDatabaseEnv,
-  createTestDatabase,
-  describeEachDialect,
-  type TestDatabase,
-} from '../helpers/db.ts';
-import { eventually, freePort, startDemoRelay, type RelayProcess } from '../helpers/process.ts';
+import { startDemoInBrowser } from './demo-browser.ts';
+import { describeEachDialect } from '../helpers/db.ts';
+import { eventually } from '../helpers/process.ts';
 
 /** London wall-clock parts of an instant, as a crew member would type them. */
 function londonParts(at: Date) {
@@ -35,35 +31,19 @@ function londonParts(at: Date) {
 const clock = pinnedClock('2026-11-25T10:00:00Z');
 
 describeEachDialect('the whole story, in a real browser', (dialect) => {
-  let database: TestDatabase;
-  let relay: RelayProcess;
-  let browser: Browser;
-  let base: string;
-  let passwords: Map<string, string>;
-  let epcrKey: string;
+  let browser: Browser, base: string, passwords: Map<string, string>, epcrKey: string;
+  let stop: () => Promise<void>;
   const visited: string[] = [];
 
   before(async () => {
-    database = await createTestDatabase(dialect, { migrate: false });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    ({ relay, passwords, epcrKey } = await startDemoRelay({
-      ...childDatabaseEnv(database),
-      PORT: String(port),
-      BASE_URL: base,
+    ({ browser, base, passwords, epcrKey, stop } = await startDemoInBrowser(dialect, {
       TRIAGE_BY: '2s',
       WATCHDOG_INTERVAL_MS: '500',
       DISPATCH_POLL: '200ms',
       ...clock.env,
     }));
-    browser = await launchBrowser();
   });
-  after(async () => {
-    await browser?.close();
-    relay.child.kill('SIGTERM');
-    await relay.exited;
-    await database.drop();
-  });
+  after(() => stop());
 
   /** Opens a page as a person; every page visited is checked with axe. */
   async function signIn(email: string): Promise<Page> {
