@@ -56,7 +56,7 @@ function registerKeyCommands(program: Command): void {
               done += b.reencrypted;
               console.log(`  ${b.field}: ${b.reencrypted} re-encrypted (${done} so far)`);
             },
-            onReindexed: (n) => console.log(`  search index: ${n} referrals rebuilt under key ${newest}`),
+            onReindexed: (n) => console.log(`  search index: ${referrals(n)} rebuilt under key ${newest}`),
           });
           const values = `${total} value${total === 1 ? '' : 's'}`;
           console.log(`Done: ${values} re-encrypted; every personal-data value is under key ${newest}.`);
@@ -108,6 +108,8 @@ function registerLegalHoldCommands(program: Command): void {
     );
 }
 
+const referrals = (n: number) => `${n} referral${n === 1 ? '' : 's'}`;
+
 function registerIndexCommands(program: Command): void {
   const data = program
     .command('personal-data')
@@ -125,9 +127,7 @@ function registerIndexCommands(program: Command): void {
       command((options: { batch: number }) =>
         withRuntime(async (ctx) => {
           const total = await reindexSearchTerms(ctx, { batchSize: options.batch, actor: 'cli' });
-          console.log(
-            `Done: ${total} referral${total === 1 ? '' : 's'} indexed; every referral is searchable.`,
-          );
+          console.log(`Done: ${referrals(total)} indexed; every referral is searchable.`);
         }),
       ),
     );
