@@ -30,6 +30,7 @@ import type { ReconciliationRunTable } from './tables/reconciliation.table.ts';
 import type {
   ReferenceCounterTable,
   ReferralEventTable,
+  ReferralSearchTermTable,
   ReferralTable,
   RouteTable,
   TriageItemTable,
@@ -45,6 +46,7 @@ export interface Database {
   bank_holidays: BankHolidayTable;
   coverage: CoverageTable;
   referrals: ReferralTable;
+  referral_search_terms: ReferralSearchTermTable;
   routes: RouteTable;
   triage_items: TriageItemTable;
   referral_events: ReferralEventTable;
