@@ -25,6 +25,7 @@ import type { ReconciliationRunTable } from './tables/reconciliation.table.ts';
 import type {
   ReferenceCounterTable,
   ReferralEventTable,
+  ReferralSearchTermTable,
   ReferralTable,
   RouteTable,
   TriageItemTable,
@@ -40,6 +41,7 @@ export interface Database {
   bank_holidays: BankHolidayTable;
   coverage: CoverageTable;
   referrals: ReferralTable;
+  referral_search_terms: ReferralSearchTermTable;
   routes: RouteTable;
   triage_items: TriageItemTable;
   referral_events: ReferralEventTable;
