@@ -120,13 +120,11 @@ export function registerSecondFactorRoutes(app: FastifyInstance, ctx: RelayConte
         await startBrowserSession(ctx, request, reply, challenge.userId);
         const next = challenge.mustChangePassword ? '/account/password' : challenge.next;
         if (!result.recoveryCodes) return reply.redirect(next, 303);
-        return reply
-          .header('cache-control', 'no-store')
-          .page('auth/recovery-codes.njk', {
-            pageTitle: 'Keep your recovery codes',
-            codes: result.recoveryCodes,
-            next,
-          });
+        return reply.header('cache-control', 'no-store').page('auth/recovery-codes.njk', {
+          pageTitle: 'Keep your recovery codes',
+          codes: result.recoveryCodes,
+          next,
+        });
       },
     );
   });
