@@ -12,8 +12,8 @@ export const BUSINESS_STATUSES = {
   triage: 'Waiting for the safeguarding team to choose the team',
   queued: 'Not yet sent to the team',
   sent: 'Sent to the team, not yet acknowledged',
-  acknowledged: 'Acknowledged by the team',
   escalated: 'Escalated to the safeguarding team',
+  acknowledged: 'Acknowledged by the team',
   outcome: 'The team has recorded its outcome',
   redirected: 'Redirected by the team to another team',
 } as const;
