@@ -37,7 +37,8 @@ export function parseSearch(
   if (raw.length > Q_MAX) errors.q = `Search for ${Q_MAX} characters or fewer`;
   else if (FULL_REFERENCE.test(q)) filter.reference = q;
   else if (raw) {
-    if (/^[A-Z0-9-]+$/.test(q)) filter.referencePart = q;
+    // A useful part of SR-YYYY-NNNNNN has a digit; a name alone must not cost a scan of every reference.
+    if (/^[A-Z0-9-]+$/.test(q) && /[0-9]/.test(q)) filter.referencePart = q;
     probes = probesOf(raw);
     filter.termGroups = probes.map((p) => p.allOf.map((term) => digestsUnderEveryKey(keys, term)));
   }
