@@ -3,12 +3,14 @@ import { command, openRuntime } from './runtime.ts';
 import type { RelayContext } from '../context.ts';
 import { newestKey } from '../records/field-crypto.ts';
 import { keyStatus, rotateKeys } from '../governance/keys.ts';
+import { reindexSearchTerms } from '../governance/search-reindex.ts';
 import { clearLegalHold, setLegalHold } from '../governance/legal-hold.ts';
 
 /** `relay keys …` and `relay legal-hold …`: the operator's side of the personal-data rules (docs/operations.md, Personal data). */
 export function registerPersonalDataCommands(program: Command): void {
   registerKeyCommands(program);
   registerLegalHoldCommands(program);
+  registerIndexCommands(program);
 }
 
 async function withRuntime(body: (ctx: RelayContext) => Promise<void>): Promise<void> {
@@ -54,6 +56,7 @@ function registerKeyCommands(program: Command): void {
               done += b.reencrypted;
               console.log(`  ${b.field}: ${b.reencrypted} re-encrypted (${done} so far)`);
             },
+            onReindexed: (n) => console.log(`  search index: ${referrals(n)} rebuilt under key ${newest}`),
           });
           const values = `${total} value${total === 1 ? '' : 's'}`;
           console.log(`Done: ${values} re-encrypted; every personal-data value is under key ${newest}.`);
@@ -100,6 +103,31 @@ function registerLegalHoldCommands(program: Command): void {
         withRuntime(async (ctx) => {
           const referral = await clearLegalHold(ctx, reference, 'cli');
           console.log(`${referral.reference} is no longer on legal hold.`);
+        }),
+      ),
+    );
+}
+
+const referrals = (n: number) => `${n} referral${n === 1 ? '' : 's'}`;
+
+function registerIndexCommands(program: Command): void {
+  const data = program
+    .command('personal-data')
+    .description(
+      "The safeguarding search's keyed index of personal data (names, dates of birth, NHS numbers…)",
+    );
+  data
+    .command('reindex')
+    .description(
+      'Index every referral not yet in the search index, or indexed under an older data key, a batch ' +
+        'per transaction; safe to stop and run again. Run once after upgrading to the search index',
+    )
+    .option('--batch <n>', 'referrals indexed per transaction', parseBatch, 500)
+    .action(
+      command((options: { batch: number }) =>
+        withRuntime(async (ctx) => {
+          const total = await reindexSearchTerms(ctx, { batchSize: options.batch, actor: 'cli' });
+          console.log(`Done: ${referrals(total)} indexed; every referral is searchable.`);
         }),
       ),
     );

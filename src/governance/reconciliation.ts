@@ -148,10 +148,20 @@ export async function findReport(ctx: RelayContext, id: string): Promise<Reconci
   return row ? (JSON.parse(row.report) as ReconciliationReport) : undefined;
 }
 
+/**
+ * From the earliest `created_at` to the end of the latest at the precision it was written with:
+ * Relay stamps referrals to the millisecond, so a file written to the second must still cover a
+ * referral received at 10:00:05.250 when its row says 10:00:05.
+ */
 function periodOf(rows: SourceRow[]): Period | null {
   if (rows.length === 0) return null;
-  const times = rows.map((r) => r.createdAt).sort();
-  return { from: times[0] ?? '', to: times[times.length - 1] ?? '' };
+  const from = rows.map((r) => r.createdAt).sort()[0] ?? '';
+  const to =
+    rows
+      .map((r) => r.createdUntil)
+      .sort()
+      .at(-1) ?? '';
+  return { from, to };
 }
 
 /**

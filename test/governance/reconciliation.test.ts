@@ -89,7 +89,8 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
 
   it('settles the source system and period from the file and Relay, and counts everything', () => {
     assert.deepEqual(first.systems, ['test-epcr']);
-    assert.deepEqual(first.period, { from: '2026-11-25T10:58:00.000Z', to: '2026-11-25T11:00:30.000Z' });
+    // To the end of the last second the file names: it was written to the second.
+    assert.deepEqual(first.period, { from: '2026-11-25T10:58:00.000Z', to: '2026-11-25T11:00:30.999Z' });
     assert.deepEqual([first.rows, first.references, first.found], [6, 5, 4]);
     assert.deepEqual(first.counts, {
       missing: 1,
@@ -204,6 +205,22 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
       (await relay.ctx.db.kysely.selectFrom('escalations').select('id').execute()).length,
       before.length,
     );
+  });
+
+  it('tells the source system from a referral received within the second the file names', async () => {
+    relay.clock.set('2026-11-25T12:00:05.250Z');
+    await raise(relay, { source: { system: 'test-epcr', reference: 'R-SECOND' } });
+    const report = await reconcile(
+      relay.ctx,
+      'source_reference,created_at\nR-SECOND,2026-11-25T12:00:05Z\n',
+      {
+        actor: 'test',
+      },
+    );
+    assert.deepEqual(report.systems, ['test-epcr']);
+    assert.equal(report.found, 1);
+    assert.deepEqual(report.period, { from: '2026-11-25T12:00:05.000Z', to: '2026-11-25T12:00:05.999Z' });
+    assert.equal(report.counts.notInFile, 0);
   });
 
   it('takes the source system from the file when it has the column', async () => {

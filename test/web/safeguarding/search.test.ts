@@ -58,13 +58,14 @@ describeEachDialect('safeguarding search and referral pages', (dialect) => {
 
   it('names every field it cannot use', async () => {
     const response = await browser.get(
-      '/safeguarding/search?q=SR%25&from=2026-02-30&authority=atlantis&status=lost',
+      `/safeguarding/search?q=${'A'.repeat(101)}&from=2026-02-30&authority=atlantis&status=lost`,
     );
     assert.equal(response.statusCode, 400);
     assert.match(response.body, /nhsuk-error-summary/);
     for (const id of ['q', 'from', 'authority', 'status'])
       assert.match(response.body, new RegExp(`href="#${id}"`));
     assert.match(response.body, /Enter a real date for &quot;Received from&quot;/);
+    assert.match(response.body, /Search for 100 characters or fewer/);
   });
 
   it('shows the whole referral, with deliveries, escalations and timeline, and audits the view', async () => {
