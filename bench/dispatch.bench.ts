@@ -240,6 +240,9 @@ export async function compareDispatch(
             ? { ...(await benchCeiling(sink, prepared.messages, best, r + 1)), dialect }
             : await benchRelayDispatch(prepared, dialect, sink, r + 1, pgUrl),
         );
+    } catch (error) {
+      // A failed round is reported and left out (its ratio needs both runs); the others still count.
+      log(`dispatch ${dialect} round ${r + 1}: FAILED: ${String(error)}`);
     } finally {
       await prepared.relay.close();
     }
