@@ -184,7 +184,7 @@ function mapPatient(m: ReferralMapping, patient: Located): void {
   const names = asList(field(patient.value, 'name'));
   const nameIndex = Math.max(
     0,
-    names.findIndex((n) => field(n as Json, 'use') === 'official'),
+    names.findIndex((n) => field(n, 'use') === 'official'),
   );
   const name = child(patient, 'name', nameIndex);
   const given = field(name?.value, 'given');
@@ -221,7 +221,7 @@ function mapAddress(m: ReferralMapping, patient: Located): void {
   if (addresses.length === 0) return;
   const index = Math.max(
     0,
-    addresses.findIndex((a) => field(a as Json, 'use') === 'home'),
+    addresses.findIndex((a) => field(a, 'use') === 'home'),
   );
   const address = child(patient, 'address', index);
   const at = `${patient.path}.address[${index}]`;
@@ -235,10 +235,7 @@ function mapAddress(m: ReferralMapping, patient: Located): void {
   m.set('subject.address.line2', `${at}.line[1]`, lines.length > 1 ? lines.slice(1).join(', ') : undefined);
   m.set('subject.address.town', `${at}.city`, field(address?.value, 'city'));
   m.set('subject.address.postcode', `${at}.postalCode`, postcode);
-  if (
-    field(m.input, 'subject') === undefined ||
-    field(field(m.input, 'subject') as Json, 'address') === undefined
-  ) {
+  if (field(m.input, 'subject') === undefined || field(field(m.input, 'subject'), 'address') === undefined) {
     m.set('subject.address', at, {});
   }
 }

@@ -224,6 +224,47 @@ describeEachDialect('FHIR R4 $process-message', (dialect) => {
     assert.deepEqual(await rowCounts(relay), before);
   });
 
+  it('takes line breaks where the JSON API does, refuses them elsewhere, and refuses controls anywhere', async () => {
+    const multiLine = exampleBundle();
+    resourceOf(multiLine, 'ServiceRequest').note = [
+      { text: 'Found on the floor.\nNo food.' },
+      { text: 'Nephew.' },
+    ];
+    const accepted = await send(multiLine);
+    assert.equal(accepted.statusCode, 201, accepted.body);
+    const row = await findReferral(relay.ctx.db.kysely, referralIdOf(accepted));
+    assert.equal(
+      (readPayload(relay.ctx.config.dataKeys, row!) as Bundle).concern,
+      'Found on the floor.\nNo food.\n\nNephew.',
+    );
+
+    const cases: [(b: Bundle) => void, string, RegExp][] = [
+      [
+        (b) => (resourceOf(b, 'Patient').name[0].family = 'Whit\nfield'),
+        'Bundle.entry[2].resource.name[0].family',
+        /single line/,
+      ],
+      [
+        (b) => (resourceOf(b, 'Practitioner').identifier[0].value = 'WM\u0000'),
+        'Bundle.entry[6].resource.identifier[0].value',
+        /control/,
+      ],
+      [(b) => (resourceOf(b, 'Location').id = 'x\u001b'), 'Bundle.entry[4].resource.id', /control/],
+    ];
+    for (const [spoil, expression, message] of cases) {
+      const bundle = exampleBundle();
+      spoil(bundle);
+      const response = await send(bundle);
+      assert.equal(response.statusCode, 422, response.body);
+      const issues = issuesOf(response);
+      assert.deepEqual(
+        issues.map((i) => i.expression),
+        [expression],
+      );
+      assert.match(issues[0]!.diagnostics, message);
+    }
+  });
+
   it('answers what is not a referral message with a 400 OperationOutcome, never a 500', async () => {
     const header = (b: Bundle) => b.entry[0].resource;
     const cases: [string, unknown, string | undefined][] = [
