@@ -3,7 +3,7 @@ import { intakeReferral } from '../src/referrals/referral.service.ts';
 import type { OutgoingEmail } from '../src/delivery/channels/email.channel.ts';
 import { ThreadedEmailChannel } from '../src/delivery/channels/email.thread.ts';
 import { attemptDelivery } from '../src/delivery/delivery.sender.ts';
-import { meterCpu } from './lib/cpu.ts';
+import { meterCpu, OWN_PROCESS } from './lib/cpu.ts';
 import { pooledTransport } from './lib/mail.ts';
 import { benchReferral, startBenchRelay, type BenchRelay } from './lib/relay.ts';
 import type { Sink } from './lib/sink.ts';
@@ -137,7 +137,7 @@ export async function benchCeiling(
   );
   sink.reset();
   let next = 0;
-  const cpu = meterCpu({ self: () => process.pid });
+  const cpu = meterCpu({ self: () => OWN_PROCESS });
   const t0 = now();
   await Promise.all(
     Array.from({ length: config.inFlight }, async () => {
@@ -174,7 +174,7 @@ export async function benchRelayDispatch(
   const n = prepared.messages.length;
   sink.reset();
   const pg = dialect === 'postgres' && pgUrl ? pgUrl : undefined;
-  const cpu = meterCpu({ self: () => process.pid, ...(pg ? { store: () => postmasterPid(pg) } : {}) });
+  const cpu = meterCpu({ self: () => OWN_PROCESS, ...(pg ? { store: () => postmasterPid(pg) } : {}) });
   const t0 = now();
   relay.dispatcher.start();
   await waitForAll(sink, n, dispatchTimeoutMs(n), `Relay dispatcher (${dialect})`);

@@ -44,10 +44,10 @@ const scale: ScaleRow[] = [];
 let postgres: PrivatePostgres | undefined;
 
 try {
-  // Dispatch and end to end on PostgreSQL use a private server, whose CPU is read from /proc.
-  if (only.has('dispatch') || only.has('e2e')) postgres = await startBenchPostgres();
+  // Intake, dispatch and end to end on PostgreSQL use a private server, whose CPU is read from /proc.
+  if (['intake', 'dispatch', 'e2e'].some((part) => only.has(part))) postgres = await startBenchPostgres();
   for (const dialect of SCALE.dialects) {
-    if (only.has('intake')) intake.push(...(await benchIntake(dialect)));
+    if (only.has('intake')) intake.push(...(await benchIntake(dialect, postgres?.url)));
     if (only.has('dispatch')) {
       const result = await compareDispatch(dialect, sink, SCALE.burst, ROUNDS, SWEEP, postgres?.url);
       sweep.push(...result.sweep);
@@ -69,8 +69,19 @@ const e2eGroups = groupBy(e2e, (r) => `${r.workload}|${r.system}`);
 
 const tables: Table[] = [
   {
-    title: 'Intake over HTTP (durable commits, dispatcher off)',
-    head: ['dialect', 'clients', 'accepted', 'errors', 'referrals/s', 'p50 ms', 'p99 ms'],
+    title: 'Intake over HTTP (durable commits, dispatcher off; one run per level)',
+    note: 'Load from a separate process. CPU: the benchmark process, where Relay runs (HTTP, intake, SQLite), and the private PostgreSQL server.',
+    head: [
+      'dialect',
+      'clients',
+      'accepted',
+      'errors',
+      'referrals/s',
+      'p50 ms',
+      'p99 ms',
+      'CPU ms per referral',
+      'PostgreSQL CPU ms per referral',
+    ],
     rows: intake.map((r) => [
       r.dialect,
       r.clients,
@@ -79,6 +90,8 @@ const tables: Table[] = [
       r.perSecond,
       r.latencyMs.p50,
       r.latencyMs.p99,
+      r.cpuMsPerReferral,
+      r.storeCpuMsPerReferral ?? '',
     ]),
   },
   {

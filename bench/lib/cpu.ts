@@ -79,16 +79,27 @@ export function findProcess(match: (commandLine: string) => boolean): number | u
 /** What each named process tree spent between start and stop, in CPU milliseconds. */
 export type CpuReading = Record<string, number>;
 
+/** This process alone, all its threads: not its children (the load generator, the sink). */
+export const OWN_PROCESS = 'own process';
+
 /**
  * Starts counting the CPU of several process trees (the system's own process, its Redis or
  * PostgreSQL server); `pids` are asked at start and at stop, so a process restarted in between
  * is followed (its CPU before the restart is then lost, which the caller can see as a crash).
+ * OWN_PROCESS for a pid means this process without its children.
  */
-export function meterCpu(pids: Record<string, () => number | undefined>): () => CpuReading {
+export function meterCpu(
+  pids: Record<string, () => number | typeof OWN_PROCESS | undefined>,
+): () => CpuReading {
+  const own = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
   const read = () =>
     Object.fromEntries(
       Object.entries(pids).map(([name, pid]) => {
         const p = pid();
+        if (p === OWN_PROCESS) return [name, own()];
         return [name, p === undefined ? Number.NaN : processTreeCpuMs(p)];
       }),
     );

@@ -142,11 +142,11 @@ export async function startBenchRelay(
 }
 
 /** A distinct, valid referral routed to one team with one email delivery (B15 → birmingham-adults). */
-export function benchReferral(run: string, i: number): ReferralBody {
+export function benchReferral(run: string, i: number, nowMs = Date.now()): ReferralBody {
   const base = exampleReferral();
   return {
     ...base,
     source: { system: 'bench', reference: `BENCH-${run}-${i}` },
-    incident: { ...base.incident, occurredAt: new Date(Date.now() - 60_000).toISOString() },
+    incident: { ...base.incident, occurredAt: new Date(nowMs - 60_000).toISOString() },
   };
 }

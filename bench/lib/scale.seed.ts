@@ -38,9 +38,10 @@ const TIMESTAMP_COLUMNS = /(_at|_by|_until)$/;
 export async function seedScale(ctx: RelayContext, rows: number): Promise<void> {
   const db = ctx.db.kysely;
   const pg = ctx.db.dialect === 'postgres';
-  const { id } = await intakeReferral(ctx, benchReferral('template', 0), { actor: 'bench' });
+  const nowMs = ctx.clock.now().getTime();
+  const { id } = await intakeReferral(ctx, benchReferral('template', 0, nowMs), { actor: 'bench' });
   await assertOneRoute(ctx, id);
-  const base = new Date().toISOString();
+  const base = new Date(nowMs).toISOString();
   const series = pg
     ? `generate_series(1, ${rows}) as s(i)`
     : `(with recursive s(i) as (select 1 union all select i + 1 from s where i < ${rows}) select i from s) as s`;

@@ -4,6 +4,7 @@ import { systemClock } from '../../src/clock.ts';
 import { openDatabase, type Dialect } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { importDirectory } from '../../src/directory/directory.service.ts';
+import { inheritedClockEnv } from '../../test/helpers/clock.ts';
 import { freePort } from '../../test/helpers/process.ts';
 import { supervise, type Supervised } from './child.ts';
 import { benchDirectory } from './directory.ts';
@@ -31,12 +32,11 @@ export interface ChildSystem {
 
 /**
  * A child's environment: nothing of the harness's but PATH and HOME, and the fake clock when the
- * harness runs under one (RELAY_FAKE_NOW with NODE_OPTIONS' preload, as scripts/test.mjs sets them),
- * so a run at a faked hour fakes it for every system alike.
+ * harness runs under one (RELAY_FAKE_NOW, as scripts/test.mjs sets it; test/helpers/clock.ts), so
+ * a run at a faked hour fakes it for every system alike.
  */
-export function baseEnv(): NodeJS.ProcessEnv {
-  const { PATH, HOME, RELAY_FAKE_NOW, NODE_OPTIONS } = process.env;
-  return { PATH, HOME, ...(RELAY_FAKE_NOW ? { RELAY_FAKE_NOW, NODE_OPTIONS } : {}) };
+function baseEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...inheritedClockEnv() };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RelayContext } from '../context.ts';
 import { changeUser, listUsers, resetPassword, type UserAction } from '../web/admin/users.admin.ts';
+import { resetSecondFactor } from '../access/second-factor.service.ts';
 import { command, openRuntime } from './runtime.ts';
 
 /** Runs `body` on an open runtime and closes it, whatever happens. */
@@ -31,7 +32,7 @@ const DONE: Record<UserAction, string> = {
 };
 
 /**
- * `relay user list|disable|enable|unlock|reset-password`: what an admin does on the Users page, for
+ * `relay user list|disable|enable|unlock|reset-password|reset-mfa`: what an admin does on the Users page, for
  * the operator on a server when no admin can sign in. Each change is audited with actor `cli`.
  */
 export function registerUserCommands(user: Command): void {
@@ -72,6 +73,21 @@ export function registerUserCommands(user: Command): void {
         ),
       );
   }
+  user
+    .command('reset-mfa')
+    .description(
+      "Remove an account's second factor (authenticator app and recovery codes) and end its sessions; with MFA_LOCAL=required they set up a new one at next sign-in (audited)",
+    )
+    .argument('<email>', 'the email address they sign in with')
+    .requiredOption('--reason <text>', 'why (audited)')
+    .action(
+      command((email: string, options: { reason: string }) =>
+        withRuntime(async (ctx) => {
+          await resetSecondFactor(ctx, await userIdFor(ctx, email), 'cli', options.reason);
+          console.log(`Second factor reset (signed out everywhere): ${email}.`);
+        }),
+      ),
+    );
   user
     .command('reset-password')
     .description(

@@ -36,6 +36,8 @@ const PUBLIC = [
   // Signing in with an organisation (OIDC) and the public key set its client uses: open, like sign-in.
   /^\/sign-in\/oidc\//,
   /^\/oidc\/jwks\.json$/,
+  // The code after a password: guarded by its own challenge cookie, not a session (none exists yet).
+  /^\/sign-in\/second-factor$/,
   /^\/assets\//,
   /^\/ack\//,
   /^\/api\//,
