@@ -131,7 +131,7 @@ export class MessageBundle {
     });
   }
 
-  firstOfType(type: string): Located | undefined {
-    return this.entries.find((entry) => field(entry.value, 'resourceType') === type);
+  firstOfType(type: string, where: (entry: Located) => boolean = () => true): Located | undefined {
+    return this.entries.find((entry) => field(entry.value, 'resourceType') === type && where(entry));
   }
 }

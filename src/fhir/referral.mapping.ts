@@ -75,6 +75,16 @@ function setIn(target: Json, [key, ...rest]: string[], value: unknown): void {
   setIn(inner, rest, value);
 }
 
+/**
+ * Parts of one field written as several FHIR strings (given names, address lines, notes), joined;
+ * a part that is not a string is passed on alone, for the schema to refuse as not text.
+ */
+function joined(parts: unknown[], separator: string): unknown {
+  const odd = parts.find((p) => typeof p !== 'string');
+  if (odd !== undefined) return odd;
+  return parts.length === 0 ? undefined : parts.join(separator);
+}
+
 /** The value[x] of the first extension `url` on `from`, and its FHIRPath. */
 function extensionValue(from: Located | undefined, url: string, type: string): [string, unknown] {
   const found = extensionsOf(from, url)[0];
@@ -116,7 +126,14 @@ function follow(
 
 function mapServiceRequest(m: ReferralMapping, request: Located): void {
   const at = request.path;
-  m.set('referralType', `${at}.category`, codeFrom(child(request, 'category', 0), REFERRAL_TYPE_SYSTEM));
+  const categories = asList(field(request.value, 'category')).map((_, i) =>
+    codeFrom(child(request, 'category', i), REFERRAL_TYPE_SYSTEM),
+  );
+  m.set(
+    'referralType',
+    `${at}.category`,
+    categories.find((code) => code !== undefined),
+  );
   const priority = field(request.value, 'priority');
   if (
     priority === undefined ||
@@ -149,11 +166,8 @@ function mapServiceRequest(m: ReferralMapping, request: Located): void {
           return code ?? '';
         }),
   );
-  const notes = asList(field(request.value, 'note')).map(
-    (note, i) => field(child(request, 'note', i)?.value, 'text') ?? note,
-  );
-  const concern = notes.every((text) => typeof text === 'string') ? notes.join('\n\n') : notes[0];
-  m.set('concern', `${at}.note.text`, notes.length === 0 ? undefined : concern);
+  const notes = asList(field(request.value, 'note')).map((note) => field(note, 'text') ?? note);
+  m.set('concern', `${at}.note.text`, joined(notes, '\n\n'));
   const vulnerabilities = extensionsOf(request, EXTENSION.vulnerability);
   m.set(
     'vulnerabilities',
@@ -191,7 +205,7 @@ function mapPatient(m: ReferralMapping, patient: Located): void {
   m.set(
     'subject.givenName',
     `${at}.name[${nameIndex}].given`,
-    Array.isArray(given) ? given.join(' ') || undefined : given,
+    Array.isArray(given) ? joined(given, ' ') : given,
   );
   m.set('subject.familyName', `${at}.name[${nameIndex}].family`, field(name?.value, 'family'));
   m.set('subject.dateOfBirth', `${at}.birthDate`, field(patient.value, 'birthDate'));
@@ -232,7 +246,7 @@ function mapAddress(m: ReferralMapping, patient: Located): void {
   }
   const lines = asList(field(address?.value, 'line'));
   m.set('subject.address.line1', `${at}.line[0]`, lines[0]);
-  m.set('subject.address.line2', `${at}.line[1]`, lines.length > 1 ? lines.slice(1).join(', ') : undefined);
+  m.set('subject.address.line2', `${at}.line[1]`, joined(lines.slice(1), ', '));
   m.set('subject.address.town', `${at}.city`, field(address?.value, 'city'));
   m.set('subject.address.postcode', `${at}.postalCode`, postcode);
   if (field(m.input, 'subject') === undefined || field(field(m.input, 'subject'), 'address') === undefined) {
@@ -266,24 +280,32 @@ function mapEncounter(m: ReferralMapping, bundle: MessageBundle, encounter: Loca
   );
 }
 
-/** The referrer: the requester is a PractitionerRole (with its Practitioner) or a Practitioner. */
+/**
+ * The referrer: the requester is a PractitionerRole (with its Practitioner), or a Practitioner whose
+ * PractitionerRole, if the Bundle has one, is the entry that refers to it (as BaRS's examples do).
+ */
 function mapReferrer(m: ReferralMapping, bundle: MessageBundle, request: Located): void {
   const requester = child(request, 'requester');
   const expression = `${request.path}.requester`;
   const found = follow(m, bundle, 'referrer', requester, expression, ['PractitionerRole', 'Practitioner']);
   if (!found) return;
-  const role = field(found.value, 'resourceType') === 'PractitionerRole' ? found : undefined;
-  const person = role ? bundle.resolve(child(role, 'practitioner'), ['Practitioner']) : found;
+  const isRole = field(found.value, 'resourceType') === 'PractitionerRole';
+  const person = isRole ? bundle.resolve(child(found, 'practitioner'), ['Practitioner']) : found;
+  const role = isRole
+    ? found
+    : bundle.firstOfType(
+        'PractitionerRole',
+        (r) => bundle.resolve(child(r, 'practitioner'), ['Practitioner']) === found,
+      );
   if (!person) {
-    m.problem('referrer', `${role?.path}.practitioner`, 'Must refer to a Practitioner entry in this Bundle.');
+    m.problem('referrer', `${found.path}.practitioner`, 'Must refer to a Practitioner entry in this Bundle.');
     return;
   }
   const name = child(person, 'name', 0);
   const given = asList(field(name?.value, 'given'));
-  const text =
-    field(name?.value, 'text') ??
-    ([...given, field(name?.value, 'family')].filter((p) => typeof p === 'string').join(' ') || undefined);
-  m.set('referrer.name', `${person.path}.name[0]`, text);
+  const family = field(name?.value, 'family');
+  const parts = family === undefined ? given : [...given, family];
+  m.set('referrer.name', `${person.path}.name[0]`, field(name?.value, 'text') ?? joined(parts, ' '));
   const code = child(role, 'code', 0);
   const roleText = field(code?.value, 'text') ?? field(child(code, 'coding', 0)?.value, 'display');
   m.set('referrer.role', role ? `${role.path}.code[0]` : expression, roleText);
