@@ -124,73 +124,65 @@ function follow(
   return found;
 }
 
-function mapServiceRequest(m: ReferralMapping, request: Located): void {
+/** Relay's codes from the ServiceRequest: the referral type, the urgency and the categories. */
+function mapRequestCodes(m: ReferralMapping, request: Located): void {
   const at = request.path;
-  const categories = asList(field(request.value, 'category')).map((_, i) =>
+  const types = asList(field(request.value, 'category')).map((_, i) =>
     codeFrom(child(request, 'category', i), REFERRAL_TYPE_SYSTEM),
   );
   m.set(
     'referralType',
     `${at}.category`,
-    categories.find((code) => code !== undefined),
+    types.find((code) => code !== undefined),
   );
   const priority = field(request.value, 'priority');
-  if (
-    priority === undefined ||
-    typeof priority !== 'string' ||
-    Object.hasOwn(URGENCY_OF_PRIORITY, priority)
-  ) {
-    m.set(
-      'urgency',
-      `${at}.priority`,
-      typeof priority === 'string' ? URGENCY_OF_PRIORITY[priority] : priority,
-    );
-  } else {
+  const urgency = URGENCY_OF_PRIORITY.get(priority);
+  if (priority !== undefined && urgency === undefined) {
     m.problem('urgency', `${at}.priority`, 'Must be one of: routine, urgent, asap, stat.');
+  } else {
+    m.set('urgency', `${at}.priority`, urgency);
   }
   const reasons = asList(field(request.value, 'reasonCode'));
-  m.set(
-    'categories',
-    `${at}.reasonCode`,
-    reasons.length === 0
-      ? undefined
-      : reasons.map((_, i) => {
-          const code = codeFrom(child(request, 'reasonCode', i), CATEGORY_SYSTEM);
-          if (code === undefined)
-            m.problem(
-              `categories.${i}`,
-              `${at}.reasonCode[${i}]`,
-              `Must have a coding from ${CATEGORY_SYSTEM}.`,
-            );
-          else m.from(`categories.${i}`, `${at}.reasonCode[${i}]`);
-          return code ?? '';
-        }),
-  );
+  const categories = reasons.map((_, i) => {
+    const code = codeFrom(child(request, 'reasonCode', i), CATEGORY_SYSTEM);
+    const where = `${at}.reasonCode[${i}]`;
+    if (code === undefined)
+      m.problem(`categories.${i}`, where, `Must have a coding from ${CATEGORY_SYSTEM}.`);
+    else m.from(`categories.${i}`, where);
+    return code ?? '';
+  });
+  m.set('categories', `${at}.reasonCode`, reasons.length === 0 ? undefined : categories);
+}
+
+function mapAllegedPerson(m: ReferralMapping, request: Located): void {
+  const alleged = extensionsOf(request, EXTENSION.allegedPerson)[0];
+  m.from('allegedPerson', `${request.path}.extension('${EXTENSION.allegedPerson}')`);
+  if (!alleged) return;
+  for (const part of ['name', 'relationship', 'details'] as const) {
+    const value = field(extensionsOf(alleged, part)[0]?.value, 'valueString');
+    m.set(`allegedPerson.${part}`, `${alleged.path}.extension('${part}').value`, value);
+  }
+  // Present but empty: the schema then asks for a name or relationship, on this extension.
+  if (field(m.input, 'allegedPerson') === undefined) m.set('allegedPerson', alleged.path, {});
+}
+
+function mapServiceRequest(m: ReferralMapping, request: Located): void {
+  mapRequestCodes(m, request);
   const notes = asList(field(request.value, 'note')).map((note) => field(note, 'text') ?? note);
-  m.set('concern', `${at}.note.text`, joined(notes, '\n\n'));
-  const vulnerabilities = extensionsOf(request, EXTENSION.vulnerability);
+  m.set('concern', `${request.path}.note.text`, joined(notes, '\n\n'));
+  const vulnerabilities = extensionsOf(request, EXTENSION.vulnerability).map((v, i) => {
+    m.from(`vulnerabilities.${i}`, `${v.path}.value`);
+    return field(v.value, 'valueCode');
+  });
   m.set(
     'vulnerabilities',
-    `${at}.extension('${EXTENSION.vulnerability}')`,
-    vulnerabilities.length === 0
-      ? undefined
-      : vulnerabilities.map((v, i) => {
-          m.from(`vulnerabilities.${i}`, `${v.path}.value`);
-          return field(v.value, 'valueCode');
-        }),
+    `${request.path}.extension('${EXTENSION.vulnerability}')`,
+    vulnerabilities.length === 0 ? undefined : vulnerabilities,
   );
   setExtension(m, 'householdChildren', request, EXTENSION.householdChildren, 'Integer');
   setExtension(m, 'actionsTaken', request, EXTENSION.actionsTaken, 'String');
   setExtension(m, 'otherAgencies', request, EXTENSION.otherAgencies, 'String');
-  const alleged = extensionsOf(request, EXTENSION.allegedPerson)[0];
-  m.from('allegedPerson', `${at}.extension('${EXTENSION.allegedPerson}')`);
-  if (alleged) {
-    for (const part of ['name', 'relationship', 'details'] as const) {
-      const value = field(extensionsOf(alleged, part)[0]?.value, 'valueString');
-      m.set(`allegedPerson.${part}`, `${alleged.path}.extension('${part}').value`, value);
-    }
-    if (field(m.input, 'allegedPerson') === undefined) m.set('allegedPerson', alleged.path, {});
-  }
+  mapAllegedPerson(m, request);
 }
 
 function mapPatient(m: ReferralMapping, patient: Located): void {

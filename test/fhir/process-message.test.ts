@@ -113,6 +113,16 @@ describeEachDialect('FHIR R4 $process-message', (dialect) => {
         'Bundle.entry[1].resource.priority',
       ],
       [
+        'priority by an inherited name',
+        (b) => (resourceOf(b, 'ServiceRequest').priority = 'constructor'),
+        'Bundle.entry[1].resource.priority',
+      ],
+      [
+        'priority a number',
+        (b) => (resourceOf(b, 'ServiceRequest').priority = 1),
+        'Bundle.entry[1].resource.priority',
+      ],
+      [
         'category',
         (b) => (resourceOf(b, 'ServiceRequest').category = []),
         'Bundle.entry[1].resource.category',
