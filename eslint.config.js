@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'data', 'coverage', 'bench/results', 'docs/screenshots'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'data',
+      'coverage',
+      'bench/results',
+      'docs/screenshots',
+      '.venv-ci',
+      '.schemathesis',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

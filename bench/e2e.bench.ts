@@ -1,49 +1,102 @@
 import { randomBytes } from 'node:crypto';
 import type { Dialect } from '../src/db/database.ts';
+import { meterCpu } from './lib/cpu.ts';
 import { endToEnd, type EndToEndRow } from './lib/e2e.ts';
-import { closedLoop, jsonPoster, steadyRate } from './lib/load.ts';
-import { benchReferral, PG_URL } from './lib/relay.ts';
+import { loadFromProcess } from './lib/load.process.ts';
+import { removePeerStore, type PeerKind } from './lib/peers.ts';
 import type { Sink } from './lib/sink.ts';
-import { log, now, sampleProcessMemory } from './lib/stats.ts';
-import { createDatabase, dropDatabase, sqliteFile, type FreshDatabase } from './lib/stores.ts';
-import { relayChild, type ChildSystem } from './lib/systems.ts';
+import { alternatingOrder, log, sampleProcessMemory } from './lib/stats.ts';
+import {
+  createDatabase,
+  findPostgresBinaries,
+  postmasterPid,
+  sqliteFile,
+  startPrivatePostgres,
+  startPrivateRedis,
+  type FreshDatabase,
+  type PrivatePostgres,
+  type PrivateRedis,
+} from './lib/stores.ts';
+import { peerChild, relayChild, type ChildSystem } from './lib/systems.ts';
 import { SCALE } from './scale.config.ts';
 
 export type Workload = 'steady' | 'burst';
 
+/** A system under test with the store whose CPU counts as its own (none for Relay on SQLite). */
+interface Contender {
+  name: string;
+  make(): Promise<ChildSystem>;
+  storePid?: () => number | undefined;
+}
+
 /**
- * Starts the system's process, drives its HTTP intake from this process with the same steady rate or
- * burst, joins the accepted referrals to the sink's 250s, and samples the system's process's RSS from
- * the start of the load until the last message arrived. Closes the system whatever happens.
+ * Starts the system's process, drives its HTTP intake from a separate load process with the same
+ * steady rate or burst, joins the accepted referrals to the sink's 250s, and reads the CPU of the
+ * system's process tree and of its store's server over the run, and its memory. Closes the system
+ * whatever happens.
  */
 export async function driveEndToEnd(
-  system: ChildSystem,
+  contender: Contender,
   workload: Workload,
   sink: Sink,
+  round: number,
 ): Promise<EndToEndRow> {
+  const system = await contender.make();
   try {
     await system.process.start();
-    const post = jsonPoster(system.postUrl, system.headers, (i) => benchReferral(`e2e-${workload}`, i));
+    await warmUp(system, sink);
     sink.reset();
     const stopSampling = sampleProcessMemory(() => system.process.pid);
-    const t0 = now();
-    const load =
+    const stopCpu = meterCpu({
+      system: () => system.process.pid,
+      ...(contender.storePid ? { store: contender.storePid } : {}),
+    });
+    const run = `e2e-${workload}-${randomBytes(3).toString('hex')}`;
+    const job = { url: system.postUrl, headers: system.headers, run };
+    const load = await loadFromProcess(
       workload === 'steady'
-        ? await steadyRate(post, SCALE.steadyRate, SCALE.steadyRate * SCALE.steadySeconds)
-        : await closedLoop(post, 64, SCALE.burst);
+        ? { ...job, ratePerSecond: SCALE.steadyRate, total: SCALE.steadyRate * SCALE.steadySeconds }
+        : { ...job, clients: 64, total: SCALE.burst },
+    );
     if (load.firstError) log(`${system.name} ${workload}: first error ${load.firstError}`);
-    const row = await endToEnd(system.name, describe(workload), sink, load, t0, 20 * 60_000);
+    const row = await endToEnd(system.name, describe(workload), sink, load, deliveryTimeoutMs());
+    row.cpuMs = stopCpu();
     row.memory = stopSampling();
+    row.round = round;
+    if (!row.complete)
+      log(`${system.name} ${workload}: FAILED, ${row.delivered} of ${row.accepted} emails arrived in time`);
     if (system.process.crashes > 0)
       log(`${system.name} ${workload}: the process crashed; its last output:\n${system.process.tail()}`);
     log(
-      `${system.name} ${workload}: ${row.deliveredPerSecond}/s delivered, p50=${row.latencyMs.p50} p99=${row.latencyMs.p99} ms, ` +
-        `peak RSS ${row.memory.peakRssMiB} MiB (VmHWM ${row.memory.hwmMiB ?? '?'} MiB)`,
+      `${system.name} ${workload} round ${round}: ${row.deliveredPerSecond}/s, makespan ${row.makespanSeconds} s, ` +
+        `p99 ${row.fromSubmissionMs.p99} ms from submission, ${row.fromAcceptanceMs.p99} ms from acceptance`,
     );
     return row;
   } finally {
     await system.close();
   }
+}
+
+/** Warm-up referrals before each measured run: JIT, connection pools, prepared statements, the SMTP pool. */
+const WARM_UP = 50;
+
+async function warmUp(system: ChildSystem, sink: Sink): Promise<void> {
+  sink.reset();
+  const run = `warm-up-${randomBytes(3).toString('hex')}`;
+  const load = await loadFromProcess({
+    url: system.postUrl,
+    headers: system.headers,
+    run,
+    clients: 4,
+    total: WARM_UP,
+  });
+  if (!(await sink.waitFor(load.accepted.length, 60_000)))
+    throw new Error(`${system.name}: the warm-up's emails did not arrive within 60 s`);
+}
+
+/** Long enough for the slowest system seen (about 75 emails/s), not so long that a lost email hangs the run. */
+function deliveryTimeoutMs(): number {
+  return Math.max(60_000, SCALE.burst * 40);
 }
 
 export function describe(workload: Workload): string {
@@ -52,19 +105,102 @@ export function describe(workload: Workload): string {
     : `burst of ${SCALE.burst} (64 clients)`;
 }
 
-/** A fresh database for one run: a SQLite file, or a new database on the shared PostgreSQL server. */
-async function freshDatabase(dialect: Dialect): Promise<FreshDatabase> {
-  if (dialect === 'sqlite') return sqliteFile('relay-bench-e2e-');
-  const name = `bench_e2e_${randomBytes(4).toString('hex')}`;
-  return { url: await createDatabase(PG_URL, name), drop: () => dropDatabase(PG_URL, name) };
+/** Private servers for the comparison: their CPU is read from /proc, and no other engineer's work is in it. */
+interface Stores {
+  postgres: PrivatePostgres;
+  redis: { label: string; server: PrivateRedis }[];
 }
 
-/** A real `relay start` process (dispatcher and watchdog on production timers) on a fresh database. */
-export async function benchRelayEndToEnd(
-  dialect: Dialect,
+/** A private PostgreSQL server (initdb'd for the run; fsync and synchronous_commit at their defaults). */
+export async function startBenchPostgres(): Promise<PrivatePostgres> {
+  const bindir = findPostgresBinaries();
+  if (!bindir) throw new Error('the benchmark needs the PostgreSQL server binaries (PG_BINDIR)');
+  return startPrivatePostgres(bindir);
+}
+
+async function startStores(postgres: PrivatePostgres): Promise<Stores> {
+  // The machine's Redis configuration (nothing on disk), and every write fsynced before its answer,
+  // the durability Relay's commits have.
+  const redis = [
+    { label: 'Redis appendonly no', server: await startPrivateRedis({ appendonly: false }) },
+    {
+      label: 'Redis appendfsync always',
+      server: await startPrivateRedis({ appendonly: true, appendfsync: 'always' }),
+    },
+  ];
+  return { postgres, redis };
+}
+
+function contenders(sink: Sink, stores: Stores): Contender[] {
+  const pg = stores.postgres;
+  const pgPid = () => postmasterPid(pg.url);
+  const relay = (dialect: Dialect): Contender => ({
+    name: `Relay (${dialect})`,
+    make: async () => relayChild(dialect, sink, await relayDatabase(dialect, pg), { actor: 'bench' }),
+    ...(dialect === 'postgres' ? { storePid: pgPid } : {}),
+  });
+  const peer = (
+    kind: PeerKind,
+    stores_: Parameters<typeof peerChild>[3],
+    storePid: () => number | undefined,
+  ) => ({
+    name: kind,
+    storePid,
+    make: async (): Promise<ChildSystem> => {
+      const hex = randomBytes(4).toString('hex');
+      const namespace = kind === 'bullmq' ? `bench-e2e-${hex}` : `pgboss_e2e_${hex}`;
+      const child = await peerChild(kind, sink, namespace, stores_);
+      return {
+        ...child,
+        close: async () => {
+          await child.close();
+          await removePeerStore(kind, child.store);
+        },
+      };
+    },
+  });
+  return [
+    ...SCALE.dialects.map(relay),
+    ...stores.redis.map(({ label, server }) =>
+      peer('bullmq', { redis: server, label: `(${label})` }, () => server.pid),
+    ),
+    peer('pg-boss', { pgUrl: pg.url }, pgPid),
+  ];
+}
+
+async function relayDatabase(dialect: Dialect, pg: PrivatePostgres): Promise<FreshDatabase> {
+  if (dialect === 'sqlite') return sqliteFile('relay-bench-e2e-');
+  // Dropped with the private server at the end of the comparison.
+  const url = await createDatabase(pg.url, `bench_e2e_${randomBytes(4).toString('hex')}`);
+  return { url, drop: async () => undefined };
+}
+
+/**
+ * Relay on each engine and the peers (BullMQ on Redis with and without fsync, pg-boss), `rounds`
+ * times in alternating order for each workload, each run on a fresh process and a fresh store.
+ */
+export async function compareEndToEnd(
   sink: Sink,
-  workload: Workload,
-): Promise<EndToEndRow> {
-  const relay = await relayChild(dialect, sink, await freshDatabase(dialect), { actor: 'bench' });
-  return driveEndToEnd(relay, workload, sink);
+  workloads: Workload[],
+  rounds: number,
+  postgres: PrivatePostgres,
+): Promise<EndToEndRow[]> {
+  const stores = await startStores(postgres);
+  const rows: EndToEndRow[] = [];
+  try {
+    for (const workload of workloads) {
+      const order = alternatingOrder(contenders(sink, stores), rounds);
+      for (const [r, contendersInRound] of order.entries())
+        for (const contender of contendersInRound) {
+          // One failed run is reported and costs only its own row, not the other rounds' figures.
+          const row = await driveEndToEnd(contender, workload, sink, r + 1).catch((error: unknown) => {
+            log(`${contender.name} ${workload} round ${r + 1}: FAILED: ${String(error)}`);
+          });
+          if (row) rows.push(row);
+        }
+    }
+  } finally {
+    for (const { server } of stores.redis) await server.destroy();
+  }
+  return rows;
 }

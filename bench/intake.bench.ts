@@ -1,6 +1,8 @@
 import type { Dialect } from '../src/db/database.ts';
-import { closedLoop, jsonPoster } from './lib/load.ts';
-import { benchReferral, startBenchRelay } from './lib/relay.ts';
+import { meterCpu, OWN_PROCESS } from './lib/cpu.ts';
+import { loadFromProcess } from './lib/load.process.ts';
+import { postmasterPid } from './lib/stores.ts';
+import { startBenchRelay } from './lib/relay.ts';
 import { startSink } from './lib/sink.ts';
 import { log, round, summarise, type Summary } from './lib/stats.ts';
 import { SCALE } from './scale.config.ts';
@@ -12,6 +14,10 @@ export interface IntakeRow {
   errors: number;
   perSecond: number;
   latencyMs: Summary;
+  /** CPU of this process (Relay runs in it; the load does not) per accepted referral. */
+  cpuMsPerReferral: number;
+  /** CPU of the private PostgreSQL server (postmaster and backends) per accepted referral. */
+  storeCpuMsPerReferral?: number;
 }
 
 /**
@@ -19,22 +25,25 @@ export interface IntakeRow {
  * synchronous=FULL; PostgreSQL's default synchronous_commit=on). The dispatcher is not running, so
  * this is intake alone.
  */
-export async function benchIntake(dialect: Dialect): Promise<IntakeRow[]> {
+export async function benchIntake(dialect: Dialect, pgUrl?: string): Promise<IntakeRow[]> {
   const sink = await startSink();
-  const relay = await startBenchRelay(dialect, sink.url);
+  const relay = await startBenchRelay(dialect, sink.url, {}, pgUrl);
+  const pg = dialect === 'postgres' ? pgUrl : undefined;
   const rows: IntakeRow[] = [];
   try {
-    const post = jsonPoster(
-      `${relay.baseUrl}/api/v1/referrals`,
-      { authorization: `Bearer ${relay.key}` },
-      (i) => benchReferral('intake', i),
-    );
-    await closedLoop(post, 4, 50, 1_000_000); // warm-up: JIT, connection pool, prepared statements
-    let offset = 0;
+    const job = {
+      url: `${relay.baseUrl}/api/v1/referrals`,
+      headers: { authorization: `Bearer ${relay.key}` },
+    };
+    // warm-up: JIT, connection pool, prepared statements
+    await loadFromProcess({ ...job, run: 'intake-warm-up', clients: 4, total: 50 });
     for (const clients of SCALE.intakeClients) {
       const total = clients === 1 ? Math.ceil(SCALE.intakeRequests / 4) : SCALE.intakeRequests;
-      const result = await closedLoop(post, clients, total, offset);
-      offset += total;
+      // From a process of its own: in this one the clients would share Relay's event loop.
+      const cpu = meterCpu({ self: () => OWN_PROCESS, ...(pg ? { store: () => postmasterPid(pg) } : {}) });
+      const result = await loadFromProcess({ ...job, run: `intake-${clients}`, clients, total });
+      const used = cpu();
+      const accepted = result.accepted.length;
       const row: IntakeRow = {
         dialect,
         clients,
@@ -42,6 +51,8 @@ export async function benchIntake(dialect: Dialect): Promise<IntakeRow[]> {
         errors: result.errors,
         perSecond: round((result.accepted.length / result.durationMs) * 1000),
         latencyMs: summarise(result.accepted.map((a) => a.acceptedAt - a.sentAt)),
+        cpuMsPerReferral: round((used.self ?? Number.NaN) / accepted, 2),
+        ...(used.store !== undefined ? { storeCpuMsPerReferral: round(used.store / accepted, 2) } : {}),
       };
       if (result.firstError) log(`intake ${dialect} ${clients}: first error ${result.firstError}`);
       log(

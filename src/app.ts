@@ -11,6 +11,7 @@ import { registerProblemHandlers } from './http/problem.ts';
 import { createLogger, type RelayLogger } from './http/logger.ts';
 import { RelayError } from './errors.ts';
 import { registerReferralRoutes } from './referrals/referral.routes.ts';
+import { registerFhirRoutes } from './fhir/fhir.routes.ts';
 import { registerWeb } from './web/web.plugin.ts';
 import { registerMailCatcherRoutes } from './mailcatcher/mailcatcher.routes.ts';
 
@@ -85,6 +86,7 @@ export function buildApp(ctx: RelayContext, options: AppOptions = {}): FastifyIn
 
   registerWeb(app, ctx, { mailbox: options.mailCatcher === true });
   registerReferralRoutes(app, ctx);
+  registerFhirRoutes(app, ctx);
   registerAcknowledgementRoutes(app, ctx);
   registerEscalationRoutes(app, ctx);
   registerManifestRoutes(app, ctx);

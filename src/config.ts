@@ -3,6 +3,7 @@ import { readOidcConfig, type OidcConfig } from './config.oidc.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
 export type RelayEnv = 'development' | 'test' | 'production';
+export type MfaLocal = 'required' | 'optional';
 
 export type SmtpTls = 'starttls' | 'implicit' | 'off';
 
@@ -81,6 +82,11 @@ export interface Config {
   sessionMaxAgeMs: number;
   /** LOCAL_SIGN_IN=off: no password sign-in at all, only the identity providers. */
   localSignIn: boolean;
+  /**
+   * MFA_LOCAL: `required` (the default in production) makes every password sign-in follow with a
+   * TOTP code, enrolling the person at their first; `optional` asks only people already enrolled.
+   */
+  mfaLocal: MfaLocal;
   oidc: OidcConfig;
   /**
    * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
@@ -283,6 +289,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     signInRateLimit: read('SIGN_IN_RATE_LIMIT', 10, parsePositiveInteger),
     sessionMaxAgeMs: read('SESSION_MAX_AGE', 12 * HOUR, parsePositiveDuration),
     localSignIn: read('LOCAL_SIGN_IN', true, parseOnOff),
+    mfaLocal: read<MfaLocal>('MFA_LOCAL', production ? 'required' : 'optional', parseMfaLocal),
     oidc: readOidcConfig(env, production, problems),
     trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
@@ -383,6 +390,11 @@ function smtpTlsProblems(production: boolean, tls: SmtpTls, smtpUrl: string | un
 function parseAuditKey(raw: string): string {
   if (raw.length < 32) throw new Error('must be at least 32 characters (e.g. openssl rand -base64 32)');
   return raw;
+}
+
+function parseMfaLocal(raw: string): MfaLocal {
+  if (raw === 'required' || raw === 'optional') return raw;
+  throw new Error('must be required or optional');
 }
 
 function parseRelayEnv(raw: string): RelayEnv {

@@ -12,6 +12,7 @@ import {
 } from './assurance/escalation.routes.ts';
 import { ListQuery as ReferralListQuery } from './referrals/referral.routes.ts';
 import { DisputeBody } from './assurance/manifest.routes.ts';
+import { fhirPaths, fhirSchemas } from './fhir/fhir.openapi.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' });
@@ -226,7 +227,13 @@ function probePaths() {
 
 /** The OpenAPI document, generated from the same zod schemas that validate and shape the API. */
 export function openApiDocument() {
-  return withUniversalProblems(baseDocument());
+  const document = withUniversalProblems(baseDocument());
+  // The FHIR API answers every error as an OperationOutcome, so its paths document their own.
+  return {
+    ...document,
+    components: { ...document.components, schemas: { ...document.components.schemas, ...fhirSchemas() } },
+    paths: { ...document.paths, ...fhirPaths() },
+  };
 }
 
 /**

@@ -3,7 +3,9 @@ import { Queue, Worker } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
-import { benchMail, pooledTransport } from './mail.ts';
+import type { OutgoingEmail } from '../../src/delivery/channels/email.channel.ts';
+import { ThreadedEmailChannel } from '../../src/delivery/channels/email.thread.ts';
+import { benchMail } from './mail.ts';
 import { adminQuery, PG_URL } from './relay.ts';
 
 export type PeerKind = 'bullmq' | 'pg-boss';
@@ -53,16 +55,25 @@ interface MailJob {
 
 /**
  * The queue people would use instead: an HTTP endpoint that takes the same referral JSON and
- * enqueues a job, and a worker that sends it with a pooled Nodemailer transport (5 connections), in
- * one process, as a small service would be deployed. Each is set up as its documentation recommends:
+ * enqueues a job, and a worker that sends it with a pooled Nodemailer transport (5 connections) on
+ * a thread of its own (Relay's ThreadedEmailChannel), in one process, as a small service would be deployed. Each is set up as its documentation recommends:
  * BullMQ a Worker with `concurrency` and retries with exponential back-off, error listeners on the
  * worker and the queue; pg-boss `work()` with a batch and its shortest polling interval. The same code
  * runs in the benchmark's process and, for the chaos run, as a child process (peer.main.ts).
  */
 export async function startPeer(kind: PeerKind, smtpUrl: string, options: PeerOptions = {}): Promise<Peer> {
-  const transport = pooledTransport(smtpUrl, 5, options.timeoutMs);
+  // Relay's own email thread (5 pooled connections), so the peers have Relay's thread layout: HTTP,
+  // queue and worker on the main thread, MIME and SMTP on another.
+  const email = new ThreadedEmailChannel({
+    smtpUrl,
+    poolSize: 5,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    tls: 'off',
+  });
   const send = async (job: MailJob) => {
-    await transport.sendMail(benchMail(job.id, job.ref));
+    const outcome = await email.send(outgoing(benchMail(job.id, job.ref)));
+    // The queue's retry policy decides what happens next, as with Nodemailer's own rejection.
+    if (outcome.kind !== 'sent') throw new Error(outcome.detail);
   };
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
   const store = kind === 'bullmq' ? await startBullmq(send, options) : await startPgBoss(send, options);
@@ -76,8 +87,22 @@ export async function startPeer(kind: PeerKind, smtpUrl: string, options: PeerOp
     close: async () => {
       await app.close();
       await store.stop();
-      transport.close();
+      email.close();
     },
+  };
+}
+
+/** benchMail's fields as Relay's channel takes them. */
+function outgoing(mail: ReturnType<typeof benchMail>): OutgoingEmail {
+  return {
+    from: mail.from,
+    envelopeFrom: mail.envelope.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId: mail.messageId,
+    headers: mail.headers,
   };
 }
 

@@ -14,11 +14,8 @@ import { openDatabase, type Db, type Dialect } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { ThreadedEmailChannel } from '../../src/delivery/channels/email.thread.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import {
-  DEMO_DIRECTORY_PATH,
-  importDirectory,
-  readDirectoryFile,
-} from '../../src/directory/directory.service.ts';
+import { importDirectory } from '../../src/directory/directory.service.ts';
+import { benchDirectory } from './directory.ts';
 import { exampleReferral, type ReferralBody } from '../../src/referrals/referral.example.ts';
 
 export const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -33,7 +30,11 @@ export interface BenchDatabase {
 }
 
 /** A fresh, migrated database: a new SQLite file (WAL, synchronous=FULL, as in production) or PostgreSQL schema. */
-export async function createBenchDatabase(dialect: Dialect, pgPoolSize = 10): Promise<BenchDatabase> {
+export async function createBenchDatabase(
+  dialect: Dialect,
+  pgPoolSize = 10,
+  pgUrl = PG_URL,
+): Promise<BenchDatabase> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'relay-bench-'));
     const url = `sqlite:${join(dir, 'relay.db')}`;
@@ -42,16 +43,16 @@ export async function createBenchDatabase(dialect: Dialect, pgPoolSize = 10): Pr
     return { db, url, drop: async () => (await db.close(), rmSync(dir, { recursive: true, force: true })) };
   }
   const schema = `bench_${randomBytes(5).toString('hex')}`;
-  await adminQuery(`CREATE SCHEMA ${schema}`);
-  const db = openDatabase(PG_URL, { pgSchema: schema, pgPoolSize });
+  await adminQuery(`CREATE SCHEMA ${schema}`, pgUrl);
+  const db = openDatabase(pgUrl, { pgSchema: schema, pgPoolSize });
   await migrateToLatest(db);
   return {
     db,
-    url: PG_URL,
+    url: pgUrl,
     pgSchema: schema,
     drop: async () => {
       await db.close();
-      await adminQuery(`DROP SCHEMA ${schema} CASCADE`);
+      await adminQuery(`DROP SCHEMA ${schema} CASCADE`, pgUrl);
     },
   };
 }
@@ -80,15 +81,16 @@ export interface BenchRelay {
 
 /**
  * Relay in this process, as `relay start` wires it (app, ThreadedEmailChannel, Dispatcher, Watchdog), on a
- * fresh database with the demo directory, listening on a free port. Nothing is started but HTTP:
+ * fresh database with the benchmark's directory (directory.ts), listening on a free port. Nothing is started but HTTP:
  * each benchmark starts the dispatcher and watchdog when its measurement needs them.
  */
 export async function startBenchRelay(
   dialect: Dialect,
   smtpUrl: string,
   env: Record<string, string> = {},
+  pgUrl = PG_URL,
 ): Promise<BenchRelay> {
-  const database = await createBenchDatabase(dialect, Number(env.PG_POOL ?? 10));
+  const database = await createBenchDatabase(dialect, Number(env.PG_POOL ?? 10), pgUrl);
   const config = loadConfig({
     RELAY_ENV: 'test',
     RELAY_SECRET: SECRET,
@@ -99,7 +101,7 @@ export async function startBenchRelay(
     ...env,
   });
   const ctx = createContext(config, database.db, systemClock);
-  await importDirectory(database.db.kysely, systemClock, await readDirectoryFile(DEMO_DIRECTORY_PATH), {
+  await importDirectory(database.db.kysely, systemClock, await benchDirectory(), {
     actor: 'bench',
     source: 'bench',
   });
@@ -140,11 +142,11 @@ export async function startBenchRelay(
 }
 
 /** A distinct, valid referral routed to one team with one email delivery (B15 → birmingham-adults). */
-export function benchReferral(run: string, i: number): ReferralBody {
+export function benchReferral(run: string, i: number, nowMs = Date.now()): ReferralBody {
   const base = exampleReferral();
   return {
     ...base,
     source: { system: 'bench', reference: `BENCH-${run}-${i}` },
-    incident: { ...base.incident, occurredAt: new Date(Date.now() - 60_000).toISOString() },
+    incident: { ...base.incident, occurredAt: new Date(nowMs - 60_000).toISOString() },
   };
 }

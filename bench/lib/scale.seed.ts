@@ -38,8 +38,10 @@ const TIMESTAMP_COLUMNS = /(_at|_by|_until)$/;
 export async function seedScale(ctx: RelayContext, rows: number): Promise<void> {
   const db = ctx.db.kysely;
   const pg = ctx.db.dialect === 'postgres';
-  const { id } = await intakeReferral(ctx, benchReferral('template', 0), { actor: 'bench' });
-  const base = new Date().toISOString();
+  const nowMs = ctx.clock.now().getTime();
+  const { id } = await intakeReferral(ctx, benchReferral('template', 0, nowMs), { actor: 'bench' });
+  await assertOneRoute(ctx, id);
+  const base = new Date(nowMs).toISOString();
   const series = pg
     ? `generate_series(1, ${rows}) as s(i)`
     : `(with recursive s(i) as (select 1 union all select i + 1 from s where i < ${rows}) select i from s) as s`;
@@ -142,4 +144,23 @@ export async function seedScale(ctx: RelayContext, rows: number): Promise<void> 
   const tables =
     'referrals, routes, deliveries, referral_events, acknowledgements, escalations, triage_items';
   await run(pg ? `vacuum analyze ${tables}` : 'analyze');
+}
+
+/**
+ * Each clone copies the template's routes and deliveries with ids made from the clone's number, so
+ * a template with two (the out-of-hours team's too, as the demo directory gives at night) would
+ * make two rows with one id. The benchmark directory keeps the team open; this says so if it is not.
+ */
+async function assertOneRoute(ctx: RelayContext, referralId: string): Promise<void> {
+  const db = ctx.db.kysely;
+  const routes = await db.selectFrom('routes').select('id').where('referral_id', '=', referralId).execute();
+  const deliveries = await db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('referral_id', '=', referralId)
+    .execute();
+  if (routes.length !== 1 || deliveries.length !== 1)
+    throw new Error(
+      `the scale seed clones a referral with one route and one delivery; the template has ${routes.length} and ${deliveries.length} (is the benchmark directory loaded?)`,
+    );
 }

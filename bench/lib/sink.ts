@@ -21,12 +21,20 @@ export interface Arrival {
 export interface Sink {
   port: number;
   url: string;
+  /** The sink's own process, when it runs in one (sink.process.ts). */
+  pid?: number;
   arrivals: Arrival[];
   /** key → how many times it arrived (more than once is a duplicate). */
   counts: Map<string, number>;
+  /**
+   * Message-ID → how many times it arrived. Each delivery has a Message-ID of its own, so this counts
+   * emails, not referrals: a referral routed to two teams is two deliveries.
+   */
+  deliveries: Map<string, number>;
   setMode(mode: SinkMode, share?: number): void;
   /** Holds each accepted message this long before its 250, as a real server takes time to answer. */
   setDelay(ms: number): void;
+  /** Resolves true once `count` distinct deliveries (Message-IDs) have arrived, false at `timeoutMs`. */
   waitFor(count: number, timeoutMs: number): Promise<boolean>;
   reset(): void;
   close(): Promise<void>;
@@ -49,19 +57,37 @@ function keysOf(raw: string): { key: string; messageId: string; ref?: string } {
   return { key: key || messageId, messageId, ...(ref ? { ref } : {}) };
 }
 
-/** Resolves true once `counts` holds `count` distinct keys, false if `timeoutMs` passes first. */
-export async function waitForCount(counts: Map<string, number>, count: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (counts.size < count) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 5));
+/** What a sink has received, counted by key and by delivery; shared by both sinks (here and sink.process.ts). */
+export class ArrivalLog {
+  readonly arrivals: Arrival[] = [];
+  readonly counts = new Map<string, number>();
+  readonly deliveries = new Map<string, number>();
+
+  add(a: Arrival): void {
+    this.arrivals.push(a);
+    this.counts.set(a.key, (this.counts.get(a.key) ?? 0) + 1);
+    this.deliveries.set(a.messageId, (this.deliveries.get(a.messageId) ?? 0) + 1);
   }
-  return true;
+
+  clear(): void {
+    this.arrivals.length = 0;
+    this.counts.clear();
+    this.deliveries.clear();
+  }
+
+  /** Resolves true once `count` distinct deliveries have arrived, false if `timeoutMs` passes first. */
+  async waitFor(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.deliveries.size < count) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return true;
+  }
 }
 
 export async function startSink(): Promise<Sink> {
-  const arrivals: Arrival[] = [];
-  const counts = new Map<string, number>();
+  const log = new ArrivalLog();
   let mode: SinkMode = 'accept';
   let share = 1;
   let delayMs = 0;
@@ -84,8 +110,7 @@ export async function startSink(): Promise<Sink> {
         const keys = keysOf(Buffer.concat(chunks).toString('utf8'));
         // The message counts as arrived when the 250 goes back, whether or not the client is still there to read it.
         const accept = () => {
-          arrivals.push({ ...keys, at: now() });
-          counts.set(keys.key, (counts.get(keys.key) ?? 0) + 1);
+          log.add({ ...keys, at: now() });
           callback();
         };
         if (delayMs > 0) setTimeout(accept, delayMs);
@@ -103,8 +128,9 @@ export async function startSink(): Promise<Sink> {
   return {
     port,
     url: `smtp://127.0.0.1:${port}`,
-    arrivals,
-    counts,
+    arrivals: log.arrivals,
+    counts: log.counts,
+    deliveries: log.deliveries,
     setMode(next, nextShare = 1) {
       mode = next;
       share = nextShare;
@@ -112,11 +138,8 @@ export async function startSink(): Promise<Sink> {
     setDelay(ms) {
       delayMs = ms;
     },
-    waitFor: (count, timeoutMs) => waitForCount(counts, count, timeoutMs),
-    reset() {
-      arrivals.length = 0;
-      counts.clear();
-    },
+    waitFor: (count, timeoutMs) => log.waitFor(count, timeoutMs),
+    reset: () => log.clear(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -31,6 +31,42 @@ export function summarise(values: number[]): Summary {
   };
 }
 
+/** The middle of several rounds' figures and how far they ranged: what a single run cannot show. */
+export interface Spread {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Median (the mean of the two middle values for an even count) and range; NaN when there are none. */
+export function spread(values: number[]): Spread {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { n, median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  const mid = Math.floor(n / 2);
+  const median =
+    n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { n, median, min: sorted[0] as number, max: sorted[n - 1] as number };
+}
+
+/** `390.2 (343.4–462.2)`: the median, then the range, as the tables show them. */
+export function formatSpread(s: Spread, digits = 1): string {
+  if (s.n === 0) return '—';
+  const r = (x: number) => round(x, digits);
+  return s.n === 1 ? `${r(s.median)}` : `${r(s.median)} (${r(s.min)}–${r(s.max)})`;
+}
+
+/**
+ * The order of contenders in each of `rounds` rounds, rotated by one each round, so none always runs
+ * first (on a fresh machine) or last (after the others warmed the disk cache or heated the CPU).
+ */
+export function alternatingOrder<T>(contenders: readonly T[], rounds: number): T[][] {
+  return Array.from({ length: rounds }, (_, r) =>
+    contenders.map((_, i) => contenders[(i + r) % contenders.length] as T),
+  );
+}
+
 export function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;

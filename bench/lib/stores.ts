@@ -8,6 +8,7 @@ import {
   startPrivatePostgres,
   type PrivatePostgres,
 } from '../../test/cluster/private-postgres.ts';
+import { findProcess } from './cpu.ts';
 import { adminQuery } from './relay.ts';
 import { sleep } from './stats.ts';
 
@@ -17,6 +18,12 @@ export { findPostgresBinaries, startPrivatePostgres, type PrivatePostgres };
 export interface FreshDatabase {
   url: string;
   drop(): Promise<void>;
+}
+
+/** The postmaster of the PostgreSQL server at `url` (on this machine), found by its port; its backends are its children. */
+export function postmasterPid(url: string): number | undefined {
+  const port = new URL(url).port || '5432';
+  return findProcess((line) => /\bpostgres\b/.test(line) && line.includes(` -p ${port} `));
 }
 
 /** A new SQLite file in a temporary directory of its own; drop() removes the directory. */
@@ -51,6 +58,8 @@ export interface PrivateRedis {
   host: string;
   port: number;
   url: string;
+  /** The server's process id while it runs (its CPU is read from /proc). */
+  readonly pid: number | undefined;
   /** SIGTERM (what `systemctl restart` sends: a clean shutdown), down for `downMs`, then started again. */
   restart(downMs: number): Promise<{ downAt: number; upAt: number }>;
   destroy(): Promise<void>;
@@ -62,7 +71,11 @@ process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-export async function startPrivateRedis(options: { appendonly: boolean }): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: {
+  appendonly: boolean;
+  /** With `appendonly`: fsync the log once a second (BullMQ's advice) or after every write. */
+  appendfsync?: 'everysec' | 'always';
+}): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-chaos-redis-'));
   const port = await freePort();
   const args = [
@@ -74,7 +87,9 @@ export async function startPrivateRedis(options: { appendonly: boolean }): Promi
     dir,
     '--save',
     '',
-    ...(options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']),
+    ...(options.appendonly
+      ? ['--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec']
+      : ['--appendonly', 'no']),
   ];
   let server: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -110,6 +125,9 @@ export async function startPrivateRedis(options: { appendonly: boolean }): Promi
     host: '127.0.0.1',
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return server && server.exitCode === null && server.signalCode === null ? server.pid : undefined;
+    },
     async restart(downMs) {
       const downAt = Date.now();
       await stop('SIGTERM');

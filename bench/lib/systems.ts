@@ -3,13 +3,11 @@ import { createApiKey } from '../../src/access/apikey.service.ts';
 import { systemClock } from '../../src/clock.ts';
 import { openDatabase, type Dialect } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import {
-  DEMO_DIRECTORY_PATH,
-  importDirectory,
-  readDirectoryFile,
-} from '../../src/directory/directory.service.ts';
+import { importDirectory } from '../../src/directory/directory.service.ts';
+import { inheritedClockEnv } from '../../test/helpers/clock.ts';
 import { freePort } from '../../test/helpers/process.ts';
 import { supervise, type Supervised } from './child.ts';
+import { benchDirectory } from './directory.ts';
 import { PEER_NAMES, type PeerKind, type PeerStoreAt } from './peers.ts';
 import type { Sink } from './sink.ts';
 import type { FreshDatabase } from './stores.ts';
@@ -32,13 +30,19 @@ export interface ChildSystem {
   close(): Promise<void>;
 }
 
+/**
+ * A child's environment: nothing of the harness's but PATH and HOME, and the fake clock when the
+ * harness runs under one (RELAY_FAKE_NOW, as scripts/test.mjs sets it; test/helpers/clock.ts), so
+ * a run at a faked hour fakes it for every system alike.
+ */
 function baseEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...inheritedClockEnv() };
 }
 
 /**
- * A real `relay start` (bin/relay.js) on `database`, which is migrated here first and given the demo
- * directory and a source system's API key (made by `actor`). Production settings but for `env`:
+ * A real `relay start` (bin/relay.js) on `database`, which is migrated here first and given the
+ * benchmark directory (directory.ts: one email per referral at any hour) and a source system's API
+ * key (made by `actor`). Production settings but for `env`:
  * RELAY_ENV=test with scheduled test alerts off, LOG_LEVEL=warn. close() stops it and drops the
  * database; so does a failure here.
  */
@@ -54,7 +58,7 @@ export async function relayChild(
     const setup = openDatabase(database.url);
     try {
       await migrateToLatest(setup);
-      await importDirectory(setup.kysely, systemClock, await readDirectoryFile(DEMO_DIRECTORY_PATH), {
+      await importDirectory(setup.kysely, systemClock, await benchDirectory(), {
         actor,
         source: actor,
       });

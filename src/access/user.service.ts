@@ -8,8 +8,9 @@ import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './pa
 import { passwordProblem } from './password.policy.ts';
 import { clearFailures, recordFailure, throttleKey, waitFor } from './sign-in.throttle.ts';
 
-export const ROLES = ['crew', 'safeguarding', 'recipient', 'admin', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../roles.ts';
+
+export { ROLES, type Role };
 
 export interface User {
   id: string;
@@ -111,7 +112,9 @@ export async function createUser(
 }
 
 export type SignInResult =
-  { kind: 'ok'; user: User } | { kind: 'invalid' } | { kind: 'throttled'; retryAfterSeconds: number };
+  | { kind: 'ok'; user: User; secondFactor: boolean }
+  | { kind: 'invalid' }
+  | { kind: 'throttled'; retryAfterSeconds: number };
 
 export interface SignInAttempt {
   email: string;
@@ -120,6 +123,8 @@ export interface SignInAttempt {
   client: string;
   /** RELAY_SECRET, which keys the throttle's hashes. */
   secret: string;
+  /** Whether this account must follow its password with a code (MFA_LOCAL, or a factor enrolled). */
+  needsSecondFactor?: (userId: string) => Promise<boolean>;
 }
 
 /**
@@ -148,11 +153,14 @@ export async function signIn(
   const audit = (trx: Kysely<Database>, id: string, action: string) =>
     appendAudit(trx, now, { actor: `user:${id}`, action, entityType: 'user', entityId: id });
   if (known && valid) {
+    const secondFactor = (await attempt.needsSecondFactor?.(known.id)) ?? false;
     await db.transaction().execute(async (trx) => {
-      await clearFailures(trx, key);
-      await audit(trx, known.id, 'user.signed-in');
+      // With a code to come, the count stays until the code is right: a stolen password must not
+      // buy fresh guesses at the code.
+      if (!secondFactor) await clearFailures(trx, key);
+      await audit(trx, known.id, secondFactor ? 'user.password-accepted' : 'user.signed-in');
     });
-    return { kind: 'ok', user: rowToUser(known) };
+    return { kind: 'ok', user: rowToUser(known), secondFactor };
   }
   const waitNow = await db.transaction().execute(async (trx) => {
     const ms = await recordFailure(trx, key, now);

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { UNFINISHED_STATES } from '../records/delivery.states.ts';
 import { UNSENT_DELIVERY_STATES, OPEN_REFERRAL_STATUSES } from './open-work.ts';
 
 /**
@@ -13,7 +14,10 @@ export interface MetricsSnapshot {
   receivedToday: { urgency: string; n: number }[];
   /** Referrals not acknowledged or closed, by status. */
   openReferrals: { status: string; n: number }[];
-  /** Deliveries not sent, acknowledged or cancelled (so also failed and bounced), by state and channel. */
+  /**
+   * Deliveries still on their way (queued, sending, retrying), and failed or bounced ones of open
+   * referrals and test alerts, by state and channel.
+   */
   openDeliveries: { state: string; channel: string; n: number }[];
   /** Send attempts finished since `dayStart`, by outcome. */
   attemptsToday: { outcome: string; n: number }[];
@@ -54,11 +58,21 @@ export async function loadMetricsSnapshot(
     .where('status', 'in', OPEN_REFERRAL_STATUSES)
     .groupBy('status')
     .execute();
+  // Still on its way, whatever its referral; failed or bounced only while the referral (if any: a
+  // test alert has none) is open, since a finished referral's failed copy needs nobody.
   const openDeliveries = await db
     .selectFrom('deliveries')
-    .select(['state', 'channel', count('n')])
-    .where('state', 'in', UNSENT_DELIVERY_STATES)
-    .groupBy(['state', 'channel'])
+    .leftJoin('referrals', 'referrals.id', 'deliveries.referral_id')
+    .select(['deliveries.state', 'deliveries.channel', count('n')])
+    .where('deliveries.state', 'in', UNSENT_DELIVERY_STATES)
+    .where((w) =>
+      w.or([
+        w('deliveries.state', 'in', UNFINISHED_STATES),
+        w('deliveries.referral_id', 'is', null),
+        w('referrals.status', 'in', OPEN_REFERRAL_STATUSES),
+      ]),
+    )
+    .groupBy(['deliveries.state', 'deliveries.channel'])
     .execute();
   // A day of attempts through the (finished_at, outcome) index.
   const attemptsToday = await db

@@ -130,7 +130,7 @@ function deliveryMetrics(registry: Registry, snapshot: Snapshot): void {
   // Sent, acknowledged and cancelled deliveries are finished (ten years of them): not exposed.
   new Gauge({
     name: 'relay_deliveries',
-    help: 'Deliveries (referrals, reminders, alerts and test alerts) now queued, sending, retrying, failed or bounced, however old, by channel.',
+    help: 'Deliveries (referrals, reminders, alerts and test alerts) now queued, sending or retrying, however old, and failed or bounced ones of open referrals and test alerts, by channel.',
     labelNames: ['state', 'channel'] as const,
     registers,
     async collect() {

@@ -23,7 +23,10 @@ export const FINISHED_DELIVERY_STATES: readonly DeliveryState[] = ['acknowledged
  * of staying open for ever.
  */
 export const OPEN_DELIVERY_STATES = DELIVERY_STATES.filter((s) => !FINISHED_DELIVERY_STATES.includes(s));
-/** Not yet sent, or failed or bounced: what /metrics counts, by state and channel, however old. */
+/**
+ * Not yet sent, or failed or bounced: what /metrics counts, by state and channel, however old; a
+ * failed or bounced copy only while its referral is open (or it is a test alert, with none).
+ */
 export const UNSENT_DELIVERY_STATES = OPEN_DELIVERY_STATES.filter((s) => s !== 'sent');
 /** The dashboard's name for copies left sent, failed or bounced when their referral was finished. */
 export const SUPERSEDED = 'superseded';

@@ -6,6 +6,7 @@ import type { RelayContext } from '../context.ts';
 export function registerPersonalDataCommands(program: Command): void {
   registerKeyCommands(program);
   registerLegalHoldCommands(program);
+  registerIndexCommands(program);
 }
 
 function parseBatch(raw: string): number {
@@ -44,6 +45,7 @@ function registerKeyCommands(program: Command): void {
               done += b.reencrypted;
               console.log(`  ${b.field}: ${b.reencrypted} re-encrypted (${done} so far)`);
             },
+            onReindexed: (n) => console.log(`  search index: ${referrals(n)} rebuilt under key ${newest}`),
           });
           const values = `${total} value${total === 1 ? '' : 's'}`;
           console.log(`Done: ${values} re-encrypted; every personal-data value is under key ${newest}.`);
@@ -93,6 +95,32 @@ function registerLegalHoldCommands(program: Command): void {
           const { clearLegalHold } = await import('../governance/legal-hold.ts');
           const referral = await clearLegalHold(ctx, reference, 'cli');
           console.log(`${referral.reference} is no longer on legal hold.`);
+        }),
+      ),
+    );
+}
+
+const referrals = (n: number) => `${n} referral${n === 1 ? '' : 's'}`;
+
+function registerIndexCommands(program: Command): void {
+  const data = program
+    .command('personal-data')
+    .description(
+      "The safeguarding search's keyed index of personal data (names, dates of birth, NHS numbers…)",
+    );
+  data
+    .command('reindex')
+    .description(
+      'Index every referral not yet in the search index, or indexed under an older data key, a batch ' +
+        'per transaction; safe to stop and run again. Run once after upgrading to the search index',
+    )
+    .option('--batch <n>', 'referrals indexed per transaction', parseBatch, 500)
+    .action(
+      command((options: { batch: number }) =>
+        withRuntime(async (ctx) => {
+          const { reindexSearchTerms } = await import('../governance/search-reindex.ts');
+          const total = await reindexSearchTerms(ctx, { batchSize: options.batch, actor: 'cli' });
+          console.log(`Done: ${referrals(total)} indexed; every referral is searchable.`);
         }),
       ),
     );

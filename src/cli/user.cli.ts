@@ -9,7 +9,7 @@ const DONE: Record<UserAction, string> = {
 };
 
 /**
- * `relay user list|disable|enable|unlock|reset-password`: what an admin does on the Users page, for
+ * `relay user list|disable|enable|unlock|reset-password|reset-mfa`: what an admin does on the Users page, for
  * the operator on a server when no admin can sign in. Each change is audited with actor `cli`.
  */
 export function registerUserCommands(user: Command): void {
@@ -52,6 +52,22 @@ export function registerUserCommands(user: Command): void {
         ),
       );
   }
+  user
+    .command('reset-mfa')
+    .description(
+      "Remove an account's second factor (authenticator app and recovery codes) and end its sessions; with MFA_LOCAL=required they set up a new one at next sign-in (audited)",
+    )
+    .argument('<email>', 'the email address they sign in with')
+    .requiredOption('--reason <text>', 'why (audited)')
+    .action(
+      command((email: string, options: { reason: string }) =>
+        withRuntime(async (ctx) => {
+          const { resetSecondFactor } = await import('../access/second-factor.service.ts');
+          await resetSecondFactor(ctx, await accountIdFor(ctx, email), 'cli', options.reason);
+          console.log(`Second factor reset (signed out everywhere): ${email}.`);
+        }),
+      ),
+    );
   user
     .command('reset-password')
     .description(

@@ -23,6 +23,8 @@ import * as codeChecks from './migrations/20261206140000_code_checks.ts';
 import * as referralDrafts from './migrations/20261206160000_referral_drafts.ts';
 import * as triageOutcomes from './migrations/20261206170000_triage_outcomes.ts';
 import * as identityLinks from './migrations/20261206180000_identity_links.ts';
+import * as searchIndex from './migrations/20261207100000_search_index.ts';
+import * as secondFactor from './migrations/20261207115000_second_factor.ts';
 
 /**
  * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
@@ -62,6 +64,8 @@ const migrations: Record<string, DialectMigration> = {
   '20261206160000_referral_drafts': referralDrafts,
   '20261206170000_triage_outcomes': triageOutcomes,
   '20261206180000_identity_links': identityLinks,
+  '20261207100000_search_index': searchIndex,
+  '20261207115000_second_factor': secondFactor,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -18,6 +18,11 @@ import type {
 } from './tables/directory.table.ts';
 import type { SessionTable, SignInThrottleTable, UserTable } from './tables/user.table.ts';
 import type { IdentityLinkTable, OidcSignInTable } from './tables/identity.table.ts';
+import type {
+  RecoveryCodeTable,
+  SecondFactorChallengeTable,
+  SecondFactorTable,
+} from './tables/second-factor.table.ts';
 import type { CaughtMessageTable } from './tables/mailcatcher.table.ts';
 import type { AuditHeadTable, AuditKeyingTable, AuditLogTable } from './tables/audit.table.ts';
 import type { ReviewCaseTable, ReviewNoteTable, ReviewTable } from './tables/review.table.ts';
@@ -25,6 +30,7 @@ import type { ReconciliationRunTable } from './tables/reconciliation.table.ts';
 import type {
   ReferenceCounterTable,
   ReferralEventTable,
+  ReferralSearchTermTable,
   ReferralTable,
   RouteTable,
   TriageItemTable,
@@ -40,6 +46,7 @@ export interface Database {
   bank_holidays: BankHolidayTable;
   coverage: CoverageTable;
   referrals: ReferralTable;
+  referral_search_terms: ReferralSearchTermTable;
   routes: RouteTable;
   triage_items: TriageItemTable;
   referral_events: ReferralEventTable;
@@ -64,6 +71,9 @@ export interface Database {
   sign_in_throttles: SignInThrottleTable;
   identity_links: IdentityLinkTable;
   oidc_sign_ins: OidcSignInTable;
+  second_factors: SecondFactorTable;
+  recovery_codes: RecoveryCodeTable;
+  second_factor_challenges: SecondFactorChallengeTable;
   reconciliation_runs: ReconciliationRunTable;
   reviews: ReviewTable;
   review_cases: ReviewCaseTable;

@@ -3,6 +3,7 @@ import type { DataKey } from '../config.ts';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
 import { appendAudit } from '../records/audit.ts';
+import { reindexSearchTerms } from './search-reindex.ts';
 import { keyIdOf, newestKey, openField } from '../records/field-crypto.ts';
 import {
   ALL_PERSONAL_FIELDS,
@@ -14,7 +15,8 @@ import {
 
 /**
  * Key rotation: every personal-data value not yet under the newest key (an older key, or plain text
- * written before encryption) is re-encrypted, a batch per transaction. Nothing records progress:
+ * written before encryption) is re-encrypted, a batch per transaction, and then the search index
+ * rebuilt under the newest key (search-reindex.ts). Nothing records progress:
  * each run simply looks for what is still not under the newest key, so a run stopped half way is
  * finished by running it again.
  */
@@ -74,6 +76,8 @@ export interface RotateOptions {
   actor: string;
   /** Called after each committed batch (progress output; tests stop a run here to simulate a crash). */
   onBatch?: (batch: RotationBatch) => void | Promise<void>;
+  /** Called after each batch of referrals whose search index was rebuilt under the newest key. */
+  onReindexed?: (referrals: number) => void | Promise<void>;
 }
 
 /** Re-encrypts everything not under the newest key; returns how many values it re-encrypted. */
@@ -102,6 +106,13 @@ export async function rotateKeys(ctx: RelayContext, options: RotateOptions): Pro
       if (rows.length < options.batchSize) break;
     }
   }
+  // The search index's digests are keyed by a key derived from the data key: rebuilt under the
+  // newest, so the old key can be removed without losing the search.
+  await reindexSearchTerms(ctx, {
+    batchSize: options.batchSize,
+    actor: options.actor,
+    onBatch: options.onReindexed,
+  });
   return total;
 }
 

@@ -21,6 +21,12 @@ export interface SourceRow {
   sourceReference: string;
   /** ISO 8601 UTC. */
   createdAt: string;
+  /**
+   * The last millisecond `created_at` stands for at the precision it was written with (to the
+   * second: .999 of it; to the minute: its 59.999), so a referral Relay received within that same
+   * second or minute falls inside the file's period.
+   */
+  createdUntil: string;
 }
 
 export interface MalformedRow {
@@ -117,13 +123,29 @@ function readRow(record: string[], columns: Columns, line: number): SourceRow | 
   const withReference = { line, sourceReference };
   if (!created) return { ...withReference, reason: 'no created_at' };
   const createdAt = parseCreatedAt(created);
-  if (!createdAt) {
+  const unit = precisionOf(created);
+  if (!createdAt || !unit) {
     return {
       ...withReference,
       reason: 'the created_at value is not a date and time like 2026-11-25T10:15:00Z or 2026-11-25 10:15',
     };
   }
-  return { line, system: system || null, sourceReference, createdAt: createdAt.toISOString() };
+  return {
+    line,
+    system: system || null,
+    sourceReference,
+    createdAt: createdAt.toISOString(),
+    createdUntil: new Date(createdAt.getTime() + unit - 1).toISOString(),
+  };
+}
+
+/** The span one written time stands for, in ms: a minute, a second, or its fraction's last digit's worth (at least 1 ms). */
+export function precisionOf(text: string): number | undefined {
+  const m = DATE_TIME.exec(text);
+  if (!m) return undefined;
+  const [, , , , seconds, fraction] = m;
+  if (fraction) return Math.max(1, 1000 / 10 ** fraction.length);
+  return seconds === undefined ? 60_000 : 1000;
 }
 
 const DATE_TIME =

@@ -5,12 +5,14 @@ import type { Database } from '../db/schema.ts';
 import { insertEvent } from '../records/referral.repository.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
+import { deleteSearchRows } from '../records/search-index.ts';
 import { HOUR } from '../time.ts';
 
 /**
  * Retention (docs/operations.md, Personal data): once a referral has been closed for the retention period and is
- * not on legal hold, its personal data is blanked. Nothing is deleted: the row, routes, deliveries,
- * deadlines, states, timeline and audit entries stay, so what happened can still be proven.
+ * not on legal hold, its personal data is blanked. Nothing else is deleted: the row, routes, deliveries,
+ * deadlines, states, timeline and audit entries stay, so what happened can still be proven; only its
+ * search index rows (digests of its personal data) go.
  */
 
 export interface PurgeReport {
@@ -97,6 +99,8 @@ async function purgeReferral(
     .executeTakeFirst();
   if (updated.numUpdatedRows === 0n) return false;
   const notes = await blankNotes(trx, referral.id);
+  // The blind indexes are personal data too (a digest of a name can be matched by anyone with the key).
+  const searchTerms = await deleteSearchRows(trx, [referral.id]);
   await insertEvent(trx, {
     referral_id: referral.id,
     at,
@@ -109,7 +113,13 @@ async function purgeReferral(
     action: 'referral.purged',
     entityType: 'referral',
     entityId: referral.id,
-    detail: { reference: referral.reference, closedAt: referral.closed_at, payload: 'removed', ...notes },
+    detail: {
+      reference: referral.reference,
+      closedAt: referral.closed_at,
+      payload: 'removed',
+      ...notes,
+      searchTerms,
+    },
   });
   return true;
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseNotWritable } from '../db/writable.ts';
 import { errorCatalogue, problemFor, RelayError, type ErrorCode } from '../errors.ts';
 
@@ -64,45 +64,48 @@ function isDatabaseUnavailable(error: { code?: string; message?: string }): bool
   );
 }
 
+/**
+ * Any error a route throws, as the catalogued RelayError the client is told about. Unexpected ones
+ * are logged without request data. The API's problem+json and the FHIR API's OperationOutcome
+ * (src/fhir/) both answer with what this decides.
+ */
+export function relayErrorFor(error: FastifyError, request: FastifyRequest): RelayError {
+  if (error instanceof RelayError) return error;
+  if (isDatabaseNotWritable(error)) {
+    // Read-only or full: an operator must act, so it is a warning in the log, and a client retries.
+    request.log.warn({ err: { code: error.code } }, 'database not writable');
+    return new RelayError(
+      'database-not-writable',
+      'The database is read-only or full; nothing was accepted. Try again later.',
+      undefined,
+      { retryAfterSeconds: 30 },
+    );
+  }
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: { code: error.code } }, 'database unavailable');
+    return new RelayError(
+      'service-unavailable',
+      'The database is unavailable; nothing was accepted',
+      undefined,
+      {
+        retryAfterSeconds: 5,
+      },
+    );
+  }
+  const code = codeForFastifyError(error);
+  if (code) {
+    const detail = code === 'malformed-request' ? 'The request body could not be read as JSON' : undefined;
+    return new RelayError(code, detail);
+  }
+  request.log.error({ err: { type: error.name, code: error.code, stack: error.stack } }, 'unhandled error');
+  return new RelayError('internal', 'The error has been logged; nothing was accepted');
+}
+
 /** Every error leaves as RFC 9457 problem+json; unexpected ones are logged without request data. */
 export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof RelayError) return sendProblem(reply, error);
-    if (isDatabaseNotWritable(error)) {
-      // Read-only or full: an operator must act, so it is a warning in the log, and a client retries.
-      request.log.warn({ err: { code: error.code } }, 'database not writable');
-      return sendProblem(
-        reply,
-        new RelayError(
-          'database-not-writable',
-          'The database is read-only or full; nothing was accepted. Try again later.',
-          undefined,
-          { retryAfterSeconds: 30 },
-        ),
-      );
-    }
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: { code: error.code } }, 'database unavailable');
-      return sendProblem(
-        reply,
-        new RelayError(
-          'service-unavailable',
-          'The database is unavailable; nothing was accepted',
-          undefined,
-          {
-            retryAfterSeconds: 5,
-          },
-        ),
-      );
-    }
-    const code = codeForFastifyError(error);
-    if (code) {
-      const detail = code === 'malformed-request' ? 'The request body could not be read as JSON' : undefined;
-      return sendProblem(reply, new RelayError(code, detail));
-    }
-    request.log.error({ err: { type: error.name, code: error.code, stack: error.stack } }, 'unhandled error');
-    return sendProblem(reply, new RelayError('internal', 'The error has been logged; nothing was accepted'));
-  });
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    sendProblem(reply, relayErrorFor(error, request)),
+  );
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,

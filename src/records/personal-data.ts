@@ -6,7 +6,7 @@ import { encryptField, openField } from './field-crypto.ts';
  * this list, and retention blanks these columns, so a new free-text column belongs here.
  */
 export interface PersonalField {
-  table: 'referrals' | 'routes' | 'escalations' | 'review_notes' | 'referral_drafts';
+  table: 'referrals' | 'routes' | 'escalations' | 'review_notes' | 'referral_drafts' | 'second_factors';
   column: string;
 }
 
@@ -25,6 +25,11 @@ export const PERSONAL_FIELDS = {
   reviewNote: { table: 'review_notes', column: 'text' },
   /** A crew form's unsent answers: everything a referral holds. Deleted 72 hours after the last save. */
   draftAnswers: { table: 'referral_drafts', column: 'answers' },
+  /**
+   * A local account's TOTP secret: not about a subject, but a secret that must not sit in the
+   * database in clear, and on this list so that key rotation re-seals it. Retention never blanks it.
+   */
+  totpSecret: { table: 'second_factors', column: 'secret' },
 } as const satisfies Record<string, PersonalField>;
 
 export const ALL_PERSONAL_FIELDS: readonly PersonalField[] = Object.values(PERSONAL_FIELDS);

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { insertDeliveries } from '../records/delivery.repository.ts';
 import { appendAuditEntries, type AuditEntry } from '../records/audit.ts';
+import { insertSearchRows, type SearchTermRow } from '../records/search-index.ts';
 import type { IntakePlan } from './intake.plan.ts';
 import { nextReferences } from './reference.ts';
 import {
@@ -24,6 +25,8 @@ export interface PreparedIntake {
   /** For the audit log and timeline: `apikey:<id>` or `user:<id>`. */
   actor: string;
   decisionKind: string;
+  /** The referral's keyed blind indexes (search-index.ts), written in the same transaction. */
+  searchRows: SearchTermRow[];
 }
 
 /**
@@ -80,6 +83,10 @@ export async function writeIntakes(trx: Kysely<Database>, intakes: PreparedIntak
   await insertDeliveries(
     trx,
     intakes.flatMap((i) => i.plan.deliveries),
+  );
+  await insertSearchRows(
+    trx,
+    intakes.flatMap((i) => i.searchRows),
   );
   await insertEvents(trx, intakes.flatMap(receiptEvents));
   // Each entry carries its own time; the block's is only a fallback.

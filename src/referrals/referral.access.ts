@@ -5,8 +5,9 @@ import type { Database } from '../db/schema.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import { PERSONAL_FIELDS, unsealField } from '../records/personal-data.ts';
+import type { ApiKey } from '../access/apikey.service.ts';
 import type { User } from '../access/user.service.ts';
-import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
+import { findReferral, isRoutedTo, type ReferralRow } from '../records/referral.repository.ts';
 import type { ReferralInputType } from './referral.schema.ts';
 
 /**
@@ -27,6 +28,20 @@ export async function maySee(db: Kysely<Database>, user: User, referral: Referra
     return routed !== undefined;
   }
   return false;
+}
+
+/**
+ * What an API key may read (the JSON status document, the FHIR Task): a source system sees what it
+ * raised; a team sees what was routed to it. Anything else is "not found".
+ */
+export async function keyMayRead(ctx: RelayContext, key: ApiKey, referral: ReferralRow): Promise<boolean> {
+  if (key.scope === 'referrals:write') {
+    return (
+      referral.raised_by_key === key.id ||
+      (key.sourceSystem !== null && referral.source_system === key.sourceSystem)
+    );
+  }
+  return key.teamId !== null && (await isRoutedTo(ctx.db.kysely, referral.id, key.teamId));
 }
 
 /** What is left of a referral's content once retention has removed its personal data. */

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { requireApiKey } from '../access/apikey.auth.ts';
-import type { ApiKey } from '../access/apikey.service.ts';
 import type { RelayContext } from '../context.ts';
 import { controlCharacterIssues } from '../http/control-characters.ts';
 import { RelayError } from '../errors.ts';
 import { statusDocument, summaryOf } from './referral.document.ts';
-import { findReferral, isRoutedTo, listReferrals, type ReferralRow } from '../records/referral.repository.ts';
+import { findReferral, listReferrals, type ReferralRow } from '../records/referral.repository.ts';
+import { keyMayRead } from './referral.access.ts';
 import { intakeReferral } from './referral.service.ts';
 import { REFERRAL_STATUSES } from '../records/referral.status.ts';
 
@@ -47,17 +47,6 @@ function decodeCursor(cursor: string): Cursor {
   ]);
 }
 
-/** A source system sees what it raised; a team sees what was routed to it. Anything else is "not found". */
-async function mayRead(ctx: RelayContext, key: ApiKey, referral: ReferralRow): Promise<boolean> {
-  if (key.scope === 'referrals:write') {
-    return (
-      referral.raised_by_key === key.id ||
-      (key.sourceSystem !== null && referral.source_system === key.sourceSystem)
-    );
-  }
-  return key.teamId !== null && (await isRoutedTo(ctx.db.kysely, referral.id, key.teamId));
-}
-
 export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.post('/api/v1/referrals', async (request, reply) => {
     const key = await requireApiKey(ctx, request, ['referrals:write']);
@@ -75,7 +64,7 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext):
   app.get<{ Params: { id: string } }>('/api/v1/referrals/:id', async (request) => {
     const key = await requireApiKey(ctx, request, ['referrals:write', 'acknowledgements:write']);
     const referral = await findReferral(ctx.db.kysely, request.params.id);
-    if (!referral || !(await mayRead(ctx, key, referral))) {
+    if (!referral || !(await keyMayRead(ctx, key, referral))) {
       throw new RelayError('not-found', 'No referral with that id is visible to this key');
     }
     return statusDocument(ctx, referral);

@@ -4,6 +4,7 @@ import type { RelayContext } from '../context.ts';
 import { isUniqueViolation } from '../db/database.ts';
 import { routeReferral } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
+import { searchRowsOf } from '../records/search-index.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
 import { formatIssues } from '../http/request-body.ts';
@@ -124,6 +125,7 @@ async function writeReferral(
     messageDomain: ctx.config.bounceDomain,
   });
   const at = receivedAt.toISOString();
+  const stored = { ...input, subjectType };
   await ctx.intake.write({
     referral: {
       id,
@@ -131,12 +133,7 @@ async function writeReferral(
       source_reference: input.source.reference,
       body_hash: bodyHash,
       // Every personal field is in here, so this one encrypted column covers the subject's data.
-      payload: sealField(
-        ctx.config.dataKeys,
-        PERSONAL_FIELDS.payload,
-        id,
-        JSON.stringify({ ...input, subjectType }),
-      ),
+      payload: sealField(ctx.config.dataKeys, PERSONAL_FIELDS.payload, id, JSON.stringify(stored)),
       subject_type: subjectType,
       referral_type: input.referralType,
       urgency: input.urgency,
@@ -152,6 +149,7 @@ async function writeReferral(
     receivedAt,
     actor: by.actor,
     decisionKind: decision.kind,
+    searchRows: searchRowsOf(ctx.config.dataKeys, id, stored),
   });
   return id;
 }

@@ -25,7 +25,10 @@ export const ROLE_PAGES: Record<Role, NavItem[]> = {
     { href: '/admin/directory', text: 'Directory' },
     { href: '/admin/api-keys', text: 'API keys' },
   ],
-  auditor: [{ href: '/audit', text: 'Audit log' }],
+  auditor: [
+    { href: '/audit', text: 'Audit log' },
+    { href: '/safeguarding/reviews', text: 'Reviews' },
+  ],
 };
 
 export function navigationFor(user: User | undefined, options: { mailbox: boolean }): NavItem[] {

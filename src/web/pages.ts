@@ -5,7 +5,7 @@ import { registerCrewPages } from './crew/crew.pages.ts';
 import { registerInboxPages } from './inbox/inbox.routes.ts';
 import { registerAdminPages } from './admin/admin.pages.ts';
 import { registerMailboxPages } from './mailbox/mailbox.pages.ts';
-import { registerReviewPages } from './safeguarding/reviews.pages.ts';
+import { registerReviewPages, registerReviewReports } from './safeguarding/reviews.pages.ts';
 import { registerAuditPages } from './audit/audit.pages.ts';
 import { registerAuditCsv } from './audit/audit.csv.ts';
 import { registerReferralLink } from './referral-link.pages.ts';
@@ -28,6 +28,8 @@ export function registerPages(
     registerSafeguardingPages(area, ctx);
     registerReviewPages(area, ctx);
   });
+  // Auditors read the incident reviews' reports (read-only pages and downloads).
+  registerArea(app, ['safeguarding', 'auditor'], (area) => registerReviewReports(area, ctx));
   registerCrewPages(app, ctx);
   registerArea(app, ['recipient'], (area) => registerInboxPages(area, ctx));
   registerArea(app, ['admin'], (area) => registerAdminPages(area, ctx));

@@ -3,6 +3,30 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
 import { formatLondon } from '../time.ts';
+import {
+  CAPACITY_LABELS,
+  categoryLabel,
+  OUTCOME_LABELS,
+  REFERRAL_TYPE_LABELS,
+  URGENCY_LABELS,
+  vulnerabilityLabel,
+} from './crew/referral-form.fields.ts';
+
+/** The words for each kind of code a page shows: `{{ code | label("category") }}`. */
+const WORDS: Record<string, (code: string) => string> = {
+  category: categoryLabel,
+  vulnerability: vulnerabilityLabel,
+  outcome: (code) => OUTCOME_LABELS[code] ?? code,
+  capacity: (code) => CAPACITY_LABELS[code] ?? code,
+  referralType: (code) => REFERRAL_TYPE_LABELS[code] ?? code,
+  urgency: (code) => URGENCY_LABELS[code] ?? code,
+};
+
+/** A code in words; an unknown kind or code is shown as itself (autoescaped like any text). */
+function label(code: unknown, kind: string): string {
+  const words = WORDS[kind];
+  return words && typeof code === 'string' ? words(code) : String(code ?? '');
+}
 
 const require = createRequire(import.meta.url);
 /** nhsuk-frontend's dist folder: its templates are imported as "nhsuk/components/…/macro.njk". */
@@ -19,5 +43,9 @@ export function createViews(): nunjucks.Environment {
     },
   );
   env.addFilter('londonTime', (iso: string | null | undefined) => (iso ? formatLondon(iso) : ''));
+  env.addFilter('label', label);
+  env.addFilter('labels', (codes: unknown, kind: string) =>
+    Array.isArray(codes) ? codes.map((c) => label(c, kind)) : [],
+  );
   return env;
 }

@@ -14,6 +14,7 @@ import { registerAuthRoutes } from './auth/auth.routes.ts';
 import { SESSION_IDLE_MS } from '../access/session.service.ts';
 import { navigationFor, startPage } from './navigation.ts';
 import { registerPages } from './pages.ts';
+import { registerStylesheet } from './stylesheet.ts';
 import { escapeHtml } from '../delivery/messages/html.ts';
 
 declare module 'fastify' {
@@ -101,6 +102,7 @@ export function registerWeb(
     decorateReply: false,
     maxAge: '1d',
   });
+  registerStylesheet(app);
   registerAuthRoutes(app, ctx);
   registerPages(app, ctx, options);
   app.get('/', async (request, reply) =>

@@ -231,6 +231,32 @@ describeEachDialect('GET /metrics', (dialect) => {
     assert.equal(sample(m, 'relay_deliveries', { state: 'queued', channel: 'email' }), queued + 1);
   });
 
+  it('counts a failed or bounced copy while its referral is open, and not once the referral is closed', async () => {
+    // 11:00 BST, a Thursday: the day team is open, so each referral gets one copy.
+    relay.clock.set('2027-07-01T10:00:00Z');
+    const before = await scrape();
+    const failedBefore = sample(before, 'relay_deliveries', { state: 'failed', channel: 'email' });
+    const bouncedBefore = sample(before, 'relay_deliveries', { state: 'bounced', channel: 'email' });
+    await raise('M5', 'urgent');
+    await raise('M6', 'urgent');
+    const [m5, m6] = raised.slice(-2) as [(typeof raised)[0], (typeof raised)[0]];
+    await setDeliveryState(m5.deliveryId, 'failed');
+    await setDeliveryState(m6.deliveryId, 'bounced');
+    let m = await scrape();
+    assert.equal(sample(m, 'relay_deliveries', { state: 'failed', channel: 'email' }), failedBefore + 1);
+    assert.equal(sample(m, 'relay_deliveries', { state: 'bounced', channel: 'email' }), bouncedBefore + 1);
+
+    // Closed, their referrals need nobody: the failed and the bounced copy are history.
+    await db()
+      .updateTable('referrals')
+      .set({ status: 'closed', closed_at: relay.clock.now().toISOString() })
+      .where('id', 'in', [m5.id, m6.id])
+      .execute();
+    m = await scrape();
+    assert.equal(sample(m, 'relay_deliveries', { state: 'failed', channel: 'email' }), failedBefore);
+    assert.equal(sample(m, 'relay_deliveries', { state: 'bounced', channel: 'email' }), bouncedBefore);
+  });
+
   it('every node reports the same numbers: a second app on the same database agrees', async () => {
     const { buildApp } = await import('../../src/app.ts');
     const other = buildApp(relay.ctx);

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createContext, type RelayContext } from '../../src/context.ts';
 import { verifyAuditChain } from '../../src/records/audit.ts';
 import { keyIdOf } from '../../src/records/field-crypto.ts';
+import { digestsUnderEveryKey } from '../../src/records/search-index.ts';
+import { searchReferrals } from '../../src/web/safeguarding/search.queries.ts';
 import { keyStatus, rotateKeys, type RotationBatch } from '../../src/governance/keys.ts';
 import { PERSONAL_FIELDS, unsealField } from '../../src/records/personal-data.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
@@ -58,6 +60,23 @@ describeEachDialect('relay keys rotate', (dialect) => {
     assert.equal(withoutA.find((s) => s.field === 'referrals.payload')?.unknownKey, 2);
   });
 
+  /** The referrals a name search finds with these keys configured, as the search page asks. */
+  const foundByName = async (ctx: RelayContext, name: string) => {
+    const digests = digestsUnderEveryKey(ctx.config.dataKeys, { kind: 'name', value: name });
+    const rows = await searchReferrals(ctx.db.kysely, { termGroups: [[digests]], limit: 10 });
+    return rows.map((r) => r.id).sort();
+  };
+  const searchKeys = async () =>
+    (await relay.ctx.db.kysely.selectFrom('referral_search_terms').select('key_id').execute()).map(
+      (r) => r.key_id,
+    );
+
+  it('finds referrals indexed under the old key once a new key is added, before rotation', async () => {
+    assert.ok((await searchKeys()).every((k) => k === 'key-a'));
+    assert.deepEqual(await foundByName(withKeys(`${A},${B}`), 'whitfield'), [...ids].sort());
+    assert.deepEqual(await foundByName(withKeys(B), 'whitfield'), [], 'the new key alone cannot match them');
+  });
+
   it('refuses, naming the key id, when an old key has been removed too early', async () => {
     await assert.rejects(rotateKeys(withKeys(B), { batchSize: 10, actor: 'test' }), /"key-a"/);
   });
@@ -108,6 +127,24 @@ describeEachDialect('relay keys rotate', (dialect) => {
       .executeTakeFirstOrThrow();
     const note = unsealField(keys, PERSONAL_FIELDS.outcomeNote, route.id, route.outcome_note);
     assert.equal(note, 'Advice to Mrs Whitfield.');
+  });
+
+  it('rebuilds the search index under the new key, so the old key can go', async () => {
+    const keys = await searchKeys();
+    assert.equal(keys.length, 3 * 8, 'each referral keeps its eight terms');
+    assert.ok(keys.every((k) => k === 'key_b'));
+    assert.deepEqual(await foundByName(withKeys(B), 'whitfield'), [...ids].sort());
+    assert.deepEqual(await foundByName(withKeys(B), 'whitfields'), []);
+    const rebuilt = await relay.ctx.db.kysely
+      .selectFrom('audit_log')
+      .select(['entity_id', 'detail'])
+      .where('action', '=', 'search-index.rebuilt')
+      .execute();
+    assert.equal(
+      rebuilt.reduce((n, e) => n + (JSON.parse(e.detail) as { referrals: number }).referrals, 0),
+      3,
+    );
+    assert.ok(rebuilt.every((e) => e.entity_id === 'key_b'));
   });
 
   it('audits each batch with counts and no content, and the chain still verifies', async () => {

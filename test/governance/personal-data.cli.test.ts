@@ -46,10 +46,26 @@ describe('relay keys and relay legal-hold', () => {
     assert.match(rotated.stdout, /referrals\.payload: 1 re-encrypted/);
     assert.match(rotated.stdout, /Done: 1 value re-encrypted; every personal-data value is under key k2\./);
     assert.match(run(['keys', 'status']).stdout, /^referrals\.payload\t0\t1\t0\t0$/m);
+    assert.match(rotated.stdout, /search index: 1 referral rebuilt under key k2/);
 
     const lost = run(['keys', 'rotate'], `k3:${randomBytes(32).toString('base64')}`);
     assert.equal(lost.status, 1);
     assert.match(lost.stderr, /^relay: .*data key "k2"/);
     assert.doesNotMatch(lost.stderr, /Whitfield/);
+  });
+
+  it('indexes for search the referrals received before the index (relay personal-data reindex)', async () => {
+    const terms = relay.ctx.db.kysely.selectFrom('referral_search_terms').select('key_id');
+    await relay.ctx.db.kysely.deleteFrom('referral_search_terms').execute();
+    const first = run(['personal-data', 'reindex']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stdout.trim(), 'Done: 1 referral indexed; every referral is searchable.');
+    const rows = await terms.execute();
+    assert.equal(rows.length, 8);
+    assert.ok(rows.every((r) => r.key_id === 'k2'));
+    assert.equal(
+      run(['personal-data', 'reindex']).stdout.trim(),
+      'Done: 0 referrals indexed; every referral is searchable.',
+    );
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   parseCreatedAt,
+  precisionOf,
   parseSourceExport,
   ReconciliationInputError,
 } from '../../src/governance/reconciliation.csv.ts';
@@ -12,7 +13,15 @@ describe('reading a source system export', () => {
   it('reads the two required columns, in either order, with times in UTC', () => {
     const parsed = parseSourceExport('created_at,source_reference\n2026-11-25T10:15:00Z,EPCR-1\n');
     assert.deepEqual(parsed, {
-      rows: [{ line: 2, system: null, sourceReference: 'EPCR-1', createdAt: '2026-11-25T10:15:00.000Z' }],
+      rows: [
+        {
+          line: 2,
+          system: null,
+          sourceReference: 'EPCR-1',
+          createdAt: '2026-11-25T10:15:00.000Z',
+          createdUntil: '2026-11-25T10:15:00.999Z',
+        },
+      ],
       malformed: [],
     });
   });
@@ -160,6 +169,16 @@ describe('created_at', () => {
   it('reads a time without a zone as London time, summer and winter', () => {
     assert.equal(iso('2026-07-01 10:00'), '2026-07-01T09:00:00.000Z');
     assert.equal(iso('2026-11-25T10:00:05'), '2026-11-25T10:00:05.000Z');
+  });
+
+  it('knows the precision each time was written with', () => {
+    assert.equal(precisionOf('2026-11-25 10:15'), 60_000);
+    assert.equal(precisionOf('2026-11-25T10:15:00Z'), 1000);
+    assert.equal(precisionOf('2026-11-25T10:15:00.2Z'), 100);
+    assert.equal(precisionOf('2026-11-25T10:15:00.250Z'), 1);
+    assert.equal(precisionOf('2026-11-25T10:15:00.250123Z'), 1);
+    const minute = parseSourceExport('source_reference,created_at\nA,2026-11-25 10:15\n').rows[0];
+    assert.equal(minute?.createdUntil, '2026-11-25T10:15:59.999Z');
   });
 
   it('refuses what is not a date and time', () => {

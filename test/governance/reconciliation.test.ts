@@ -89,7 +89,8 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
 
   it('settles the source system and period from the file and Relay, and counts everything', () => {
     assert.deepEqual(first.systems, ['test-epcr']);
-    assert.deepEqual(first.period, { from: '2026-11-25T10:58:00.000Z', to: '2026-11-25T11:00:30.000Z' });
+    // To the end of the last second the file names: it was written to the second.
+    assert.deepEqual(first.period, { from: '2026-11-25T10:58:00.000Z', to: '2026-11-25T11:00:30.999Z' });
     assert.deepEqual([first.rows, first.references, first.found], [6, 5, 4]);
     assert.deepEqual(first.counts, {
       missing: 1,
@@ -102,7 +103,7 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
   });
 
   it('opens exactly one escalation for the missing referral, however often it is reconciled', async () => {
-    const again = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'test-epcr' });
+    const again = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'test-epcr', mode: 'apply' });
     assert.equal(again.missing[0]?.escalationOpened, false);
     const escalations = await relay.ctx.db.kysely
       .selectFrom('escalations')
@@ -192,6 +193,31 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
     assert.equal(given.counts.notInFile, 0, 'the other system is not compared');
   });
 
+  it('only previews what a typed source system would open, until told to apply it', async () => {
+    const db = relay.ctx.db.kysely;
+    const counts = async () => ({
+      escalations: (await db.selectFrom('escalations').select('id').execute()).length,
+      runs: (await db.selectFrom('reconciliation_runs').select('id').execute()).length,
+      audit: (await db.selectFrom('audit_log').select('seq').execute()).length,
+    });
+    const before = await counts();
+    // A real system, but the wrong one: every row of the file looks missing.
+    const wrong = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'other-epcr' });
+    assert.equal(wrong.preview, true);
+    assert.equal(wrong.id, '');
+    assert.equal(wrong.counts.missing, 5);
+    assert.ok(wrong.missing.every((m) => !m.escalationOpened));
+    const column = 'source_system,source_reference,created_at\ntest-epcr,R-NEW,2026-11-25T10:59:30Z\n';
+    const dry = await reconcile(relay.ctx, column, { actor: 'test', mode: 'preview' });
+    assert.deepEqual([dry.preview, dry.counts.missing], [true, 1]);
+    assert.deepEqual(await counts(), before, 'a preview opens, stores and audits nothing');
+
+    const applied = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'other-epcr', mode: 'apply' });
+    assert.equal(applied.preview, undefined);
+    assert.equal(applied.missing.filter((m) => m.escalationOpened).length, 5);
+    assert.equal((await counts()).escalations, before.escalations + 5);
+  });
+
   it('refuses a source system Relay has never heard of, changing nothing', async () => {
     const before = await relay.ctx.db.kysely.selectFrom('escalations').select('id').execute();
     await assert.rejects(
@@ -204,6 +230,22 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
       (await relay.ctx.db.kysely.selectFrom('escalations').select('id').execute()).length,
       before.length,
     );
+  });
+
+  it('tells the source system from a referral received within the second the file names', async () => {
+    relay.clock.set('2026-11-25T12:00:05.250Z');
+    await raise(relay, { source: { system: 'test-epcr', reference: 'R-SECOND' } });
+    const report = await reconcile(
+      relay.ctx,
+      'source_reference,created_at\nR-SECOND,2026-11-25T12:00:05Z\n',
+      {
+        actor: 'test',
+      },
+    );
+    assert.deepEqual(report.systems, ['test-epcr']);
+    assert.equal(report.found, 1);
+    assert.deepEqual(report.period, { from: '2026-11-25T12:00:05.000Z', to: '2026-11-25T12:00:05.999Z' });
+    assert.equal(report.counts.notInFile, 0);
   });
 
   it('takes the source system from the file when it has the column', async () => {

@@ -75,7 +75,12 @@ describeEachDialect('retention', (dialect) => {
   });
   after(() => relay.close());
 
+  const searchRows = async (id: string) =>
+    (await db().selectFrom('referral_search_terms').select('digest').where('referral_id', '=', id).execute())
+      .length;
+
   it('purges a referral closed longer ago than the period, and nothing else', async () => {
+    assert.ok((await searchRows(ref.old.id)) > 0, 'indexed for search at intake');
     const before = await rowCounts();
     const report = await retentionJob()(relay.ctx, relay.clock.now());
     assert.deepEqual(report, {
@@ -111,7 +116,13 @@ describeEachDialect('retention', (dialect) => {
     assert.ok(escalations.every((e) => e.note === null));
     assert.ok(escalations.some((e) => e.state === 'resolved' && e.resolved_by === 'Dana Brooks'));
 
+    assert.equal(
+      await searchRows(ref.old.id),
+      0,
+      'its search index rows (digests of personal data) went too',
+    );
     for (const kept of [ref.held, ref.open, ref.recent]) {
+      assert.ok((await searchRows(kept.id)) > 0, `${kept.reference} is still searchable`);
       const row = await findReferral(db(), kept.id);
       assert.equal(row?.purged_at, null, kept.reference);
       const payload = row && readPayload(relay.ctx.config.dataKeys, row);

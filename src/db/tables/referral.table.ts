@@ -86,3 +86,16 @@ export interface ReferenceCounterTable {
   year: number;
   last: number;
 }
+
+/**
+ * A keyed blind index of one search term of a referral (src/records/search-index.ts): an HMAC
+ * digest of the normalised value, never the value. Deleted when retention removes the personal data.
+ */
+export interface ReferralSearchTermTable {
+  referral_id: string;
+  /** name, full-name, dob, nhs, incident or postcode (src/records/search-terms.ts). */
+  kind: string;
+  /** The personal-data key the HMAC key was derived from. */
+  key_id: string;
+  digest: string;
+}

@@ -15,6 +15,7 @@ import { currentDirectory, teamExistsIn, teamItems } from './teams.ts';
 import { changeAccess, changeUser, listUsers, resetPassword, type UserAction } from './users.admin.ts';
 import { confirmPage, reasonProblem, registerConfirmedAction, type Confirmation } from './confirm.ts';
 import { RelayError } from '../../errors.ts';
+import { resetSecondFactor } from '../../access/second-factor.service.ts';
 
 const ROLE_HINTS: Record<(typeof ROLES)[number], string> = {
   crew: 'Raises referrals and sees their own',
@@ -204,6 +205,19 @@ export function registerUserPages(app: FastifyInstance, ctx: RelayContext): void
       })),
     act: (request, id, reason) =>
       changeUser(ctx.db.kysely, ctx.clock, id, 'disable', actorOf(request), ctx.config.secret, reason),
+  });
+
+  registerConfirmedAction(app, {
+    path: '/admin/users/:id/reset-second-factor',
+    done: '/admin/users',
+    describe: (id) =>
+      describeUser(id, (u) => ({
+        title: `Reset the security codes of ${u.name || u.email}`,
+        consequence: `${u.email} is signed out, their authenticator app and recovery codes stop working, and they set up a new app when they next sign in with their password. Do this only once you are sure who is asking.`,
+        button: 'Reset security codes',
+        cancelHref: '/admin/users',
+      })),
+    act: (request, id, reason) => resetSecondFactor(ctx, id, actorOf(request), reason),
   });
 
   for (const action of ['enable', 'unlock'] as const satisfies UserAction[]) {

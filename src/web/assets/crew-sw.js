@@ -4,10 +4,10 @@
 // no signal, any crew page falls back to the last form page fetched, and the form's script restores
 // the answers held on the device. Only the blank form and static files are kept, never a draft or a
 // referral, and signing out empties the cache.
-const CACHE = 'relay-crew-v1';
+const CACHE = 'relay-crew-v2';
 const FORM = '/crew/referrals/new';
 const ASSETS = [
-  '/assets/nhsuk/nhsuk-frontend.min.css',
+  '/assets/nhsuk-frontend.css',
   '/assets/nhsuk/nhsuk-frontend.min.js',
   '/assets/relay/js-enabled.js',
   '/assets/relay/init.js',

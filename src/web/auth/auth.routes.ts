@@ -6,6 +6,8 @@ import { csrfCheck } from '../../access/csrf.ts';
 import { sessionApiGuard } from '../../access/session-api.guard.ts';
 import { endSession, resolveSession } from '../../access/session.service.ts';
 import { signIn } from '../../access/user.service.ts';
+import { needsSecondFactor } from '../../access/second-factor.service.ts';
+import { askForSecondFactor, registerSecondFactorRoutes } from './second-factor.routes.ts';
 import { registerOidcRoutes, signOutUrl } from './oidc.routes.ts';
 import { SESSION_COOKIE, startBrowserSession } from './session.cookie.ts';
 
@@ -102,8 +104,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
                 password,
                 client: request.ip,
                 secret: ctx.config.secret,
+                needsSecondFactor: (userId) => needsSecondFactor(ctx, userId),
               })
             : undefined;
+        if (result?.kind === 'ok' && result.secondFactor)
+          return askForSecondFactor(ctx, reply, result.user.id, next);
         if (result?.kind === 'ok') {
           await startBrowserSession(ctx, request, reply, result.user.id);
           return reply.redirect(result.user.mustChangePassword ? '/account/password' : next, 303);
@@ -127,6 +132,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RelayContext): voi
   });
 
   registerOidcRoutes(app, ctx);
+  registerSecondFactorRoutes(app, ctx);
 
   registerAccountPages(app, ctx, SESSION_COOKIE);
 }

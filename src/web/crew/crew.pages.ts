@@ -20,7 +20,7 @@ import type { User } from '../../access/user.service.ts';
 import { checkSections } from './check-answers.ts';
 import { loadProfile, rememberProfile } from './crew-profile.ts';
 import { claimDraft, deleteDraft, findDraft, holdOrphanDraft, listDrafts, saveDraft } from './drafts.ts';
-import { myReferrals } from './my-referrals.ts';
+import { CREW_STATUS_LABELS, myReferrals } from './my-referrals.ts';
 import { ACK_METHOD_LABELS, CHOICES, OUTCOME_LABELS, type FormValues } from './referral-form.fields.ts';
 import { fieldErrors, type FieldError } from './referral-form.errors.ts';
 import { SOURCE_SYSTEM, blankForm, hiddenFields, readForm, validateForm } from './referral-form.ts';
@@ -257,6 +257,7 @@ async function showDetail(ctx: RelayContext, request: FastifyRequest<IdParams>, 
   return noStore(reply).page('crew/detail.njk', {
     pageTitle: `Referral ${doc.reference}`,
     doc,
+    statusLabel: CREW_STATUS_LABELS[doc.status],
     payload,
     ...teamFacts(doc),
   });

@@ -12,7 +12,9 @@ import {
   type RouteRow,
 } from '../../records/referral.repository.ts';
 import type { User } from '../../access/user.service.ts';
-import { OUTCOME_CHOICES, OUTCOME_LABELS, type FieldErrors } from './inbox.forms.ts';
+import { OUTCOME_LABELS, outcomeChoicesFor, type FieldErrors } from './inbox.forms.ts';
+import { findTeam, type Team, type TeamKind } from '../../directory/directory.types.ts';
+import { readableTimeline } from '../timeline.ts';
 import { teamNamer } from './inbox.page.ts';
 
 export interface DetailState {
@@ -57,21 +59,39 @@ function redirectedTo(doc: StatusDocument, teamId: string): string | undefined {
   return typeof event?.detail.to === 'string' ? event.detail.to : undefined;
 }
 
-/** Every team in the current directory that could take it over: not this one, nor one that has it already. */
+/** The kind of team (adults, children, out of hours) in the current directory, if it is still there. */
+export async function teamKindOf(ctx: RelayContext, teamId: string): Promise<TeamKind | undefined> {
+  return findTeam((await ctx.directories.current())?.directory, teamId)?.kind;
+}
+
+const LIKELY_KIND = { adult: 'adults', child: 'children' } as const;
+
+/**
+ * Every team in the current directory that could take it over (not this one, nor one that has it
+ * already), grouped by authority for the select's <optgroup>s: the acting team's own authority
+ * first, then the rest by name; in each, teams for the person's age group first.
+ */
 async function redirectTargets(
   ctx: RelayContext,
-  routes: StatusDocument['routes'],
+  doc: StatusDocument,
+  fromTeamId: string,
   selected: string | undefined,
 ) {
-  const current = await ctx.directories.current();
-  const taken = new Set(routes.map((r) => r.team));
-  const teams = (current?.directory.authorities ?? [])
-    .flatMap((a) => a.teams)
-    .filter((t) => !taken.has(t.id));
-  return [
-    { value: '', text: 'Choose a team', selected: !selected },
-    ...teams.map((t) => ({ value: t.id, text: t.name, selected: t.id === selected })),
-  ];
+  const directory = (await ctx.directories.current())?.directory;
+  const taken = new Set(doc.routes.map((r) => r.team));
+  const home = findTeam(directory, fromTeamId)?.authorityId;
+  const likely = (t: Team) => (t.kind === LIKELY_KIND[doc.subjectType] ? 0 : 1);
+  return (directory?.authorities ?? [])
+    .map((a) => ({
+      label: a.id === home ? `${a.name} (your area)` : a.name,
+      home: a.id === home,
+      teams: a.teams
+        .filter((t) => !taken.has(t.id))
+        .sort((x, y) => likely(x) - likely(y) || x.name.localeCompare(y.name))
+        .map((t) => ({ value: t.id, text: t.name, selected: t.id === selected })),
+    }))
+    .filter((g) => g.teams.length > 0)
+    .sort((x, y) => Number(y.home) - Number(x.home) || x.label.localeCompare(y.label));
 }
 
 /** The team's note, decrypted; after retention only the fact that it was removed. */
@@ -92,6 +112,7 @@ export async function renderDetail(
   const route = actingRoute(mine, state.team);
   const { payload } = await viewReferral(ctx, user, referral.id, 'recipient-view');
   const [doc, teamName] = await Promise.all([statusDocument(ctx, referral), teamNamer(ctx)]);
+  const current = (await ctx.directories.current())?.directory;
   const values = state.values ?? {};
   const acknowledgement = doc.acknowledgements.find((a) => a.team === route.team_id);
   const sentTo = route.outcome === 'redirected' ? redirectedTo(doc, route.team_id) : undefined;
@@ -112,13 +133,19 @@ export async function renderDetail(
     notice: state.notice,
     errors,
     errorList: Object.entries(errors ?? {}).map(([id, text]) => ({ text, href: `#${id}` })),
-    outcomeItems: OUTCOME_CHOICES.map((c) => ({
+    outcomeItems: outcomeChoicesFor(findTeam(current, route.team_id)?.kind).map((c) => ({
       value: c.value,
       text: c.text,
       hint: { text: c.hint },
       checked: state.form === 'outcome' && values.outcome === c.value,
     })),
-    teamChoices: await redirectTargets(ctx, doc.routes, state.form === 'redirect' ? values.to : undefined),
+    teamGroups: await redirectTargets(
+      ctx,
+      doc,
+      route.team_id,
+      state.form === 'redirect' ? values.to : undefined,
+    ),
+    timeline: await readableTimeline(ctx, doc, { teamName }),
     values,
   });
 }

@@ -1,6 +1,7 @@
 import type { FieldIssue } from '../../errors.ts';
 import { MAX_REDIRECT_REASON } from '../../response/redirect.service.ts';
 import type { Outcome } from '../../response/outcome.service.ts';
+import type { TeamKind } from '../../directory/directory.types.ts';
 
 /** The outcomes a person records here; "redirected" is recorded by the redirect form, which also re-routes. */
 export const OUTCOME_CHOICES: { value: Exclude<Outcome, 'redirected'>; text: string; hint: string }[] = [
@@ -14,6 +15,22 @@ export const OUTCOME_CHOICES: { value: Exclude<Outcome, 'redirected'>; text: str
   { value: 'advice-given', text: 'Advice or information given', hint: 'No enquiry or assessment needed' },
   { value: 'no-further-action', text: 'No further action', hint: 'Say why in the note' },
 ];
+
+/**
+ * The outcomes a team of this kind can record: an adults team makes Care Act (section 42) enquiries,
+ * not child protection enquiries, and a children's team the reverse. An out-of-hours team covers
+ * both, and a team no longer in the directory is offered everything rather than nothing.
+ */
+const NOT_FOR: Record<TeamKind, Outcome[]> = {
+  adults: ['child-protection-enquiry'],
+  children: ['s42-enquiry'],
+  'out-of-hours': [],
+};
+
+export function outcomeChoicesFor(kind: TeamKind | undefined): typeof OUTCOME_CHOICES {
+  const excluded = kind ? NOT_FOR[kind] : [];
+  return OUTCOME_CHOICES.filter((c) => !excluded.includes(c.value));
+}
 
 export const OUTCOME_LABELS: Record<string, string> = {
   ...Object.fromEntries(OUTCOME_CHOICES.map((c) => [c.value, c.text])),
@@ -36,10 +53,10 @@ export interface OutcomeForm {
   valid?: { outcome: Exclude<Outcome, 'redirected'>; note: string };
 }
 
-export function readOutcomeForm(body: unknown): OutcomeForm {
+export function readOutcomeForm(body: unknown, kind: TeamKind | undefined): OutcomeForm {
   const values = { outcome: field(body, 'outcome'), note: field(body, 'note') };
   const errors: FieldErrors = {};
-  const choice = OUTCOME_CHOICES.find((c) => c.value === values.outcome);
+  const choice = outcomeChoicesFor(kind).find((c) => c.value === values.outcome);
   if (!choice) errors.outcome = 'Select the outcome';
   if (!values.note) errors.note = 'Enter a note about the outcome';
   else if (values.note.length > MAX_NOTE) errors.note = `Note must be ${MAX_NOTE} characters or fewer`;

@@ -6,7 +6,7 @@ import { recordOutcome } from '../../response/outcome.service.ts';
 import { redirectReferral } from '../../response/redirect.service.ts';
 import { csrfCheck } from '../../access/csrf.ts';
 import type { User } from '../../access/user.service.ts';
-import { actingRoute, referralForRecipient, renderDetail } from './inbox.detail.ts';
+import { actingRoute, referralForRecipient, renderDetail, teamKindOf } from './inbox.detail.ts';
 import { field, readOutcomeForm, readRedirectForm, redirectErrors } from './inbox.forms.ts';
 import { inboxPage, type InboxQuery } from './inbox.page.ts';
 
@@ -71,7 +71,7 @@ export function registerInboxPages(app: FastifyInstance, ctx: RelayContext): voi
     const user = userOf(request);
     const { referral, mine } = await referralForRecipient(ctx, user, request.params.id);
     const route = actingRoute(mine, field(request.body, 'team'));
-    const form = readOutcomeForm(request.body);
+    const form = readOutcomeForm(request.body, await teamKindOf(ctx, route.team_id));
     if (!form.valid) {
       const state = { team: route.team_id, form: 'outcome' as const, ...form };
       return renderDetail(reply.code(422), ctx, user, referral.id, state);

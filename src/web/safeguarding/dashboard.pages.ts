@@ -114,6 +114,9 @@ function ackView(facts: DashboardFacts, names: Names) {
       name: names.authority(s.authorityId),
       median: show(s.medianMs),
       p90: show(s.p90Ms),
+      teams: s.teams
+        .map((t) => ({ ...t, name: names.teamName(t.teamId), median: show(t.medianMs), p90: show(t.p90Ms) }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -11,7 +11,7 @@ import {
 import { UNFINISHED_STATES } from '../../records/delivery.states.ts';
 import { londonToInstant } from '../../directory/hours.ts';
 import { DAY } from '../../time.ts';
-import { ackStats, firstDayOf, type AuthorityAckStats } from './dashboard.stats.ts';
+import { ackStatsByTeam, firstDayOf, type AreaAckStats } from './dashboard.stats.ts';
 
 /**
  * What the safeguarding dashboard reads. Open work is counted exactly, however old; finished work
@@ -35,8 +35,8 @@ export interface DashboardFacts {
   /** Triage items resolved since the period's start, by outcome (routed, handed-off, closed). */
   triageFinished: Map<string, number>;
   oldestUnacknowledged: OldestUnacknowledged | undefined;
-  /** Time to acknowledge per authority, over routes created (teams sent a referral) in the last ACK_PERIOD_DAYS. */
-  ackStats: AuthorityAckStats[];
+  /** Time to acknowledge per authority and per team, over routes created (teams sent a referral) in the last ACK_PERIOD_DAYS. */
+  ackStats: AreaAckStats[];
   /** Referrals received per UTC hour ('YYYY-MM-DDTHH') since the first London day of the volume or finished-work period, whichever is earlier. */
   receivedByHour: { hour: string; count: number }[];
 }
@@ -232,20 +232,21 @@ async function oldestUnacknowledged(db: Kysely<Database>): Promise<OldestUnackno
 }
 
 /**
- * Time to acknowledge per authority, for routes created (teams sent a referral) since `since`.
+ * Time to acknowledge per team and per authority, for routes created (teams sent a referral) since `since`.
  * Counts and deadlines are aggregated in SQL; the percentiles need every acknowledged route's
  * duration, and SQLite has no percentile function, so those come back as one string per authority
  * of "created acknowledged" pairs, ranked in TypeScript. Row by row, a month of a large region
  * (thousands of routes) cost PostgreSQL more to send and node-postgres more to build than the
  * aggregation itself; computing the durations in PostgreSQL (casting text to timestamptz) was slower still.
  */
-async function ackStatsSince(db: Kysely<Database>, since: string, at: string): Promise<AuthorityAckStats[]> {
+async function ackStatsSince(db: Kysely<Database>, since: string, at: string): Promise<AreaAckStats[]> {
   // By the route's own creation time (indexed), not through referrals: joined to a month of referrals,
   // PostgreSQL chose to hash every route (400 ms at 1M rows).
   const rows = await db
     .selectFrom('routes')
     .select((eb) => [
       'authority_id',
+      'team_id',
       count(db),
       eb.fn
         .countAll<number | string | bigint>()
@@ -259,16 +260,17 @@ async function ackStatsSince(db: Kysely<Database>, since: string, at: string): P
       sql<string | null>`string_agg(created_at || ' ' || acknowledged_at, ',')`.as('acknowledged'),
     ])
     .where('created_at', '>=', since)
-    .groupBy('authority_id')
+    .groupBy(['authority_id', 'team_id'])
     .execute();
-  return rows.map((r) =>
-    ackStats({
+  return ackStatsByTeam(
+    rows.map((r) => ({
       authorityId: r.authority_id,
+      teamId: r.team_id,
       routes: Number(r.n),
       breaches: Number(r.breaches),
       waiting: Number(r.waiting),
       acknowledged: r.acknowledged,
-    }),
+    })),
   );
 }
 

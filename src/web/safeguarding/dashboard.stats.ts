@@ -48,6 +48,43 @@ export function ackStats(row: AuthorityAckRow): AuthorityAckStats {
   };
 }
 
+/** One team's routes of the period as the database aggregates them. */
+export interface TeamAckRow extends AuthorityAckRow {
+  teamId: string;
+}
+
+export type TeamAckStats = Omit<AuthorityAckStats, 'authorityId'> & { teamId: string };
+
+/** An authority's figures with each of its teams' own, so a slow team is not hidden in its area's median. */
+export type AreaAckStats = AuthorityAckStats & { teams: TeamAckStats[] };
+
+/**
+ * Per-team rows into per-authority figures: counts are summed and the authority's percentiles are
+ * ranked over all its teams' durations together (a median of medians would be wrong).
+ */
+export function ackStatsByTeam(rows: TeamAckRow[]): AreaAckStats[] {
+  const byAuthority = new Map<string, TeamAckRow[]>();
+  for (const row of rows)
+    byAuthority.set(row.authorityId, [...(byAuthority.get(row.authorityId) ?? []), row]);
+  return [...byAuthority].map(([authorityId, teams]) => {
+    const pairs = teams.map((t) => t.acknowledged).filter((a) => a !== null);
+    const sum = (key: 'routes' | 'breaches' | 'waiting') => teams.reduce((n, t) => n + t[key], 0);
+    return {
+      ...ackStats({
+        authorityId,
+        routes: sum('routes'),
+        breaches: sum('breaches'),
+        waiting: sum('waiting'),
+        acknowledged: pairs.length > 0 ? pairs.join(',') : null,
+      }),
+      teams: teams.map(({ teamId, ...team }) => {
+        const { authorityId: _authority, ...figures } = ackStats(team);
+        return { teamId, ...figures };
+      }),
+    };
+  });
+}
+
 /** Milliseconds from creation to acknowledgement of each "created acknowledged" pair, ascending. */
 export function ackDurations(pairs: string | null): Float64Array {
   if (!pairs) return new Float64Array(0);

@@ -8,6 +8,7 @@ import type { ReferralRow } from '../../records/referral.repository.ts';
 import { deliveryState, escalationReason, triageReason } from './labels.ts';
 import { namesIn, signedInUser, type Names } from './page.helpers.ts';
 import { attemptsOf } from './search.queries.ts';
+import { readableTimeline } from '../timeline.ts';
 import { FAILURE_REASON_TEXT, failureReason } from '../../delivery/failure-reason.ts';
 
 /**
@@ -79,21 +80,8 @@ async function progressView(ctx: RelayContext, doc: StatusDocument, names: Names
       teamName: e.team ? names.teamName(e.team) : 'Not about one team',
       reasonText: escalationReason(e.reason),
     })),
-    timeline: doc.timeline.map((e) => ({
-      at: e.at,
-      what: e.kind.replace(/[-.]/g, ' '),
-      actor: e.actor,
-      detail: detailText(e.detail),
-    })),
+    timeline: await readableTimeline(ctx, doc, names),
   };
-}
-
-/** An event's detail (ids, states, reasons: never personal data) as one readable line. */
-function detailText(detail: Record<string, unknown>): string {
-  return Object.entries(detail)
-    .filter(([, v]) => v !== null && v !== undefined && v !== '')
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-    .join('; ');
 }
 
 /** The failure's class in words (TLS, authentication, DNS…), so the page says why before the raw reply. */

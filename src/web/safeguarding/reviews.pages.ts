@@ -10,6 +10,7 @@ import {
 } from '../../governance/review.queries.ts';
 import { assignReviewer, createReview } from '../../governance/review.service.ts';
 import { csrfCheck } from '../../access/csrf.ts';
+import type { User } from '../../access/user.service.ts';
 import { errorList, formField, signedInUser } from './page.helpers.ts';
 import { registerReviewCasePages } from './reviews.case.pages.ts';
 import { registerReviewExports } from './reviews.export.pages.ts';
@@ -30,16 +31,38 @@ interface IdParams {
   id: string;
 }
 
-/** Incident reviews (docs/operations.md), for the safeguarding team: list and create, progress and assignment. */
+/**
+ * Incident reviews (docs/operations.md), read: the list, each review's progress and cases, and its
+ * reports. For the safeguarding team and for auditors, who read reports (and no referral content:
+ * the pages and reports name cases by reference). An auditor's pages have no forms; the case pages,
+ * with their notes, stay the safeguarding team's.
+ */
+export function registerReviewReports(app: FastifyInstance, ctx: RelayContext): void {
+  app.get('/safeguarding/reviews', async (request, reply) =>
+    listPage(ctx, reply, readOnly(signedInUser(request))),
+  );
+  app.get<{ Params: IdParams; Querystring: { created?: string; assigned?: string } }>(
+    '/safeguarding/reviews/:id',
+    async (request, reply) => {
+      const assigned = Number(request.query.assigned);
+      return reviewPage(ctx, reply, request.params.id, {
+        readOnly: readOnly(signedInUser(request)),
+        created: request.query.created === '1',
+        assigned: Number.isInteger(assigned) && assigned >= 0 ? assigned : undefined,
+      });
+    },
+  );
+  registerReviewExports(app, ctx);
+}
+
+/** Incident reviews, changed: create, assign and each case's pages, for the safeguarding team only. */
 export function registerReviewPages(app: FastifyInstance, ctx: RelayContext): void {
   const post = { preValidation: csrfCheck(app) };
-
-  app.get('/safeguarding/reviews', async (_request, reply) => listPage(ctx, reply));
 
   app.post('/safeguarding/reviews', post, async (request, reply) => {
     const form = readNewReviewForm(request.body);
     const checked = checkNewReviewForm(form);
-    if (!checked.from || !checked.to) return listPage(ctx, reply.code(422), form, checked.errors);
+    if (!checked.from || !checked.to) return listPage(ctx, reply.code(422), false, form, checked.errors);
     try {
       const review = await createReview(
         ctx,
@@ -49,38 +72,33 @@ export function registerReviewPages(app: FastifyInstance, ctx: RelayContext): vo
       return reply.redirect(`/safeguarding/reviews/${encodeURIComponent(review.id)}?created=1`, 303);
     } catch (error) {
       if (!(error instanceof RelayError) || error.code !== 'validation-failed') throw error;
-      return listPage(ctx, reply.code(422), form, errorsFromService(error, NEW_REVIEW_FIELD_IDS));
+      return listPage(ctx, reply.code(422), false, form, errorsFromService(error, NEW_REVIEW_FIELD_IDS));
     }
   });
-
-  app.get<{ Params: IdParams; Querystring: { created?: string; assigned?: string } }>(
-    '/safeguarding/reviews/:id',
-    async (request, reply) => {
-      const assigned = Number(request.query.assigned);
-      return reviewPage(ctx, reply, request.params.id, {
-        created: request.query.created === '1',
-        assigned: Number.isInteger(assigned) && assigned >= 0 ? assigned : undefined,
-      });
-    },
-  );
 
   app.post<{ Params: IdParams }>('/safeguarding/reviews/:id/assign', post, async (request, reply) =>
     assign(ctx, request, reply),
   );
 
   registerReviewCasePages(app, ctx);
-  registerReviewExports(app, ctx);
+}
+
+/** An auditor who is not also on the safeguarding team reads the reviews without their forms. */
+function readOnly(user: User): boolean {
+  return !user.roles.includes('safeguarding');
 }
 
 async function listPage(
   ctx: RelayContext,
   reply: FastifyReply,
+  readOnly: boolean,
   form: NewReviewForm = { title: '', from: '', to: '', conditions: [] },
   errors: FieldErrors = {},
 ) {
   const reviews = await listReviews(ctx.db.kysely);
   const failed = Object.keys(errors).length > 0;
   return reply.page('reviews/list.njk', {
+    readOnly,
     pageTitle: `${failed ? 'Error: ' : ''}Incident reviews`,
     reviews: reviews.map(({ review, progress }) => reviewView(review, progress)),
     form,
@@ -94,7 +112,13 @@ async function reviewPage(
   ctx: RelayContext,
   reply: FastifyReply,
   id: string,
-  notices: { created?: boolean; assigned?: number; selected?: string[]; reviewer?: string },
+  notices: {
+    readOnly?: boolean;
+    created?: boolean;
+    assigned?: number;
+    selected?: string[];
+    reviewer?: string;
+  },
   errors: FieldErrors = {},
 ) {
   const db = ctx.db.kysely;
@@ -102,6 +126,7 @@ async function reviewPage(
   const cases = await reviewCases(db, id);
   const failed = Object.keys(errors).length > 0;
   return reply.page('reviews/review.njk', {
+    readOnly: notices.readOnly === true,
     pageTitle: `${failed ? 'Error: ' : ''}${review.title}`,
     review: reviewView(review, await reviewProgress(db, id)),
     cases: cases.map((c) => ({ ...caseView(c), selected: notices.selected?.includes(c.id) ?? false })),

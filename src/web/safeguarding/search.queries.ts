@@ -6,6 +6,11 @@ export interface SearchFilter {
   reference?: string;
   /** Part of a reference, upper case, letters, digits and hyphens only. */
   referencePart?: string;
+  /**
+   * Blind-index matches (src/records/search-index.ts), found alongside `referencePart`: a referral
+   * holding every term of any one group. Each term is its digests under every configured key.
+   */
+  termGroups?: string[][][];
   /** ISO instants: received at or after `from`, before `to`. */
   from?: string;
   to?: string;
@@ -24,14 +29,32 @@ export interface SearchResult {
   authorities: string[];
 }
 
-/** Newest first, with the authorities each referral went to; no personal data is read. */
+/** Newest first, with the authorities each referral went to; no personal data is read or decrypted. */
 export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Promise<SearchResult[]> {
   let query = db
     .selectFrom('referrals')
     .select(['id', 'reference', 'status', 'urgency', 'subject_type', 'received_at']);
   if (f.reference) query = query.where('reference', '=', f.reference);
-  // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
-  if (f.referencePart) query = query.where('reference', 'like', `%${f.referencePart}%`);
+  const { referencePart, termGroups = [] } = f;
+  if (referencePart || termGroups.length > 0) {
+    query = query.where((eb) =>
+      eb.or([
+        // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
+        ...(referencePart ? [eb('reference', 'like', `%${referencePart}%`)] : []),
+        ...termGroups.map((group) =>
+          eb.and(
+            group.map((digests) =>
+              eb(
+                'id',
+                'in',
+                eb.selectFrom('referral_search_terms').select('referral_id').where('digest', 'in', digests),
+              ),
+            ),
+          ),
+        ),
+      ]),
+    );
+  }
   if (f.from) query = query.where('received_at', '>=', f.from);
   if (f.to) query = query.where('received_at', '<', f.to);
   if (f.status) query = query.where('status', '=', f.status);
@@ -59,6 +82,24 @@ export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Pr
     receivedAt: r.received_at,
     authorities: authorities.get(r.id) ?? [],
   }));
+}
+
+/** Which of `digests` each of these referrals holds in the search index: what it was found by. */
+export async function digestsHeld(
+  db: Kysely<Database>,
+  referralIds: string[],
+  digests: string[],
+): Promise<Map<string, Set<string>>> {
+  const held = new Map<string, Set<string>>();
+  if (referralIds.length === 0 || digests.length === 0) return held;
+  const rows = await db
+    .selectFrom('referral_search_terms')
+    .select(['referral_id', 'digest'])
+    .where('referral_id', 'in', referralIds)
+    .where('digest', 'in', digests)
+    .execute();
+  for (const r of rows) held.set(r.referral_id, (held.get(r.referral_id) ?? new Set()).add(r.digest));
+  return held;
 }
 
 async function authoritiesOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, string[]>> {

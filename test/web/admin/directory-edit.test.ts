@@ -57,6 +57,27 @@ describeEachDialect('admin: editing the directory', (dialect) => {
       .flatMap((a) => a.teams)
       .find((t) => t.id === TEAM)!;
 
+  it('lists the teams collapsed by authority, and filters them by authority, name and channel', async () => {
+    const all = (await admin.get('/admin/directory')).body;
+    assert.match(all, /<details class="nhsuk-details" id="authority-birmingham">/, 'collapsed');
+    assert.doesNotMatch(all, /<details[^>]* open>/);
+    const byName = (await admin.get('/admin/directory?team=children')).body;
+    const names = [...byName.matchAll(/<h3 class="nhsuk-heading-s" id="team-([^"]+)">/g)].map((m) => m[1]);
+    assert.ok(names.length > 0 && names.every((id) => /children/.test(id!)), names.join(', '));
+    assert.match(byName, /<details class="nhsuk-details" id="authority-birmingham" open>/);
+    const one = (await admin.get('/admin/directory?authority=coventry&team=adult')).body;
+    assert.deepEqual(
+      [...one.matchAll(/<h3 class="nhsuk-heading-s" id="team-([^"]+)">/g)].map((m) => m[1]),
+      ['coventry-adults'],
+    );
+    const hooks = (await admin.get('/admin/directory?channel=webhook')).body;
+    assert.equal(hooks.match(/<h3 class="nhsuk-heading-s"/g)?.length, 1, 'the one team with a webhook');
+    assert.match(
+      (await admin.get('/admin/directory?team=nothing-like-this')).body,
+      /0 teams in 0 authorities match/,
+    );
+  });
+
   it('shows the form filled with the team as it is', async () => {
     const page = await admin.get(`/admin/directory/teams/${TEAM}/edit`);
     assert.equal(page.statusCode, 200);
@@ -193,8 +214,10 @@ describeEachDialect('admin: editing the directory', (dialect) => {
     assert.match(page, /Mon–Fri 08:30–17:00/);
     assert.match(page, /Sat–Sun closed/);
     assert.match(page, /Open on bank holidays/);
+    // Each cell's heading (shown when a phone stacks the row) is left out: it says "Re-verify by".
+    const cells = page.replace(/<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>/g, '');
     const row = (address: string) =>
-      new RegExp(`${address.replace(/\./g, '\\.')}</td>.*?</tr>`).exec(page)?.[0];
+      new RegExp(`${address.replace(/\./g, '\\.')}</td>.*?</tr>`).exec(cells)?.[0];
     assert.match(row('front.door@example.org') ?? '', /Re-verification overdue/);
     assert.match(row('adults.birmingham.duty@example.org') ?? '', /Re-verify soon/);
     assert.doesNotMatch(row('children.birmingham@example.org') ?? '', /Re-verif/);

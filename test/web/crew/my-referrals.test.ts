@@ -144,6 +144,12 @@ describeEachDialect("a crew member's own referrals", (dialect) => {
     assert.match(page, /Where it has gone/);
     assert.match(page, /Edna Whitfield/);
     assert.match(page, /No team has acknowledged it yet/);
+    // Codes in words: status, urgency, categories, vulnerabilities, capacity.
+    assert.match(page, /Sent, not yet acknowledged|Routed, being sent/);
+    assert.match(page, /Neglect, Financial or material abuse/);
+    assert.match(page, /Frailty, Dementia/);
+    assert.match(page, /Has capacity to consent/);
+    assert.doesNotMatch(page, /\bfinancial\b|has-capacity|self-neglect/);
     const views = await viewsOf(relay, referral.id);
     assert.equal(views.length, 1);
     assert.equal(views[0]!.actor, `user:${myId}`);

@@ -66,6 +66,23 @@ describeEachDialect('team inbox', (dialect) => {
     assert.match(response.body, /Edna Whitfield/);
     assert.match(response.body, /Where it has gone/);
     assert.match(response.body, /action="\/inbox\/referrals\/[^"]+\/acknowledge"/);
+    const body = response.body;
+    assert.ok(
+      body.indexOf('Person at risk') < body.indexOf('action="/inbox/referrals/'),
+      'the referral comes before the forms that act on it',
+    );
+    // An adults team records Care Act enquiries, not child protection enquiries.
+    assert.match(body, /Section 42 enquiry/);
+    assert.doesNotMatch(body, /Child protection enquiry/);
+    // Redirect: grouped by authority, the team's own area first.
+    const groups = [...body.matchAll(/<optgroup label="([^"]+)">/g)].map((m) => m[1]);
+    assert.equal(groups[0], 'Birmingham City Council (your area)');
+    assert.ok(groups.length > 1 && groups.includes('Coventry City Council'), groups.join(', '));
+    // The timeline in words.
+    const timeline = body.slice(body.indexOf('id="timeline"'));
+    assert.match(timeline, /Referral received/);
+    assert.match(timeline, /Routed to Birmingham Adult Social Care Front Door/);
+    assert.doesNotMatch(timeline, /apikey:|&quot;/);
     const views = await relay.ctx.db.kysely
       .selectFrom('audit_log')
       .selectAll()
@@ -194,6 +211,14 @@ describeEachDialect('team inbox', (dialect) => {
     assert.match(page.body, /Safeguarding referral for Birmingham Children/);
     assert.match(page.body, /Children in household\s*<\/dt>\s*<dd class="nhsuk-summary-list__value">\s*2/);
     assert.match(page.body, /name="team" value="birmingham-children"/);
+    assert.match(page.body, /Child protection enquiry/, "a children's team's outcomes");
+    assert.doesNotMatch(page.body, /Section 42 enquiry/);
+    const refused = await both.post(`/inbox/referrals/${family.id}/outcome`, {
+      team: 'birmingham-children',
+      outcome: 's42-enquiry',
+      note: 'An adult outcome from a children’s team',
+    });
+    assert.equal(refused.statusCode, 422, 'an outcome the team cannot record is refused');
   });
 
   it('puts the most urgent first and pages through the rest', async () => {

@@ -158,8 +158,8 @@ describeEachDialect('incident review pages', (dialect) => {
     );
   });
 
-  it('is for the safeguarding team only', async () => {
-    for (const role of ['crew', 'recipient', 'admin', 'auditor'] as const) {
+  it('is for the safeguarding team, and auditors read it and its reports without changing anything', async () => {
+    for (const role of ['crew', 'recipient', 'admin'] as const) {
       const other = (await signedIn(relay, { roles: [role], name: `A ${role}` })).browser;
       for (const url of [
         '/safeguarding/reviews',
@@ -170,6 +170,21 @@ describeEachDialect('incident review pages', (dialect) => {
         assert.equal((await other.get(url)).statusCode, 403, `${role} ${url}`);
       }
     }
+    const auditor = (await signedIn(relay, { roles: ['auditor'], name: 'Ida Auditor' })).browser;
+    const list = await auditor.get('/safeguarding/reviews');
+    assert.equal(list.statusCode, 200);
+    assert.match(list.body, /Bounced emails, 10 November/);
+    assert.doesNotMatch(list.body, /action="\/safeguarding\/reviews"/, 'no "New review" form');
+    const review = await auditor.get(reviewUrl);
+    assert.equal(review.statusCode, 200);
+    assert.match(review.body, /Download the report \(PDF\)/);
+    assert.doesNotMatch(review.body, /\/assign"|\/cases\//, 'no assignment form, no links to case notes');
+    assert.equal((await auditor.get(`${reviewUrl}/export.csv`)).statusCode, 200);
+    assert.equal((await auditor.get(`${reviewUrl}/report.pdf`)).statusCode, 200);
+    assert.equal((await auditor.get(`${reviewUrl}/cases/any-case`)).statusCode, 403);
+    await auditor.get(reviewUrl);
+    const assigned = await auditor.post(`${reviewUrl}/assign`, { reviewer: 'nobody', scope: 'unassigned' });
+    assert.equal(assigned.statusCode, 403);
     assert.equal((await browser.get('/safeguarding/reviews/no-such-review')).statusCode, 404);
     assert.equal((await browser.get(`${reviewUrl}/cases/no-such-case`)).statusCode, 404);
   });

@@ -55,6 +55,16 @@ describeEachDialect('dashboard facts', (dialect) => {
       medianMs: 10 * MINUTE,
       p90Ms: 30 * MINUTE,
       breaches: 0,
+      // Each team's own figures: both acknowledged both of their copies.
+      teams: ['birmingham-adults', 'birmingham-out-of-hours'].map((teamId) => ({
+        teamId,
+        routes: 2,
+        acknowledged: 2,
+        waiting: 0,
+        medianMs: 10 * MINUTE,
+        p90Ms: 30 * MINUTE,
+        breaches: 0,
+      })),
     });
     // Past its deadline unacknowledged is a breach, not waiting; nothing acknowledged, no percentiles.
     assert.deepEqual(byAuthority.dudley, {
@@ -65,6 +75,10 @@ describeEachDialect('dashboard facts', (dialect) => {
       medianMs: undefined,
       p90Ms: undefined,
       breaches: 2,
+      teams: [
+        { teamId: 'dudley-adults', routes: 2, acknowledged: 0, waiting: 1, breaches: 1 },
+        { teamId: 'dudley-out-of-hours', routes: 1, acknowledged: 0, waiting: 0, breaches: 1 },
+      ].map((t) => ({ ...t, medianMs: undefined, p90Ms: undefined })),
     });
   });
 

@@ -4,6 +4,7 @@ import { HOUR, MINUTE } from '../../../src/time.ts';
 import {
   ackDurations,
   ackStats,
+  ackStatsByTeam,
   dailyVolume,
   firstDayOf,
 } from '../../../src/web/safeguarding/dashboard.stats.ts';
@@ -71,6 +72,40 @@ describe('dashboard stats', () => {
     const pairs =
       '2026-11-25T10:00:00Z 2026-11-25T11:00:00+00:00,2026-07-01T10:00:00.000Z 2026-07-01T12:00:00.000+01:00';
     assert.deepEqual([...ackDurations(pairs)], [HOUR, HOUR]);
+  });
+
+  it("gives each team its own figures, and ranks the authority's over all its teams' durations", () => {
+    const at = (minutes: number) => new Date(Date.UTC(2026, 10, 25, 10, minutes)).toISOString();
+    const pairs = (...minutes: number[]) => minutes.map((m) => `${at(0)} ${at(m)}`).join(',');
+    const [dudley] = ackStatsByTeam([
+      {
+        authorityId: 'dudley',
+        teamId: 'fast',
+        routes: 3,
+        breaches: 0,
+        waiting: 0,
+        acknowledged: pairs(1, 2, 3),
+      },
+      {
+        authorityId: 'dudley',
+        teamId: 'slow',
+        routes: 3,
+        breaches: 2,
+        waiting: 1,
+        acknowledged: pairs(50, 60),
+      },
+    ]);
+    // Pooled (1, 2, 3, 50, 60): median rank 3 is 3 min; not the median of the teams' medians.
+    assert.equal(dudley?.medianMs, 3 * MINUTE);
+    assert.equal(dudley?.routes, 6);
+    assert.equal(dudley?.breaches, 2);
+    assert.deepEqual(
+      dudley?.teams.map((t) => [t.teamId, t.medianMs, t.acknowledged, t.waiting]),
+      [
+        ['fast', 2 * MINUTE, 3, 0],
+        ['slow', 50 * MINUTE, 2, 1],
+      ],
+    );
   });
 
   it("ranks an authority's durations (nearest rank) and keeps the counts from the database", () => {

@@ -104,13 +104,21 @@ describeEachDialect('safeguarding dashboard', (dialect) => {
     assert.match(card, /Deadline\s*Wed, 25 Nov 2026, 15:00/, 'urgent: four hours from receipt at 11:00');
   });
 
-  it('publishes time to acknowledge per authority', () => {
+  it('publishes time to acknowledge per authority and per team', () => {
     const table = html.split('Time to acknowledge by authority')[1]?.split('</table>')[0] ?? '';
-    const row = /<th scope="row"[^>]*>Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(table)?.[1] ?? '';
+    const row =
+      /<th scope="row"[^>]*><strong>Birmingham City Council<\/strong> \(all teams\)<\/th>([\s\S]*?)<\/tr>/.exec(
+        table,
+      )?.[1] ?? '';
     const cells = [
       ...row.matchAll(/<td[^>]*>(?:<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>)?([\s\S]*?)<\/td>/g),
     ].map((m) => m[1]?.trim());
     assert.deepEqual(cells, ['2', '1 (1 waiting)', '20 min', '20 min', '0']);
+    const teams = [...table.matchAll(/<span class="nhsuk-u-visually-hidden">Team: <\/span>([^<]+)<\/th>/g)];
+    assert.ok(
+      teams.some((t) => t[1] === 'Birmingham Adult Social Care Front Door'),
+      `a row per team: ${teams.map((t) => t[1]).join(', ')}`,
+    );
   });
 
   it('draws daily volume as an accessible SVG with a data table as its text alternative', () => {
@@ -180,8 +188,11 @@ describeEachDialect('safeguarding dashboard, time to acknowledge', (dialect) => 
 
     const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
     const html = (await browser.get('/safeguarding')).body;
-    const table = tableIn(html, 'Time to acknowledge by authority, last 30 days');
-    const row = /<th scope="row"[^>]*>Birmingham City Council<\/th>([\s\S]*?)<\/tr>/.exec(table)?.[1] ?? '';
+    const table = tableIn(html, 'Time to acknowledge by authority and team, last 30 days');
+    const row =
+      /<th scope="row"[^>]*><strong>Birmingham City Council<\/strong> \(all teams\)<\/th>([\s\S]*?)<\/tr>/.exec(
+        table,
+      )?.[1] ?? '';
     const cells = [
       ...row.matchAll(/<td[^>]*>(?:<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>)?([\s\S]*?)<\/td>/g),
     ].map((m) => m[1]?.trim());

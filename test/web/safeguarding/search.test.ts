@@ -24,8 +24,12 @@ describeEachDialect('safeguarding search and referral pages', (dialect) => {
       .select('id')
       .where('referral_id', '=', handRouted.id)
       .executeTakeFirstOrThrow();
-    await routeByHand(relay.ctx, item.id, 'coventry-adults', { name: 'Sam Safeguarding', actor: 'test' });
-    browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    const sam = await signedIn(relay, { roles: ['safeguarding'], name: 'Sam Safeguarding' });
+    browser = sam.browser;
+    await routeByHand(relay.ctx, item.id, 'coventry-adults', {
+      name: 'Sam Safeguarding',
+      actor: `user:${sam.user.id}`,
+    });
   });
   after(async () => relay.close());
 
@@ -54,13 +58,14 @@ describeEachDialect('safeguarding search and referral pages', (dialect) => {
 
   it('names every field it cannot use', async () => {
     const response = await browser.get(
-      '/safeguarding/search?q=SR%25&from=2026-02-30&authority=atlantis&status=lost',
+      `/safeguarding/search?q=${'A'.repeat(101)}&from=2026-02-30&authority=atlantis&status=lost`,
     );
     assert.equal(response.statusCode, 400);
     assert.match(response.body, /nhsuk-error-summary/);
     for (const id of ['q', 'from', 'authority', 'status'])
       assert.match(response.body, new RegExp(`href="#${id}"`));
     assert.match(response.body, /Enter a real date for &quot;Received from&quot;/);
+    assert.match(response.body, /Search for 100 characters or fewer/);
   });
 
   it('shows the whole referral, with deliveries, escalations and timeline, and audits the view', async () => {
@@ -73,6 +78,13 @@ describeEachDialect('safeguarding search and referral pages', (dialect) => {
     assert.match(body, /Queued/);
     assert.match(body, /No escalations\./);
     assert.match(body, /Timeline/);
+    // The timeline in words: who by name and role, what as a sentence; no ids, codes or JSON.
+    const timeline = body.slice(body.indexOf('id="timeline"'));
+    assert.match(timeline, /Put in the triage queue: no authority covers the postcode/);
+    assert.match(timeline, /Routed by hand to Coventry Adult Social Care Front Door/);
+    assert.match(timeline, /By Sam Safeguarding \(safeguarding team\)/);
+    assert.match(timeline, /\(connected system\)/);
+    assert.doesNotMatch(timeline, /user:|apikey:|\{&quot;|&quot;:/);
     const views = await db()
       .selectFrom('audit_log')
       .selectAll()

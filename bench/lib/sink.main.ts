@@ -1,8 +1,7 @@
 /**
- * The worker-thread half of `startThreadSink`: runs the ordinary sink here and reports each
- * arrival to the parent thread, which keeps the counts the benchmarks read.
+ * The child-process half of `startSinkProcess`: runs the ordinary sink here and reports each
+ * arrival to the parent over IPC, which keeps the counts the benchmarks read.
  */
-import { parentPort } from 'node:worker_threads';
 import { startSink, type Arrival, type SinkMode } from './sink.ts';
 
 export type SinkCommand =
@@ -14,8 +13,8 @@ export type SinkCommand =
 export type SinkReport =
   { op: 'ready'; port: number } | { op: 'arrived'; arrivals: Arrival[] } | { op: 'closed' };
 
-const port = parentPort;
-if (!port) throw new Error('sink.worker.ts runs in a worker thread');
+const report = (r: SinkReport) => process.send?.(r);
+if (!process.send) throw new Error('sink.main.ts runs as a child process with IPC');
 const sink = await startSink();
 let batch: Arrival[] = [];
 const push = sink.arrivals.push.bind(sink.arrivals);
@@ -23,20 +22,20 @@ const push = sink.arrivals.push.bind(sink.arrivals);
 sink.arrivals.push = (...items: Arrival[]) => {
   if (batch.length === 0)
     setImmediate(() => {
-      port.postMessage({ op: 'arrived', arrivals: batch } satisfies SinkReport);
+      report({ op: 'arrived', arrivals: batch });
       batch = [];
     });
   batch.push(...items);
   return push(...items);
 };
-port.on('message', (command: SinkCommand) => {
+process.on('message', (command: SinkCommand) => {
   if (command.op === 'mode') sink.setMode(command.mode, command.share);
   else if (command.op === 'delay') sink.setDelay(command.ms);
   else if (command.op === 'reset') sink.reset();
   else
-    void sink.close().then(() => {
-      port.postMessage({ op: 'closed' } satisfies SinkReport);
-      port.close();
-    });
+    void sink.close().then(
+      () => report({ op: 'closed' }),
+      () => process.exit(0),
+    );
 });
-port.postMessage({ op: 'ready', port: sink.port } satisfies SinkReport);
+report({ op: 'ready', port: sink.port });

@@ -1,0 +1,111 @@
+import { execSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime of every thread, plus cutime + cstime: children it has already reaped. */
+  cpuMs: number;
+}
+
+/** /proc/<pid>/stat, or undefined when the process is gone (or there is no /proc). */
+export function readProcStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return { pid, ppid: Number(fields[1]), cpuMs: (ticks * 1000) / TICKS_PER_SECOND };
+  } catch {
+    return undefined;
+  }
+}
+
+function allProcesses(): ProcStat[] {
+  let pids: number[] = [];
+  try {
+    pids = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return [];
+  }
+  return pids.map(readProcStat).filter((p): p is ProcStat => p !== undefined);
+}
+
+/**
+ * CPU milliseconds used so far by `root` and all its descendants, all their threads included (a
+ * Node process's worker threads; PostgreSQL's backends, which are the postmaster's children). A
+ * descendant that has exited and been reaped is in its parent's cutime/cstime, so nothing is lost
+ * between two readings as long as the root lives.
+ */
+export function processTreeCpuMs(root: number): number {
+  const all = allProcesses();
+  const children = new Map<number, ProcStat[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  let total = 0;
+  const stack = all.filter((p) => p.pid === root);
+  while (stack.length > 0) {
+    const p = stack.pop() as ProcStat;
+    total += p.cpuMs;
+    stack.push(...(children.get(p.pid) ?? []));
+  }
+  return total;
+}
+
+/** The first process whose command line (arguments joined by spaces) matches; the PostgreSQL postmaster by its port. */
+export function findProcess(match: (commandLine: string) => boolean): number | undefined {
+  for (const dir of readdirSync('/proc')) {
+    if (!/^\d+$/.test(dir)) continue;
+    try {
+      const line = readFileSync(`/proc/${dir}/cmdline`, 'utf8').split('\0').join(' ');
+      if (match(line)) return Number(dir);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** What each named process tree spent between start and stop, in CPU milliseconds. */
+export type CpuReading = Record<string, number>;
+
+/** This process alone, all its threads: not its children (the load generator, the sink). */
+export const OWN_PROCESS = 'own process';
+
+/**
+ * Starts counting the CPU of several process trees (the system's own process, its Redis or
+ * PostgreSQL server); `pids` are asked at start and at stop, so a process restarted in between
+ * is followed (its CPU before the restart is then lost, which the caller can see as a crash).
+ * OWN_PROCESS for a pid means this process without its children.
+ */
+export function meterCpu(
+  pids: Record<string, () => number | typeof OWN_PROCESS | undefined>,
+): () => CpuReading {
+  const own = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const read = () =>
+    Object.fromEntries(
+      Object.entries(pids).map(([name, pid]) => {
+        const p = pid();
+        if (p === OWN_PROCESS) return [name, own()];
+        return [name, p === undefined ? Number.NaN : processTreeCpuMs(p)];
+      }),
+    );
+  const start = read();
+  return () => {
+    const end = read();
+    return Object.fromEntries(Object.keys(pids).map((k) => [k, (end[k] ?? 0) - (start[k] ?? 0)]));
+  };
+}
