@@ -7,7 +7,7 @@ import { meterCpu, OWN_PROCESS } from './lib/cpu.ts';
 import { pooledTransport } from './lib/mail.ts';
 import { benchReferral, startBenchRelay, type BenchRelay } from './lib/relay.ts';
 import type { Sink } from './lib/sink.ts';
-import { alternatingOrder, log, now, round } from './lib/stats.ts';
+import { alternatingOrder, log, now, round, spread } from './lib/stats.ts';
 import { postmasterPid } from './lib/stores.ts';
 
 export interface DispatchRow {
@@ -197,6 +197,15 @@ export async function benchRelayDispatch(
   return row;
 }
 
+const SWEEP_PASSES = 2;
+
+/** The configuration with the highest median rate over its passes. */
+export function fastest(sweep: CeilingConfig[], rows: DispatchRow[]): CeilingConfig {
+  const median = (c: CeilingConfig) =>
+    spread(rows.filter((r) => r.system === ceilingName(c)).map((r) => r.perSecond)).median;
+  return sweep.reduce((best, c) => (median(c) > median(best) ? c : best));
+}
+
 /**
  * The ceiling is the best of a sweep over pool sizes, in-flight counts and thread layouts, on the
  * same emails; then `rounds` rounds of Relay and that best ceiling in alternating order, each round
@@ -213,12 +222,13 @@ export async function compareDispatch(
   const first = await prepareRelayDispatch(dialect, sink, n, pgUrl);
   const swept: DispatchRow[] = [];
   try {
-    for (const config of sweep) swept.push(await benchCeiling(sink, first.messages, config));
+    // Two passes in turn, so one lucky or unlucky run on the shared machine does not pick the ceiling.
+    for (const [pass, configs] of alternatingOrder(sweep, SWEEP_PASSES).entries())
+      for (const config of configs) swept.push(await benchCeiling(sink, first.messages, config, pass + 1));
   } finally {
     await first.relay.close();
   }
-  const bestIndex = swept.reduce((b, r, i) => (r.perSecond > (swept[b] as DispatchRow).perSecond ? i : b), 0);
-  const best = sweep[bestIndex] as CeilingConfig;
+  const best = fastest(sweep, swept);
   log(`dispatch ${dialect}: the best ceiling is ${ceilingName(best)}`);
   const rows: DispatchRow[] = [];
   for (const [r, order] of alternatingOrder(['ceiling', 'relay'] as const, rounds).entries()) {
@@ -230,6 +240,9 @@ export async function compareDispatch(
             ? { ...(await benchCeiling(sink, prepared.messages, best, r + 1)), dialect }
             : await benchRelayDispatch(prepared, dialect, sink, r + 1, pgUrl),
         );
+    } catch (error) {
+      // A failed round is reported and left out (its ratio needs both runs); the others still count.
+      log(`dispatch ${dialect} round ${r + 1}: FAILED: ${String(error)}`);
     } finally {
       await prepared.relay.close();
     }

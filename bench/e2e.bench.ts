@@ -191,8 +191,13 @@ export async function compareEndToEnd(
     for (const workload of workloads) {
       const order = alternatingOrder(contenders(sink, stores), rounds);
       for (const [r, contendersInRound] of order.entries())
-        for (const contender of contendersInRound)
-          rows.push(await driveEndToEnd(contender, workload, sink, r + 1));
+        for (const contender of contendersInRound) {
+          // One failed run is reported and costs only its own row, not the other rounds' figures.
+          const row = await driveEndToEnd(contender, workload, sink, r + 1).catch((error: unknown) => {
+            log(`${contender.name} ${workload} round ${r + 1}: FAILED: ${String(error)}`);
+          });
+          if (row) rows.push(row);
+        }
     }
   } finally {
     for (const { server } of stores.redis) await server.destroy();

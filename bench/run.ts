@@ -95,10 +95,17 @@ const tables: Table[] = [
     ]),
   },
   {
-    title: "The ceiling's sweep (same N emails, same SMTP sink; one run each)",
-    note: 'The fastest configuration is the ceiling Relay is compared with below. CPU: the benchmark process, all its threads (the sink is a process of its own).',
-    head: ['dialect of the emails', 'configuration', 'emails', 'emails/s', 'CPU ms per email'],
-    rows: sweep.map((r) => [r.dialect ?? '', r.system, r.n, r.perSecond, r.cpuMsPerEmail]),
+    title: "The ceiling's sweep (same N emails, same SMTP sink; two passes): median (range)",
+    note: 'The configuration with the highest median is the ceiling Relay is compared with below. CPU: the benchmark process, all its threads (the sink and the load are processes of their own).',
+    head: ['dialect of the emails', 'configuration', 'passes', 'emails', 'emails/s', 'CPU ms per email'],
+    rows: [...groupBy(sweep, (r) => `${r.dialect}|${r.system}`).values()].map((rows) => [
+      rows[0]?.dialect ?? '',
+      rows[0]?.system ?? '',
+      rows.length,
+      rows[0]?.n ?? 0,
+      across(rows, (x) => x.perSecond),
+      across(rows, (x) => x.cpuMsPerEmail, 2),
+    ]),
   },
   {
     title: `Dispatch against the best ceiling, ${ROUNDS} alternating rounds: median (range)`,

@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isRole, ROLES, type Role } from './roles.ts';
 
 /** One OpenID Connect provider Relay signs people in with (NHS CIS2, Microsoft Entra ID, ...). */
 export interface OidcProviderConfig {
@@ -20,6 +21,18 @@ export interface OidcProviderConfig {
   mfaAmr: string[];
   /** `acr` values that show a second factor (compared without case). */
   mfaAcr: string[];
+  /**
+   * OIDC_<P>_ROLES_CLAIM and OIDC_<P>_ROLE_MAP: when set, the person's Relay roles come from this
+   * claim at every sign-in, through the map (claim value → role); unset, roles stay Relay's.
+   */
+  roleMapping: RoleMapping | undefined;
+}
+
+export interface RoleMapping {
+  /** The claim holding the person's groups or roles (e.g. `groups`, `roles`). */
+  claim: string;
+  /** Each claim value and the Relay role it gives; a value may appear more than once. */
+  map: { value: string; role: Role }[];
 }
 
 export interface OidcConfig {
@@ -94,7 +107,37 @@ function readProvider(
     label: value('LABEL') ?? `Sign in with ${name}`,
     mfaAmr: list(value('MFA_AMR')) ?? DEFAULT_MFA_AMR,
     mfaAcr: list(value('MFA_ACR')) ?? [],
+    roleMapping: readRoleMapping(prefix, value('ROLES_CLAIM'), value('ROLE_MAP'), problems),
   };
+}
+
+/** `sg-leads=safeguarding,relay-admins=admin`: both settings or neither; every role a Relay role. */
+function readRoleMapping(
+  prefix: string,
+  claim: string | undefined,
+  raw: string | undefined,
+  problems: string[],
+): RoleMapping | undefined {
+  if (!claim && !raw) return undefined;
+  if (!claim || !raw) {
+    problems.push(`${prefix}ROLES_CLAIM and ${prefix}ROLE_MAP go together: set both or neither`);
+    return undefined;
+  }
+  const map: RoleMapping['map'] = [];
+  for (const pair of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const at = pair.lastIndexOf('=');
+    const value = pair.slice(0, at).trim();
+    const role = pair.slice(at + 1).trim();
+    if (at <= 0 || !value || !isRole(role)) {
+      problems.push(`${prefix}ROLE_MAP: each entry is claim-value=role, the role one of ${ROLES.join(', ')}`);
+      return undefined;
+    }
+    map.push({ value, role });
+  }
+  return { claim, map };
 }
 
 function list(raw: string | undefined): string[] | undefined {

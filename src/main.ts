@@ -21,8 +21,8 @@ import { registerOncallCommands } from './cli/oncall.cli.ts';
 import { registerIdentityCommands } from './cli/identity.cli.ts';
 import { registerCheckCommand } from './cli/check.cli.ts';
 import { registerPersonalDataCommands } from './cli/personal-data.cli.ts';
-import { reconcileCommand } from './cli/reconcile.cli.ts';
-import { REPORT_FORMATS, type ReportFormat } from './governance/reconciliation.output.ts';
+import { reconcileCommand, type ReconcileCommandOptions } from './cli/reconcile.cli.ts';
+import { REPORT_FORMATS } from './governance/reconciliation.output.ts';
 import { createUser } from './access/user.service.ts';
 
 const program = new Command('relay')
@@ -305,13 +305,14 @@ program
     "Compare a source system's CSV export (source_reference, created_at) with Relay; each referral Relay never received opens an escalation",
   )
   .argument('<file>', 'the CSV export')
-  .option('--system <system>', 'the source system of rows the file does not name one for')
+  .option(
+    '--system <system>',
+    'the source system of rows the file does not name one for; a run that would then open escalations only previews them, unless --apply',
+  )
+  .option('--apply', 'open the escalations a run with --system previewed')
+  .option('--dry-run', 'only report: open no escalation and store no run, whatever the file')
   .addOption(new Option('--format <format>', 'output').choices(REPORT_FORMATS).default('text'))
-  .action(
-    command(async (file: string, options: { system?: string; format: ReportFormat }) =>
-      reconcileCommand(file, options),
-    ),
-  );
+  .action(command(async (file: string, options: ReconcileCommandOptions) => reconcileCommand(file, options)));
 
 registerPersonalDataCommands(program);
 

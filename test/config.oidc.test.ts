@@ -97,4 +97,44 @@ describe('sign-in settings', () => {
       ),
     );
   });
+
+  it('maps a groups claim to roles only when both settings are given, each role a Relay role', () => {
+    const base = { OIDC_ISSUER: 'https://op.example', OIDC_CLIENT_ID: 'relay', OIDC_CLIENT_SECRET: 'x' };
+    assert.equal(loadConfig(base).oidc.providers[0]?.roleMapping, undefined);
+    const mapped = loadConfig({
+      ...base,
+      OIDC_ROLES_CLAIM: 'roles',
+      OIDC_ROLE_MAP: 'sg-leads=safeguarding, a=b=admin',
+    });
+    assert.deepEqual(mapped.oidc.providers[0]?.roleMapping, {
+      claim: 'roles',
+      map: [
+        { value: 'sg-leads', role: 'safeguarding' },
+        { value: 'a=b', role: 'admin' },
+      ],
+    });
+    assert.deepEqual(problemsOf({ ...base, OIDC_ROLES_CLAIM: 'groups' }), [
+      'OIDC_ROLES_CLAIM and OIDC_ROLE_MAP go together: set both or neither',
+    ]);
+    assert.deepEqual(problemsOf({ ...base, OIDC_ROLES_CLAIM: 'groups', OIDC_ROLE_MAP: 'leads=boss' }), [
+      'OIDC_ROLE_MAP: each entry is claim-value=role, the role one of crew, safeguarding, recipient, admin, auditor',
+    ]);
+  });
+
+  it('asks local accounts for a second factor by default in production only (MFA_LOCAL)', () => {
+    assert.equal(loadConfig({}).mfaLocal, 'optional');
+    assert.equal(loadConfig({ MFA_LOCAL: 'required' }).mfaLocal, 'required');
+    const production = {
+      RELAY_ENV: 'production',
+      SMTP_URL: 'smtp://mail.example:587',
+      RELAY_SECRET: 'a-production-secret-of-at-least-32-chars',
+      RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+      AUDIT_KEY: 'an-audit-key-of-at-least-32-characters-long',
+      BASE_URL: 'https://relay.example',
+      BOUNCES: 'off',
+    };
+    assert.equal(loadConfig(production).mfaLocal, 'required');
+    assert.equal(loadConfig({ ...production, MFA_LOCAL: 'optional' }).mfaLocal, 'optional');
+    assert.deepEqual(problemsOf({ MFA_LOCAL: 'sometimes' }), ['MFA_LOCAL: must be required or optional']);
+  });
 });

@@ -4,7 +4,9 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
 import { appendAudit } from '../records/audit.ts';
 import { endAllSessions } from './session.service.ts';
-import { rowToUser, type Role, type User } from './user.service.ts';
+import type { RoleMapping } from '../config.oidc.ts';
+import { ROLES, type Role } from '../roles.ts';
+import { rowToUser, type User } from './user.service.ts';
 
 /** Roles whose sign-ins must show a second factor when OIDC_REQUIRE_MFA=on. */
 export const MFA_ROLES: readonly Role[] = ['safeguarding', 'admin', 'auditor'];
@@ -16,6 +18,8 @@ export interface SignedInIdentity {
   subject: string;
   email: string | undefined;
   emailVerified: boolean;
+  /** The values of the provider's roles claim, when it maps them to Relay roles. */
+  groups?: string[] | undefined;
 }
 
 export interface IdentityPolicy {
@@ -25,11 +29,20 @@ export interface IdentityPolicy {
   secondFactor: boolean;
   /** RELAY_SECRET: keys the hash that stands for an unknown person's subject in the audit log. */
   secret: string;
+  /** The provider's claim-to-role map: when set, the claim decides the person's roles. */
+  roleMapping?: RoleMapping | undefined;
 }
 
+type RefusalReason = 'unknown' | 'disabled' | 'mfa-required' | 'no-role';
+
 export type IdentityResult =
-  | { kind: 'ok'; user: User; linked: boolean }
-  | { kind: 'refused'; reason: 'unknown' | 'disabled' | 'mfa-required' };
+  { kind: 'ok'; user: User; linked: boolean } | { kind: 'refused'; reason: RefusalReason };
+
+/** The Relay roles a claim's values map to, in Relay's order of roles (none: no value maps). */
+export function mappedRoles(mapping: RoleMapping, values: readonly string[]): Role[] {
+  const held = new Set(mapping.map.filter((m) => values.includes(m.value)).map((m) => m.role));
+  return ROLES.filter((role) => held.has(role));
+}
 
 type UserRow = Database['users'];
 
@@ -55,7 +68,7 @@ export async function signInWithIdentity(
       .where('identity_links.subject', '=', identity.subject)
       .executeTakeFirst();
     const row = linked ?? (await linkableAccount(trx, identity));
-    const refuse = async (reason: 'unknown' | 'disabled' | 'mfa-required') => {
+    const refuse = async (reason: RefusalReason) => {
       await appendAudit(trx, now, {
         actor: `oidc:${identity.provider}`,
         action: 'user.sign-in-refused',
@@ -67,7 +80,11 @@ export async function signInWithIdentity(
     };
     if (!row) return refuse('unknown');
     if (row.disabled_at) return refuse('disabled');
-    const user = rowToUser(row);
+    const stored = rowToUser(row);
+    const roles = policy.roleMapping && mappedRoles(policy.roleMapping, identity.groups ?? []);
+    // A provider that decides roles and gives this person none: as good as unknown to Relay.
+    if (roles?.length === 0) return refuse('no-role');
+    const user = roles ? { ...stored, roles } : stored;
     if (policy.requireMfa && !policy.secondFactor && user.roles.some((r) => MFA_ROLES.includes(r)))
       return refuse('mfa-required');
     const actor = `user:${user.id}`;
@@ -89,6 +106,8 @@ export async function signInWithIdentity(
         detail: { provider: identity.provider, by: 'verified-email' },
       });
     }
+    if (roles && roles.join() !== stored.roles.join())
+      await setRolesFromClaim(trx, now, user.id, identity.provider, { from: stored.roles, to: roles });
     await appendAudit(trx, now, {
       actor,
       action: 'user.signed-in',
@@ -97,6 +116,28 @@ export async function signInWithIdentity(
       detail: { provider: identity.provider, secondFactor: policy.secondFactor },
     });
     return { kind: 'ok', user, linked: !linked };
+  });
+}
+
+/** The provider's claim changed the person's roles: stored, and audited with what they were. */
+async function setRolesFromClaim(
+  trx: Kysely<Database>,
+  now: Date,
+  userId: string,
+  provider: string,
+  roles: { from: Role[]; to: Role[] },
+) {
+  await trx
+    .updateTable('users')
+    .set({ roles: JSON.stringify(roles.to) })
+    .where('id', '=', userId)
+    .execute();
+  await appendAudit(trx, now, {
+    actor: `oidc:${provider}`,
+    action: 'user.access-changed',
+    entityType: 'user',
+    entityId: userId,
+    detail: { roles, by: 'roles-claim', provider },
   });
 }
 

@@ -12,6 +12,8 @@ export interface ProviderIdentity {
   emailVerified: boolean;
   amr: string[];
   acr: string | undefined;
+  /** The values of the provider's roles claim (OIDC_<P>_ROLES_CLAIM), when one is configured. */
+  groups: string[] | undefined;
   idToken: string;
 }
 
@@ -101,9 +103,13 @@ export async function finishSignIn(
   });
   const claims = tokens.claims()!;
   let { email, email_verified, xms_edov } = claims;
-  if (email === undefined && config.serverMetadata().userinfo_endpoint) {
+  const rolesClaim = provider.roleMapping?.claim;
+  let groups = rolesClaim === undefined ? undefined : claims[rolesClaim];
+  const missing = email === undefined || (rolesClaim !== undefined && groups === undefined);
+  if (missing && config.serverMetadata().userinfo_endpoint) {
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-    ({ email, email_verified, xms_edov } = info);
+    if (email === undefined) ({ email, email_verified, xms_edov } = info);
+    if (rolesClaim !== undefined && groups === undefined) groups = info[rolesClaim];
   }
   return {
     provider: provider.name,
@@ -114,8 +120,16 @@ export async function finishSignIn(
     emailVerified: email_verified === true || xms_edov === true,
     amr: Array.isArray(claims.amr) ? claims.amr.map(String) : [],
     acr: typeof claims.acr === 'string' ? claims.acr : undefined,
+    groups: rolesClaim === undefined ? undefined : claimValues(groups),
     idToken: tokens.id_token!,
   };
+}
+
+/** A groups or roles claim as a list: an array of values, or one value (absent: none). */
+function claimValues(claim: unknown): string[] {
+  if (Array.isArray(claim))
+    return claim.filter((v) => typeof v === 'string' || typeof v === 'number').map(String);
+  return typeof claim === 'string' ? [claim] : [];
 }
 
 /** Whether the ID token shows a second factor, by the provider's configured `amr`/`acr` values. */

@@ -8,8 +8,9 @@ import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './pa
 import { passwordProblem } from './password.policy.ts';
 import { clearFailures, recordFailure, throttleKey, waitFor } from './sign-in.throttle.ts';
 
-export const ROLES = ['crew', 'safeguarding', 'recipient', 'admin', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../roles.ts';
+
+export { ROLES, type Role };
 
 export interface User {
   id: string;

@@ -22,8 +22,9 @@ export function asList(value: unknown): unknown[] {
 }
 
 /** An own property only, so a body's prototype tricks cannot feed the mapping. */
-export function field(from: Json | undefined, key: string): unknown {
-  return from !== undefined && Object.hasOwn(from, key) ? from[key] : undefined;
+export function field(from: unknown, key: string): unknown {
+  const value = asObject(from);
+  return value !== undefined && Object.hasOwn(value, key) ? value[key] : undefined;
 }
 
 /** The object at `from.key[index]` (or `from.key` with no index), located. */
@@ -130,7 +131,7 @@ export class MessageBundle {
     });
   }
 
-  firstOfType(type: string): Located | undefined {
-    return this.entries.find((entry) => field(entry.value, 'resourceType') === type);
+  firstOfType(type: string, where: (entry: Located) => boolean = () => true): Located | undefined {
+    return this.entries.find((entry) => field(entry.value, 'resourceType') === type && where(entry));
   }
 }

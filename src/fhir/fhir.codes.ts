@@ -33,9 +33,9 @@ export const EXTENSION = {
 } as const;
 
 /** FHIR request priorities as Relay's urgency: asap and stat both ask for the fastest answer. */
-export const URGENCY_OF_PRIORITY: Readonly<Record<string, 'routine' | 'urgent' | 'immediate'>> = {
-  routine: 'routine',
-  urgent: 'urgent',
-  asap: 'immediate',
-  stat: 'immediate',
-};
+export const URGENCY_OF_PRIORITY: ReadonlyMap<unknown, 'routine' | 'urgent' | 'immediate'> = new Map([
+  ['routine', 'routine'],
+  ['urgent', 'urgent'],
+  ['asap', 'immediate'],
+  ['stat', 'immediate'],
+] as const);

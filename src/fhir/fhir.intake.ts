@@ -5,6 +5,7 @@
  */
 import type { RelayContext } from '../context.ts';
 import { RelayError, type FieldIssue } from '../errors.ts';
+import { controlCharacterIssues } from '../http/control-characters.ts';
 import {
   intakeReferral,
   validateReferral,
@@ -26,7 +27,9 @@ export async function processReferralMessage(
 ): Promise<ProcessedMessage> {
   const { bundle, header, request } = MessageBundle.read(body);
   const mapping = mapReferral(bundle, header, request);
-  if (mapping.issues.length > 0) throw everyProblem(mapping, ctx.clock.now());
+  // The JSON API's rule for line breaks, by the referral's field names (only controls were refused so far).
+  const text = controlCharacterIssues(mapping.input);
+  if (mapping.issues.length > 0 || text.length > 0) throw everyProblem(mapping, text, ctx.clock.now());
   try {
     const result = await intakeReferral(ctx, mapping.input, by);
     return { ...result, requestId: String(bundle.root.value.id) };
@@ -48,11 +51,11 @@ function relocated(error: RelayError, mapping: ReferralMapping): RelayError {
  * The mapping's own problems and, so that a sender sees everything at once, the schema's problems
  * with the rest: a field the mapping could not fill is reported once, by the mapping.
  */
-function everyProblem(mapping: ReferralMapping, now: Date): RelayError {
+function everyProblem(mapping: ReferralMapping, text: FieldIssue[], now: Date): RelayError {
   const covered = (path: string) =>
     mapping.issues.some((i) => path === i.field || path.startsWith(`${i.field}.`));
   const own: FieldIssue[] = mapping.issues.map((i) => ({ path: i.expression, message: i.message }));
-  const schema = schemaProblems(mapping.input, now).filter((i) => !covered(i.path));
+  const schema = [...text, ...schemaProblems(mapping.input, now)].filter((i) => !covered(i.path));
   const rest = relocated(new RelayError('validation-failed', undefined, schema), mapping).errors ?? [];
   return new RelayError('validation-failed', 'The referral has invalid elements', unique([...own, ...rest]));
 }
@@ -67,12 +70,12 @@ function schemaProblems(input: unknown, now: Date): FieldIssue[] {
   }
 }
 
+/** One problem per element, the first found: the mapping's, then the text's, then the schema's. */
 function unique(issues: FieldIssue[]): FieldIssue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
-    const key = `${i.path}\n${i.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
+    if (seen.has(i.path)) return false;
+    seen.add(i.path);
     return true;
   });
 }

@@ -16,6 +16,7 @@ import { BARS_EVENTS_SYSTEM, REFERRAL_REQUEST_EVENT } from './fhir.codes.ts';
 import { processReferralMessage } from './fhir.intake.ts';
 import { FHIR_JSON, registerOutcomeHandlers } from './operation-outcome.ts';
 import { tasksOf } from './task.ts';
+import { CHECKS_OWN_TEXT, refuseFhirControlCharacters } from './text.guard.ts';
 
 export const FHIR_BASE = '/api/fhir/R4';
 
@@ -76,13 +77,14 @@ export function registerFhirRoutes(app: FastifyInstance, ctx: RelayContext): voi
   void app.register(
     async (api) => {
       registerOutcomeHandlers(api);
+      api.addHook('preValidation', refuseFhirControlCharacters);
       api.addContentTypeParser(FHIR_JSON, { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
 
-      api.get('/metadata', async (_request, reply) =>
+      api.get('/metadata', CHECKS_OWN_TEXT, async (_request, reply) =>
         reply.type(FHIR_JSON).send(capabilityStatement(baseUrl, ctx.clock.now().toISOString())),
       );
 
-      api.post('/$process-message', async (request, reply) => {
+      api.post('/$process-message', CHECKS_OWN_TEXT, async (request, reply) => {
         const key = await requireApiKey(ctx, request, ['referrals:write']);
         const result = await processReferralMessage(ctx, request.body, {
           actor: `apikey:${key.id}`,
@@ -101,7 +103,7 @@ export function registerFhirRoutes(app: FastifyInstance, ctx: RelayContext): voi
       });
 
       // A search: a referral this key may not read is an empty result, as one that does not exist.
-      api.get('/Task', async (request, reply) => {
+      api.get('/Task', CHECKS_OWN_TEXT, async (request, reply) => {
         const key = await requireApiKey(ctx, request, ['referrals:write', 'acknowledgements:write']);
         const id = focusOf(request.query);
         const referral = await findReferral(ctx.db.kysely, id);

@@ -75,6 +75,16 @@ function setIn(target: Json, [key, ...rest]: string[], value: unknown): void {
   setIn(inner, rest, value);
 }
 
+/**
+ * Parts of one field written as several FHIR strings (given names, address lines, notes), joined;
+ * a part that is not a string is passed on alone, for the schema to refuse as not text.
+ */
+function joined(parts: unknown[], separator: string): unknown {
+  const odd = parts.find((p) => typeof p !== 'string');
+  if (odd !== undefined) return odd;
+  return parts.length === 0 ? undefined : parts.join(separator);
+}
+
 /** The value[x] of the first extension `url` on `from`, and its FHIRPath. */
 function extensionValue(from: Located | undefined, url: string, type: string): [string, unknown] {
   const found = extensionsOf(from, url)[0];
@@ -114,69 +124,65 @@ function follow(
   return found;
 }
 
-function mapServiceRequest(m: ReferralMapping, request: Located): void {
+/** Relay's codes from the ServiceRequest: the referral type, the urgency and the categories. */
+function mapRequestCodes(m: ReferralMapping, request: Located): void {
   const at = request.path;
-  m.set('referralType', `${at}.category`, codeFrom(child(request, 'category', 0), REFERRAL_TYPE_SYSTEM));
+  const types = asList(field(request.value, 'category')).map((_, i) =>
+    codeFrom(child(request, 'category', i), REFERRAL_TYPE_SYSTEM),
+  );
+  m.set(
+    'referralType',
+    `${at}.category`,
+    types.find((code) => code !== undefined),
+  );
   const priority = field(request.value, 'priority');
-  if (
-    priority === undefined ||
-    typeof priority !== 'string' ||
-    Object.hasOwn(URGENCY_OF_PRIORITY, priority)
-  ) {
-    m.set(
-      'urgency',
-      `${at}.priority`,
-      typeof priority === 'string' ? URGENCY_OF_PRIORITY[priority] : priority,
-    );
-  } else {
+  const urgency = URGENCY_OF_PRIORITY.get(priority);
+  if (priority !== undefined && urgency === undefined) {
     m.problem('urgency', `${at}.priority`, 'Must be one of: routine, urgent, asap, stat.');
+  } else {
+    m.set('urgency', `${at}.priority`, urgency);
   }
   const reasons = asList(field(request.value, 'reasonCode'));
-  m.set(
-    'categories',
-    `${at}.reasonCode`,
-    reasons.length === 0
-      ? undefined
-      : reasons.map((_, i) => {
-          const code = codeFrom(child(request, 'reasonCode', i), CATEGORY_SYSTEM);
-          if (code === undefined)
-            m.problem(
-              `categories.${i}`,
-              `${at}.reasonCode[${i}]`,
-              `Must have a coding from ${CATEGORY_SYSTEM}.`,
-            );
-          else m.from(`categories.${i}`, `${at}.reasonCode[${i}]`);
-          return code ?? '';
-        }),
-  );
-  const notes = asList(field(request.value, 'note')).map(
-    (note, i) => field(child(request, 'note', i)?.value, 'text') ?? note,
-  );
-  const concern = notes.every((text) => typeof text === 'string') ? notes.join('\n\n') : notes[0];
-  m.set('concern', `${at}.note.text`, notes.length === 0 ? undefined : concern);
-  const vulnerabilities = extensionsOf(request, EXTENSION.vulnerability);
+  const categories = reasons.map((_, i) => {
+    const code = codeFrom(child(request, 'reasonCode', i), CATEGORY_SYSTEM);
+    const where = `${at}.reasonCode[${i}]`;
+    if (code === undefined)
+      m.problem(`categories.${i}`, where, `Must have a coding from ${CATEGORY_SYSTEM}.`);
+    else m.from(`categories.${i}`, where);
+    return code ?? '';
+  });
+  m.set('categories', `${at}.reasonCode`, reasons.length === 0 ? undefined : categories);
+}
+
+function mapAllegedPerson(m: ReferralMapping, request: Located): void {
+  const alleged = extensionsOf(request, EXTENSION.allegedPerson)[0];
+  m.from('allegedPerson', `${request.path}.extension('${EXTENSION.allegedPerson}')`);
+  if (!alleged) return;
+  for (const part of ['name', 'relationship', 'details'] as const) {
+    const value = field(extensionsOf(alleged, part)[0]?.value, 'valueString');
+    m.set(`allegedPerson.${part}`, `${alleged.path}.extension('${part}').value`, value);
+  }
+  // Present but empty: the schema then asks for a name or relationship, on this extension.
+  if (field(m.input, 'allegedPerson') === undefined) m.set('allegedPerson', alleged.path, {});
+}
+
+function mapServiceRequest(m: ReferralMapping, request: Located): void {
+  mapRequestCodes(m, request);
+  const notes = asList(field(request.value, 'note')).map((note) => field(note, 'text') ?? note);
+  m.set('concern', `${request.path}.note.text`, joined(notes, '\n\n'));
+  const vulnerabilities = extensionsOf(request, EXTENSION.vulnerability).map((v, i) => {
+    m.from(`vulnerabilities.${i}`, `${v.path}.value`);
+    return field(v.value, 'valueCode');
+  });
   m.set(
     'vulnerabilities',
-    `${at}.extension('${EXTENSION.vulnerability}')`,
-    vulnerabilities.length === 0
-      ? undefined
-      : vulnerabilities.map((v, i) => {
-          m.from(`vulnerabilities.${i}`, `${v.path}.value`);
-          return field(v.value, 'valueCode');
-        }),
+    `${request.path}.extension('${EXTENSION.vulnerability}')`,
+    vulnerabilities.length === 0 ? undefined : vulnerabilities,
   );
   setExtension(m, 'householdChildren', request, EXTENSION.householdChildren, 'Integer');
   setExtension(m, 'actionsTaken', request, EXTENSION.actionsTaken, 'String');
   setExtension(m, 'otherAgencies', request, EXTENSION.otherAgencies, 'String');
-  const alleged = extensionsOf(request, EXTENSION.allegedPerson)[0];
-  m.from('allegedPerson', `${at}.extension('${EXTENSION.allegedPerson}')`);
-  if (alleged) {
-    for (const part of ['name', 'relationship', 'details'] as const) {
-      const value = field(extensionsOf(alleged, part)[0]?.value, 'valueString');
-      m.set(`allegedPerson.${part}`, `${alleged.path}.extension('${part}').value`, value);
-    }
-    if (field(m.input, 'allegedPerson') === undefined) m.set('allegedPerson', alleged.path, {});
-  }
+  mapAllegedPerson(m, request);
 }
 
 function mapPatient(m: ReferralMapping, patient: Located): void {
@@ -184,14 +190,14 @@ function mapPatient(m: ReferralMapping, patient: Located): void {
   const names = asList(field(patient.value, 'name'));
   const nameIndex = Math.max(
     0,
-    names.findIndex((n) => field(n as Json, 'use') === 'official'),
+    names.findIndex((n) => field(n, 'use') === 'official'),
   );
   const name = child(patient, 'name', nameIndex);
   const given = field(name?.value, 'given');
   m.set(
     'subject.givenName',
     `${at}.name[${nameIndex}].given`,
-    Array.isArray(given) ? given.join(' ') || undefined : given,
+    Array.isArray(given) ? joined(given, ' ') : given,
   );
   m.set('subject.familyName', `${at}.name[${nameIndex}].family`, field(name?.value, 'family'));
   m.set('subject.dateOfBirth', `${at}.birthDate`, field(patient.value, 'birthDate'));
@@ -221,7 +227,7 @@ function mapAddress(m: ReferralMapping, patient: Located): void {
   if (addresses.length === 0) return;
   const index = Math.max(
     0,
-    addresses.findIndex((a) => field(a as Json, 'use') === 'home'),
+    addresses.findIndex((a) => field(a, 'use') === 'home'),
   );
   const address = child(patient, 'address', index);
   const at = `${patient.path}.address[${index}]`;
@@ -232,13 +238,10 @@ function mapAddress(m: ReferralMapping, patient: Located): void {
   }
   const lines = asList(field(address?.value, 'line'));
   m.set('subject.address.line1', `${at}.line[0]`, lines[0]);
-  m.set('subject.address.line2', `${at}.line[1]`, lines.length > 1 ? lines.slice(1).join(', ') : undefined);
+  m.set('subject.address.line2', `${at}.line[1]`, joined(lines.slice(1), ', '));
   m.set('subject.address.town', `${at}.city`, field(address?.value, 'city'));
   m.set('subject.address.postcode', `${at}.postalCode`, postcode);
-  if (
-    field(m.input, 'subject') === undefined ||
-    field(field(m.input, 'subject') as Json, 'address') === undefined
-  ) {
+  if (field(m.input, 'subject') === undefined || field(field(m.input, 'subject'), 'address') === undefined) {
     m.set('subject.address', at, {});
   }
 }
@@ -269,24 +272,32 @@ function mapEncounter(m: ReferralMapping, bundle: MessageBundle, encounter: Loca
   );
 }
 
-/** The referrer: the requester is a PractitionerRole (with its Practitioner) or a Practitioner. */
+/**
+ * The referrer: the requester is a PractitionerRole (with its Practitioner), or a Practitioner whose
+ * PractitionerRole, if the Bundle has one, is the entry that refers to it (as BaRS's examples do).
+ */
 function mapReferrer(m: ReferralMapping, bundle: MessageBundle, request: Located): void {
   const requester = child(request, 'requester');
   const expression = `${request.path}.requester`;
   const found = follow(m, bundle, 'referrer', requester, expression, ['PractitionerRole', 'Practitioner']);
   if (!found) return;
-  const role = field(found.value, 'resourceType') === 'PractitionerRole' ? found : undefined;
-  const person = role ? bundle.resolve(child(role, 'practitioner'), ['Practitioner']) : found;
+  const isRole = field(found.value, 'resourceType') === 'PractitionerRole';
+  const person = isRole ? bundle.resolve(child(found, 'practitioner'), ['Practitioner']) : found;
+  const role = isRole
+    ? found
+    : bundle.firstOfType(
+        'PractitionerRole',
+        (r) => bundle.resolve(child(r, 'practitioner'), ['Practitioner']) === found,
+      );
   if (!person) {
-    m.problem('referrer', `${role?.path}.practitioner`, 'Must refer to a Practitioner entry in this Bundle.');
+    m.problem('referrer', `${found.path}.practitioner`, 'Must refer to a Practitioner entry in this Bundle.');
     return;
   }
   const name = child(person, 'name', 0);
   const given = asList(field(name?.value, 'given'));
-  const text =
-    field(name?.value, 'text') ??
-    ([...given, field(name?.value, 'family')].filter((p) => typeof p === 'string').join(' ') || undefined);
-  m.set('referrer.name', `${person.path}.name[0]`, text);
+  const family = field(name?.value, 'family');
+  const parts = family === undefined ? given : [...given, family];
+  m.set('referrer.name', `${person.path}.name[0]`, field(name?.value, 'text') ?? joined(parts, ' '));
   const code = child(role, 'code', 0);
   const roleText = field(code?.value, 'text') ?? field(child(code, 'coding', 0)?.value, 'display');
   m.set('referrer.role', role ? `${role.path}.code[0]` : expression, roleText);

@@ -47,6 +47,11 @@ export function formatMinutes(total: number): string {
   return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
 }
 
+function escalationText(report: ReconciliationReport, opened: boolean): string {
+  if (report.preview) return 'escalation not opened (preview)';
+  return opened ? 'escalation opened' : 'escalated by an earlier run';
+}
+
 /** Every finding as one line, in the order of the categories. */
 export function findingLines(report: ReconciliationReport): FindingLine[] {
   const line = (category: Category, f: Partial<FindingLine> & { detail: string }): FindingLine => ({
@@ -62,7 +67,7 @@ export function findingLines(report: ReconciliationReport): FindingLine[] {
       line('missing', {
         sourceSystem: f.system,
         sourceReference: f.sourceReference,
-        detail: `line ${f.line}; created ${formatLondon(f.createdAt)}; ${f.escalationOpened ? 'escalation opened' : 'escalated by an earlier run'}`,
+        detail: `line ${f.line}; created ${formatLondon(f.createdAt)}; ${escalationText(report, f.escalationOpened)}`,
       }),
     ),
     ...report.notAcknowledged.map((f) =>
@@ -133,7 +138,9 @@ export function reportText(report: ReconciliationReport): string {
     ? `from ${formatLondon(report.period.from)} to ${formatLondon(report.period.to)} (London time)`
     : 'no rows could be read, so the file covers no period';
   const lines = [
-    `Reconciliation ${report.id}`,
+    report.preview
+      ? `Preview: nothing was opened or stored; ${report.counts.missing} missing-referral escalation${report.counts.missing === 1 ? '' : 's'} would be opened.`
+      : `Reconciliation ${report.id}`,
     `Source system${report.systems.length === 1 ? '' : 's'}: ${report.systems.join(', ') || 'none'}; ${period}.`,
     `${report.rows} rows read, ${report.found} of ${report.references} references found in Relay.`,
     '',

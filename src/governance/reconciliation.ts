@@ -42,21 +42,34 @@ export interface ReconciliationSummary {
 }
 
 export interface ReconciliationReport extends ReconciliationSummary, Findings {
+  /** Empty for a preview, which is not stored. */
   id: string;
   ranAt: string;
+  /** A preview: nothing was opened or stored; `missing` lists the escalations a run would open. */
+  preview?: boolean;
 }
+
+/**
+ * `auto`: open the escalations at once, unless a person typed the source system the rows are filed
+ * under and it would open any (a typo naming another real system makes every row "missing"): then
+ * preview. `preview`: never change anything. `apply`: open them (the person saw the preview).
+ */
+export type ReconcileMode = 'auto' | 'preview' | 'apply';
 
 export interface ReconcileOptions {
   /** The source system of rows the file does not name one for. */
   system?: string;
   /** As in the audit log: `cli` or `user:<id>`. */
   actor: string;
+  /** `auto` when not given. */
+  mode?: ReconcileMode;
 }
 
 /**
  * Reconciles a source system's export against Relay, opens a 'missing-referral' escalation for each
  * referral Relay never received, and records the run (audit entry and stored report) in one
- * transaction. Throws ReconciliationInputError, having changed nothing, when the file is unusable.
+ * transaction; or, as a preview (see ReconcileMode), only reports what it would open. Throws
+ * ReconciliationInputError, having changed nothing, when the file is unusable.
  */
 export async function reconcile(
   ctx: RelayContext,
@@ -78,19 +91,30 @@ export async function reconcile(
   }
   const now = ctx.clock.now();
   const { findings, found } = await compareWithRelay(ctx, rows, systems, period, now);
+  const summarise = (all: Findings): ReconciliationSummary => ({
+    systems,
+    period,
+    rows: rows.length,
+    references: rows.length - all.duplicates.reduce((n, d) => n + d.lines.length - 1, 0),
+    found,
+    counts: Object.fromEntries(CATEGORIES.map((c) => [c, all[c].length])) as Record<Category, number>,
+  });
+  const typed = Boolean(options.system?.trim()) && parsed.rows.some((r) => r.system === null);
+  const mode = options.mode ?? 'auto';
+  if (mode === 'preview' || (mode === 'auto' && typed && findings.missing.length > 0)) {
+    const all: Findings = {
+      ...findings,
+      malformed: parsed.malformed,
+      missing: findings.missing.map((row) => missingFinding(row, false)),
+    };
+    return { id: '', ranAt: now.toISOString(), preview: true, ...summarise(all), ...all };
+  }
   const id = randomUUID();
   return db.transaction().execute(async (trx) => {
     const missing: MissingFinding[] = [];
     for (const row of findings.missing) missing.push(await escalateMissing(trx, row, id, now));
     const all: Findings = { ...findings, malformed: parsed.malformed, missing };
-    const summary: ReconciliationSummary = {
-      systems,
-      period,
-      rows: rows.length,
-      references: rows.length - all.duplicates.reduce((n, d) => n + d.lines.length - 1, 0),
-      found,
-      counts: Object.fromEntries(CATEGORIES.map((c) => [c, all[c].length])) as Record<Category, number>,
-    };
+    const summary = summarise(all);
     const report: ReconciliationReport = { id, ranAt: now.toISOString(), ...summary, ...all };
     await recordRun(trx, report, summary, options.actor, now);
     return report;
@@ -216,12 +240,16 @@ async function escalateMissing(
     },
     now,
   );
+  return missingFinding(row, opened);
+}
+
+function missingFinding(row: SystemRow, escalationOpened: boolean): MissingFinding {
   return {
     line: row.line,
     system: row.system,
     sourceReference: row.sourceReference,
     createdAt: row.createdAt,
-    escalationOpened: opened,
+    escalationOpened,
   };
 }
 

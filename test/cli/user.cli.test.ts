@@ -9,7 +9,7 @@ import {
 } from '../helpers/db.ts';
 import { runRelay } from '../helpers/process.ts';
 
-describeEachDialect('relay user list|disable|enable|unlock|reset-password', (dialect) => {
+describeEachDialect('relay user list|disable|enable|unlock|reset-password|reset-mfa', (dialect) => {
   let database: TestDatabase;
   let env: Record<string, string>;
   const relay = (...args: string[]) => {
@@ -76,6 +76,49 @@ describeEachDialect('relay user list|disable|enable|unlock|reset-password', (dia
     assert.ok(await verifyPassword(password, row.password_hash));
     assert.equal(Number(row.must_change_password), 1);
     assert.equal((await audited('user.password-reset')).length, 1);
+  });
+
+  it('resets a second factor: the app and recovery codes gone, signed out everywhere, audited', async () => {
+    const db = database.db.kysely;
+    const { id } = await db
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', 'pat@example.org')
+      .executeTakeFirstOrThrow();
+    const at = new Date().toISOString();
+    await db
+      .insertInto('second_factors')
+      .values({ id, secret: 'sealed', created_at: at, enrolled_at: at, last_step: 1 })
+      .execute();
+    await db
+      .insertInto('recovery_codes')
+      .values({ id: 'code-1', user_id: id, code_hash: 'scrypt$x', used_at: null })
+      .execute();
+    await db
+      .insertInto('sessions')
+      .values({
+        id_hash: 'pat-session',
+        user_id: id,
+        created_at: at,
+        last_seen_at: at,
+        expires_at: at,
+        provider: null,
+        id_token: null,
+      })
+      .execute();
+    assert.match(
+      relay('user', 'reset-mfa', 'Pat@example.org', '--reason', 'lost phone'),
+      /Second factor reset/,
+    );
+    const left = async (table: 'second_factors' | 'recovery_codes' | 'sessions') =>
+      (await db.selectFrom(table).selectAll().execute()).length;
+    assert.deepEqual(
+      [await left('second_factors'), await left('recovery_codes'), await left('sessions')],
+      [0, 0, 0],
+    );
+    const [entry] = await audited('user.second-factor-reset');
+    assert.equal(entry?.actor, 'cli');
+    assert.deepEqual(JSON.parse(String(entry?.detail)), { reason: 'lost phone', hadFactor: true });
   });
 
   it('refuses an unknown account and a missing reason, changing nothing', () => {

@@ -113,6 +113,16 @@ describeEachDialect('FHIR R4 $process-message', (dialect) => {
         'Bundle.entry[1].resource.priority',
       ],
       [
+        'priority by an inherited name',
+        (b) => (resourceOf(b, 'ServiceRequest').priority = 'constructor'),
+        'Bundle.entry[1].resource.priority',
+      ],
+      [
+        'priority a number',
+        (b) => (resourceOf(b, 'ServiceRequest').priority = 1),
+        'Bundle.entry[1].resource.priority',
+      ],
+      [
         'category',
         (b) => (resourceOf(b, 'ServiceRequest').category = []),
         'Bundle.entry[1].resource.category',
@@ -222,6 +232,70 @@ describeEachDialect('FHIR R4 $process-message', (dialect) => {
       ],
     );
     assert.deepEqual(await rowCounts(relay), before);
+  });
+
+  it('reads the shapes BaRS senders use: a Practitioner requester, several categories, references by Type/id', async () => {
+    const bundle = exampleBundle();
+    const request = resourceOf(bundle, 'ServiceRequest');
+    request.requester = { reference: 'Practitioner/e3f5b7d9-1a2c-4e4f-b6a8-0c2e4f6a8b75' };
+    request.category.unshift({ coding: [{ system: 'http://snomed.info/sct', code: '3457005' }] });
+    request.subject = { reference: 'Patient/9f2a6c3d-5b8e-4a1f-8c7d-2e4b6a8c0d31' };
+    const response = await send(bundle);
+    assert.equal(response.statusCode, 201, response.body);
+    const row = await findReferral(relay.ctx.db.kysely, referralIdOf(response));
+    const stored = readPayload(relay.ctx.config.dataKeys, row!) as Bundle;
+    assert.deepEqual(stored.referrer, exampleReferral().referrer);
+    assert.equal(stored.referralType, 'safeguarding');
+    assert.equal(stored.subject.familyName, 'Whitfield');
+
+    const odd = exampleBundle();
+    resourceOf(odd, 'Patient').name[0].given = ['Edna', 42];
+    const refused = await send(odd);
+    assert.equal(refused.statusCode, 422);
+    assert.deepEqual(issuesOf(refused), [
+      { expression: 'Bundle.entry[2].resource.name[0].given', code: 'invalid', diagnostics: 'Must be text.' },
+    ]);
+  });
+
+  it('takes line breaks where the JSON API does, refuses them elsewhere, and refuses controls anywhere', async () => {
+    const multiLine = exampleBundle();
+    resourceOf(multiLine, 'ServiceRequest').note = [
+      { text: 'Found on the floor.\nNo food.' },
+      { text: 'Nephew.' },
+    ];
+    const accepted = await send(multiLine);
+    assert.equal(accepted.statusCode, 201, accepted.body);
+    const row = await findReferral(relay.ctx.db.kysely, referralIdOf(accepted));
+    assert.equal(
+      (readPayload(relay.ctx.config.dataKeys, row!) as Bundle).concern,
+      'Found on the floor.\nNo food.\n\nNephew.',
+    );
+
+    const cases: [(b: Bundle) => void, string, RegExp][] = [
+      [
+        (b) => (resourceOf(b, 'Patient').name[0].family = 'Whit\nfield'),
+        'Bundle.entry[2].resource.name[0].family',
+        /single line/,
+      ],
+      [
+        (b) => (resourceOf(b, 'Practitioner').identifier[0].value = 'WM\u0000'),
+        'Bundle.entry[6].resource.identifier[0].value',
+        /control/,
+      ],
+      [(b) => (resourceOf(b, 'Location').id = 'x\u001b'), 'Bundle.entry[4].resource.id', /control/],
+    ];
+    for (const [spoil, expression, message] of cases) {
+      const bundle = exampleBundle();
+      spoil(bundle);
+      const response = await send(bundle);
+      assert.equal(response.statusCode, 422, response.body);
+      const issues = issuesOf(response);
+      assert.deepEqual(
+        issues.map((i) => i.expression),
+        [expression],
+      );
+      assert.match(issues[0]!.diagnostics, message);
+    }
   });
 
   it('answers what is not a referral message with a 400 OperationOutcome, never a 500', async () => {

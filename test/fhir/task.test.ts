@@ -87,6 +87,24 @@ describeEachDialect('FHIR R4 Task: a referral’s progress per team', (dialect) 
     assert.deepEqual(await progress(id), team('completed', 'outcome', ['acknowledged', 'outcome']));
   });
 
+  it('shows a referral outside coverage waiting in triage, with its deadline', async () => {
+    const bundle = exampleBundle();
+    const patient = bundle.entry.find((e: Bundle) => e.resource.resourceType === 'Patient').resource;
+    patient.address[0] = { use: 'home', line: ['10 Downing Street'], city: 'London', postalCode: 'SW1A 2AA' };
+    bundle.entry.find((e: Bundle) => e.resource.resourceType === 'Location').resource.address.postalCode =
+      'SW1A 2AA';
+    const sent = await fhirClient(relay).send(bundle);
+    assert.equal(sent.statusCode, 201, sent.body);
+    const tasks = (sent.json() as Bundle).entry.slice(1).map((e: Bundle) => e.resource);
+    assert.equal(tasks.length, 1);
+    assert.equal(tasks[0].owner, undefined);
+    assert.equal(tasks[0].businessStatus.coding[0].code, 'triage');
+    assert.ok(Date.parse(tasks[0].restriction.period.end) > Date.parse(relay.clock.now().toISOString()));
+    assert.deepEqual(await progress(referralIdOf(sent)), [
+      { team: undefined, status: 'requested', business: 'triage', output: [] },
+    ]);
+  });
+
   it('asks for the focus, and finds nothing for a referral that does not exist', async () => {
     const bad = await relay.app.inject({
       method: 'GET',

@@ -144,6 +144,58 @@ describe('relay reconcile FILE', () => {
     assert.equal(result.status, 0);
     assert.match(result.stdout, /Usage: relay reconcile \[options\] <file>/);
     assert.match(result.stdout, /--system <system>/);
+    assert.match(result.stdout, /--apply/);
+    assert.match(result.stdout, /--dry-run/);
     assert.match(result.stdout, /--format <format>.*"text", "json", "csv"/s);
+  });
+
+  it('previews what a typed --system would open, and opens it only with --apply', async () => {
+    const db = relay.ctx.db.kysely;
+    // A second system Relay knows, which a person might type by mistake.
+    const other = await raise(relay, { source: { system: 'test-epcr', reference: 'OTHER-1' } });
+    await db
+      .updateTable('referrals')
+      .set({ source_system: 'other-epcr' })
+      .where('id', '=', other.id)
+      .execute();
+    const missing = async () =>
+      (
+        await db.selectFrom('escalations').select('detail').where('reason', '=', 'missing-referral').execute()
+      ).map((e) => (JSON.parse(e.detail) as { sourceReference: string }).sourceReference);
+    const runs = async () => (await db.selectFrom('reconciliation_runs').select('id').execute()).length;
+    const before = { missing: await missing(), runs: await runs() };
+    const path = file(
+      'typed.csv',
+      'source_reference,created_at\nCLI-1,2026-11-25T10:59:00Z\nCLI-5,2026-11-25T11:00:10Z\n',
+    );
+
+    const wrong = runRelay(['reconcile', path, '--system', 'other-epcr'], env);
+    assert.equal(wrong.status, 0, wrong.stderr);
+    assert.match(
+      wrong.stdout,
+      /^Preview: nothing was opened or stored; 2 missing-referral escalations would be opened\.\n/,
+    );
+    assert.match(wrong.stdout, /other-epcr {2}CLI-1 {2}line 2; .*escalation not opened \(preview\)/);
+    assert.match(
+      wrong.stderr,
+      /^relay: preview only: 2 missing-referral escalations not opened, .*--apply\n$/,
+    );
+    assert.deepEqual({ missing: await missing(), runs: await runs() }, before, 'nothing opened or stored');
+
+    const dry = runRelay(['reconcile', path, '--system', 'test-epcr', '--dry-run', '--format', 'json'], env);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.equal((JSON.parse(dry.stdout) as ReconciliationReport).preview, true);
+    assert.match(
+      dry.stderr,
+      /^relay: dry run: nothing was opened or stored \(1 missing-referral escalation would be opened\)\n$/,
+    );
+    assert.deepEqual({ missing: await missing(), runs: await runs() }, before);
+
+    const applied = runRelay(['reconcile', path, '--system', 'test-epcr', '--apply'], env);
+    assert.equal(applied.status, 0, applied.stderr);
+    assert.equal(applied.stderr, '');
+    assert.match(applied.stdout, /test-epcr {2}CLI-5 {2}line 3; .*escalation opened/);
+    assert.deepEqual(await missing(), [...before.missing, 'CLI-5']);
+    assert.equal(await runs(), before.runs + 1);
   });
 });

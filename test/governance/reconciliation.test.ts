@@ -103,7 +103,7 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
   });
 
   it('opens exactly one escalation for the missing referral, however often it is reconciled', async () => {
-    const again = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'test-epcr' });
+    const again = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'test-epcr', mode: 'apply' });
     assert.equal(again.missing[0]?.escalationOpened, false);
     const escalations = await relay.ctx.db.kysely
       .selectFrom('escalations')
@@ -191,6 +191,31 @@ describeEachDialect('reconciliation against Relay', (dialect) => {
     );
     const given = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'test-epcr' });
     assert.equal(given.counts.notInFile, 0, 'the other system is not compared');
+  });
+
+  it('only previews what a typed source system would open, until told to apply it', async () => {
+    const db = relay.ctx.db.kysely;
+    const counts = async () => ({
+      escalations: (await db.selectFrom('escalations').select('id').execute()).length,
+      runs: (await db.selectFrom('reconciliation_runs').select('id').execute()).length,
+      audit: (await db.selectFrom('audit_log').select('seq').execute()).length,
+    });
+    const before = await counts();
+    // A real system, but the wrong one: every row of the file looks missing.
+    const wrong = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'other-epcr' });
+    assert.equal(wrong.preview, true);
+    assert.equal(wrong.id, '');
+    assert.equal(wrong.counts.missing, 5);
+    assert.ok(wrong.missing.every((m) => !m.escalationOpened));
+    const column = 'source_system,source_reference,created_at\ntest-epcr,R-NEW,2026-11-25T10:59:30Z\n';
+    const dry = await reconcile(relay.ctx, column, { actor: 'test', mode: 'preview' });
+    assert.deepEqual([dry.preview, dry.counts.missing], [true, 1]);
+    assert.deepEqual(await counts(), before, 'a preview opens, stores and audits nothing');
+
+    const applied = await reconcile(relay.ctx, FILE, { actor: 'test', system: 'other-epcr', mode: 'apply' });
+    assert.equal(applied.preview, undefined);
+    assert.equal(applied.missing.filter((m) => m.escalationOpened).length, 5);
+    assert.equal((await counts()).escalations, before.escalations + 5);
   });
 
   it('refuses a source system Relay has never heard of, changing nothing', async () => {

@@ -12,6 +12,8 @@ export interface TestAccount {
   /** Entra ID's 'the email's domain is the tenant's own'. */
   xms_edov?: boolean;
   name?: string;
+  /** The organisation's groups (Entra ID's `groups`), released with the `groups` scope. */
+  groups?: string[];
 }
 
 /** How the next person signs in at the provider: who, and with which factors. */
@@ -125,6 +127,7 @@ export async function startTestProvider(clients: TestClient[]): Promise<TestProv
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified', 'xms_edov'],
       profile: ['name'],
+      groups: ['groups'],
     },
     findAccount: (_ctx: unknown, id: string) => {
       const account = accounts.get(id);

@@ -4,27 +4,7 @@ import fc from 'fast-check';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../helpers/relay.ts';
-
-type Json = Record<string, unknown>;
-
-/** Every path to a value in the example referral, so mutations hit real fields as well as noise. */
-function paths(value: unknown, prefix: string[] = []): string[][] {
-  if (value === null || typeof value !== 'object') return [prefix];
-  return [prefix, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
-}
-
-function mutate(body: Json, path: string[], replacement: unknown, remove: boolean): unknown {
-  if (path.length === 0) return remove ? undefined : replacement;
-  const copy: Json = Array.isArray(body) ? ([...body] as unknown as Json) : { ...body };
-  const [head, ...rest] = path as [string, ...string[]];
-  if (rest.length === 0) {
-    if (remove) delete copy[head];
-    else copy[head] = replacement;
-  } else {
-    copy[head] = mutate((copy[head] ?? {}) as Json, rest, replacement, remove);
-  }
-  return copy;
-}
+import { mutate, paths, type Json } from '../helpers/mutate.ts';
 
 const examplePaths = paths(exampleReferral());
 let counter = 0;

@@ -230,6 +230,9 @@ describeEachDialect('a second factor for local accounts (MFA_LOCAL=required)', (
   it('lets an admin reset a second factor, with confirmation and a reason: the person is signed out and enrols again', async () => {
     const admin = await enrolled(['admin']);
     const who = await enrolled();
+    const list = await admin.browser.get('/admin/users');
+    assert.match(list.body, new RegExp(`href="/admin/users/${who.id}/reset-second-factor"`));
+    assert.match(list.body, /Security codes set up/);
     const ask = await admin.browser.get(`/admin/users/${who.id}/reset-second-factor`);
     assert.equal(ask.statusCode, 200);
     assert.match(ask.body, /Reset the security codes of/);

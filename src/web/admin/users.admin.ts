@@ -11,6 +11,8 @@ export interface UserListing extends User {
   createdAt: string;
   disabled: boolean;
   locked: boolean;
+  /** They have set up an authenticator app for their password sign-in (an admin may reset it). */
+  secondFactor: boolean;
 }
 
 /** `locked`: some client must wait before trying this account again (an admin may clear it). */
@@ -18,11 +20,18 @@ export async function listUsers(db: Kysely<Database>, clock: Clock, secret: stri
   const now = clock.now();
   const rows = await db.selectFrom('users').selectAll().orderBy('email').execute();
   const waiting = await waitingAccounts(db, now);
+  const enrolled = await db
+    .selectFrom('second_factors')
+    .select('id')
+    .where('enrolled_at', 'is not', null)
+    .execute();
+  const withFactor = new Set(enrolled.map((r) => r.id));
   return rows.map((row) => ({
     ...rowToUser(row),
     createdAt: row.created_at,
     disabled: row.disabled_at !== null,
     locked: waiting.has(accountKey(secret, row.email)),
+    secondFactor: withFactor.has(row.id),
   }));
 }
 

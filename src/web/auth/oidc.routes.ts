@@ -30,6 +30,12 @@ const REFUSALS: Record<Refusal, { status: number; heading: string; body: string 
     heading: 'You do not have access to Relay yet',
     body: 'Your organisation signed you in, but no Relay account is set up for you. Ask your Relay administrator for access.',
   },
+  // The organisation manages access centrally, and none of its groups gives a Relay role.
+  'no-role': {
+    status: 403,
+    heading: 'You do not have access to Relay yet',
+    body: 'Your organisation signed you in, but has not given you access to Relay. Ask your Relay administrator for access.',
+  },
   disabled: {
     status: 403,
     heading: 'Your Relay account is not active',
@@ -149,6 +155,7 @@ async function finish(
     requireMfa: ctx.config.oidc.requireMfa,
     secondFactor: showsSecondFactor(provider, identity),
     secret: ctx.config.secret,
+    roleMapping: provider.roleMapping,
   });
   if (result.kind === 'refused') return refusalPage(reply, result.reason);
   await startBrowserSession(ctx, request, reply, result.user.id, {

@@ -49,7 +49,16 @@ export function registerReconcilePages(app: FastifyInstance, ctx: RelayContext):
       if (!form.csv.trim()) return formPage(ctx, reply.code(422), form, { csv: 'Paste the CSV export' });
       try {
         const actor = `user:${signedInUser(request).id}`;
-        const report = await reconcile(ctx, form.csv, { system: form.system || undefined, actor });
+        // Confirmed from the preview a typed source system gets (ReconcileMode).
+        const mode = formField(request.body, 'confirm') === 'yes' ? 'apply' : 'auto';
+        const report = await reconcile(ctx, form.csv, { system: form.system || undefined, actor, mode });
+        if (report.preview) {
+          return reply.page('safeguarding/reconcile-report.njk', {
+            pageTitle: 'Check before opening escalations',
+            report: reportView(report),
+            form,
+          });
+        }
         return reply.redirect(`/safeguarding/reconcile/${encodeURIComponent(report.id)}`, 303);
       } catch (error) {
         if (!(error instanceof ReconciliationInputError)) throw error;

@@ -4,13 +4,13 @@ import { isValidIsoDate, londonToInstant } from '../../directory/hours.ts';
 import { REFERRAL_STATUSES } from '../../records/referral.status.ts';
 import { referralStatus } from './labels.ts';
 import { errorList, formField, namesIn, signedInUser } from './page.helpers.ts';
-import { searchReferrals, type SearchFilter } from './search.queries.ts';
+import { digestsHeld, searchReferrals, type SearchFilter, type SearchResult } from './search.queries.ts';
 import type { DataKey } from '../../config.ts';
 import type { User } from '../../access/user.service.ts';
 import { appendAudit } from '../../records/audit.ts';
 import { newestKey } from '../../records/field-crypto.ts';
 import { digestsUnderEveryKey, termDigest } from '../../records/search-index.ts';
-import { probesOf, type SearchProbe } from '../../records/search-terms.ts';
+import { probesOf, type SearchKind, type SearchProbe } from '../../records/search-terms.ts';
 
 const RESULT_LIMIT = 100;
 const Q_MAX = 100;
@@ -37,7 +37,8 @@ export function parseSearch(
   if (raw.length > Q_MAX) errors.q = `Search for ${Q_MAX} characters or fewer`;
   else if (FULL_REFERENCE.test(q)) filter.reference = q;
   else if (raw) {
-    if (/^[A-Z0-9-]+$/.test(q)) filter.referencePart = q;
+    // A useful part of SR-YYYY-NNNNNN has a digit; a name alone must not cost a scan of every reference.
+    if (/^[A-Z0-9-]+$/.test(q) && /[0-9]/.test(q)) filter.referencePart = q;
     probes = probesOf(raw);
     filter.termGroups = probes.map((p) => p.allOf.map((term) => digestsUnderEveryKey(keys, term)));
   }
@@ -79,6 +80,7 @@ export function registerSearchPage(app: FastifyInstance, ctx: RelayContext): voi
     const found = failed ? [] : await searchReferrals(ctx.db.kysely, filter);
     if (searched && !failed) await auditSearch(ctx, signedInUser(request), filter, probes, found.length);
     const names = namesIn(directory);
+    const shown = await withMatches(ctx, found.slice(0, RESULT_LIMIT), filter, probes);
     // Found by personal data: the list of who matched is not kept by the browser.
     return reply
       .code(failed ? 400 : 200)
@@ -95,10 +97,8 @@ export function registerSearchPage(app: FastifyInstance, ctx: RelayContext): voi
           { value: '', text: 'Any status' },
           ...REFERRAL_STATUSES.map((s) => ({ value: s, text: referralStatus(s) })),
         ],
-        results: found.slice(0, RESULT_LIMIT).map((r) => ({
-          ...r,
-          authorityNames: r.authorities.map((id) => names.authority(id)),
-        })),
+        results: shown.map((r) => ({ ...r, authorityNames: r.authorities.map((id) => names.authority(id)) })),
+        byValue: probes.length > 0,
         more: found.length > RESULT_LIMIT,
         limit: RESULT_LIMIT,
         errors,
@@ -141,4 +141,37 @@ async function auditSearch(
       },
     }),
   );
+}
+
+const MATCH_LABELS: Record<SearchKind | 'reference', string> = {
+  reference: 'Reference',
+  name: 'Name',
+  'full-name': 'Name',
+  dob: 'Date of birth',
+  nhs: 'NHS number',
+  incident: 'Incident number',
+  postcode: 'Postcode',
+};
+
+/** Each result with what it was found by ("NHS number", "Postcode"…), so a lead can tell a postcode from an incident number. */
+async function withMatches(
+  ctx: RelayContext,
+  results: SearchResult[],
+  filter: SearchFilter,
+  probes: SearchProbe[],
+): Promise<(SearchResult & { matchedOn: string[] })[]> {
+  const groups = filter.termGroups ?? [];
+  const held = await digestsHeld(
+    ctx.db.kysely,
+    results.map((r) => r.id),
+    groups.flat(2),
+  );
+  return results.map((r) => {
+    const mine = held.get(r.id) ?? new Set<string>();
+    const kinds: (SearchKind | 'reference')[] = probes.flatMap((p, i) =>
+      (groups[i] ?? []).every((alternatives) => alternatives.some((d) => mine.has(d))) ? [p.kind] : [],
+    );
+    if (filter.referencePart && r.reference.includes(filter.referencePart)) kinds.unshift('reference');
+    return { ...r, matchedOn: [...new Set(kinds.map((k) => MATCH_LABELS[k]))] };
+  });
 }

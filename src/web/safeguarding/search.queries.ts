@@ -84,6 +84,24 @@ export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Pr
   }));
 }
 
+/** Which of `digests` each of these referrals holds in the search index: what it was found by. */
+export async function digestsHeld(
+  db: Kysely<Database>,
+  referralIds: string[],
+  digests: string[],
+): Promise<Map<string, Set<string>>> {
+  const held = new Map<string, Set<string>>();
+  if (referralIds.length === 0 || digests.length === 0) return held;
+  const rows = await db
+    .selectFrom('referral_search_terms')
+    .select(['referral_id', 'digest'])
+    .where('referral_id', 'in', referralIds)
+    .where('digest', 'in', digests)
+    .execute();
+  for (const r of rows) held.set(r.referral_id, (held.get(r.referral_id) ?? new Set()).add(r.digest));
+  return held;
+}
+
 async function authoritiesOf(db: Kysely<Database>, ids: string[]): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
   if (ids.length === 0) return found;

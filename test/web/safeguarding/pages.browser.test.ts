@@ -130,6 +130,17 @@ describe('safeguarding and admin pages in a browser', () => {
       await check(page, viewport);
     });
 
+    it(`search finds a referral by NHS number, typed with spaces, on a ${viewport.name}`, async () => {
+      const page = await signIn(viewport, ['safeguarding']);
+      await go(page, viewport, '/safeguarding/search');
+      await page.fill('#q', '943 476 5919');
+      await submit(page, viewport, 'Search');
+      assert.match(await text(page), /3 referrals/, 'the three raised above are the same person');
+      await page.fill('#q', 'Edna Whitfeld');
+      await submit(page, viewport, 'Search');
+      assert.match(await text(page), /No referrals match/);
+    });
+
     it(`triage hands an out-of-area referral off on a ${viewport.name}`, async () => {
       const page = await signIn(viewport, ['safeguarding']);
       await go(page, viewport, '/safeguarding/triage');

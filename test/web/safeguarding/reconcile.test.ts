@@ -79,7 +79,12 @@ describeEachDialect('safeguarding: reconcile page', (dialect) => {
 
   it('offers the same report as CSV and JSON downloads, each audited', async () => {
     const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
-    const { location, id, page } = await reconcileByPaste(browser, { csv: PASTE, system: 'test-epcr' });
+    // Confirmed: a typed source system that finds referrals missing is previewed first.
+    const { location, id, page } = await reconcileByPaste(browser, {
+      csv: PASTE,
+      system: 'test-epcr',
+      confirm: 'yes',
+    });
     const stored = (await findReport(relay.ctx, id)) as ReconciliationReport;
     assert.match(page.body, new RegExp(`href="${location}/report.csv"`));
     const csv = await browser.get(`${location}/report.csv`);
@@ -128,6 +133,47 @@ describeEachDialect('safeguarding: reconcile page', (dialect) => {
     const unknown = await browser.post('/safeguarding/reconcile', { csv: PASTE, system: 'nobody' });
     assert.equal(unknown.statusCode, 422);
     assert.match(unknown.body, /href="#system">\s*Relay knows no source system called &quot;nobody&quot;/);
+  });
+
+  it('shows what a typed source system would open, and opens it only on Confirm', async () => {
+    const db = relay.ctx.db.kysely;
+    const missing = async () =>
+      (await db.selectFrom('escalations').select('detail').where('reason', '=', 'missing-referral').execute())
+        .map((e) => (JSON.parse(e.detail) as { sourceReference: string }).sourceReference)
+        .sort();
+    const runs = async () => (await db.selectFrom('reconciliation_runs').select('id').execute()).length;
+    const before = { missing: await missing(), runs: await runs() };
+    const browser = (await signedIn(relay, { roles: ['safeguarding'] })).browser;
+    await browser.get('/safeguarding/reconcile');
+    const csv = 'source_reference,created_at\r\nPAGE-1,2026-11-25T10:59:00Z\r\nPAGE-9,"2026-11-25 11:00"\r\n';
+    const preview = await browser.post('/safeguarding/reconcile', { csv, system: 'test-epcr' });
+    assert.equal(preview.statusCode, 200);
+    assert.match(preview.body, /<h1[^>]*>Check before opening escalations<\/h1>/);
+    assert.match(preview.body, /Nothing has been opened yet/);
+    assert.match(
+      preview.body,
+      /1 referral in the file is missing from Relay under the source system you typed/,
+    );
+    assert.match(preview.body, /Not opened yet/);
+    assert.doesNotMatch(preview.body, /report\.csv/, 'a preview is not stored, so it has no downloads');
+    assert.deepEqual({ missing: await missing(), runs: await runs() }, before, 'nothing opened or stored');
+
+    const hidden = (name: string) =>
+      (new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(preview.body)?.[1] ?? '')
+        .replaceAll('&quot;', '"')
+        .replaceAll('&amp;', '&');
+    assert.equal(hidden('csv'), csv, 'the paste is carried to the confirmation as it was');
+    const confirmed = await browser.post('/safeguarding/reconcile', {
+      csv: hidden('csv'),
+      system: hidden('system'),
+      confirm: hidden('confirm'),
+    });
+    assert.equal(confirmed.statusCode, 303, confirmed.body.slice(0, 300));
+    const report = await browser.get(String(confirmed.headers.location));
+    assert.match(report.body, /<h1[^>]*>Reconciliation report<\/h1>/);
+    assert.match(report.body, /PAGE-9/);
+    assert.deepEqual(await missing(), [...before.missing, 'PAGE-9'].sort());
+    assert.equal(await runs(), before.runs + 1);
   });
 
   it('refuses a paste without its CSRF token', async () => {

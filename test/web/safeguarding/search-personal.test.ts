@@ -75,6 +75,20 @@ describeEachDialect('safeguarding search by personal data', (dialect) => {
     assert.deepEqual(await search('B15'), [edna.reference]);
   });
 
+  it('says what each referral was found by', async () => {
+    const foundBy = async (q: string) => {
+      const response = await browser.get(`/safeguarding/search?q=${encodeURIComponent(q)}`);
+      return [...response.body.matchAll(/<td class="nhsuk-table__cell">([^<]*)<\/td>\s*<\/tr>/g)].map(
+        (m) => m[1],
+      );
+    };
+    assert.deepEqual(await foundBy('943 476 5919'), ['NHS number']);
+    assert.deepEqual(await foundBy('Edna Whitfield'), ['Name']);
+    assert.deepEqual(await foundBy('B15 2TT'), ['Postcode']);
+    assert.deepEqual(await foundBy('AMB/2026/778'), ['Incident number']);
+    assert.deepEqual(await foundBy('12.4.1939'), ['Date of birth']);
+  });
+
   it('finds nothing for a near miss: only whole values match', async () => {
     for (const q of [
       'Whitfiel',
