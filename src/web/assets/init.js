@@ -1,4 +1,4 @@
-/* global document, MutationObserver -- runs in the browser, as a module */
+/* global document, history, MutationObserver -- runs in the browser, as a module */
 // Starts the NHS design system's components (conditional reveals, error summary focus, the header's
 // "More" menu, character counts). A file rather than an inline module: the Content-Security-Policy
 // allows scripts from Relay's own origin only. Without JavaScript every page still works.
@@ -19,3 +19,10 @@ new MutationObserver(drop).observe(document.body, {
   attributeFilter: ['aria-expanded'],
 });
 drop();
+
+// A form shown again after its POST (a 422 with the errors beside the fields) is a POST in the
+// history; pages are never stored (no-store), so Back to it after the next, successful submit was
+// the browser's ERR_CACHE_MISS. The page names its GET address, and the history entry becomes that
+// address: Back then loads the page afresh.
+const pageUrl = document.querySelector('meta[name="relay-page-url"]')?.getAttribute('content');
+if (pageUrl) history.replaceState(null, '', pageUrl);

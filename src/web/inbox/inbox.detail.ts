@@ -122,6 +122,8 @@ export async function renderDetail(
     payload,
     doc,
     base: `/inbox/referrals/${encodeURIComponent(referral.id)}`,
+    // Shown after a POST (a form's errors): the page's own address, so Back never re-posts.
+    pageUrl: `/inbox/referrals/${encodeURIComponent(referral.id)}?team=${encodeURIComponent(route.team_id)}`,
     route: { ...route, teamName: teamName(route.team_id), outcome_note: outcomeNote(ctx, referral, route) },
     otherTeams: mine
       .filter((r) => r.id !== route.id)
