@@ -6,7 +6,7 @@ import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RelayContext } from '../context.ts';
 import { checkReadiness } from '../assurance/health.ts';
 import { createViews, NHSUK_DIST } from './views.ts';
@@ -135,12 +135,25 @@ export function registerWeb(
           })),
         },
         account: user ? accountItems(user.name, csrfToken ?? '') : undefined,
+        pageUrl: postedPageUrl(app, this.request),
         ...data,
       });
       // Pages show personal data: no browser or proxy may keep a copy (the back button included).
       return this.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     },
   );
+}
+
+/**
+ * A page rendered by a POST (a form shown again with its errors, a one-time secret) at an address
+ * that also answers GET: that address. init.js puts it in the history in place of the POST, so Back
+ * loads the page afresh instead of the browser's ERR_CACHE_MISS (pages are never stored). A form
+ * whose POST goes elsewhere passes its own `pageUrl`.
+ */
+function postedPageUrl(app: FastifyInstance, request: FastifyRequest): string | undefined {
+  if (request.method !== 'POST') return undefined;
+  const route = request.routeOptions.url;
+  return route && app.hasRoute({ method: 'GET', url: route }) ? request.url : undefined;
 }
 
 /** The header's account area: who is signed in, and a sign-out button whose form carries the CSRF token. */

@@ -39,6 +39,8 @@ describeEachDialect('incident review pages', (dialect) => {
     assert.equal(response.statusCode, 422);
     assert.match(response.body, /There is a problem/);
     assert.equal(fieldError(response.body, 'title'), 'Enter a title for the review');
+    // Shown again after its POST: the page names its GET address, so Back never re-posts.
+    assert.match(response.body, /<meta name="relay-page-url" content="\/safeguarding\/reviews">/);
     assert.equal(fieldError(response.body, 'from'), 'The first day of the period must be a real date');
     assert.equal(fieldError(response.body, 'to'), 'Enter the last day of the period');
     assert.equal(fieldError(response.body, 'conditions'), 'Select at least one condition');
