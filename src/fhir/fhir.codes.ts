@@ -39,3 +39,14 @@ export const URGENCY_OF_PRIORITY: ReadonlyMap<unknown, 'routine' | 'urgent' | 'i
   ['asap', 'immediate'],
   ['stat', 'immediate'],
 ] as const);
+
+/**
+ * What only Relay's outgoing Bundle carries (referral.bundle.ts): where the team acts on it, and the
+ * subject type Relay derived (intake derives it again, so it reads none).
+ */
+export const OUTBOUND_EXTENSION = {
+  subjectType: `${BASE}/StructureDefinition/subject-type`,
+  acknowledge: `${BASE}/StructureDefinition/acknowledge-link`,
+  portal: `${BASE}/StructureDefinition/portal-link`,
+} as const;
+export const SOURCE_REFERENCE_SYSTEM = `${BASE}/Id/source-reference`;
