@@ -25,6 +25,7 @@ import * as triageOutcomes from './migrations/20261206170000_triage_outcomes.ts'
 import * as identityLinks from './migrations/20261206180000_identity_links.ts';
 import * as searchIndex from './migrations/20261207100000_search_index.ts';
 import * as secondFactor from './migrations/20261207115000_second_factor.ts';
+import * as webhookFormat from './migrations/20261207125000_webhook_format.ts';
 
 /**
  * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
@@ -66,6 +67,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261206180000_identity_links': identityLinks,
   '20261207100000_search_index': searchIndex,
   '20261207115000_second_factor': secondFactor,
+  '20261207125000_webhook_format': webhookFormat,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -106,8 +106,10 @@ function channelKey(c: Channel): string {
 
 function channelChanges(before: Channel, after: Channel): FieldChange[] {
   const role = (c: Channel) => (c.kind === 'email' ? c.role : '');
+  const format = (c: Channel) => (c.kind === 'webhook' ? (c.format ?? 'json') : '');
   const changes = fieldChanges([
     ['role', role(before), role(after)],
+    ['format', format(before), format(after)],
     ['owner', before.owner, after.owner],
     ['re-verify by', before.verifyBy, after.verifyBy],
   ]);

@@ -1,6 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { Channel, Directory, OpeningHours, Team, TeamKind, EmailDetail } from './directory.types.ts';
+import type {
+  Channel,
+  Directory,
+  EmailDetail,
+  OpeningHours,
+  Team,
+  TeamKind,
+  WebhookFormat,
+} from './directory.types.ts';
 
 export interface DirectoryVersion {
   id: number;
@@ -103,8 +111,15 @@ function channelRow(version_id: number, team: Team, channel: Channel, position: 
     verify_by: channel.verifyBy,
   };
   return channel.kind === 'email'
-    ? { ...common, kind: 'email', role: channel.role, address: channel.address, secret: null }
-    : { ...common, kind: 'webhook', role: null, address: channel.url, secret: channel.secret };
+    ? { ...common, kind: 'email', role: channel.role, address: channel.address, secret: null, format: null }
+    : {
+        ...common,
+        kind: 'webhook',
+        role: null,
+        address: channel.url,
+        secret: channel.secret,
+        format: channel.format ?? null,
+      };
 }
 
 type ChunkTable = 'teams' | 'team_channels' | 'team_phones' | 'bank_holidays' | 'coverage';
@@ -172,8 +187,11 @@ export async function loadDirectory(db: Kysely<Database>, versionId: number): Pr
 
 function channelRowToChannel(row: Database['team_channels']): Channel {
   const common = { owner: row.owner, verifyBy: row.verify_by };
-  if (row.kind === 'webhook')
-    return { kind: 'webhook', url: row.address, secret: row.secret ?? '', ...common };
+  if (row.kind === 'webhook') {
+    const format =
+      row.format === 'fhir' || row.format === 'json' ? { format: row.format as WebhookFormat } : {};
+    return { kind: 'webhook', url: row.address, secret: row.secret ?? '', ...format, ...common };
+  }
   return {
     kind: 'email',
     role: row.role === 'secondary' ? 'secondary' : 'primary',

@@ -41,6 +41,7 @@ const WebhookChannel = z.strictObject({
   kind: z.literal('webhook'),
   url: z.string().refine(isWebhookUrl, 'must be an https:// URL (http:// only for localhost)'),
   secret: z.string().min(16, 'must be at least 16 characters'),
+  format: z.enum(['json', 'fhir'], 'must be json or fhir').optional(),
   owner: Text,
   verifyBy: IsoDate,
 });

@@ -12,10 +12,15 @@ export interface EmailChannel {
   verifyBy: string;
 }
 
+/** What a webhook's POST carries: Relay's JSON, or the referral as a FHIR R4 message Bundle. */
+export type WebhookFormat = 'json' | 'fhir';
+
 export interface WebhookChannel {
   kind: 'webhook';
   url: string;
   secret: string;
+  /** Absent is `json`, Relay's own form. */
+  format?: WebhookFormat;
   owner: string;
   verifyBy: string;
 }

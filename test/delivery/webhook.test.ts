@@ -1,89 +1,23 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, beforeEach, it } from 'node:test';
 import { verifyAckToken } from '../../src/records/ack-token.ts';
 import { createContext } from '../../src/context.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
-import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
-import type { Directory } from '../../src/directory/directory.types.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';
-import { createTestRelay, TEST_SECRET, testConfig, type TestRelay } from '../helpers/relay.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { TEST_SECRET, testConfig, type TestRelay } from '../helpers/relay.ts';
+import type { TestSmtpServer } from '../helpers/smtp.ts';
+import { startWebhookRig, type Receiver, type WebhookRig } from '../helpers/webhook.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-interface Hit {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** How the receiving team's system answers: a status with headers, or never. */
-type Answer = { status: number; headers?: Record<string, string> } | 'hang';
-
-/** A real HTTP receiver on a fixed port, so the directory can name it and a test can take it down. */
-class Receiver {
-  readonly hits: Hit[] = [];
-  answer: Answer = { status: 200 };
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  async listen(): Promise<void> {
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (c: Buffer) => chunks.push(c));
-      request.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        this.hits.push({
-          method: request.method ?? '',
-          url: request.url ?? '',
-          headers: request.headers,
-          body,
-        });
-        if (this.answer === 'hang') return;
-        response.writeHead(this.answer.status, this.answer.headers).end('{}');
-      });
-    });
-    server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
-  }
-
-  for(deliveryId: string): Hit[] {
-    return this.hits.filter((h) => h.headers['x-relay-delivery'] === deliveryId);
-  }
-}
-
-/** The demo directory with Solihull adults' webhook pointed at the local receiver. */
-async function directoryWithWebhook(url: string): Promise<{ directory: Directory; secret: string }> {
-  const directory = structuredClone(await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
-  const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === 'solihull-adults');
-  const hook = team?.channels.find((c) => c.kind === 'webhook');
-  assert.ok(hook?.kind === 'webhook', 'the demo directory gives Solihull adults a webhook');
-  hook.url = url;
-  return { directory, secret: hook.secret };
-}
 
 let counter = 0;
 
 describeEachDialect('webhook delivery to a real HTTP receiver', (dialect) => {
-  const receiver = new Receiver();
+  let rig: WebhookRig;
+  let receiver: Receiver;
   let relay: TestRelay;
   let smtp: TestSmtpServer;
   let email: EmailChannel;
@@ -91,21 +25,10 @@ describeEachDialect('webhook delivery to a real HTTP receiver', (dialect) => {
   let secret: string;
 
   before(async () => {
-    await receiver.listen();
-    smtp = await startTestSmtpServer();
-    const made = await directoryWithWebhook(`http://127.0.0.1:${receiver.port}/relay/webhook`);
-    secret = made.secret;
-    relay = await createTestRelay(dialect, {
-      directory: made.directory,
-      // Generous, so a loaded machine never turns an answered POST into a time-out; the receiver listens on loopback, which Relay refuses unless told the network is its own.
-      env: { SEND_TIMEOUT: '30s', WEBHOOK_ALLOW_PRIVATE: 'on' },
-    });
+    rig = await startWebhookRig(dialect, '/relay/webhook');
+    ({ receiver, relay, smtp, secret } = rig);
   });
-  after(async () => {
-    await relay.close();
-    await receiver.close();
-    await smtp.close();
-  });
+  after(async () => rig.close());
   beforeEach(() => {
     receiver.answer = { status: 200 };
     email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });

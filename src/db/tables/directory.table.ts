@@ -36,6 +36,8 @@ export interface TeamChannelTable {
   role: string | null;
   address: string;
   secret: string | null;
+  /** A webhook's body format (`json`, `fhir`); null for email and for a webhook that named none. */
+  format: string | null;
   owner: string;
   verify_by: string;
 }

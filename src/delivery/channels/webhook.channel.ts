@@ -11,6 +11,8 @@ export interface OutgoingWebhook {
   deliveryId: string;
   referralId: string;
   body: string;
+  /** application/fhir+json for a FHIR Bundle; Relay's JSON (the default) otherwise. */
+  contentType?: string;
 }
 
 export function webhookSignature(secret: string, body: string): string {
@@ -83,7 +85,7 @@ export async function sendWebhook(
       lookup: guardedLookup(policy),
       signal,
       headers: {
-        'content-type': 'application/json',
+        'content-type': hook.contentType ?? 'application/json',
         'content-length': Buffer.byteLength(hook.body),
         'x-relay-signature': webhookSignature(hook.secret, hook.body),
         'x-relay-delivery': hook.deliveryId,
