@@ -130,6 +130,15 @@ describe('directory diff', () => {
     assert.equal(JSON.stringify(diff).includes('demo-solihull-webhook-secret'), false);
   });
 
+  it('names a webhook’s change of format, an absent format being json', () => {
+    const before = demo();
+    const after = structuredClone(before);
+    for (const c of team(after, 'solihull-adults').channels) if (c.kind === 'webhook') c.format = 'fhir';
+    const [change, ...more] = diffDirectories(before, after).addresses;
+    assert.equal(more.length, 0);
+    assert.deepEqual(change?.changes, [{ field: 'format', before: 'json', after: 'fhir' }]);
+  });
+
   it('names coverage entries added, removed and changed, splits included', () => {
     const before = demo();
     const after = structuredClone(before);
