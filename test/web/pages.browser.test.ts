@@ -71,7 +71,11 @@ describe('the pages issue 16 named, in a browser', () => {
       // A refused form answers 422 on purpose; Chromium logs every non-2xx answer as an error.
       if (m.type() === 'error' && !/status of 422/.test(m.text())) problems.push(`console: ${m.text()}`);
     });
-    page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    page.on('requestfailed', (r) => {
+      // ERR_ABORTED: the next navigation cancelled it (a favicon still loading), not a refusal.
+      const error = r.failure()?.errorText ?? '';
+      if (error !== 'net::ERR_ABORTED') problems.push(`failed: ${r.url()} ${error}`);
+    });
     page.on('request', (r) => {
       if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`off-site: ${r.url()}`);
     });
@@ -161,8 +165,7 @@ describe('the pages issue 16 named, in a browser', () => {
     it(`my referrals, in words, on a ${viewport.name}`, async (t: TestContext) => {
       const { page, problems } = await signIn(viewport, crewEmail);
       await go(page, viewport, problems, '/crew/referrals');
-      await page.click('main a:has-text("SR-")');
-      await page.waitForLoadState();
+      await Promise.all([page.waitForNavigation(), page.click('main a:has-text("SR-")')]);
       await check(page, viewport, problems);
       const main = (await page.textContent('main')) ?? '';
       assert.match(main, /Neglect, Financial or material abuse/);
