@@ -28,6 +28,14 @@ function label(code: unknown, kind: string): string {
   return words && typeof code === 'string' ? words(code) : String(code ?? '');
 }
 
+/** A date without a time ("1939-04-12") as people write it: 12 April 1939; anything else as itself. */
+function calendarDay(value: unknown): string {
+  const day =
+    typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : null;
+  if (!day || Number.isNaN(day.getTime())) return String(value ?? '');
+  return day.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
 const require = createRequire(import.meta.url);
 /** nhsuk-frontend's dist folder: its templates are imported as "nhsuk/components/…/macro.njk". */
 export const NHSUK_DIST = join(dirname(require.resolve('nhsuk-frontend/package.json')), 'dist');
@@ -44,6 +52,7 @@ export function createViews(): nunjucks.Environment {
   );
   env.addFilter('londonTime', (iso: string | null | undefined) => (iso ? formatLondon(iso) : ''));
   env.addFilter('label', label);
+  env.addFilter('calendarDay', calendarDay);
   env.addFilter('labels', (codes: unknown, kind: string) =>
     Array.isArray(codes) ? codes.map((c) => label(c, kind)) : [],
   );

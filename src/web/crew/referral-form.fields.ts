@@ -118,11 +118,12 @@ const VULNERABILITY_LABELS: Record<string, string> = {
   other: 'Other',
 };
 
+/** An outcome in the words the team chose it by (the inbox's choices use these too), on every page. */
 export const OUTCOME_LABELS: Record<string, string> = {
   's42-enquiry': 'Section 42 enquiry',
   'child-protection-enquiry': 'Child protection enquiry',
-  assessment: 'Assessment of needs',
-  'advice-given': 'Advice given',
+  assessment: 'Assessment',
+  'advice-given': 'Advice or information given',
   'no-further-action': 'No further action',
   redirected: 'Redirected to another team',
 };

@@ -2,18 +2,20 @@ import type { FieldIssue } from '../../errors.ts';
 import { MAX_REDIRECT_REASON } from '../../response/redirect.service.ts';
 import type { Outcome } from '../../response/outcome.service.ts';
 import type { TeamKind } from '../../directory/directory.types.ts';
+import { OUTCOME_LABELS } from '../crew/referral-form.fields.ts';
+
+export { OUTCOME_LABELS };
+
+type Recorded = Exclude<Outcome, 'redirected'>;
+const choice = (value: Recorded, hint: string) => ({ value, text: OUTCOME_LABELS[value] ?? value, hint });
 
 /** The outcomes a person records here; "redirected" is recorded by the redirect form, which also re-routes. */
-export const OUTCOME_CHOICES: { value: Exclude<Outcome, 'redirected'>; text: string; hint: string }[] = [
-  { value: 's42-enquiry', text: 'Section 42 enquiry', hint: 'Care Act 2014 safeguarding enquiry started' },
-  {
-    value: 'child-protection-enquiry',
-    text: 'Child protection enquiry',
-    hint: 'Section 47, Children Act 1989',
-  },
-  { value: 'assessment', text: 'Assessment', hint: 'Care and support, or child in need, assessment' },
-  { value: 'advice-given', text: 'Advice or information given', hint: 'No enquiry or assessment needed' },
-  { value: 'no-further-action', text: 'No further action', hint: 'Say why in the note' },
+export const OUTCOME_CHOICES: { value: Recorded; text: string; hint: string }[] = [
+  choice('s42-enquiry', 'Care Act 2014 safeguarding enquiry started'),
+  choice('child-protection-enquiry', 'Section 47, Children Act 1989'),
+  choice('assessment', 'Care and support, or child in need, assessment'),
+  choice('advice-given', 'No enquiry or assessment needed'),
+  choice('no-further-action', 'Say why in the note'),
 ];
 
 /**
@@ -31,11 +33,6 @@ export function outcomeChoicesFor(kind: TeamKind | undefined): typeof OUTCOME_CH
   const excluded = kind ? NOT_FOR[kind] : [];
   return OUTCOME_CHOICES.filter((c) => !excluded.includes(c.value));
 }
-
-export const OUTCOME_LABELS: Record<string, string> = {
-  ...Object.fromEntries(OUTCOME_CHOICES.map((c) => [c.value, c.text])),
-  redirected: 'Redirected to another team',
-};
 
 export const MAX_NOTE = 4000;
 

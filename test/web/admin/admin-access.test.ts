@@ -30,7 +30,16 @@ const FORMS: [string, Record<string, string>][] = [
 ];
 
 /** What the example referral says about the person at risk: none of it may reach an admin page. */
-const PERSONAL = ['Edna', 'Whitfield', 'Elmdon', '943 476 5919', '9434765919', '1939-04-12', 'nephew'];
+const PERSONAL = [
+  'Edna',
+  'Whitfield',
+  'Elmdon',
+  '943 476 5919',
+  '9434765919',
+  '1939-04-12',
+  '12 April 1939',
+  'nephew',
+];
 
 describeEachDialect('admin pages: admins only, and no referral content', (dialect) => {
   let relay: TestRelay;

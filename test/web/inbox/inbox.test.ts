@@ -64,6 +64,7 @@ describeEachDialect('team inbox', (dialect) => {
     const response = await birmingham.get(`/inbox/referrals/${bhamReferral.id}`);
     assert.equal(response.statusCode, 200);
     assert.match(response.body, /Edna Whitfield/);
+    assert.match(response.body, /12 April 1939/, 'the date of birth as people write it');
     assert.match(response.body, /Where it has gone/);
     assert.match(response.body, /action="\/inbox\/referrals\/[^"]+\/acknowledge"/);
     const body = response.body;
