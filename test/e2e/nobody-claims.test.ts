@@ -109,12 +109,19 @@ describeEachDialect('an escalation nobody claims, in the real process', (dialect
     );
 
     await waitForMail(pushTo(LEAD, /Nobody has claimed it in time/), 'the next rung');
-    const pushes = await db
-      .selectFrom('escalation_pushes')
-      .select(['recipient', 'created_at', 'state'])
-      .where('escalation_id', '=', opened.id)
-      .orderBy('created_at')
-      .execute();
+    const pushesOf = () =>
+      db
+        .selectFrom('escalation_pushes')
+        .select(['recipient', 'created_at', 'state'])
+        .where('escalation_id', '=', opened.id)
+        .orderBy('created_at')
+        .execute();
+    // The email arrives before Relay hears the server's answer and records the push as sent.
+    await eventually(
+      async () => (await pushesOf()).every((p) => p.state !== 'queued'),
+      'both pushes recorded after sending',
+    );
+    const pushes = await pushesOf();
     assert.deepEqual(
       pushes.map((p) => [p.recipient, p.state]),
       [
