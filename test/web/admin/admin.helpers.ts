@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { createUser, type Role } from '../../../src/access/user.service.ts';
 import type { Dialect } from '../../../src/db/database.ts';
+import type { DirectoryFileInput } from '../../../src/directory/directory.schema.ts';
+import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
 import { PASSWORD, signIn, type Browser } from '../../helpers/web.ts';
 
@@ -66,4 +69,17 @@ export async function postPairs(
     payload: new URLSearchParams([['_csrf', token], ...pairs]).toString(),
     headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
   });
+}
+
+/** The demo directory file, read afresh so a test can change its copy. */
+export function demoDirectoryFile(): DirectoryFileInput {
+  return JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as DirectoryFileInput;
+}
+
+/** A page's text as read, without the column names responsive tables repeat in every cell for small screens. */
+export function pageText(html: string): string {
+  return html
+    .replace(/<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ');
 }

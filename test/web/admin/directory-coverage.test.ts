@@ -2,20 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { latestVersion, loadDirectory } from '../../../src/directory/directory.repository.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
-import { addUser, countRows, fieldError, postPairs } from './admin.helpers.ts';
-import { signIn, type Browser } from '../../helpers/web.ts';
+import type { TestRelay } from '../../helpers/relay.ts';
+import { countRows, fieldError, postPairs, startAdminRelay } from './admin.helpers.ts';
+import type { Browser } from '../../helpers/web.ts';
 import { raise } from '../../helpers/referrals.ts';
 
 describeEachDialect('admin: postcode coverage', (dialect) => {
-  let relay: TestRelay;
-  let admin: Browser;
-
-  before(async () => {
-    relay = await createTestRelay(dialect);
-    await addUser(relay, 'admin@example.org', ['admin']);
-    admin = await signIn(relay.app, 'admin@example.org');
-  });
+  let relay: TestRelay, admin: Browser;
+  before(async () => ({ relay, admin } = await startAdminRelay(dialect)));
   after(async () => relay.close());
 
   const entry = async (prefix: string) => {

@@ -57,6 +57,12 @@ describeEachDialect('admin: editing the directory', (dialect) => {
       .flatMap((a) => a.teams)
       .find((t) => t.id === TEAM)!;
 
+  /** Opens the Birmingham team's edit page, as a person would, and saves its form with `changes`. */
+  const postEdit = async (changes: Record<string, string>) => {
+    await admin.get(`/admin/directory/teams/${TEAM}/edit`);
+    return admin.post(`/admin/directory/teams/${TEAM}/edit`, birminghamForm(changes));
+  };
+
   it('lists the teams collapsed by authority, and filters them by authority, name and channel', async () => {
     const all = (await admin.get('/admin/directory')).body;
     assert.match(all, /<details class="nhsuk-details" id="authority-birmingham">/, 'collapsed');
@@ -93,17 +99,13 @@ describeEachDialect('admin: editing the directory', (dialect) => {
     assert.equal(earlier.deliveries[0]?.address, 'adults.birmingham@example.org');
     const previous = (await latestVersion(relay.ctx.db.kysely))!.id;
 
-    await admin.get(`/admin/directory/teams/${TEAM}/edit`);
-    const saved = await admin.post(
-      `/admin/directory/teams/${TEAM}/edit`,
-      birminghamForm({
-        'addresses-0-address': 'front.door@example.org',
-        'addresses-0-owner': 'Sam Owner',
-        'addresses-0-verifyBy': '2027-06-30',
-        'phones-2-label': 'Out of hours',
-        'phones-2-number': '01632 960199',
-      }),
-    );
+    const saved = await postEdit({
+      'addresses-0-address': 'front.door@example.org',
+      'addresses-0-owner': 'Sam Owner',
+      'addresses-0-verifyBy': '2027-06-30',
+      'phones-2-label': 'Out of hours',
+      'phones-2-number': '01632 960199',
+    });
     assert.equal(saved.statusCode, 303);
     const current = (await latestVersion(relay.ctx.db.kysely))!;
     assert.notEqual(current.id, previous);
@@ -150,18 +152,14 @@ describeEachDialect('admin: editing the directory', (dialect) => {
 
   it('refuses an invalid edit with the errors beside the fields, and changes nothing', async () => {
     const versions = await countRows(relay, 'directory_versions');
-    await admin.get(`/admin/directory/teams/${TEAM}/edit`);
-    const response = await admin.post(
-      `/admin/directory/teams/${TEAM}/edit`,
-      birminghamForm({
-        'addresses-0-address': 'not an email',
-        'addresses-1-verifyBy': '2027-02-30',
-        'addresses-2-owner': 'Owner without an address',
-        'phones-1-number': 'call us',
-        'hours-mon-open': '8.30',
-        'hours-tue-open': '18:00',
-      }),
-    );
+    const response = await postEdit({
+      'addresses-0-address': 'not an email',
+      'addresses-1-verifyBy': '2027-02-30',
+      'addresses-2-owner': 'Owner without an address',
+      'phones-1-number': 'call us',
+      'hours-mon-open': '8.30',
+      'hours-tue-open': '18:00',
+    });
     assert.equal(response.statusCode, 422);
     assert.match(response.body, /nhsuk-error-summary/);
     assert.match(
@@ -178,31 +176,23 @@ describeEachDialect('admin: editing the directory', (dialect) => {
   });
 
   it('insists on exactly one primary address', async () => {
-    await admin.get(`/admin/directory/teams/${TEAM}/edit`);
-    const response = await admin.post(
-      `/admin/directory/teams/${TEAM}/edit`,
-      birminghamForm({ 'addresses-1-role': 'primary' }),
-    );
+    const response = await postEdit({ 'addresses-1-role': 'primary' });
     assert.equal(response.statusCode, 422);
     assert.match(fieldError(response.body, 'addresses-1-role') ?? '', /exactly one primary/);
   });
 
   it('changes opening hours, and flags addresses due for re-verification', async () => {
-    await admin.get(`/admin/directory/teams/${TEAM}/edit`);
-    const saved = await admin.post(
-      `/admin/directory/teams/${TEAM}/edit`,
-      birminghamForm({
-        'addresses-0-address': 'front.door@example.org',
-        'addresses-0-owner': 'Sam Owner',
-        'addresses-0-verifyBy': '2026-11-01',
-        'addresses-1-verifyBy': '2026-12-10',
-        'hours-sat-open': '',
-        'hours-sat-close': '',
-        openOnBankHolidays: 'yes',
-        'phones-1-label': '',
-        'phones-1-number': '',
-      }),
-    );
+    const saved = await postEdit({
+      'addresses-0-address': 'front.door@example.org',
+      'addresses-0-owner': 'Sam Owner',
+      'addresses-0-verifyBy': '2026-11-01',
+      'addresses-1-verifyBy': '2026-12-10',
+      'hours-sat-open': '',
+      'hours-sat-close': '',
+      openOnBankHolidays: 'yes',
+      'phones-1-label': '',
+      'phones-1-number': '',
+    });
     assert.equal(saved.statusCode, 303);
     const team = await teamOf((await latestVersion(relay.ctx.db.kysely))!.id);
     assert.equal(team.hours.weekly?.sat, undefined);
@@ -251,11 +241,7 @@ describeEachDialect('admin: editing the directory', (dialect) => {
     assert.match(String(unchanged.headers.location), /saved=none/);
     assert.equal(await countRows(relay, 'directory_versions'), versions);
 
-    await admin.get(`/admin/directory/teams/${TEAM}/edit`);
-    const stale = await admin.post(
-      `/admin/directory/teams/${TEAM}/edit`,
-      birminghamForm({ basedOn: String(Number(basedOn) - 1) }),
-    );
+    const stale = await postEdit({ basedOn: String(Number(basedOn) - 1) });
     assert.equal(stale.statusCode, 409);
     assert.match(stale.body, /changed since this page was opened/);
   });

@@ -1,35 +1,30 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import { createApiKey } from '../../../src/access/apikey.service.ts';
 import { latestVersion, loadDirectory } from '../../../src/directory/directory.repository.ts';
 import type { DirectoryFileInput } from '../../../src/directory/directory.schema.ts';
-import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
-import { addUser, countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import {
+  addUser,
+  countRows,
+  fieldError,
+  demoDirectoryFile,
+  pageText,
+  startAdminRelay,
+} from './admin.helpers.ts';
 import type { Browser } from '../../helpers/web.ts';
 import { raise } from '../../helpers/referrals.ts';
 
-function demo(): DirectoryFileInput {
-  return JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as DirectoryFileInput;
-}
-
 /** Renames birmingham-adults (a referral, a recipient and the team key point at it) and removes walsall-out-of-hours (a key). */
 function strandingFile(): DirectoryFileInput {
-  const file = demo();
+  const file = demoDirectoryFile();
   const birmingham = file.authorities.find((a) => a.id === 'birmingham')!;
   birmingham.teams.find((t) => t.id === 'birmingham-adults')!.name = 'Birmingham Adults (renamed)';
   const walsall = file.authorities.find((a) => a.id === 'walsall')!;
   walsall.teams = walsall.teams.filter((t) => t.id !== 'walsall-out-of-hours');
   return file;
 }
-
-const text = (html: string) =>
-  html
-    .replace(/<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>/g, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ');
 
 async function forcedAudits(relay: TestRelay) {
   const rows = await relay.ctx.db.kysely
@@ -62,7 +57,7 @@ describeEachDialect('admin: a directory import that strands work', (dialect) => 
     await admin.get('/admin/directory/import');
     const preview = await admin.post('/admin/directory/import', { json: JSON.stringify(strandingFile()) });
     assert.equal(preview.statusCode, 200);
-    const shown = text(preview.body);
+    const shown = pageText(preview.body);
     assert.match(shown, /Teams still in use/);
     assert.match(shown, /birmingham-adults Birmingham Adult Social Care Front Door Renamed 1 1 1/);
     assert.match(shown, /walsall-out-of-hours [^0-9]+ Removed 0 0 1/);
@@ -145,7 +140,7 @@ describeEachDialect('admin: a directory import that strands work', (dialect) => 
     await admin.get('/admin/directory/import');
     const json = JSON.stringify(file);
     const preview = await admin.post('/admin/directory/import', { json });
-    const shown = text(preview.body);
+    const shown = pageText(preview.body);
     assert.match(shown, /Check before you import/);
     assert.match(shown, /dudley-children is a day team with no opening hours/);
     assert.doesNotMatch(shown, /Teams still in use/);

@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import { editDirectory } from '../../../src/directory/directory.edit.ts';
 import { latestVersion, loadDirectory } from '../../../src/directory/directory.repository.ts';
 import type { DirectoryFileInput } from '../../../src/directory/directory.schema.ts';
-import { DEMO_DIRECTORY_PATH } from '../../../src/directory/directory.service.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
-import { countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import { countRows, fieldError, demoDirectoryFile, pageText, startAdminRelay } from './admin.helpers.ts';
 import type { Browser } from '../../helpers/web.ts';
-
-function demo(): DirectoryFileInput {
-  return JSON.parse(readFileSync(DEMO_DIRECTORY_PATH, 'utf8')) as DirectoryFileInput;
-}
 
 /** The demo with one of each kind of change an admin must see before confirming. */
 function modifiedDemo(): DirectoryFileInput {
-  const file = demo();
+  const file = demoDirectoryFile();
   const birmingham = file.authorities.find((a) => a.id === 'birmingham')!;
   const adults = birmingham.teams.find((t) => t.id === 'birmingham-adults')!;
   const primary = adults.channels[0]!;
@@ -30,13 +24,6 @@ function modifiedDemo(): DirectoryFileInput {
   return file;
 }
 
-/** The page as read, without the column names that responsive tables repeat in every cell for small screens. */
-const text = (html: string) =>
-  html
-    .replace(/<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>/g, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ');
-
 describeEachDialect('admin: importing a directory file', (dialect) => {
   let relay: TestRelay, admin: Browser, adminId: string;
   before(async () => ({ relay, admin, adminId } = await startAdminRelay(dialect)));
@@ -48,7 +35,7 @@ describeEachDialect('admin: importing a directory file', (dialect) => {
     const json = JSON.stringify(modifiedDemo(), null, 2);
     const preview = await admin.post('/admin/directory/import', { json });
     assert.equal(preview.statusCode, 200);
-    const shown = text(preview.body);
+    const shown = pageText(preview.body);
     assert.match(shown, /Renamed coventry Coventry City Council → Coventry City Council \(renamed\)/);
     assert.match(shown, /Removed walsall-out-of-hours/);
     assert.match(shown, /Added birmingham-adults new\.front\.door@example\.org/);
@@ -75,7 +62,7 @@ describeEachDialect('admin: importing a directory file', (dialect) => {
     assert.equal(directory.coverage.find((c) => c.prefix === 'B15 2')?.authorityId, 'solihull');
 
     const again = await admin.post('/admin/directory/import', { json });
-    assert.match(text(again.body), /importing it would change nothing/);
+    assert.match(pageText(again.body), /importing it would change nothing/);
     assert.doesNotMatch(again.body, /Confirm import/);
   });
 
@@ -87,14 +74,14 @@ describeEachDialect('admin: importing a directory file', (dialect) => {
     assert.match(fieldError(broken.body, 'json') ?? '', /not valid JSON/);
     assert.match(broken.body, /half a file/, 'the pasted text is kept to correct');
 
-    const file = demo();
+    const file = demoDirectoryFile();
     const channel = file.authorities[0]!.teams[0]!.channels[0]!;
     if (channel.kind === 'email') channel.address = 'not-an-address';
     (file.coverage[0] as Record<string, unknown>).authorty = 'birmingham';
     const invalid = await admin.post('/admin/directory/import', { json: JSON.stringify(file) });
     assert.equal(invalid.statusCode, 422);
     assert.match(fieldError(invalid.body, 'json') ?? '', /problems, listed below/);
-    const shown = text(invalid.body);
+    const shown = pageText(invalid.body);
     assert.match(shown, /authorities\.0\.teams\.0\.channels\.0\.address must be an email address/);
     assert.match(shown, /coverage\.0\.authorty is not a known field/);
 
@@ -110,7 +97,7 @@ describeEachDialect('admin: importing a directory file', (dialect) => {
 
   it('shows the differences again when the directory changed after the preview', async () => {
     await admin.get('/admin/directory/import');
-    const json = JSON.stringify(demo());
+    const json = JSON.stringify(demoDirectoryFile());
     const preview = await admin.post('/admin/directory/import', { json });
     const basedOn = /name="basedOn" value="(\d+)"/.exec(preview.body)?.[1] ?? '';
     await editDirectory(
@@ -122,8 +109,8 @@ describeEachDialect('admin: importing a directory file', (dialect) => {
     const versions = await countRows(relay, 'directory_versions');
     const stale = await admin.post('/admin/directory/import/confirm', { json, basedOn });
     assert.equal(stale.statusCode, 409);
-    assert.match(text(stale.body), /The directory changed while you were checking/);
-    assert.match(text(stale.body), /Name: Changed meanwhile → West Midlands demo directory/);
+    assert.match(pageText(stale.body), /The directory changed while you were checking/);
+    assert.match(pageText(stale.body), /Name: Changed meanwhile → West Midlands demo directory/);
     assert.equal(await countRows(relay, 'directory_versions'), versions);
   });
 });
