@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { HOUR } from '../src/time.ts';
+import { productionSettings } from './helpers/production.ts';
 
 const rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -124,15 +125,7 @@ describe('sign-in settings', () => {
   it('asks local accounts for a second factor by default in production only (MFA_LOCAL)', () => {
     assert.equal(loadConfig({}).mfaLocal, 'optional');
     assert.equal(loadConfig({ MFA_LOCAL: 'required' }).mfaLocal, 'required');
-    const production = {
-      RELAY_ENV: 'production',
-      SMTP_URL: 'smtp://mail.example:587',
-      RELAY_SECRET: 'a-production-secret-of-at-least-32-chars',
-      RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
-      AUDIT_KEY: 'an-audit-key-of-at-least-32-characters-long',
-      BASE_URL: 'https://relay.example',
-      BOUNCES: 'off',
-    };
+    const production = { ...productionSettings(), BOUNCES: 'off' };
     assert.equal(loadConfig(production).mfaLocal, 'required');
     assert.equal(loadConfig({ ...production, MFA_LOCAL: 'optional' }).mfaLocal, 'optional');
     assert.deepEqual(problemsOf({ MFA_LOCAL: 'sometimes' }), ['MFA_LOCAL: must be required or optional']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort, runRelay, startRelay } from '../helpers/process.ts';
+import { productionEnv, runRelay, startRelay } from '../helpers/process.ts';
 
 const HOUR = 3_600_000;
 const isoIn = (ms: number) => new Date(Date.now() + ms).toISOString();
@@ -59,13 +59,6 @@ describe('relay oncall', () => {
 });
 
 describe('relay start in production', () => {
-  const secrets = {
-    RELAY_ENV: 'production',
-    SMTP_URL: 'smtp://127.0.0.1:2525',
-    RELAY_SECRET: 'p'.repeat(40),
-    RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
-    AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
-  };
   let database: TestDatabase;
   before(async () => {
     database = await createTestDatabase('sqlite', { migrate: false });
@@ -73,14 +66,9 @@ describe('relay start in production', () => {
   after(async () => database.drop());
 
   it('refuses to start with nobody on call and no SAFEGUARDING_EMAIL, then starts once someone is on call', async () => {
-    const env = {
-      ...secrets,
-      DATABASE_URL: database.url,
-      PORT: String(await freePort()),
-      BASE_URL: 'https://relay.example',
-      BOUNCE_SMTP_PORT: String(await freePort()),
-      BOUNCE_DOMAIN: 'bounces.relay.example',
-    };
+    // Nobody to tell: no SAFEGUARDING_EMAIL, and nobody on call yet.
+    const { SAFEGUARDING_EMAIL: _, ...production } = await productionEnv();
+    const env = { ...production, DATABASE_URL: database.url };
     const refused = runRelay(['start'], env);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr.trim(), /^relay: nobody to tell about escalations: .*SAFEGUARDING_EMAIL/);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { failureReason } from '../../src/delivery/failure-reason.ts';
 import { loadConfig } from '../../src/config.ts';
+import { productionSettings } from '../helpers/production.ts';
 
 describe('failureReason: why a send failed, in one word', () => {
   it('classifies the details nodemailer and the webhook channel record', () => {
@@ -27,15 +28,7 @@ describe('failureReason: why a send failed, in one word', () => {
 });
 
 describe('SMTP_TLS', () => {
-  const production = {
-    RELAY_ENV: 'production',
-    RELAY_SECRET: 'a-secret-of-at-least-32-characters',
-    RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
-    AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
-    BOUNCES: 'off',
-    BASE_URL: 'https://relay.example.org',
-    SMTP_URL: 'smtp://relay.example.org:587',
-  };
+  const production = { ...productionSettings(), BOUNCES: 'off', SMTP_URL: 'smtp://relay.example.org:587' };
   it('is starttls by default, implicit for smtps://, and never off in production', () => {
     assert.equal(loadConfig(production).smtpTls, 'starttls');
     assert.equal(loadConfig({ ...production, SMTP_URL: 'smtps://relay.example.org' }).smtpTls, 'implicit');

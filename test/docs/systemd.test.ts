@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
+import { productionSettings } from '../helpers/production.ts';
 
 const UNITS = ['relay-web.service', 'relay-worker.service'];
 const unit = (name: string) => readFileSync(new URL(`../../deploy/systemd/${name}`, import.meta.url), 'utf8');
@@ -12,15 +13,7 @@ const ANALYZE = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('the systemd units in deploy/systemd', () => {
   it('allow a drain its bound before SIGKILL: the larger of DRAIN_GRACE and SEND_TIMEOUT, plus 15 s', () => {
-    const production = loadConfig({
-      RELAY_ENV: 'production',
-      SMTP_URL: 'smtp://mail.example.org:587',
-      RELAY_SECRET: 'a-secret-of-at-least-32-characters',
-      RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
-      AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
-      BOUNCES: 'off',
-      BASE_URL: 'https://relay.example.org',
-    });
+    const production = loadConfig({ ...productionSettings(), BOUNCES: 'off' });
     const bound = Math.max(production.drainGraceMs, production.delivery.timeoutMs) / 1000 + 15;
     for (const name of UNITS) {
       assert.equal(Number(/^TimeoutStopSec=(\d+)$/m.exec(unit(name))?.[1]), bound, name);

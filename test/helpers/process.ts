@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import type { Dialect } from '../../src/db/database.ts';
 import { inheritedClockEnv } from './clock.ts';
+import { productionSettings } from './production.ts';
 import { childDatabaseEnv, createTestDatabase, type TestDatabase } from './db.ts';
 import { startTestSmtpServer, type TestSmtpServer } from './smtp.ts';
 
@@ -33,21 +34,15 @@ export function relayEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * What a production node refuses to start without, with stand-in secrets; the caller adds the
- * database, ports and anything else it needs.
+ * What a production node refuses to start without (productionSettings), on free ports; the caller
+ * adds the database and anything else it needs.
  */
 export async function productionEnv(): Promise<Record<string, string>> {
   return {
-    RELAY_ENV: 'production',
-    RELAY_SECRET: 'p'.repeat(40),
-    RELAY_DATA_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
-    AUDIT_KEY: 'an-audit-key-of-at-least-32-characters',
+    ...productionSettings(),
     SMTP_URL: `smtp://127.0.0.1:${await freePort()}`,
-    SAFEGUARDING_EMAIL: 'duty.desk@example.org',
     PORT: String(await freePort()),
-    BASE_URL: 'https://relay.example',
     BOUNCE_SMTP_PORT: String(await freePort()),
-    BOUNCE_DOMAIN: 'bounces.relay.example',
   };
 }
 
