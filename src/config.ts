@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readMeshConfig, type MeshConfig } from './config.mesh.ts';
 import { readOidcConfig, type OidcConfig } from './config.oidc.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
@@ -93,6 +94,8 @@ export interface Config {
    */
   mfaLocal: MfaLocal;
   oidc: OidcConfig;
+  /** MESH_URL and the rest: Relay's own MESH mailbox, for the `mesh` channel; undefined when unset. */
+  mesh: MeshConfig | undefined;
   /**
    * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
    * X-Forwarded-For names the client; unset, the connecting address is the client.
@@ -297,6 +300,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     localSignIn: read('LOCAL_SIGN_IN', true, parseOnOff),
     mfaLocal: read<MfaLocal>('MFA_LOCAL', production ? 'required' : 'optional', parseMfaLocal),
     oidc: readOidcConfig(env, production, problems),
+    mesh: readMeshConfig(env, production, problems),
     trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,
