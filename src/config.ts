@@ -78,6 +78,11 @@ export interface Config {
   mailCatcher: boolean;
   /** Sign-in attempts one client may make a minute (per node); more are answered 429. */
   signInRateLimit: number;
+  /**
+   * API_KEY_CACHE: how long a node trusts a recognised API key without reading it again, so a
+   * revocation made elsewhere (the CLI, another node) takes effect within it; `0s` reads every time.
+   */
+  apiKeyCacheMs: number;
   /** SESSION_MAX_AGE: a session ends this long after sign-in, however busy (default 12h). */
   sessionMaxAgeMs: number;
   /** LOCAL_SIGN_IN=off: no password sign-in at all, only the identity providers. */
@@ -287,6 +292,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     mailCatcherPort: read('MAILCATCHER_PORT', 1025, parsePort),
     mailCatcher,
     signInRateLimit: read('SIGN_IN_RATE_LIMIT', 10, parsePositiveInteger),
+    apiKeyCacheMs: read('API_KEY_CACHE', 5 * SECOND, parseDuration),
     sessionMaxAgeMs: read('SESSION_MAX_AGE', 12 * HOUR, parsePositiveDuration),
     localSignIn: read('LOCAL_SIGN_IN', true, parseOnOff),
     mfaLocal: read<MfaLocal>('MFA_LOCAL', production ? 'required' : 'optional', parseMfaLocal),

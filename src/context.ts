@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
+import { ApiKeyCache } from './access/apikey.cache.ts';
 import { DirectoryCache } from './directory/directory.service.ts';
 import { useAuditKey } from './records/audit.ts';
 import { IntakeWriter } from './referrals/intake.writer.ts';
@@ -12,6 +13,8 @@ export interface RelayContext {
   db: Db;
   clock: Clock;
   directories: DirectoryCache;
+  /** Recognised API keys for API_KEY_CACHE; forgotten on a revocation made here. */
+  apiKeys: ApiKeyCache;
   /** Intake's group commit: referrals accepted together share one transaction. */
   intake: IntakeWriter;
   /** In-process signals, e.g. `deliveries-queued` wakes the dispatcher without waiting for its poll. */
@@ -27,6 +30,7 @@ export function createContext(config: Readonly<Config>, db: Db, clock: Clock): R
     db,
     clock,
     directories: new DirectoryCache(db.kysely),
+    apiKeys: new ApiKeyCache(db.kysely, config.apiKeyCacheMs),
     intake: new IntakeWriter(db.kysely),
     signals: new EventEmitter(),
     lifecycle: { draining: false },

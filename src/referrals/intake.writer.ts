@@ -35,18 +35,18 @@ export interface PreparedIntake {
  * about a hundred a second. Referrals that arrive together are written with one statement per
  * table and one commit, and each request is answered only once its referral is on disk.
  */
-export class IntakeWriter extends GroupCommit<PreparedIntake, void> {
+export class IntakeWriter extends GroupCommit<PreparedIntake, WrittenIntake> {
   constructor(db: Kysely<Database>, maxBatch = 64) {
     super(db, maxBatch);
   }
 
-  write(intake: PreparedIntake): Promise<void> {
+  /** Settles once the referral is on disk, with what was written: the answer is built from it. */
+  write(intake: PreparedIntake): Promise<WrittenIntake> {
     return this.submit(intake);
   }
 
-  protected async writeBatch(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<void[]> {
-    await writeIntakes(trx, intakes);
-    return intakes.map(() => undefined);
+  protected writeBatch(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<WrittenIntake[]> {
+    return writeIntakes(trx, intakes);
   }
 
   /**
@@ -58,20 +58,28 @@ export class IntakeWriter extends GroupCommit<PreparedIntake, void> {
   }
 }
 
+/** One referral as written: its row (with the number it took) and its timeline, in order. */
+export interface WrittenIntake {
+  referral: Insertable<ReferralTable> & { reference: string; status: string };
+  events: NewEvent[];
+}
+
 /**
  * Writes the referrals with their routes, triage items, outbox deliveries, timeline events and
  * audit entries: a fixed number of statements whatever their count.
  */
-export async function writeIntakes(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<void> {
+export async function writeIntakes(
+  trx: Kysely<Database>,
+  intakes: PreparedIntake[],
+): Promise<WrittenIntake[]> {
   const references = await takeReferences(trx, intakes);
-  await insertReferrals(
-    trx,
-    intakes.map((intake, i) => ({
-      ...intake.referral,
-      reference: references[i] as string,
-      status: statusAt(intake),
-    })),
-  );
+  const referrals = intakes.map((intake, i) => ({
+    ...intake.referral,
+    reference: references[i] as string,
+    status: statusAt(intake),
+  }));
+  const events = intakes.map(receiptEvents);
+  await insertReferrals(trx, referrals);
   await insertRoutes(
     trx,
     intakes.flatMap((i) => i.plan.routes),
@@ -88,7 +96,7 @@ export async function writeIntakes(trx: Kysely<Database>, intakes: PreparedIntak
     trx,
     intakes.flatMap((i) => i.searchRows),
   );
-  await insertEvents(trx, intakes.flatMap(receiptEvents));
+  await insertEvents(trx, events.flat());
   // Each entry carries its own time; the block's is only a fallback.
   const at = intakes[0]?.receivedAt ?? new Date();
   await appendAuditEntries(
@@ -96,6 +104,7 @@ export async function writeIntakes(trx: Kysely<Database>, intakes: PreparedIntak
     at,
     intakes.map((intake, i) => receiptAudit(intake, references[i] as string)),
   );
+  return referrals.map((referral, i) => ({ referral, events: events[i] as NewEvent[] }));
 }
 
 /** Numbers in order of arrival, one upsert per year (a batch spans two only at New Year). */

@@ -1,5 +1,5 @@
 import type { RelayContext } from '../context.ts';
-import { deliveriesOfReferral } from '../records/delivery.repository.ts';
+import { deliveriesOfReferral, type DeliverySummary } from '../records/delivery.repository.ts';
 import type { Directory } from '../directory/directory.types.ts';
 import type { ReferralSummary, StatusDocument } from './referral.document.schema.ts';
 import {
@@ -9,7 +9,53 @@ import {
   routesOf,
   triageOf,
   type ReferralRow,
+  type RouteRow,
+  type TriageRow,
 } from '../records/referral.repository.ts';
+
+/** The referral row's columns the document shows. */
+export type DocumentReferral = Pick<
+  ReferralRow,
+  | 'id'
+  | 'reference'
+  | 'status'
+  | 'source_system'
+  | 'source_reference'
+  | 'received_at'
+  | 'updated_at'
+  | 'subject_type'
+  | 'referral_type'
+  | 'urgency'
+  | 'categories'
+  | 'directory_version'
+>;
+
+/** What a status document is made of besides the referral row: its parts, in the document's order. */
+export interface ReferralParts {
+  routes: Pick<
+    RouteRow,
+    'id' | 'authority_id' | 'team_id' | 'team_kind' | 'reason' | 'ack_by' | 'acknowledged_at' | 'outcome'
+  >[];
+  triage: Pick<TriageRow, 'reason' | 'detail' | 'triage_by' | 'resolved_at'>[];
+  deliveries: DeliverySummary[];
+  acknowledgements: {
+    team_id: string;
+    at: string;
+    method: string;
+    by_name: string;
+    delivery_id: string | null;
+  }[];
+  escalations: {
+    id: string;
+    team_id: string | null;
+    reason: string;
+    state: string;
+    opened_at: string;
+    claimed_by: string | null;
+    resolved_at: string | null;
+  }[];
+  events: { at: string; kind: string; actor: string; detail: string }[];
+}
 
 /**
  * The status document (docs/api.md, Status document). It carries ids, states and deadlines, never the subject's
@@ -28,6 +74,20 @@ export async function statusDocument(ctx: RelayContext, referral: ReferralRow): 
   const directory = referral.directory_version
     ? await ctx.directories.version(referral.directory_version)
     : undefined;
+  return documentOf(
+    referral,
+    { routes, triage, deliveries, acknowledgements, escalations, events },
+    directory,
+  );
+}
+
+/** The document from rows in hand: read back by statusDocument, or just written by intake (intake.receipt.ts). */
+export function documentOf(
+  referral: DocumentReferral,
+  parts: ReferralParts,
+  directory: Directory | undefined,
+): StatusDocument {
+  const { routes, triage, deliveries, acknowledgements, escalations, events } = parts;
   const names = nameLookup(directory);
   const openTriage = triage.filter((t) => t.resolved_at === null);
   return {

@@ -47,6 +47,13 @@ function decodeCursor(cursor: string): Cursor {
   ]);
 }
 
+/** A repeat's answer: the referral as it stands now, which may have moved on since it was raised. */
+async function readBack(ctx: RelayContext, id: string) {
+  const referral = await findReferral(ctx.db.kysely, id);
+  if (!referral) throw new Error('Accepted referral could not be read back');
+  return statusDocument(ctx, referral);
+}
+
 export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext): void {
   app.post('/api/v1/referrals', async (request, reply) => {
     const key = await requireApiKey(ctx, request, ['referrals:write']);
@@ -55,10 +62,10 @@ export function registerReferralRoutes(app: FastifyInstance, ctx: RelayContext):
       keyId: key.id,
       sourceSystem: key.sourceSystem,
     });
-    const referral = await findReferral(ctx.db.kysely, result.id);
-    if (!referral) throw new Error('Accepted referral could not be read back');
     reply.header('location', `/api/v1/referrals/${result.id}`);
-    return reply.code(result.created ? 201 : 200).send(await statusDocument(ctx, referral));
+    return reply
+      .code(result.created ? 201 : 200)
+      .send(result.receipt?.() ?? (await readBack(ctx, result.id)));
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/referrals/:id', async (request) => {

@@ -7,6 +7,9 @@ import { RelayError } from '../errors.ts';
 import { searchRowsOf } from '../records/search-index.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
+import { receiptDocument } from './intake.receipt.ts';
+import type { PreparedIntake } from './intake.writer.ts';
+import type { StatusDocument } from './referral.document.schema.ts';
 import { formatIssues } from '../http/request-body.ts';
 import { findBySource } from '../records/referral.repository.ts';
 import {
@@ -32,6 +35,8 @@ export interface IntakeActor {
 export interface IntakeResult {
   id: string;
   created: boolean;
+  /** A new referral's status document, from what was written (no read back); absent on a repeat. */
+  receipt?: () => StatusDocument;
 }
 
 /** Validates the whole body first: any problem rejects it with every field named, and writes nothing. */
@@ -71,9 +76,9 @@ export async function intakeReferral(
   const existing = await findBySource(ctx.db.kysely, input.source.system, input.source.reference);
   if (existing) return sameOrConflict(existing, bodyHash);
   try {
-    const id = await writeReferral(ctx, input, bodyHash, receivedAt, by);
+    const written = await writeReferral(ctx, input, bodyHash, receivedAt, by);
     ctx.signals.emit('deliveries-queued');
-    return { id, created: true };
+    return { id: written.id, created: true, receipt: written.receipt };
   } catch (error) {
     // Two concurrent requests with one source reference: the loser answers as a repeat would.
     if (!isUniqueViolation(error)) throw error;
@@ -97,7 +102,7 @@ async function writeReferral(
   bodyHash: string,
   receivedAt: Date,
   by: IntakeActor,
-): Promise<string> {
+): Promise<{ id: string; receipt: () => StatusDocument }> {
   const id = randomUUID();
   const subjectType = input.subjectType ?? deriveSubjectType(input);
   const current = await ctx.directories.current();
@@ -126,7 +131,7 @@ async function writeReferral(
   });
   const at = receivedAt.toISOString();
   const stored = { ...input, subjectType };
-  await ctx.intake.write({
+  const prepared: PreparedIntake = {
     referral: {
       id,
       source_system: input.source.system,
@@ -150,6 +155,7 @@ async function writeReferral(
     actor: by.actor,
     decisionKind: decision.kind,
     searchRows: searchRowsOf(ctx.config.dataKeys, id, stored),
-  });
-  return id;
+  };
+  const written = await ctx.intake.write(prepared);
+  return { id, receipt: () => receiptDocument(prepared, written, current?.directory) };
 }

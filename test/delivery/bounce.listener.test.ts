@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { DeliveryState } from '../../src/db/codes.ts';
-import { startBounceListener, type BounceListener } from '../../src/delivery/bounce/bounce.listener.ts';
+import { startBounceListener, type BounceLogger } from '../../src/delivery/bounce/bounce.listener.ts';
+import type { Dialect } from '../../src/db/database.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
@@ -41,33 +42,50 @@ function fixtureFor(name: string, deliveryId: string): string {
   );
 }
 
+interface ListenerRig {
+  relay: TestRelay;
+  transport: Transporter;
+  close(): Promise<void>;
+}
+
+/** A test relay with its bounce listener on a free port, logging to `logger`, and a mail client for it. */
+async function startListenerRig(dialect: Dialect, logger: BounceLogger): Promise<ListenerRig> {
+  const relay = await createTestRelay(dialect, { env: { BOUNCE_DOMAIN } });
+  const listener = await startBounceListener(relay.ctx, { port: 0, host: '127.0.0.1', logger });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: listener.port,
+    secure: false,
+    ignoreTLS: true,
+  });
+  return {
+    relay,
+    transport,
+    async close() {
+      transport.close();
+      await listener.close();
+      await relay.close();
+    },
+  };
+}
+
 describeEachDialect('bounce listener over real SMTP', (dialect) => {
+  let rig: ListenerRig;
   let relay: TestRelay;
-  let listener: BounceListener;
   let transport: Transporter;
   const logs: LogLine[] = [];
   let sequence = 0;
 
   before(async () => {
-    relay = await createTestRelay(dialect, { env: { BOUNCE_DOMAIN } });
     const capture = (level: LogLine['level']) => (obj: object, msg: string) => logs.push({ level, obj, msg });
-    listener = await startBounceListener(relay.ctx, {
-      port: 0,
-      host: '127.0.0.1',
-      logger: { info: capture('info'), warn: capture('warn'), error: capture('error') },
+    rig = await startListenerRig(dialect, {
+      info: capture('info'),
+      warn: capture('warn'),
+      error: capture('error'),
     });
-    transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: listener.port,
-      secure: false,
-      ignoreTLS: true,
-    });
+    ({ relay, transport } = rig);
   });
-  after(async () => {
-    transport.close();
-    await listener.close();
-    await relay.close();
-  });
+  after(async () => rig.close());
 
   const db = () => relay.ctx.db.kysely;
 
@@ -127,6 +145,26 @@ describeEachDialect('bounce listener over real SMTP', (dialect) => {
     ).timeline;
   };
 
+  /** Whether the listener logged `outcome` for `deliveryId`, with this DSN status when one is named. */
+  const logged = (deliveryId: string, outcome: string, status?: string) =>
+    logs.some((l) => {
+      const line = l.obj as { deliveryId?: string; outcome?: string; status?: string };
+      return (
+        line.deliveryId === deliveryId &&
+        line.outcome === outcome &&
+        (status === undefined || line.status === status)
+      );
+    });
+
+  /** Runs `send` and asserts the delivery and its audit trail are as they were before it. */
+  async function assertLeftAlone(deliveryId: string, send: () => Promise<unknown>) {
+    const before = await delivery(deliveryId);
+    const auditBefore = await auditFor(deliveryId);
+    await send();
+    assert.deepEqual(await delivery(deliveryId), before);
+    assert.deepEqual(await auditFor(deliveryId), auditBefore);
+  }
+
   for (const { fixture, status, diagnostic } of FAILURES) {
     it(`marks the delivery bounced from a ${fixture} notification`, async () => {
       const { referralId, deliveryId } = await emailDelivery();
@@ -155,54 +193,34 @@ describeEachDialect('bounce listener over real SMTP', (dialect) => {
 
   it('records a delayed notification as a log line only', async () => {
     const { referralId, deliveryId } = await emailDelivery();
-    const before = await delivery(deliveryId);
-    const auditBefore = await auditFor(deliveryId);
-    await sendBounce('postfix-delayed', deliveryId);
-    assert.deepEqual(await delivery(deliveryId), before);
-    assert.deepEqual(await auditFor(deliveryId), auditBefore);
+    await assertLeftAlone(deliveryId, () => sendBounce('postfix-delayed', deliveryId));
     assert.equal(
       (await timeline(referralId)).some((e) => e.kind === 'delivery-bounced'),
       false,
     );
-    assert.ok(
-      logs.some(
-        (l) =>
-          (l.obj as { deliveryId?: string }).deliveryId === deliveryId &&
-          (l.obj as { outcome?: string }).outcome === 'ignored-not-failed' &&
-          (l.obj as { status?: string }).status === '4.4.7',
-      ),
-    );
+    assert.ok(logged(deliveryId, 'ignored-not-failed', '4.4.7'));
   });
 
   it('accepts and ignores a bounce for an unknown delivery id, even if the returned message names a real one', async () => {
     const { deliveryId } = await emailDelivery();
-    const before = await delivery(deliveryId);
     const unknown = randomUUID();
-    const raw = fixtureFor('postfix-user-unknown', deliveryId);
-    const to = `bounce+${unknown}@${BOUNCE_DOMAIN}`;
-    const info = await transport.sendMail({ envelope: { from: '', to }, raw });
-    assert.deepEqual(info.accepted, [to]);
-    assert.deepEqual(await delivery(deliveryId), before);
-    assert.ok(
-      logs.some(
-        (l) =>
-          (l.obj as { deliveryId?: string }).deliveryId === unknown &&
-          (l.obj as { outcome?: string }).outcome === 'ignored-unknown',
-      ),
+    await assertLeftAlone(deliveryId, () =>
+      sendBounce('postfix-user-unknown', deliveryId, `bounce+${unknown}@${BOUNCE_DOMAIN}`),
     );
+    assert.ok(logged(unknown, 'ignored-unknown'));
   });
 
   it('accepts and ignores mail for a stranger’s address, and never rejects a recipient', async () => {
     const { deliveryId } = await emailDelivery();
-    const before = await delivery(deliveryId);
-    for (const to of [
-      'postmaster@elsewhere.example',
-      `bounce+${deliveryId}@elsewhere.example`,
-      `bounce@${BOUNCE_DOMAIN}`,
-    ]) {
-      await sendBounce('postfix-user-unknown', deliveryId, to);
-    }
-    assert.deepEqual(await delivery(deliveryId), before);
+    await assertLeftAlone(deliveryId, async () => {
+      for (const to of [
+        'postmaster@elsewhere.example',
+        `bounce+${deliveryId}@elsewhere.example`,
+        `bounce@${BOUNCE_DOMAIN}`,
+      ]) {
+        await sendBounce('postfix-user-unknown', deliveryId, to);
+      }
+    });
   });
 
   it('acts on the bounce address when a stranger’s address shares the envelope', async () => {
@@ -219,18 +237,8 @@ describeEachDialect('bounce listener over real SMTP', (dialect) => {
   for (const state of ['acknowledged', 'queued', 'failed'] as const) {
     it(`leaves a delivery that is ${state} alone`, async () => {
       const { deliveryId } = await emailDelivery(state);
-      const before = await delivery(deliveryId);
-      const auditBefore = await auditFor(deliveryId);
-      await sendBounce('postfix-user-unknown', deliveryId);
-      assert.deepEqual(await delivery(deliveryId), before);
-      assert.deepEqual(await auditFor(deliveryId), auditBefore);
-      assert.ok(
-        logs.some(
-          (l) =>
-            (l.obj as { deliveryId?: string }).deliveryId === deliveryId &&
-            (l.obj as { outcome?: string }).outcome === 'ignored-state',
-        ),
-      );
+      await assertLeftAlone(deliveryId, () => sendBounce('postfix-user-unknown', deliveryId));
+      assert.ok(logged(deliveryId, 'ignored-state'));
     });
   }
 
@@ -263,31 +271,17 @@ describeEachDialect('bounce listener over real SMTP', (dialect) => {
 });
 
 describe('bounce listener when it cannot record [sqlite]', () => {
+  let rig: ListenerRig;
   let relay: TestRelay;
-  let listener: BounceListener;
   let transport: Transporter;
   const errors: object[] = [];
 
   before(async () => {
-    relay = await createTestRelay('sqlite', { env: { BOUNCE_DOMAIN } });
     const ignore = () => undefined;
-    listener = await startBounceListener(relay.ctx, {
-      port: 0,
-      host: '127.0.0.1',
-      logger: { info: ignore, warn: ignore, error: (obj) => errors.push(obj) },
-    });
-    transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: listener.port,
-      secure: false,
-      ignoreTLS: true,
-    });
+    rig = await startListenerRig('sqlite', { info: ignore, warn: ignore, error: (obj) => errors.push(obj) });
+    ({ relay, transport } = rig);
   });
-  after(async () => {
-    transport.close();
-    await listener.close();
-    await relay.close();
-  });
+  after(async () => rig.close());
 
   it('refuses a message over the size limit with 552', async () => {
     const raw =

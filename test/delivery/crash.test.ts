@@ -1,70 +1,42 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import { createTestDatabase, describeEachDialect, type TestDatabase } from '../helpers/db.ts';
-import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '../helpers/process.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { before, it } from 'node:test';
+import { describeEachDialect } from '../helpers/db.ts';
+import { recentReferral } from '../helpers/referrals.ts';
+import { eventually, useProcessRelaySuite } from '../helpers/process.ts';
 
 const REFERRALS = 24;
 
-/** A referral that happened a minute ago by the real clock, for a real process. */
-function recentReferral(n: number) {
-  const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const base = exampleReferral();
-  return exampleReferral({
-    source: { system: 'crash-epcr', reference: `CRASH-${n}` },
-    incident: { ...base.incident, occurredAt },
-  });
-}
-
 describeEachDialect('a relay process killed while sending', (dialect) => {
-  let database: TestDatabase;
-  let smtp: TestSmtpServer;
-  let env: Record<string, string>;
-  let relay: RelayProcess | undefined;
-
-  before(async () => {
-    database = await createTestDatabase(dialect, { migrate: false });
-    smtp = await startTestSmtpServer();
-    // Each message is held before its 250, so the kill lands while sends are in flight.
-    smtp.setDelay(400);
-    env = {
-      DATABASE_URL: database.url,
-      ...(database.pgSchema ? { PGOPTIONS: `-c search_path=${database.pgSchema}` } : {}),
-      PORT: String(await freePort()),
-      SMTP_URL: smtp.url,
-      DELIVERY_LEASE: '3s',
-      DISPATCH_POLL: '200ms',
-      DISPATCH_CONCURRENCY: '4',
-      SEND_TIMEOUT: '10s',
-      // Test alerts would join the deliveries below, and the demo's webhook never answers.
-      TEST_ALERT_INTERVAL: 'off',
-    };
-    assert.equal(runRelay(['directory', 'import', '--demo'], env).status, 0);
+  const suite = useProcessRelaySuite(dialect, {
+    DELIVERY_LEASE: '3s',
+    DISPATCH_POLL: '200ms',
+    DISPATCH_CONCURRENCY: '4',
+    SEND_TIMEOUT: '10s',
+    // Test alerts would join the deliveries below, and the demo's webhook never answers.
+    TEST_ALERT_INTERVAL: 'off',
   });
-  after(async () => {
-    relay?.child.kill('SIGKILL');
-    await smtp.close();
-    await database.drop();
-  });
+  // Each message is held before its 250, so the kill lands while sends are in flight.
+  before(() => suite().smtp.setDelay(400));
 
   it('delivers every referral at least once after SIGKILL and restart, with stable Message-IDs', async () => {
-    const created = runRelay(
-      ['apikey', 'create', '--name', 'crash', '--scope', 'referrals:write', '--system', 'crash-epcr'],
-      env,
-    );
-    assert.equal(created.status, 0, created.stderr);
-    const key = created.stdout.trim();
-    relay = startRelay(env);
-    await relay.waitForOutput(/is running/);
-    const base = `http://127.0.0.1:${env.PORT}`;
+    const { database, smtp, run, start, postReferral } = suite();
+    const key = run([
+      'apikey',
+      'create',
+      '--name',
+      'crash',
+      '--scope',
+      'referrals:write',
+      '--system',
+      'crash-epcr',
+    ]);
+    let relay = await start();
     const ids = await Promise.all(
       Array.from({ length: REFERRALS }, async (_, n) => {
-        const response = await fetch(`${base}/api/v1/referrals`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify(recentReferral(n)),
-        });
+        const response = await postReferral(
+          key,
+          recentReferral({ system: 'crash-epcr', reference: `CRASH-${n}` }),
+        );
         assert.equal(response.status, 201);
         return ((await response.json()) as { id: string }).id;
       }),
@@ -84,8 +56,7 @@ describeEachDialect('a relay process killed while sending', (dialect) => {
       'the kill left work unfinished',
     );
 
-    relay = startRelay(env);
-    await relay.waitForOutput(/is running/);
+    relay = await start();
     await eventually(
       async () => (await deliveries()).every((d) => d.state === 'sent'),
       'every delivery sent after the restart',
@@ -93,7 +64,6 @@ describeEachDialect('a relay process killed while sending', (dialect) => {
     );
     relay.child.kill('SIGTERM');
     assert.equal(await relay.exited, 0);
-    relay = undefined;
 
     const rows = await deliveries();
     assert.equal(rows.filter((d) => d.state === 'sending').length, 0, 'nothing left sending');

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import {
-  childDatabaseEnv,
-  createTestDatabase,
-  describeEachDialect,
-  type TestDatabase,
-} from '../helpers/db.ts';
-import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '../helpers/process.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
+import { before, it } from 'node:test';
+import { describeEachDialect } from '../helpers/db.ts';
+import { recentReferral } from '../helpers/referrals.ts';
+import { eventually, useProcessRelaySuite } from '../helpers/process.ts';
 
 /** The value of one Prometheus series, or undefined when absent. */
 function metric(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -23,51 +17,32 @@ function metric(text: string, name: string, labels: Record<string, string>): num
 describeEachDialect(
   'a mail server that accepts connections and never answers, in the real process',
   (dialect) => {
-    let database: TestDatabase;
-    let smtp: TestSmtpServer;
-    let relay: RelayProcess | undefined;
-    let env: Record<string, string>;
-
-    before(async () => {
-      database = await createTestDatabase(dialect, { migrate: false });
-      smtp = await startTestSmtpServer();
-      smtp.setMode('blackhole');
-      env = {
-        ...childDatabaseEnv(database),
-        PORT: String(await freePort()),
-        SMTP_URL: smtp.url,
-        SEND_BY: '2s',
-        SEND_TIMEOUT: '60s',
-        WATCHDOG_INTERVAL_MS: '500',
-        DISPATCH_POLL: '200ms',
-        TEST_ALERT_INTERVAL: 'off',
-      };
-      assert.equal(runRelay(['directory', 'import', '--demo'], env).status, 0);
+    const suite = useProcessRelaySuite(dialect, {
+      SEND_BY: '2s',
+      SEND_TIMEOUT: '60s',
+      WATCHDOG_INTERVAL_MS: '500',
+      DISPATCH_POLL: '200ms',
+      TEST_ALERT_INTERVAL: 'off',
     });
-    after(async () => {
-      relay?.child.kill('SIGKILL');
-      await smtp.close();
-      await database.drop();
-    });
+    before(() => suite().smtp.setMode('blackhole'));
 
     it('is never silence: not-sent escalations open, and metrics show the stuck deliveries', async () => {
-      const key = runRelay(
-        ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
-        env,
-      ).stdout.trim();
-      relay = startRelay(env);
-      await relay.waitForOutput(/is running/);
-      const base = `http://127.0.0.1:${env.PORT}`;
-      const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const body = exampleReferral({
-        source: { system: 'e2e-epcr', reference: 'BLACKHOLE-1' },
-        incident: { ...exampleReferral().incident, occurredAt },
-      });
-      const created = await fetch(`${base}/api/v1/referrals`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      const { base, smtp, run, start, postReferral } = suite();
+      const key = run([
+        'apikey',
+        'create',
+        '--name',
+        'e2e',
+        '--scope',
+        'referrals:write',
+        '--system',
+        'e2e-epcr',
+      ]);
+      const relay = await start();
+      const created = await postReferral(
+        key,
+        recentReferral({ system: 'e2e-epcr', reference: 'BLACKHOLE-1' }),
+      );
       assert.equal(created.status, 201);
       const { id } = (await created.json()) as { id: string };
       const doc = async () =>
@@ -104,7 +79,6 @@ describeEachDialect(
       assert.ok(oldest > 0, 'the oldest unacknowledged age grows');
 
       relay.child.kill('SIGKILL');
-      relay = undefined;
     });
   },
 );

@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { DEMO_DIRECTORY_PATH } from '../../src/directory/directory.service.ts';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
-import {
-  childDatabaseEnv,
-  createTestDatabase,
-  describeEachDialect,
-  type TestDatabase,
-} from '../helpers/db.ts';
-import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '../helpers/process.ts';
-import { startTestSmtpServer, type ReceivedMessage, type TestSmtpServer } from '../helpers/smtp.ts';
+import { describeEachDialect } from '../helpers/db.ts';
+import { recentReferral } from '../helpers/referrals.ts';
+import { eventually, useProcessRelaySuite } from '../helpers/process.ts';
+import type { ReceivedMessage } from '../helpers/smtp.ts';
 
 const INTERVAL_MS = 1000;
 
@@ -29,67 +24,46 @@ function closedDayTeamDirectory(): string {
   return path;
 }
 
-function recentRoutineReferral() {
-  const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const base = exampleReferral();
-  return exampleReferral({
-    source: { system: 'e2e-epcr', reference: `NOACK-${Date.now()}` },
-    urgency: 'routine',
-    incident: { ...base.incident, occurredAt },
-  });
-}
-
 describeEachDialect('a referral nobody acknowledges, in the real process', (dialect) => {
-  let database: TestDatabase;
-  let smtp: TestSmtpServer;
-  let relay: RelayProcess | undefined;
-  let env: Record<string, string>;
-
-  before(async () => {
-    database = await createTestDatabase(dialect, { migrate: false });
-    smtp = await startTestSmtpServer();
-    const port = await freePort();
-    env = {
-      ...childDatabaseEnv(database),
-      PORT: String(port),
-      BASE_URL: `http://127.0.0.1:${port}`,
-      SMTP_URL: smtp.url,
+  const suite = useProcessRelaySuite(
+    dialect,
+    {
       WATCHDOG_INTERVAL_MS: String(INTERVAL_MS),
       SEND_BY: '3s',
       ACK_BY_ROUTINE: '8s',
       REMINDER_BEFORE: '4s',
       DISPATCH_POLL: '200ms',
       TEST_ALERT_INTERVAL: 'off',
-    };
-    assert.equal(runRelay(['directory', 'import', closedDayTeamDirectory()], env).status, 0);
-  });
-  after(async () => {
-    relay?.child.kill('SIGKILL');
-    await smtp.close();
-    await database.drop();
-  });
+    },
+    { directory: closedDayTeamDirectory() },
+  );
 
   const to = (address: string, subject: RegExp) => (m: ReceivedMessage) =>
     m.envelopeTo.includes(address) && subject.test(m.parsed.subject ?? '');
   const waitForMail = async (match: (m: ReceivedMessage) => boolean, what: string) => {
+    const { smtp } = suite();
     await eventually(async () => smtp.received.some(match), what);
     return smtp.received.find(match) as ReceivedMessage;
   };
 
   it('reminds, alerts the secondary address and out-of-hours, escalates within one interval, and closes on acknowledgement', async () => {
-    const key = runRelay(
-      ['apikey', 'create', '--name', 'e2e', '--scope', 'referrals:write', '--system', 'e2e-epcr'],
-      env,
-    ).stdout.trim();
-    relay = startRelay(env);
-    await relay.waitForOutput(/is running/);
-    const base = env.BASE_URL as string;
+    const { base, database, run, start, postReferral } = suite();
+    const key = run([
+      'apikey',
+      'create',
+      '--name',
+      'e2e',
+      '--scope',
+      'referrals:write',
+      '--system',
+      'e2e-epcr',
+    ]);
+    const relay = await start();
     const auth = { authorization: `Bearer ${key}` };
-    const created = await fetch(`${base}/api/v1/referrals`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify(recentRoutineReferral()),
-    });
+    const created = await postReferral(
+      key,
+      recentReferral({ system: 'e2e-epcr', reference: `NOACK-${Date.now()}` }, { urgency: 'routine' }),
+    );
     assert.equal(created.status, 201);
     const doc = (await created.json()) as {
       id: string;
@@ -169,6 +143,5 @@ describeEachDialect('a referral nobody acknowledges, in the real process', (dial
 
     relay.child.kill('SIGTERM');
     assert.equal(await relay.exited, 0);
-    relay = undefined;
   });
 });

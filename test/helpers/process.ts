@@ -2,7 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import type { Dialect } from '../../src/db/database.ts';
 import { inheritedClockEnv } from './clock.ts';
+import { childDatabaseEnv, createTestDatabase, type TestDatabase } from './db.ts';
+import { startTestSmtpServer, type TestSmtpServer } from './smtp.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/relay.js', import.meta.url));
@@ -137,6 +141,86 @@ export async function startDemoRelay(env: Record<string, string>): Promise<DemoR
   if (!epcrKey || passwords.size === 0)
     throw new Error(`no demo keys or passwords printed:\n${relay.output()}`);
   return { relay, passwords, epcrKey };
+}
+
+export interface ProcessRelaySuite {
+  /** The suite's database, unmigrated at first: the child `relay` migrates it as a deployment would. */
+  database: TestDatabase;
+  smtp: TestSmtpServer;
+  /** What every child of the suite runs on: the database, a free port, its BASE_URL, the SMTP server, the caller's settings. */
+  env: Record<string, string>;
+  /** Where the started relay answers (BASE_URL). */
+  base: string;
+  /** Runs a short `relay` command on the suite's settings, asserts it succeeded, and answers its standard output, trimmed. */
+  run(args: string[]): string;
+  /** `relay start` on the suite's settings, once it is running; one still running after the tests is killed. */
+  start(): Promise<RelayProcess>;
+  /** POSTs a referral as JSON with `key`, and answers the response as it came. */
+  postReferral(key: string, body: unknown): Promise<Response>;
+}
+
+/**
+ * The one way an end-to-end suite runs real `relay` processes: before its tests a fresh database
+ * (not migrated), a test SMTP server, a free port and the directory `directory` imported (the
+ * argument of `relay directory import`: a file, or `--demo`); after them, any relay still running
+ * killed and the rest removed. `env` is the suite's own settings, added last.
+ */
+export function useProcessRelaySuite(
+  dialect: Dialect,
+  env: Record<string, string>,
+  { directory = '--demo' }: { directory?: string } = {},
+): () => ProcessRelaySuite {
+  let suite: ProcessRelaySuite | undefined;
+  const running: RelayProcess[] = [];
+  before(async () => {
+    const database = await createTestDatabase(dialect, { migrate: false });
+    const smtp = await startTestSmtpServer();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const all = {
+      ...childDatabaseEnv(database),
+      PORT: String(port),
+      BASE_URL: base,
+      SMTP_URL: smtp.url,
+      ...env,
+    };
+    const run = (args: string[]) => {
+      const result = runRelay(args, all);
+      if (result.status !== 0)
+        throw new Error(`relay ${args[0]} failed (${result.status}):\n${result.stderr}`);
+      return result.stdout.trim();
+    };
+    suite = {
+      database,
+      smtp,
+      env: all,
+      base,
+      run,
+      async start() {
+        const relay = startRelay(all);
+        running.push(relay);
+        await relay.waitForOutput(/is running/);
+        return relay;
+      },
+      postReferral: (key, body) =>
+        fetch(`${base}/api/v1/referrals`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+    };
+    run(['directory', 'import', directory]);
+  });
+  after(async () => {
+    // Killing one that has already exited does nothing.
+    for (const relay of running) relay.child.kill('SIGKILL');
+    await suite?.smtp.close();
+    await suite?.database.drop();
+  });
+  return () => {
+    if (!suite) throw new Error('The process suite is made in a before hook; use it inside tests.');
+    return suite;
+  };
 }
 
 export async function freePort(): Promise<number> {

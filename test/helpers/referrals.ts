@@ -55,3 +55,15 @@ export async function raiseDudley(relay: TestRelay, reference: string) {
   assert.equal(doc.deliveries.length, 1);
   return { id: doc.id, reference: doc.reference, deliveryId: doc.deliveries[0]!.id };
 }
+
+/**
+ * A referral from `source` that happened a minute ago by the real clock: for a real `relay`
+ * process, whose clock a test cannot set. `overrides` as for exampleReferral.
+ */
+export function recentReferral(
+  source: ReferralBody['source'],
+  overrides: Partial<ReferralBody> = {},
+): ReferralBody {
+  const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return exampleReferral({ source, incident: { ...exampleReferral().incident, occurredAt }, ...overrides });
+}

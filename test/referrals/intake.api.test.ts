@@ -136,6 +136,43 @@ describeEachDialect('referral intake API', (dialect) => {
     assert.equal(response.body.includes('SW1A'), false, 'triage detail must not carry the full postcode');
   });
 
+  it('answers a new referral with exactly the document a read gives right after, whatever its shape', async () => {
+    const base = exampleReferral();
+    const solihull = {
+      ...base.subject,
+      address: { line1: '2 Station Road', town: 'Solihull', postcode: 'B91 3QB' },
+    };
+    const night = { ...base.incident, occurredAt: '2026-11-25T23:00:00Z' };
+    const outside = {
+      subject: { ...base.subject, address: { line1: '1 High Street', town: 'London', postcode: 'SW1A 1AA' } },
+      incident: { ...base.incident, location: { postcode: 'SW1A 2AA' } },
+    };
+    relay.clock.set('2026-11-25T23:30:00Z');
+    try {
+      const bodies = [
+        referral({ householdChildren: 2 }),
+        referral({ subject: solihull }),
+        referral({ subject: solihull, incident: night, householdChildren: 1 }),
+        referral({ incident: night }),
+        referral(outside),
+      ];
+      const answers = await Promise.all(bodies.map((body) => post(body)));
+      const shapes = new Set<string>();
+      for (const answer of answers) {
+        assert.equal(answer.statusCode, 201);
+        const doc = StatusDocumentSchema.parse(answer.json());
+        shapes.add(
+          `${doc.routes.length} routes, ${doc.deliveries.length} deliveries, ${doc.triage.length} triage`,
+        );
+        // Byte for byte: the same keys in the same order, the parts in the order the reads sort them.
+        assert.equal(answer.body, (await get(`/api/v1/referrals/${doc.id}`)).body);
+      }
+      assert.ok(shapes.size >= 4, `expected varied referrals, got ${[...shapes].join('; ')}`);
+    } finally {
+      relay.clock.set('2026-11-25T11:00:00Z');
+    }
+  });
+
   it('answers a repeat of the same body with 200 and the same referral, and a changed body with 409', async () => {
     const body = referral();
     const first = await post(body);

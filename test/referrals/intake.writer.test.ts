@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
 import { verifyAuditChain } from '../../src/records/audit.ts';
-import { IntakeWriter, type PreparedIntake } from '../../src/referrals/intake.writer.ts';
+import { IntakeWriter, type PreparedIntake, type WrittenIntake } from '../../src/referrals/intake.writer.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { dudleyReferral } from '../helpers/referrals.ts';
@@ -14,7 +14,10 @@ class WatchedWriter extends IntakeWriter {
   readonly batches: number[] = [];
   failWith: Error | undefined;
 
-  protected override async writeBatch(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<void[]> {
+  protected override async writeBatch(
+    trx: Kysely<Database>,
+    intakes: PreparedIntake[],
+  ): Promise<WrittenIntake[]> {
     const done = await super.writeBatch(trx, intakes);
     this.batches.push(intakes.length);
     if (this.failWith) throw this.failWith;

@@ -101,7 +101,10 @@ export function registerApiKeyPages(app: FastifyInstance, ctx: RelayContext): vo
         cancelHref: '/admin/api-keys',
       };
     },
-    act: (request, id, reason) => revokeApiKey(ctx.db.kysely, ctx.clock, id, actorOf(request), reason),
+    act: async (request, id, reason) => {
+      await revokeApiKey(ctx.db.kysely, ctx.clock, id, actorOf(request), reason);
+      ctx.apiKeys.forget();
+    },
   });
 }
 
