@@ -269,8 +269,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // Eight years (2922 days) by default; the organisation's records policy decides the real figure.
     retentionPeriodMs: read('RETENTION_PERIOD', 2922 * DAY, parsePositiveDuration),
     delivery: {
-      concurrency: read('DISPATCH_CONCURRENCY', 16, parsePositiveInteger),
-      smtpPoolSize: read('SMTP_POOL_SIZE', 5, parsePositiveInteger),
+      concurrency: read('DISPATCH_CONCURRENCY', 64, parsePositiveInteger),
+      smtpPoolSize: read('SMTP_POOL_SIZE', 10, parsePositiveInteger),
       timeoutMs: read('SEND_TIMEOUT', 30 * SECOND, parseDuration),
       leaseMs: read('DELIVERY_LEASE', 2 * MINUTE, parseDuration),
       pollIntervalMs: read('DISPATCH_POLL', 1 * SECOND, parseDuration),
