@@ -160,13 +160,18 @@ function contenders(sink: Sink, stores: Stores): Contender[] {
     },
   });
   return [
-    ...SCALE.dialects.map(relay),
-    ...stores.redis.map(({ label, server }) =>
-      peer('bullmq', { redis: server, label: `(${label})` }, () => server.pid),
-    ),
-    peer('pg-boss', { pgUrl: pg.url }, pgPid),
+    ...(SYSTEMS.has('relay') ? SCALE.dialects.map(relay) : []),
+    ...(SYSTEMS.has('bullmq')
+      ? stores.redis.map(({ label, server }) =>
+          peer('bullmq', { redis: server, label: `(${label})` }, () => server.pid),
+        )
+      : []),
+    ...(SYSTEMS.has('pg-boss') ? [peer('pg-boss', { pgUrl: pg.url }, pgPid)] : []),
   ];
 }
+
+/** `BENCH_SYSTEMS=relay` for Relay alone (its memory under the full burst, say); all three by default. */
+const SYSTEMS = new Set((process.env.BENCH_SYSTEMS ?? 'relay,bullmq,pg-boss').split(','));
 
 async function relayDatabase(dialect: Dialect, pg: PrivatePostgres): Promise<FreshDatabase> {
   if (dialect === 'sqlite') return sqliteFile('relay-bench-e2e-');

@@ -5,7 +5,7 @@ import { loadDashboardFacts } from '../src/web/safeguarding/dashboard.queries.ts
 import { createUser } from '../src/access/user.service.ts';
 import { formSession } from '../test/helpers/web.ts';
 import { startBenchRelay, type BenchRelay } from './lib/relay.ts';
-import { seedScale } from './lib/scale.seed.ts';
+import { seedScale, type ScaleSeed } from './lib/scale.seed.ts';
 import type { Sink } from './lib/sink.ts';
 import { log, now, round, summarise, type Summary } from './lib/stats.ts';
 
@@ -49,11 +49,62 @@ function expectOk(response: { statusCode: number }, status = 200): void {
   if (response.statusCode !== status) throw new Error(`Expected HTTP ${status}, got ${response.statusCode}`);
 }
 
+/** Requests per kind of search: a p99 over 200 rests on its two slowest. */
+const SEARCHES = 200;
+
+/**
+ * The safeguarding search page (GET /safeguarding/search, rendered, audited) for each kind of value a
+ * lead types: the commonest surname (about 1.3 % of referrals), the rarest (a handful), and an NHS
+ * number, a date of birth, a full postcode and a whole postcode district drawn from the seeded people,
+ * a different one for each request, as they are written on a form.
+ */
+async function timeSearches(
+  browser: ReturnType<typeof formSession>,
+  seed: ScaleSeed,
+  rows: number,
+): Promise<[string, Summary][]> {
+  const someone = (k: number) => seed.person(1 + Math.floor((k * 104_729) % rows)).subject;
+  const rare = rarestSurname(seed, rows);
+  const kinds: [string, (k: number) => string][] = [
+    ['common surname (Smith)', () => 'Smith'],
+    [`rare surname (${rare})`, () => rare],
+    ['NHS number (943 476 5919 form)', (k) => someone(k).nhsNumber.replace(/^(\d{3})(\d{3})/, '$1 $2 ')],
+    ['date of birth (07/03/1939 form)', (k) => someone(k).dateOfBirth.split('-').reverse().join('/')],
+    ['full postcode', (k) => someone(k).address.postcode],
+    ['postcode district (outward code)', (k) => someone(k).address.postcode.split(' ')[0] as string],
+  ];
+  const out: [string, Summary][] = [];
+  for (const [kind, typed] of kinds) {
+    const summary = await time(SEARCHES, async (k) =>
+      expectFound(await browser.get(`/safeguarding/search?q=${encodeURIComponent(typed(k))}`)),
+    );
+    out.push([`search page by ${kind} (GET /safeguarding/search, app.inject)`, summary]);
+  }
+  return out;
+}
+
+/** The rarest surname among the newest 5,000 referrals' people: a handful of referrals in a million. */
+function rarestSurname(seed: ScaleSeed, rows: number): string {
+  let rarest = seed.person(1);
+  for (let i = 2; i <= Math.min(rows, 5000); i++) {
+    const person = seed.person(i);
+    if (person.surnameRank > rarest.surnameRank) rarest = person;
+  }
+  return rarest.subject.familyName;
+}
+
+/** A search for a value the seed wrote must list at least one seeded referral, or the timing means nothing. */
+function expectFound(response: { statusCode: number; body: string }): void {
+  expectOk(response);
+  if (!response.body.includes('href="/safeguarding/referrals/seed-'))
+    throw new Error('A search for a seeded value found no seeded referral');
+}
+
 export async function benchScale(dialect: Dialect, sink: Sink, rows: number): Promise<ScaleRow[]> {
   const relay = await startBenchRelay(dialect, sink.url);
   try {
     const t0 = now();
-    await seedScale(relay.ctx, rows);
+    const seed = await seedScale(relay.ctx, rows);
     const seedSeconds = round((now() - t0) / 1000, 1);
     log(`scale ${dialect}: seeded ${rows} referrals in ${seedSeconds} s`);
     const db = relay.ctx.db.kysely;
@@ -88,6 +139,7 @@ export async function benchScale(dialect: Dialect, sink: Sink, rows: number): Pr
           ),
         ),
       ],
+      ...(await timeSearches(browser, seed, rows)),
     ];
     return results.map(([query, latencyMs]) => {
       log(`scale ${dialect}: ${query}: p50=${latencyMs.p50} p99=${latencyMs.p99}`);

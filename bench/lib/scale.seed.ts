@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
+import type { DataKey } from '../../src/config.ts';
 import type { RelayContext } from '../../src/context.ts';
+import { newestKey } from '../../src/records/field-crypto.ts';
+import { termDigest, type SearchTermRow } from '../../src/records/search-index.ts';
+import { termsOfPayload, type SearchTerm } from '../../src/records/search-terms.ts';
 import { intakeReferral } from '../../src/referrals/referral.service.ts';
 import { benchReferral } from './relay.ts';
+import { seedPerson, type SeedPerson } from './scale.people.ts';
 
 /** One referral every five minutes: 1,000,000 of them reach back about 9.5 years. */
 const SPACING_MINUTES = 5;
@@ -31,11 +36,12 @@ const TIMESTAMP_COLUMNS = /(_at|_by|_until)$/;
 /**
  * Clones one real referral (intake's own rows: referral, route, delivery, events) `rows` times with
  * one INSERT…SELECT per table, received five minutes apart back from now, and adds the
- * acknowledgements, escalations and triage items their statuses imply. ANALYZE (and on PostgreSQL
+ * acknowledgements, escalations and triage items their statuses imply, and the search index's rows
+ * for the people they are about (scale.people.ts). ANALYZE (and on PostgreSQL
  * VACUUM, as autovacuum would have done over ten years) at the end, so plans are those of a
  * long-lived database.
  */
-export async function seedScale(ctx: RelayContext, rows: number): Promise<void> {
+export async function seedScale(ctx: RelayContext, rows: number): Promise<ScaleSeed> {
   const db = ctx.db.kysely;
   const pg = ctx.db.dialect === 'postgres';
   const nowMs = ctx.clock.now().getTime();
@@ -140,10 +146,17 @@ export async function seedScale(ctx: RelayContext, rows: number): Promise<void> 
        ${when(`not (${inTriage})`, `'routed by hand to ' || ${team}`)}
      from ${series} where ${inTriage} or ${PAST_TRIAGE}`,
   );
+  await seedSearchTerms(ctx, rows, nowMs);
   // Only this schema's tables: a bare VACUUM would work through every other schema in the database.
   const tables =
-    'referrals, routes, deliveries, referral_events, acknowledgements, escalations, triage_items';
+    'referrals, routes, deliveries, referral_events, acknowledgements, escalations, triage_items, referral_search_terms';
   await run(pg ? `vacuum analyze ${tables}` : 'analyze');
+  return { person: (i) => seedPerson(i, nowMs, SPACING_MINUTES) };
+}
+
+export interface ScaleSeed {
+  /** Who clone `seed-<i>` is about, as its search rows say: values a search can be sure to find. */
+  person(i: number): SeedPerson;
 }
 
 /**
@@ -163,4 +176,76 @@ async function assertOneRoute(ctx: RelayContext, referralId: string): Promise<vo
     throw new Error(
       `the scale seed clones a referral with one route and one delivery; the template has ${routes.length} and ${deliveries.length} (is the benchmark directory loaded?)`,
     );
+}
+
+/** Referrals per statement: about nine index rows each, one JSON document of about 1 MB. */
+const SEARCH_BATCH = 10_000;
+
+/**
+ * The search index's rows for every clone, as intake writes them: each clone's person (scale.people.ts)
+ * indexed by the product's own term extraction and keyed digests under the newest data key. The clones
+ * share the template's sealed payload, which no search reads; only these rows say who each is about.
+ * Each batch travels as one JSON parameter that the database unpacks, so a million referrals' nine
+ * million rows take a few thousand statements' worth of time, not nine thousand round trips.
+ */
+async function seedSearchTerms(ctx: RelayContext, rows: number, nowMs: number): Promise<void> {
+  const db = ctx.db.kysely;
+  const key = newestKey(ctx.config.dataKeys);
+  const digestOf = cachedDigests(key);
+  const insert =
+    ctx.db.dialect === 'postgres'
+      ? (json: string) =>
+          sql`insert into referral_search_terms (referral_id, kind, key_id, digest)
+            select referral_id, kind, key_id, digest
+            from json_to_recordset(${json}::json) as x(referral_id text, kind text, key_id text, digest text)`.execute(
+            db,
+          )
+      : (json: string) =>
+          sql`insert into referral_search_terms (referral_id, kind, key_id, digest)
+            select value ->> 'referral_id', value ->> 'kind', value ->> 'key_id', value ->> 'digest'
+            from json_each(${json})`.execute(db);
+  const rebuild = await dropSecondaryIndexes(ctx, 'referral_search_terms');
+  for (let first = 1; first <= rows; first += SEARCH_BATCH) {
+    const batch: SearchTermRow[] = [];
+    for (let i = first; i < Math.min(rows + 1, first + SEARCH_BATCH); i++)
+      for (const term of termsOfPayload(seedPerson(i, nowMs, SPACING_MINUTES)))
+        batch.push({ referral_id: `seed-${i}`, kind: term.kind, key_id: key.id, digest: digestOf(term) });
+    await insert(JSON.stringify(batch));
+  }
+  await rebuild();
+}
+
+/**
+ * Drops a table's indexes other than its primary key and returns what recreates them from their own
+ * stored definitions (sqlite_master, pg_indexes), whatever migrations made them. Building an index
+ * once over millions of rows sorts them; keeping it up to date row by row costs several times more.
+ */
+async function dropSecondaryIndexes(ctx: RelayContext, table: string): Promise<() => Promise<void>> {
+  const db = ctx.db.kysely;
+  const found =
+    ctx.db.dialect === 'postgres'
+      ? await sql<{ name: string; definition: string }>`select indexname as name, indexdef as definition
+          from pg_indexes i where schemaname = current_schema() and tablename = ${table}
+          and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`.execute(db)
+      : await sql<{ name: string; definition: string }>`select name, sql as definition from sqlite_master
+          where type = 'index' and tbl_name = ${table} and sql is not null`.execute(db);
+  for (const index of found.rows) await sql`drop index ${sql.id(index.name)}`.execute(db);
+  return async () => {
+    for (const index of found.rows) await sql.raw(index.definition).execute(db);
+  };
+}
+
+/** Kinds whose values recur across people (a surname, a birthday, a street): worth remembering. */
+const RECURRING = new Set<SearchTerm['kind']>(['name', 'dob', 'postcode']);
+
+/** termDigest, remembered for recurring values: most of a referral's HMACs are a name or a postcode seen before. */
+function cachedDigests(key: DataKey): (term: SearchTerm) => string {
+  const seen = new Map<string, string>();
+  return (term) => {
+    if (!RECURRING.has(term.kind)) return termDigest(key, term);
+    const id = `${term.kind}:${term.value}`;
+    let digest = seen.get(id);
+    if (digest === undefined) seen.set(id, (digest = termDigest(key, term)));
+    return digest;
+  };
 }

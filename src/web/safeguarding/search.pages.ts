@@ -4,7 +4,13 @@ import { isValidIsoDate, londonToInstant } from '../../directory/hours.ts';
 import { REFERRAL_STATUSES } from '../../records/referral.status.ts';
 import { referralStatus } from './labels.ts';
 import { errorList, formField, namesIn, signedInUser } from './page.helpers.ts';
-import { digestsHeld, searchReferrals, type SearchFilter, type SearchResult } from './search.queries.ts';
+import {
+  countReferrals,
+  digestsHeld,
+  searchReferrals,
+  type SearchFilter,
+  type SearchResult,
+} from './search.queries.ts';
 import type { DataKey } from '../../config.ts';
 import type { User } from '../../access/user.service.ts';
 import { appendAudit } from '../../records/audit.ts';
@@ -13,12 +19,32 @@ import { digestsUnderEveryKey, termDigest } from '../../records/search-index.ts'
 import { probesOf, type SearchKind, type SearchProbe } from '../../records/search-terms.ts';
 
 const RESULT_LIMIT = 100;
+/** Past this many, the page says "more than 1,000": nobody reads further, and counting on costs time. */
+const COUNT_LIMIT = 1000;
 const Q_MAX = 100;
 const FULL_REFERENCE = /^SR-[0-9]{4}-[0-9]{6}$/;
 
 type SearchQuery = Partial<Record<'q' | 'from' | 'to' | 'authority' | 'status', string>>;
 
 export const SEARCH_FIELD_IDS = { q: 'q', from: 'from', to: 'to', authority: 'authority', status: 'status' };
+
+/** A reference's shape, one character class a place: SR-, the year, a hyphen, a serial of 6 digits (7 past a million). */
+const REFERENCE_SHAPE = ['S', 'R', '-', ...'dddd', '-', ...'ddddddd'];
+
+/**
+ * Whether the text, with a digit in it, fits somewhere inside a reference. A part is found by reading
+ * every reference (no index serves LIKE '%part%'), so only text that could be one pays for that:
+ * a postcode (B15), an NHS number (ten digits) or a date of birth (1939-04-12) cannot, and a name
+ * has no digit.
+ */
+export function couldBePartOfReference(q: string): boolean {
+  if (!/[0-9]/.test(q)) return false;
+  const fits = (c: string, place: string) => (place === 'd' ? c >= '0' && c <= '9' : c === place);
+  for (let start = 0; start + q.length <= REFERENCE_SHAPE.length; start++) {
+    if ([...q].every((c, k) => fits(c, REFERENCE_SHAPE[start + k] as string))) return true;
+  }
+  return false;
+}
 
 /**
  * Reads the search form into a filter, naming every field it cannot use. Dates are London days,
@@ -37,8 +63,7 @@ export function parseSearch(
   if (raw.length > Q_MAX) errors.q = `Search for ${Q_MAX} characters or fewer`;
   else if (FULL_REFERENCE.test(q)) filter.reference = q;
   else if (raw) {
-    // A useful part of SR-YYYY-NNNNNN has a digit; a name alone must not cost a scan of every reference.
-    if (/^[A-Z0-9-]+$/.test(q) && /[0-9]/.test(q)) filter.referencePart = q;
+    if (couldBePartOfReference(q)) filter.referencePart = q;
     probes = probesOf(raw);
     filter.termGroups = probes.map((p) => p.allOf.map((term) => digestsUnderEveryKey(keys, term)));
   }
@@ -78,7 +103,10 @@ export function registerSearchPage(app: FastifyInstance, ctx: RelayContext): voi
     const failed = Object.keys(errors).length > 0;
     const searched = Object.keys(SEARCH_FIELD_IDS).some((k) => formField(request.query, k) !== '');
     const found = failed ? [] : await searchReferrals(ctx.db.kysely, filter);
-    if (searched && !failed) await auditSearch(ctx, signedInUser(request), filter, probes, found.length);
+    const more = found.length > RESULT_LIMIT;
+    // Only a list cut short needs counting; one that fits on the page is its own count.
+    const total = more ? await countReferrals(ctx.db.kysely, filter, COUNT_LIMIT) : found.length;
+    if (searched && !failed) await auditSearch(ctx, signedInUser(request), filter, probes, total);
     const names = namesIn(directory);
     const shown = await withMatches(ctx, found.slice(0, RESULT_LIMIT), filter, probes);
     // Found by personal data: the list of who matched is not kept by the browser.
@@ -99,8 +127,11 @@ export function registerSearchPage(app: FastifyInstance, ctx: RelayContext): voi
         ],
         results: shown.map((r) => ({ ...r, authorityNames: r.authorities.map((id) => names.authority(id)) })),
         byValue: probes.length > 0,
-        more: found.length > RESULT_LIMIT,
+        more,
         limit: RESULT_LIMIT,
+        // "1,000", as people write it.
+        total: Math.min(total, COUNT_LIMIT).toLocaleString('en-GB'),
+        moreThanCounted: total > COUNT_LIMIT,
         errors,
         errorList: errorList(errors, SEARCH_FIELD_IDS),
       });
@@ -137,6 +168,7 @@ async function auditSearch(
         filters: Object.fromEntries(filters.map((k) => [k, filter[k]])),
         results: Math.min(results, RESULT_LIMIT),
         more: results > RESULT_LIMIT,
+        matched: Math.min(results, COUNT_LIMIT),
         digests: probes.flatMap((p) => p.allOf.map((term) => termDigest(key, term))),
       },
     }),

@@ -29,42 +29,13 @@ export interface SearchResult {
   authorities: string[];
 }
 
-/** Newest first, with the authorities each referral went to; no personal data is read or decrypted. */
+/**
+ * Newest first, at most `limit`, with the authorities each referral went to; no personal data is read
+ * or decrypted.
+ */
 export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Promise<SearchResult[]> {
-  let query = db
-    .selectFrom('referrals')
-    .select(['id', 'reference', 'status', 'urgency', 'subject_type', 'received_at']);
-  if (f.reference) query = query.where('reference', '=', f.reference);
-  const { referencePart, termGroups = [] } = f;
-  if (referencePart || termGroups.length > 0) {
-    query = query.where((eb) =>
-      eb.or([
-        // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
-        ...(referencePart ? [eb('reference', 'like', `%${referencePart}%`)] : []),
-        ...termGroups.map((group) =>
-          eb.and(
-            group.map((digests) =>
-              eb(
-                'id',
-                'in',
-                eb.selectFrom('referral_search_terms').select('referral_id').where('digest', 'in', digests),
-              ),
-            ),
-          ),
-        ),
-      ]),
-    );
-  }
-  if (f.from) query = query.where('received_at', '>=', f.from);
-  if (f.to) query = query.where('received_at', '<', f.to);
-  if (f.status) query = query.where('status', '=', f.status);
-  const authority = f.authority;
-  if (authority) {
-    query = query.where('id', 'in', (eb) =>
-      eb.selectFrom('routes').select('referral_id').where('authority_id', '=', authority),
-    );
-  }
-  const rows = await query
+  const rows = await filtered(db, f)
+    .select(['id', 'reference', 'status', 'urgency', 'subject_type', 'received_at'])
     .orderBy('received_at', 'desc')
     .orderBy('reference', 'desc')
     .limit(f.limit)
@@ -82,6 +53,80 @@ export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Pr
     receivedAt: r.received_at,
     authorities: authorities.get(r.id) ?? [],
   }));
+}
+
+/**
+ * How many referrals the filter matches, counting no further than `atMost` + 1: enough to say "437
+ * referrals" or "more than 1,000", without reading every referral a common surname or an empty
+ * filter matches.
+ */
+export async function countReferrals(db: Kysely<Database>, f: SearchFilter, atMost: number): Promise<number> {
+  const { found } = await db
+    .selectFrom(
+      filtered(db, f)
+        .select('id')
+        .limit(atMost + 1)
+        .as('matches'),
+    )
+    .select((eb) => eb.fn.countAll<number>().as('found'))
+    .executeTakeFirstOrThrow();
+  return Number(found);
+}
+
+/** The referrals the filter matches, unordered. */
+function filtered(db: Kysely<Database>, f: SearchFilter) {
+  let query = db.selectFrom('referrals');
+  if (f.reference) query = query.where('reference', '=', f.reference);
+  const hits = matchingIds(db, f);
+  if (hits) query = query.where('id', 'in', hits);
+  if (f.from) query = query.where('received_at', '>=', f.from);
+  if (f.to) query = query.where('received_at', '<', f.to);
+  if (f.status) query = query.where('status', '=', f.status);
+  const authority = f.authority;
+  if (authority) {
+    query = query.where('id', 'in', (eb) =>
+      eb.selectFrom('routes').select('referral_id').where('authority_id', '=', authority),
+    );
+  }
+  return query;
+}
+
+/**
+ * The ids found by what was typed, as one list: each term group from the blind index (a referral
+ * holding every term of the group), and references containing the part. One list, not an OR of
+ * conditions on referrals: an OR keeps PostgreSQL from joining, so it walked every referral newest
+ * first, testing each against the matches, and a value held by five referrals read all million.
+ * From the list, it reads only the referrals found.
+ */
+function matchingIds(db: Kysely<Database>, f: SearchFilter) {
+  const { referencePart, termGroups = [] } = f;
+  const lists = termGroups.flatMap((group) => {
+    const [first, ...rest] = group;
+    if (!first) return [];
+    let list = db.selectFrom('referral_search_terms').select('referral_id').where('digest', 'in', first);
+    for (const digests of rest) {
+      list = list.where('referral_id', 'in', (eb) =>
+        eb
+          .selectFrom('referral_search_terms as also')
+          .select('also.referral_id')
+          .where('also.digest', 'in', digests),
+      );
+    }
+    return [list];
+  });
+  // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
+  // No index serves a part, so this reads every reference: the form sends only what could be one.
+  const byReference = referencePart
+    ? [
+        db
+          .selectFrom('referrals')
+          .select('id as referral_id')
+          .where('reference', 'like', `%${referencePart}%`),
+      ]
+    : [];
+  const [head, ...tail] = [...byReference, ...lists];
+  if (!head) return undefined;
+  return tail.reduce((all, list) => all.unionAll(list), head);
 }
 
 /** Which of `digests` each of these referrals holds in the search index: what it was found by. */
