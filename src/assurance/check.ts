@@ -1,4 +1,4 @@
-import type { RelayContext } from '../context.ts';
+import type { CoreContext } from '../context.ts';
 import { probeWrites } from '../db/writable.ts';
 import { componentHealth } from './heartbeat.ts';
 import { ageReason, judgeAge, skewToleranceMs } from './liveness.ts';
@@ -21,7 +21,7 @@ const COUNT_LIMIT = 500;
  * three intervals ago (a sweep's worth of slack) without an escalation. Counts and ages only, never
  * a referral's details.
  */
-export async function checkRelay(ctx: RelayContext): Promise<CheckResult> {
+export async function checkRelay(ctx: CoreContext): Promise<CheckResult> {
   const limit = 3 * ctx.config.watchdogIntervalMs;
   const tolerance = skewToleranceMs(ctx.config);
   const [status, health, writable, missed] = await Promise.all([
@@ -56,7 +56,7 @@ interface Missed {
 }
 
 /** Deadlines that passed more than `graceMs` ago and that no sweep has escalated yet. */
-async function missedDeadlines(ctx: RelayContext, graceMs: number): Promise<Missed> {
+async function missedDeadlines(ctx: CoreContext, graceMs: number): Promise<Missed> {
   const db = ctx.db.kysely;
   const before = new Date(ctx.clock.now().getTime() - graceMs).toISOString();
   const counts: [string, number][] = [
