@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readMeshConfig, type MeshConfig } from './config.mesh.ts';
 import { readOidcConfig, type OidcConfig } from './config.oidc.ts';
 import { DAY, HOUR, MINUTE, parseDuration, SECOND } from './time.ts';
 
@@ -93,6 +94,8 @@ export interface Config {
    */
   mfaLocal: MfaLocal;
   oidc: OidcConfig;
+  /** MESH_URL and the rest: Relay's own MESH mailbox, for the `mesh` channel; undefined when unset. */
+  mesh: MeshConfig | undefined;
   /**
    * TRUST_PROXY: the reverse proxies' addresses (comma-separated IPs or CIDR ranges) whose
    * X-Forwarded-For names the client; unset, the connecting address is the client.
@@ -266,8 +269,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     // Eight years (2922 days) by default; the organisation's records policy decides the real figure.
     retentionPeriodMs: read('RETENTION_PERIOD', 2922 * DAY, parsePositiveDuration),
     delivery: {
-      concurrency: read('DISPATCH_CONCURRENCY', 16, parsePositiveInteger),
-      smtpPoolSize: read('SMTP_POOL_SIZE', 5, parsePositiveInteger),
+      concurrency: read('DISPATCH_CONCURRENCY', 64, parsePositiveInteger),
+      smtpPoolSize: read('SMTP_POOL_SIZE', 10, parsePositiveInteger),
       timeoutMs: read('SEND_TIMEOUT', 30 * SECOND, parseDuration),
       leaseMs: read('DELIVERY_LEASE', 2 * MINUTE, parseDuration),
       pollIntervalMs: read('DISPATCH_POLL', 1 * SECOND, parseDuration),
@@ -297,6 +300,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     localSignIn: read('LOCAL_SIGN_IN', true, parseOnOff),
     mfaLocal: read<MfaLocal>('MFA_LOCAL', production ? 'required' : 'optional', parseMfaLocal),
     oidc: readOidcConfig(env, production, problems),
+    mesh: readMeshConfig(env, production, problems),
     trustProxy: read<string | undefined>('TRUST_PROXY', undefined, (raw) => raw),
     logLevel: read('LOG_LEVEL', relayEnv === 'test' ? 'silent' : 'info', (raw) => raw),
     insecureDefaults,

@@ -40,6 +40,8 @@ export async function checkRelay(ctx: CoreContext): Promise<CheckResult> {
     problems.push(ageReason(dispatcherVerdict, 'dispatcher heartbeat', dispatcher?.ageMs ?? null));
   if (!writable) problems.push('the database does not accept writes (read-only or full)');
   if (missed.total > 0) problems.push(missedReason(missed));
+  const unconfigured = await meshWithoutConfig(ctx);
+  if (unconfigured) problems.push(unconfigured);
   if (problems.length > 0) return { ok: false, line: problems.join('; ') };
   return {
     ok: true,
@@ -48,6 +50,21 @@ export async function checkRelay(ctx: CoreContext): Promise<CheckResult> {
       `${ageReason('fresh', 'dispatcher heartbeat', dispatcher?.ageMs ?? null)}, ` +
       'no deadline passed without an escalation',
   };
+}
+
+/**
+ * A directory that sends to MESH mailboxes while MESH_URL and the rest are unset: every referral to
+ * those teams would fail, so it is reported before the first one does.
+ */
+async function meshWithoutConfig(ctx: RelayContext): Promise<string | undefined> {
+  if (ctx.config.mesh) return undefined;
+  const current = await ctx.directories.current();
+  const teams = (current?.directory.authorities ?? [])
+    .flatMap((a) => a.teams)
+    .filter((t) => t.channels.some((c) => c.kind === 'mesh'))
+    .map((t) => t.id);
+  if (teams.length === 0) return undefined;
+  return `MESH is not configured (MESH_URL, MESH_MAILBOX, MESH_PASSWORD, MESH_SHARED_KEY) but the directory sends to MESH for ${teams.join(', ')}`;
 }
 
 interface Missed {

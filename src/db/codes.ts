@@ -7,7 +7,7 @@
  */
 
 /** How a delivery travels; each has one file in src/delivery/channels/ and one entry in the registry. */
-export const CHANNELS = ['email', 'webhook'] as const;
+export const CHANNELS = ['email', 'webhook', 'mesh'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /** What a delivery is for: the referral itself, the watchdog's reminder and alerts, or a test alert. */

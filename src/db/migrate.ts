@@ -26,6 +26,7 @@ import * as identityLinks from './migrations/20261206180000_identity_links.ts';
 import * as searchIndex from './migrations/20261207100000_search_index.ts';
 import * as secondFactor from './migrations/20261207115000_second_factor.ts';
 import * as webhookFormat from './migrations/20261207125000_webhook_format.ts';
+import * as meshChannel from './migrations/20261208100000_mesh_channel.ts';
 
 /**
  * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
@@ -68,6 +69,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261207100000_search_index': searchIndex,
   '20261207115000_second_factor': secondFactor,
   '20261207125000_webhook_format': webhookFormat,
+  '20261208100000_mesh_channel': meshChannel,
 };
 
 class StaticProvider implements MigrationProvider {

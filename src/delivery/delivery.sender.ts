@@ -121,7 +121,7 @@ async function messageFor(
       const payload = readPayload(ctx.config.dataKeys, a.referral);
       // Retention only purges closed referrals, so a copy still unsent by then has nothing left to carry.
       if (isPurged(payload)) return { kind: 'permanent', detail: 'personal data removed under retention' };
-      const facts = factsOf(ctx, delivery, a);
+      const facts = factsOf(ctx, a, link);
       const portal = portalUrl(ctx, a.referral.id);
       const detail = a.team.emailDetail;
       return {
@@ -145,7 +145,7 @@ async function messageFor(
         delivery,
         team: a.team,
         ackUrl: link,
-        facts: factsOf(ctx, delivery, a),
+        facts: factsOf(ctx, a, link),
         referralId: a.referral.id,
         ackBy: ukTime(await ackByOf(ctx, delivery)),
         forTeamName: a.routeTeam.name,
@@ -170,7 +170,8 @@ async function messageFor(
   }
 }
 
-function factsOf(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): ReferralEmailFacts {
+/** `ackUrl` is the message's own link: its token is an HMAC, made once per message. */
+function factsOf(ctx: RelayContext, a: Addressee, ackUrl: string): ReferralEmailFacts {
   return {
     reference: a.referral.reference,
     urgency: a.referral.urgency,
@@ -180,7 +181,7 @@ function factsOf(ctx: RelayContext, delivery: DeliveryRow, a: Addressee): Referr
     authorityName: a.authorityName,
     teamName: a.team.name,
     receivedAt: ukTime(a.referral.received_at),
-    ackUrl: ackUrl(ctx, delivery.id),
+    ackUrl,
     portalUrl: portalUrl(ctx, a.referral.id),
   };
 }

@@ -308,7 +308,13 @@ export class Dispatcher {
     );
     const set =
       decision.state === 'sent'
-        ? { sent_at: now.toISOString(), last_error: null }
+        ? {
+            sent_at: now.toISOString(),
+            last_error: null,
+            ...(outcome.kind === 'sent' && outcome.providerMessageId
+              ? { provider_message_id: outcome.providerMessageId }
+              : {}),
+          }
         : decision.state === 'retrying'
           ? { next_attempt_at: decision.nextAttemptAt.toISOString(), last_error: outcome.detail }
           : { last_error: outcome.detail };

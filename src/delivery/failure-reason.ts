@@ -11,6 +11,7 @@ export const FAILURE_REASONS = [
   'connection',
   'rejected',
   'webhook',
+  'mesh',
   'internal',
   'other',
 ] as const;
@@ -26,11 +27,14 @@ export const FAILURE_REASON_TEXT: Record<FailureReason, string> = {
   connection: 'Connection: the connection dropped or was reset',
   rejected: 'Rejected: the server answered with an error code',
   webhook: 'Webhook: the team’s webhook refused or was refused',
+  mesh: 'MESH: the MESH server refused the message (Relay’s mailbox credentials, the team’s mailbox or workflow), or is not configured',
   internal: 'Internal: Relay could not prepare the message',
   other: 'Other: see the detail',
 };
 
 const RULES: [FailureReason, RegExp][] = [
+  // MESH's answers first: its own words may mention authentication or a timeout.
+  ['mesh', /^MESH (?:HTTP|not configured|mailbox)/],
   [
     'tls',
     /certificate|self[- ]signed|\bTLS\b|\bSSL\b|CERT_|unable to (?:verify|get local issuer)|ERR_TLS|handshake/i,

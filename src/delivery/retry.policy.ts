@@ -2,7 +2,8 @@ import { MINUTE, SECOND } from '../time.ts';
 
 /** What a channel reports about one attempt. */
 export type AttemptOutcome =
-  | { kind: 'sent'; detail: string }
+  /** providerMessageId: the id the provider gave the message (MESH), kept on the delivery for tracking. */
+  | { kind: 'sent'; detail: string; providerMessageId?: string }
   | { kind: 'temporary'; detail: string; retryAfterMs?: number }
   | { kind: 'permanent'; detail: string };
 

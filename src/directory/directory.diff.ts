@@ -6,7 +6,7 @@ import type {
   OpeningHours,
   Team,
 } from './directory.types.ts';
-import { WEEKDAYS, type Weekday } from './directory.types.ts';
+import { channelAddress, channelKey, WEEKDAYS, type Weekday } from './directory.types.ts';
 
 /** What an import would change, for a person to check before confirming. Ids, never secrets. */
 export interface DirectoryDiff {
@@ -21,7 +21,7 @@ export interface DirectoryDiff {
     removed: { id: string; authorityId: string; name: string }[];
     changed: { id: string; authorityId: string; changes: FieldChange[] }[];
   };
-  /** Email addresses and webhook URLs, matched within their team. */
+  /** Email addresses, webhook URLs and MESH mailboxes, matched within their team. */
   addresses: AddressChange[];
   coverage: {
     added: { prefix: string; after: string }[];
@@ -40,10 +40,10 @@ export interface FieldChange {
 export interface AddressChange {
   teamId: string;
   kind: Channel['kind'];
-  /** The email address, or the webhook's URL. */
+  /** The email address, the webhook's URL or the MESH mailbox. */
   address: string;
   change: 'added' | 'removed' | 'changed';
-  /** For `changed`: role, owner, re-verification date; a webhook secret is named, never shown. */
+  /** For `changed`: role, format, MESH workflow, owner, re-verification date; a webhook secret is named, never shown. */
   changes: FieldChange[];
 }
 
@@ -100,16 +100,14 @@ function teamFieldChanges(before: Team, after: Team): FieldChange[] {
   ]);
 }
 
-function channelKey(c: Channel): string {
-  return c.kind === 'email' ? `email:${c.address.toLowerCase()}` : `webhook:${c.url}`;
-}
-
 function channelChanges(before: Channel, after: Channel): FieldChange[] {
   const role = (c: Channel) => (c.kind === 'email' ? c.role : '');
   const format = (c: Channel) => (c.kind === 'webhook' ? (c.format ?? 'json') : '');
+  const workflow = (c: Channel) => (c.kind === 'mesh' ? c.workflowId : '');
   const changes = fieldChanges([
     ['role', role(before), role(after)],
     ['format', format(before), format(after)],
+    ['workflow', workflow(before), workflow(after)],
     ['owner', before.owner, after.owner],
     ['re-verify by', before.verifyBy, after.verifyBy],
   ]);
@@ -122,7 +120,7 @@ function channelChanges(before: Channel, after: Channel): FieldChange[] {
 function addressChanges(teamId: string, before: Channel[], after: Channel[]): AddressChange[] {
   const was = byKey(before, channelKey);
   const now = byKey(after, channelKey);
-  const ref = (c: Channel) => ({ teamId, kind: c.kind, address: c.kind === 'email' ? c.address : c.url });
+  const ref = (c: Channel) => ({ teamId, kind: c.kind, address: channelAddress(c) });
   const changes: AddressChange[] = [];
   for (const [key, c] of now) {
     const old = was.get(key);

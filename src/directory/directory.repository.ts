@@ -110,16 +110,22 @@ function channelRow(version_id: number, team: Team, channel: Channel, position: 
     owner: channel.owner,
     verify_by: channel.verifyBy,
   };
-  return channel.kind === 'email'
-    ? { ...common, kind: 'email', role: channel.role, address: channel.address, secret: null, format: null }
-    : {
+  const none = { role: null, secret: null, format: null, workflow_id: null };
+  switch (channel.kind) {
+    case 'email':
+      return { ...common, ...none, kind: 'email', role: channel.role, address: channel.address };
+    case 'webhook':
+      return {
         ...common,
+        ...none,
         kind: 'webhook',
-        role: null,
         address: channel.url,
         secret: channel.secret,
         format: channel.format ?? null,
       };
+    case 'mesh':
+      return { ...common, ...none, kind: 'mesh', address: channel.mailbox, workflow_id: channel.workflowId };
+  }
 }
 
 type ChunkTable = 'teams' | 'team_channels' | 'team_phones' | 'bank_holidays' | 'coverage';
@@ -191,6 +197,9 @@ function channelRowToChannel(row: Database['team_channels']): Channel {
     const format =
       row.format === 'fhir' || row.format === 'json' ? { format: row.format as WebhookFormat } : {};
     return { kind: 'webhook', url: row.address, secret: row.secret ?? '', ...format, ...common };
+  }
+  if (row.kind === 'mesh') {
+    return { kind: 'mesh', mailbox: row.address, workflowId: row.workflow_id ?? '', ...common };
   }
   return {
     kind: 'email',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CoverageEntry, Directory, TeamKind } from './directory.types.ts';
+import { channelKey, type CoverageEntry, type Directory, type TeamKind } from './directory.types.ts';
 import { isValidIsoDate, parseClock } from './hours.ts';
 import { classifyPrefix } from './postcode.ts';
 
@@ -46,13 +46,28 @@ const WebhookChannel = z.strictObject({
   verifyBy: IsoDate,
 });
 
+// MESH ids are upper-case letters, digits and a few separators; MESH refuses URLs and control characters.
+const MeshChannel = z.strictObject({
+  kind: z.literal('mesh'),
+  mailbox: z
+    .string()
+    .regex(/^[A-Z0-9]{1,20}$/, 'must be a MESH mailbox id: capital letters and digits, e.g. X26ABC2'),
+  workflowId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a MESH workflow id: letters, digits, _ . or -'),
+  owner: Text,
+  verifyBy: IsoDate,
+});
+
 const Team = z.strictObject({
   id: Id,
   kind: z.enum(['adults', 'children', 'out-of-hours']),
   name: Text,
   emailDetail: z.enum(['minimal', 'full']).default('minimal'),
   channels: z.array(
-    z.discriminatedUnion('kind', [EmailChannel, WebhookChannel], { error: 'kind must be email or webhook' }),
+    z.discriminatedUnion('kind', [EmailChannel, WebhookChannel, MeshChannel], {
+      error: 'kind must be email, webhook or mesh',
+    }),
   ),
   // Escalations put a phone number in front of a person; a team without one cannot be chased.
   phones: z
@@ -111,8 +126,8 @@ function checkChannels(team: FileTeam, at: string, report: Report): void {
   }
   const addresses = new Map<string, string>();
   team.channels.forEach((c, i) => {
-    const key = c.kind === 'email' ? `email:${c.address.toLowerCase()}` : `webhook:${c.url}`;
-    const field = c.kind === 'email' ? 'address' : 'url';
+    const key = channelKey(c);
+    const field = { email: 'address', webhook: 'url', mesh: 'mailbox' }[c.kind];
     const first = firstSeen(addresses, key, `${at}.channels.${i}`);
     if (first !== undefined) report(`${at}.channels.${i}.${field}`, `repeats ${first} in the same team`);
   });

@@ -25,7 +25,34 @@ export interface WebhookChannel {
   verifyBy: string;
 }
 
-export type Channel = EmailChannel | WebhookChannel;
+/**
+ * An NHS MESH mailbox: Relay sends the referral to it from its own mailbox (MESH_MAILBOX), under the
+ * workflow the team's MESH client expects.
+ */
+export interface MeshChannel {
+  kind: 'mesh';
+  /** The team's MESH mailbox id, e.g. `X26ABC2`. */
+  mailbox: string;
+  /** The MESH workflow id the message is sent under. */
+  workflowId: string;
+  owner: string;
+  verifyBy: string;
+}
+
+export type Channel = EmailChannel | WebhookChannel | MeshChannel;
+
+/** What makes two entries of a team the same destination: an address is compared without case. */
+export function channelKey(channel: Channel): string {
+  return channel.kind === 'email'
+    ? `email:${channel.address.toLowerCase()}`
+    : `${channel.kind}:${channelAddress(channel)}`;
+}
+
+/** Where a directory entry sends: the email address, the webhook's URL or the MESH mailbox. */
+export function channelAddress(channel: Channel): string {
+  if (channel.kind === 'email') return channel.address;
+  return channel.kind === 'webhook' ? channel.url : channel.mailbox;
+}
 
 export interface Phone {
   label: string;

@@ -1,5 +1,5 @@
 import type { Channel, Purpose } from '../db/codes.ts';
-import type { Team } from './directory.types.ts';
+import { channelAddress, type Team } from './directory.types.ts';
 
 export interface Target {
   channel: Channel;
@@ -32,6 +32,11 @@ const RULES: { readonly [C in Channel]: (team: Team, purpose: Purpose) => string
     if (purpose !== 'referral' && purpose !== 'test-alert') return [];
     return team.channels.flatMap((c) => (c.kind === 'webhook' ? [c.url] : []));
   },
+  // As a webhook, for the same reason: a MESH mailbox is read by the team's system, not a person.
+  mesh(team, purpose) {
+    if (purpose !== 'referral' && purpose !== 'test-alert') return [];
+    return team.channels.flatMap((c) => (c.kind === 'mesh' ? [c.mailbox] : []));
+  },
 };
 
 /** Where a team gets a message for this purpose, in the order of its directory entries. */
@@ -43,7 +48,7 @@ export function targetsOf(team: Team, purpose: Purpose): Target[] {
     return found;
   };
   return team.channels.flatMap((entry) => {
-    const address = entry.kind === 'email' ? entry.address : entry.url;
+    const address = channelAddress(entry);
     return on(entry.kind).has(address) ? [{ channel: entry.kind, address }] : [];
   });
 }

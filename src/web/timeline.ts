@@ -39,7 +39,7 @@ const FIXED_ACTORS: Record<string, string> = {
   cli: 'Relay command line',
 };
 
-const CHANNEL_WORDS: Record<string, string> = { email: 'Email', webhook: 'Webhook' };
+const CHANNEL_WORDS: Record<string, string> = { email: 'Email', webhook: 'Webhook', mesh: 'MESH' };
 
 const text = (detail: Detail, key: string): string | undefined =>
   typeof detail[key] === 'string' && detail[key] !== '' ? detail[key] : undefined;

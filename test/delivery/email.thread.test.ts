@@ -3,6 +3,9 @@ import type { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import type { OutgoingEmail } from '../../src/delivery/channels/email.channel.ts';
 import { ThreadedEmailChannel } from '../../src/delivery/channels/email.thread.ts';
+import { renderEmail, type EmailDraft } from '../../src/delivery/channels/email.draft.ts';
+import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import type { ReferralInputType } from '../../src/referrals/referral.schema.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
 let n = 0;
@@ -17,6 +20,34 @@ function message(): OutgoingEmail {
     html: '<p>Acknowledge receipt</p>',
     messageId: `<t${n}@bounces.relay.test>`,
     headers: { 'X-Relay-Delivery': `t${n}` },
+  };
+}
+
+/** A referral email's draft, as the dispatcher hands it to the thread: facts, not text and HTML. */
+function draft(full: boolean): EmailDraft {
+  const m = message();
+  return {
+    from: m.from,
+    envelopeFrom: m.envelopeFrom,
+    to: m.to,
+    messageId: m.messageId,
+    headers: m.headers,
+    content: {
+      kind: 'referral',
+      facts: {
+        reference: `SR-2026-${String(n).padStart(6, '0')}`,
+        urgency: 'urgent',
+        subjectType: 'adult',
+        referralType: 'adult-at-risk',
+        categories: ['neglect'],
+        authorityName: 'Dudley Metropolitan Borough Council',
+        teamName: 'Dudley Adult Safeguarding',
+        receivedAt: '6 December 2026 03:09 (UK time)',
+        ackUrl: `http://relay.test/ack/t${n}`,
+        portalUrl: `http://relay.test/referrals/t${n}`,
+        referral: full ? (exampleReferral() as unknown as ReferralInputType) : undefined,
+      },
+    },
   };
 }
 
@@ -91,6 +122,53 @@ describe('the email channel on its own thread', () => {
       assert.equal(taken?.parsed.messageId, next.messageId, 'the new thread delivered the next message');
     } finally {
       smtp.setDelay(0);
+      channel.close();
+    }
+  });
+
+  it('writes each draft out on the thread: the server receives the same email the main thread would have written', async () => {
+    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 3, timeoutMs: 30_000 });
+    try {
+      const before = smtp.received.length;
+      const drafts = Array.from({ length: 20 }, (_, i) => draft(i % 2 === 0));
+      // Handed over in one turn, so they cross to the thread together; each still gets its own answer.
+      const outcomes = await Promise.all(drafts.map((d) => channel.sendDraft(d)));
+      assert.deepEqual(new Set(outcomes.map((o) => o.kind)), new Set(['sent']));
+      const received = (await smtp.waitFor(before + 20)).slice(before);
+      for (const d of drafts) {
+        const got = received.find((r) => r.parsed.messageId === d.messageId);
+        const expected = renderEmail(d);
+        assert.equal(got?.parsed.subject, expected.subject);
+        assert.equal(got?.parsed.text?.trim(), expected.text.trim());
+        assert.equal(got?.envelopeFrom, d.envelopeFrom);
+        assert.equal(got?.parsed.headers.get('x-relay-delivery'), d.headers['X-Relay-Delivery']);
+        const name = exampleReferral().subject.givenName;
+        assert.equal(
+          got?.parsed.text?.includes(name),
+          d.content.kind === 'referral' && !!d.content.facts.referral,
+        );
+        assert.ok(!got?.parsed.subject?.includes(name), 'no personal data in the subject');
+      }
+    } finally {
+      channel.close();
+    }
+  });
+
+  it('a draft the thread cannot write out is answered temporary, so it is retried and never dropped', async () => {
+    const channel = new ThreadedEmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
+    try {
+      const before = smtp.received.length;
+      const broken = { ...draft(false), content: { kind: 'referral', facts: null } } as unknown as EmailDraft;
+      const good = draft(false);
+      const [bad, fine] = await Promise.all([channel.sendDraft(broken), channel.sendDraft(good)]);
+      assert.deepEqual(bad, { kind: 'temporary', detail: 'internal error while preparing the message' });
+      assert.equal(fine.kind, 'sent');
+      const received = (await smtp.waitFor(before + 1)).slice(before);
+      assert.deepEqual(
+        received.map((r) => r.parsed.messageId),
+        [good.messageId],
+      );
+    } finally {
       channel.close();
     }
   });

@@ -290,7 +290,12 @@ const fieldCases: Case[] = [
     /calendar date/,
   ],
   ['a bad email address', setFirstChannel('address', 'not-an-address'), `${T}.channels.0.address`, /email/],
-  ['an unknown channel kind', setFirstChannel('kind', 'sms'), `${T}.channels.0.kind`, /email or webhook/],
+  [
+    'an unknown channel kind',
+    setFirstChannel('kind', 'sms'),
+    `${T}.channels.0.kind`,
+    /email, webhook or mesh/,
+  ],
   [
     'a plain-http webhook to a remote host',
     addHook('http://a.example.org/hook'),

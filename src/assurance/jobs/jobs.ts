@@ -5,6 +5,7 @@ import { dailySummaryJob } from './daily-summary.job.ts';
 import { escalationPushJob } from './escalation-push.job.ts';
 import { directoryStaleJob } from './directory-stale.job.ts';
 import { manifestJob } from './manifest.job.ts';
+import { meshTrackingJob } from './mesh-tracking.job.ts';
 import { rotaGapJob } from './rota-gap.job.ts';
 import { silenceJob } from './silence.job.ts';
 import { testAlertsJob } from './test-alerts.job.ts';
@@ -18,6 +19,7 @@ import { volumeJob } from './volume.job.ts';
  */
 export function assuranceJobs(mailer: EmailSender | undefined): NamedSweepJob[] {
   const jobs: [string, SweepJob][] = [
+    ['mesh-tracking', meshTrackingJob()],
     ['volume-check', volumeJob()],
     ['destination-silence', silenceJob()],
     ['test-alerts', testAlertsJob()],

@@ -19,6 +19,8 @@ export interface DeliveryTable {
   last_error: string | null;
   send_by: string;
   message_id: string;
+  /** The id the provider gave the message on acceptance (MESH's messageID); null for email and webhook. */
+  provider_message_id: string | null;
   created_at: string;
   updated_at: string;
   sent_at: string | null;

@@ -38,6 +38,8 @@ export interface TeamChannelTable {
   secret: string | null;
   /** A webhook's body format (`json`, `fhir`); null for email and for a webhook that named none. */
   format: string | null;
+  /** A MESH entry's workflow id (its `address` is the mailbox); null for email and webhook. */
+  workflow_id: string | null;
   owner: string;
   verify_by: string;
 }

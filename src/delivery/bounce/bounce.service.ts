@@ -1,4 +1,5 @@
 import type { RelayContext } from '../../context.ts';
+import type { Channel } from '../../db/codes.ts';
 import { IllegalTransitionError } from '../../records/delivery.states.ts';
 import { transitionDelivery } from '../../records/delivery.transitions.ts';
 import { findDelivery } from '../outbox.repository.ts';
@@ -17,24 +18,50 @@ const MAX_ERROR_LENGTH = 500;
  */
 export async function applyBounce(ctx: RelayContext, dsn: Dsn): Promise<BounceOutcome> {
   if (dsn.action !== 'failed') return 'ignored-not-failed';
-  const deliveryId = dsn.deliveryId;
-  if (deliveryId === undefined) return 'ignored-unknown';
+  if (dsn.deliveryId === undefined) return 'ignored-unknown';
+  // Only email is sent with a bounce address; a DSN naming anything else is not ours.
+  return markBounced(ctx, {
+    deliveryId: dsn.deliveryId,
+    channel: 'email',
+    actor: BOUNCE_ACTOR,
+    error: bounceError(dsn),
+    // The remote MTA and status only: the recipient's address stays on the delivery row.
+    detail: withoutUndefined({ status: dsn.status, remoteMta: dsn.remoteMta }),
+  });
+}
+
+/** A report that a `sent` delivery never reached its recipient, from whichever channel learns it. */
+export interface NonDelivery {
+  deliveryId: string;
+  /** The channel the report is about: a report naming a delivery of another channel is not ours. */
+  channel: Channel;
+  actor: string;
+  /** Kept as the delivery's last error (cut to fit). */
+  error: string;
+  /** Codes for the timeline and audit log; never personal data. */
+  detail: Record<string, string>;
+}
+
+/**
+ * Marks a `sent` delivery `bounced`, which the watchdog escalates: the one path for an email's DSN
+ * and MESH's non-delivery report alike. Acknowledged means a person has it, whatever a server says
+ * later; a delivery not yet handed over (queued, sending, retrying) learns its fate from its own
+ * attempt. Anything that cannot be applied is reported, never thrown.
+ */
+export async function markBounced(ctx: RelayContext, report: NonDelivery): Promise<BounceOutcome> {
+  const { deliveryId } = report;
   return ctx.db.kysely.transaction().execute(async (trx): Promise<BounceOutcome> => {
     const delivery = await findDelivery(trx, deliveryId);
-    // Only email is sent with a bounce address; a DSN naming anything else is not ours.
-    if (!delivery || delivery.channel !== 'email') return 'ignored-unknown';
-    // Acknowledged means a person has it, whatever a server says later; a delivery not yet handed
-    // over (queued, sending, retrying) will learn its fate from its own SMTP reply.
+    if (!delivery || delivery.channel !== report.channel) return 'ignored-unknown';
     if (delivery.state !== 'sent') return 'ignored-state';
     try {
       const result = await transitionDelivery(trx, {
         deliveryId,
         to: 'bounced',
         now: ctx.clock.now(),
-        actor: BOUNCE_ACTOR,
-        set: { last_error: bounceError(dsn) },
-        // The remote MTA and status only: the recipient's address stays on the delivery row.
-        detail: withoutUndefined({ status: dsn.status, remoteMta: dsn.remoteMta }),
+        actor: report.actor,
+        set: { last_error: report.error.slice(0, MAX_ERROR_LENGTH) },
+        detail: report.detail,
       });
       return result === 'done' ? 'bounced' : 'ignored-state';
     } catch (error) {

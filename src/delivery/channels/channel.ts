@@ -7,6 +7,7 @@ import type { ReferralEmailFacts } from '../messages/referral.email.ts';
 import type { DeliveryRow } from '../outbox.repository.ts';
 import type { AttemptOutcome } from '../retry.policy.ts';
 import type { OutgoingEmail } from './email.channel.ts';
+import type { EmailDraft } from './email.draft.ts';
 
 /** What every message says, whatever its purpose and channel. */
 interface Common {
@@ -57,6 +58,12 @@ export interface SendingEnv extends Transports {
 
 export interface EmailSender {
   send(message: OutgoingEmail): Promise<AttemptOutcome>;
+  /**
+   * Optional: writes the email's text and HTML from its draft where it sends it (the email thread),
+   * so the event loop hands over a few hundred bytes of facts instead of the finished 8 KB email.
+   * A sender without it is handed the finished email (`send`).
+   */
+  sendDraft?(draft: EmailDraft): Promise<AttemptOutcome>;
 }
 
 /**

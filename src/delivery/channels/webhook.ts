@@ -6,8 +6,8 @@ import { sendWebhook, type OutgoingWebhook } from './webhook.channel.ts';
 
 const FHIR_TYPE = 'application/fhir+json';
 
-/** The referral as a FHIR message Bundle (docs/api.md, FHIR), its message id the delivery's. */
-function fhirReferral(message: Extract<Message, { purpose: 'referral' }>) {
+/** The referral as a FHIR message Bundle (docs/api.md, FHIR), its message id the delivery's; MESH sends it too. */
+export function fhirReferral(message: Extract<Message, { purpose: 'referral' }>) {
   const { referral, delivery } = message;
   return referralBundle(
     {

@@ -5,7 +5,7 @@ export interface DirectoryFilter {
   authority: string;
   /** Part of a team's name or id, any case. */
   team: string;
-  channel: '' | 'email' | 'webhook';
+  channel: '' | 'email' | 'webhook' | 'mesh';
 }
 
 export interface DirectoryQuery {
@@ -15,7 +15,7 @@ export interface DirectoryQuery {
 }
 
 export function readDirectoryFilter(query: DirectoryQuery): DirectoryFilter {
-  const channel = query.channel === 'email' || query.channel === 'webhook' ? query.channel : '';
+  const channel = (['email', 'webhook', 'mesh'] as const).find((c) => c === query.channel) ?? '';
   return {
     authority: typeof query.authority === 'string' ? query.authority.slice(0, 100) : '',
     team: typeof query.team === 'string' ? query.team.trim().slice(0, 100) : '',
@@ -31,6 +31,7 @@ function teamMatches(team: TeamView, filter: DirectoryFilter): boolean {
   const words = filter.team.toLowerCase();
   if (words && !`${team.name} ${team.id}`.toLowerCase().includes(words)) return false;
   if (filter.channel === 'webhook') return team.webhooks.length > 0;
+  if (filter.channel === 'mesh') return team.meshes.length > 0;
   if (filter.channel === 'email') return team.addresses.length > 0;
   return true;
 }

@@ -43,6 +43,19 @@ export function teamView(team: Team, today: string) {
         ? [{ url: c.url, owner: c.owner, verifyBy: c.verifyBy, state: verifyState(c.verifyBy, today) }]
         : [],
     ),
+    meshes: team.channels.flatMap((c) =>
+      c.kind === 'mesh'
+        ? [
+            {
+              mailbox: c.mailbox,
+              workflowId: c.workflowId,
+              owner: c.owner,
+              verifyBy: c.verifyBy,
+              state: verifyState(c.verifyBy, today),
+            },
+          ]
+        : [],
+    ),
     phones: team.phones,
     // As routing reads them: an out-of-hours team with no schedule never closes.
     hours: describeHours(effectiveHours(team)),
@@ -57,7 +70,9 @@ export function directoryView(directory: Directory, today: string) {
     name: a.name,
     teams: a.teams.map((t) => teamView(t, today)),
   }));
-  const destinations = authorities.flatMap((a) => a.teams.flatMap((t) => [...t.addresses, ...t.webhooks]));
+  const destinations = authorities.flatMap((a) =>
+    a.teams.flatMap((t) => [...t.addresses, ...t.webhooks, ...t.meshes]),
+  );
   return {
     name: directory.name,
     authorities,

@@ -132,13 +132,16 @@ function sameHours(team: Team, hours: OpeningHours): boolean {
 
 const isBlank = (row: object) => Object.values(row).every((v) => v === '');
 
-/** The team as the form describes it; webhooks are kept as they are, since the form does not show their secret. */
+/**
+ * The team as the form describes it; webhooks and MESH mailboxes are kept as they are (the form
+ * does not show a webhook's secret; both change by importing a directory file).
+ */
 export function applyForm(team: Team, form: TeamForm): { team: Team; rows: RowMap } {
   const addressRows = form.addresses
     .map((row, i) => ({ row, i }))
     .filter(({ row }) => !isBlank({ address: row.address, owner: row.owner, verifyBy: row.verifyBy }));
   const phoneRows = form.phones.map((row, i) => ({ row, i })).filter(({ row }) => !isBlank(row));
-  const webhooks = team.channels.filter((c) => c.kind === 'webhook');
+  const webhooks = team.channels.filter((c) => c.kind !== 'email');
   const emails = addressRows.map(
     ({ row }) => ({ kind: 'email', ...row, role: row.role as 'primary' | 'secondary' }) satisfies Channel,
   );

@@ -35,6 +35,9 @@ function editPage(
     team: { id: team.id, name: team.name, kindName: kindName(team.kind) },
     authority: { id: authority.id, name: authority.name },
     webhooks: team.channels.flatMap((c) => (c.kind === 'webhook' ? [{ url: c.url, owner: c.owner }] : [])),
+    meshes: team.channels.flatMap((c) =>
+      c.kind === 'mesh' ? [{ mailbox: c.mailbox, workflowId: c.workflowId, owner: c.owner }] : [],
+    ),
     hoursEditable: hoursEditable(team.hours),
     hoursText: describeHours(team.hours),
     days: WEEKDAYS.map((day, i) => ({ day, label: DAY_LABELS[i], ...form.days[day] })),

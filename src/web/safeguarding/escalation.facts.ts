@@ -18,7 +18,7 @@ export interface EscalationFacts {
 }
 
 const URGENCIES: Record<string, string> = { immediate: 'Immediate', urgent: 'Urgent', routine: 'Routine' };
-const CHANNELS: Record<string, string> = { email: 'Email', webhook: 'Webhook' };
+const CHANNELS: Record<string, string> = { email: 'Email', webhook: 'Webhook', mesh: 'MESH' };
 
 export const urgencyText = (code: string): string => URGENCIES[code] ?? code;
 export const channelText = (code: string): string => CHANNELS[code] ?? code;

@@ -201,6 +201,7 @@ function confirmPage(
 function destinationsOf(team: Team | undefined): string[] {
   return (team?.channels ?? []).flatMap((c) => {
     if (c.kind === 'webhook') return [`Webhook to ${c.url}`];
+    if (c.kind === 'mesh') return [`MESH to mailbox ${c.mailbox}`];
     return c.role === 'primary' ? [`Email to ${c.address}`] : [];
   });
 }

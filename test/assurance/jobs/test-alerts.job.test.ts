@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { TEST_ALERTS_PER_SWEEP, testAlertsJob } from '../../../src/assurance/jobs/test-alerts.job.ts';
 import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../../src/directory/directory.service.ts';
-import type { Directory } from '../../../src/directory/directory.types.ts';
+import { channelAddress, type Directory } from '../../../src/directory/directory.types.ts';
 import { DAY, MINUTE } from '../../../src/time.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, type TestRelay } from '../../helpers/relay.ts';
@@ -12,7 +12,7 @@ import { escalationsOf } from './seed.ts';
 async function demoAddresses(): Promise<string[]> {
   const directory = (await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
   return directory.authorities.flatMap((a) =>
-    a.teams.flatMap((t) => t.channels.map((c) => `${t.id} ${c.kind === 'email' ? c.address : c.url}`)),
+    a.teams.flatMap((t) => t.channels.map((c) => `${t.id} ${channelAddress(c)}`)),
   );
 }
 
