@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import { probeWrites } from '../db/writable.ts';
+import { latestVersion, loadDirectory } from '../directory/directory.repository.ts';
 import { componentHealth } from './heartbeat.ts';
 import { ageReason, judgeAge, skewToleranceMs } from './liveness.ts';
 import { readSweepStatus } from './sweep-status.ts';
@@ -56,10 +57,12 @@ export async function checkRelay(ctx: CoreContext): Promise<CheckResult> {
  * A directory that sends to MESH mailboxes while MESH_URL and the rest are unset: every referral to
  * those teams would fail, so it is reported before the first one does.
  */
-async function meshWithoutConfig(ctx: RelayContext): Promise<string | undefined> {
+async function meshWithoutConfig(ctx: CoreContext): Promise<string | undefined> {
   if (ctx.config.mesh) return undefined;
-  const current = await ctx.directories.current();
-  const teams = (current?.directory.authorities ?? [])
+  // Straight from the repository: a check needs the current teams, not the serving node's cache.
+  const latest = await latestVersion(ctx.db.kysely);
+  const directory = latest ? await loadDirectory(ctx.db.kysely, latest.id) : undefined;
+  const teams = (directory?.authorities ?? [])
     .flatMap((a) => a.teams)
     .filter((t) => t.channels.some((c) => c.kind === 'mesh'))
     .map((t) => t.id);
