@@ -1,5 +1,6 @@
 import type { Dialect } from '../src/db/database.ts';
 import { meterCpu, OWN_PROCESS } from './lib/cpu.ts';
+import { countStatements } from './lib/statements.ts';
 import { loadFromProcess } from './lib/load.process.ts';
 import { postmasterPid } from './lib/stores.ts';
 import { startBenchRelay } from './lib/relay.ts';
@@ -18,6 +19,8 @@ export interface IntakeRow {
   cpuMsPerReferral: number;
   /** CPU of the private PostgreSQL server (postmaster and backends) per accepted referral. */
   storeCpuMsPerReferral?: number;
+  /** Statements sent to the database per accepted referral: on PostgreSQL, round trips. */
+  statementsPerReferral: number;
 }
 
 /**
@@ -40,9 +43,11 @@ export async function benchIntake(dialect: Dialect, pgUrl?: string): Promise<Int
     for (const clients of SCALE.intakeClients) {
       const total = clients === 1 ? Math.ceil(SCALE.intakeRequests / 4) : SCALE.intakeRequests;
       // From a process of its own: in this one the clients would share Relay's event loop.
+      const statements = countStatements();
       const cpu = meterCpu({ self: () => OWN_PROCESS, ...(pg ? { store: () => postmasterPid(pg) } : {}) });
       const result = await loadFromProcess({ ...job, run: `intake-${clients}`, clients, total });
       const used = cpu();
+      const sent = statements();
       const accepted = result.accepted.length;
       const row: IntakeRow = {
         dialect,
@@ -53,10 +58,11 @@ export async function benchIntake(dialect: Dialect, pgUrl?: string): Promise<Int
         latencyMs: summarise(result.accepted.map((a) => a.acceptedAt - a.sentAt)),
         cpuMsPerReferral: round((used.self ?? Number.NaN) / accepted, 2),
         ...(used.store !== undefined ? { storeCpuMsPerReferral: round(used.store / accepted, 2) } : {}),
+        statementsPerReferral: round(sent / accepted, 2),
       };
       if (result.firstError) log(`intake ${dialect} ${clients}: first error ${result.firstError}`);
       log(
-        `intake ${dialect} clients=${clients}: ${row.perSecond}/s p50=${row.latencyMs.p50} p99=${row.latencyMs.p99}`,
+        `intake ${dialect} clients=${clients}: ${row.perSecond}/s p50=${row.latencyMs.p50} p99=${row.latencyMs.p99} cpu=${row.cpuMsPerReferral}ms statements=${row.statementsPerReferral}`,
       );
       rows.push(row);
     }

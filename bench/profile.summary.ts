@@ -24,7 +24,11 @@ interface Profile {
 const PARTS: [string, RegExp][] = [
   ['idle', /^\(idle\)$/],
   ['garbage collection', /^\(garbage collector\)$/],
-  ['SQLite (better-sqlite3)', /better-sqlite3/],
+  // better-sqlite3 runs natively inside the driver's call (and inside the profiling script's counter).
+  [
+    'SQLite statements and commits (better-sqlite3)',
+    /better-sqlite3|sqlite-driver\.js|dispatch\.profile\.ts/,
+  ],
   ['PostgreSQL client (pg)', /node_modules\/(pg|pg-protocol|pg-pool)\//],
   ['Kysely (building and compiling queries)', /node_modules\/kysely\//],
   [

@@ -81,6 +81,7 @@ const tables: Table[] = [
       'p99 ms',
       'CPU ms per referral',
       'PostgreSQL CPU ms per referral',
+      'statements per referral',
     ],
     rows: intake.map((r) => [
       r.dialect,
@@ -92,6 +93,7 @@ const tables: Table[] = [
       r.latencyMs.p99,
       r.cpuMsPerReferral,
       r.storeCpuMsPerReferral ?? '',
+      r.statementsPerReferral,
     ]),
   },
   {

@@ -55,18 +55,18 @@ interface MailJob {
 
 /**
  * The queue people would use instead: an HTTP endpoint that takes the same referral JSON and
- * enqueues a job, and a worker that sends it with a pooled Nodemailer transport (5 connections) on
+ * enqueues a job, and a worker that sends it with a pooled Nodemailer transport (10 connections) on
  * a thread of its own (Relay's ThreadedEmailChannel), in one process, as a small service would be deployed. Each is set up as its documentation recommends:
  * BullMQ a Worker with `concurrency` and retries with exponential back-off, error listeners on the
  * worker and the queue; pg-boss `work()` with a batch and its shortest polling interval. The same code
  * runs in the benchmark's process and, for the chaos run, as a child process (peer.main.ts).
  */
 export async function startPeer(kind: PeerKind, smtpUrl: string, options: PeerOptions = {}): Promise<Peer> {
-  // Relay's own email thread (5 pooled connections), so the peers have Relay's thread layout: HTTP,
-  // queue and worker on the main thread, MIME and SMTP on another.
+  // Relay's own email thread with Relay's default pool (SMTP_POOL_SIZE, 10 connections), so the
+  // peers have Relay's thread layout: HTTP, queue and worker on the main thread, MIME and SMTP on another.
   const email = new ThreadedEmailChannel({
     smtpUrl,
-    poolSize: 5,
+    poolSize: 10,
     timeoutMs: options.timeoutMs ?? 30_000,
     tls: 'off',
   });
@@ -118,7 +118,8 @@ async function startBullmq(send: (job: MailJob) => Promise<void>, options: PeerO
   const worker = new Worker<MailJob>(QUEUE, async (job) => send(job.data), {
     connection,
     prefix,
-    concurrency: 16,
+    // As many sends in flight as Relay's default DISPATCH_CONCURRENCY (and pg-boss's 4 × 16).
+    concurrency: 64,
   });
   // BullMQ's advice: listen for errors, or a lost Redis connection is an unhandled 'error' event.
   worker.on('error', () => undefined);

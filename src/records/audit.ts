@@ -69,18 +69,16 @@ export async function appendAudit(trx: Kysely<Database>, at: Date, entry: AuditE
  * whatever the count (two on PostgreSQL), which keeps batched work (the dispatcher's claims and outcomes) off the
  * audit head's lock for as short a time as one entry would hold it.
  */
-export async function appendAuditEntries(
-  trx: Kysely<Database>,
+/**
+ * The log rows for `entries`, linked to the head: `head.seq` is the head's sequence after it was
+ * moved on by the entries' count (under its row lock), `head.hash` the hash before them. Returns
+ * the rows and the head's new hash. For a writer that reserves the head in a statement of its own.
+ */
+export function chainEntries(
+  head: { seq: number; hash: string },
   at: Date,
   entries: AuditEntry[],
-): Promise<number[]> {
-  if (entries.length === 0) return [];
-  const head = await trx
-    .updateTable('audit_head')
-    .set((eb) => ({ seq: eb('seq', '+', entries.length) }))
-    .where('id', '=', 1)
-    .returning(['seq', 'hash'])
-    .executeTakeFirstOrThrow();
+): { rows: (Row & { hash: string })[]; hash: string } {
   let prevHash = head.hash;
   const rows = entries.map((entry, i) => {
     const row: Row = {
@@ -96,6 +94,22 @@ export async function appendAuditEntries(
     prevHash = hashEntry(row, writeKey);
     return { ...row, hash: prevHash };
   });
+  return { rows, hash: prevHash };
+}
+
+export async function appendAuditEntries(
+  trx: Kysely<Database>,
+  at: Date,
+  entries: AuditEntry[],
+): Promise<number[]> {
+  if (entries.length === 0) return [];
+  const head = await trx
+    .updateTable('audit_head')
+    .set((eb) => ({ seq: eb('seq', '+', entries.length) }))
+    .where('id', '=', 1)
+    .returning(['seq', 'hash'])
+    .executeTakeFirstOrThrow();
+  const { rows, hash: prevHash } = chainEntries(head, at, entries);
   if (isPostgres(trx)) {
     // One round trip for both writes, under the head's row lock taken above.
     await trx

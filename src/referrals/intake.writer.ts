@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import { GroupCommit } from '../db/group-commit.ts';
-import { isUniqueViolation } from '../db/database.ts';
+import { isPostgres, isUniqueViolation } from '../db/database.ts';
+import { reserveNumbers, writeFolded, type IntakeRows } from './intake.folded.ts';
 import type { Database } from '../db/schema.ts';
 import { insertDeliveries } from '../records/delivery.repository.ts';
 import { appendAuditEntries, type AuditEntry } from '../records/audit.ts';
@@ -66,45 +67,61 @@ export interface WrittenIntake {
 
 /**
  * Writes the referrals with their routes, triage items, outbox deliveries, timeline events and
- * audit entries: a fixed number of statements whatever their count.
+ * audit entries: a fixed number of statements whatever their count (on PostgreSQL two, see
+ * intake.folded.ts; on SQLite, in-process, one per table).
  */
 export async function writeIntakes(
   trx: Kysely<Database>,
   intakes: PreparedIntake[],
 ): Promise<WrittenIntake[]> {
+  const years = new Set(intakes.map((i) => i.receivedAt.getUTCFullYear()));
+  // Each entry carries its own time; the block's is only a fallback.
+  const at = intakes[0]?.receivedAt ?? new Date();
+  const [year] = years;
+  if (isPostgres(trx) && years.size === 1 && year !== undefined) {
+    const { references, head } = await reserveNumbers(trx, year, intakes.length);
+    const { rows, written } = batchRows(intakes, references);
+    await writeFolded(trx, rows, head, at, auditOf(intakes, references));
+    return written;
+  }
   const references = await takeReferences(trx, intakes);
+  const { rows, written } = batchRows(intakes, references);
+  await insertReferrals(trx, rows.referrals);
+  await insertRoutes(trx, rows.routes);
+  await insertTriageItems(trx, rows.triage);
+  await insertDeliveries(trx, rows.deliveries);
+  await insertSearchRows(trx, rows.searchRows);
+  await insertEvents(trx, rows.events);
+  await appendAuditEntries(trx, at, auditOf(intakes, references));
+  return written;
+}
+
+/** The batch's rows, table by table, and each referral as written. */
+function batchRows(
+  intakes: PreparedIntake[],
+  references: string[],
+): { rows: IntakeRows; written: WrittenIntake[] } {
   const referrals = intakes.map((intake, i) => ({
     ...intake.referral,
     reference: references[i] as string,
     status: statusAt(intake),
   }));
   const events = intakes.map(receiptEvents);
-  await insertReferrals(trx, referrals);
-  await insertRoutes(
-    trx,
-    intakes.flatMap((i) => i.plan.routes),
-  );
-  await insertTriageItems(
-    trx,
-    intakes.flatMap((i) => (i.plan.triage ? [i.plan.triage] : [])),
-  );
-  await insertDeliveries(
-    trx,
-    intakes.flatMap((i) => i.plan.deliveries),
-  );
-  await insertSearchRows(
-    trx,
-    intakes.flatMap((i) => i.searchRows),
-  );
-  await insertEvents(trx, events.flat());
-  // Each entry carries its own time; the block's is only a fallback.
-  const at = intakes[0]?.receivedAt ?? new Date();
-  await appendAuditEntries(
-    trx,
-    at,
-    intakes.map((intake, i) => receiptAudit(intake, references[i] as string)),
-  );
-  return referrals.map((referral, i) => ({ referral, events: events[i] as NewEvent[] }));
+  return {
+    rows: {
+      referrals,
+      routes: intakes.flatMap((i) => i.plan.routes),
+      triage: intakes.flatMap((i) => (i.plan.triage ? [i.plan.triage] : [])),
+      deliveries: intakes.flatMap((i) => i.plan.deliveries),
+      searchRows: intakes.flatMap((i) => i.searchRows),
+      events: events.flat(),
+    },
+    written: referrals.map((referral, i) => ({ referral, events: events[i] as NewEvent[] })),
+  };
+}
+
+function auditOf(intakes: PreparedIntake[], references: string[]): AuditEntry[] {
+  return intakes.map((intake, i) => receiptAudit(intake, references[i] as string));
 }
 
 /** Numbers in order of arrival, one upsert per year (a batch spans two only at New Year). */

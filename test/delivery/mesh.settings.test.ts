@@ -10,7 +10,9 @@ import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/dire
 import { findTeam, type Directory, type MeshChannel } from '../../src/directory/directory.types.ts';
 import { targetsOf } from '../../src/directory/targets.ts';
 import { describeEachDialect } from '../helpers/db.ts';
-import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
+import type { TestRelay } from '../helpers/relay.ts';
+import type { Browser } from '../helpers/web.ts';
+import { birminghamForm, startAdminRelay } from '../web/admin/admin.helpers.ts';
 
 const MESH_ENTRY: MeshChannel = {
   kind: 'mesh',
@@ -143,11 +145,36 @@ describe('MESH directory entries', () => {
 
 describeEachDialect('a directory with MESH entries', (dialect) => {
   let relay: TestRelay;
+  let admin: Browser;
   before(async () => {
     const { file } = await demoWithMesh();
-    relay = await createTestRelay(dialect, { directory: file });
+    ({ relay, admin } = await startAdminRelay(dialect, file));
   });
   after(async () => relay.close());
+
+  it('shows the mailbox on the admin directory page, filters by it, and keeps it through a form edit', async () => {
+    const page = (await admin.get('/admin/directory?channel=mesh')).body;
+    assert.deepEqual(
+      [...page.matchAll(/<h3 class="nhsuk-heading-s" id="team-([^"]+)">/g)].map((m) => m[1]),
+      ['birmingham-adults'],
+    );
+    assert.match(page, /Mailbox X26ABC2, workflow SAFEGUARDING_REFERRAL \(owner Systems team/);
+    const edit = await admin.get('/admin/directory/teams/birmingham-adults/edit');
+    assert.match(edit.body, /Mailbox X26ABC2, workflow SAFEGUARDING_REFERRAL/);
+    const saved = await admin.post(
+      '/admin/directory/teams/birmingham-adults/edit',
+      birminghamForm({ 'addresses-0-owner': 'Sam Owner' }),
+    );
+    assert.equal(saved.statusCode, 303, saved.body);
+    const version = (await latestVersion(relay.ctx.db.kysely))!;
+    const team = findTeam(await loadDirectory(relay.ctx.db.kysely, version.id), 'birmingham-adults');
+    assert.equal(version.source, 'edit team birmingham-adults');
+    assert.deepEqual(
+      team?.channels.find((c) => c.kind === 'mesh'),
+      MESH_ENTRY,
+      'an edit of the email addresses keeps the MESH entry',
+    );
+  });
 
   it('keeps the mailbox and workflow in the stored version', async () => {
     const version = (await latestVersion(relay.ctx.db.kysely))!;

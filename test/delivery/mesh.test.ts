@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { testAlertsJob } from '../../src/assurance/jobs/test-alerts.job.ts';
 import { sweep } from '../../src/assurance/watchdog.ts';
 import type { RelayContext } from '../../src/context.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
@@ -226,6 +227,37 @@ else
       assert.equal((await deliveryRow(deliveryId)).state, 'bounced');
       const inbox = await sandbox.as(RELAY_MAILBOX, 'GET', `/messageexchange/${RELAY_MAILBOX}/inbox`);
       assert.deepEqual((JSON.parse(inbox.body) as { messages: string[] }).messages, []);
+    });
+
+    it('sends a test alert to the MESH mailbox, recorded as the channel’s own test alert', async () => {
+      const job = testAlertsJob();
+      // At most 20 addresses a run: run it until the MESH mailbox has had its turn.
+      const meshAlert = () =>
+        relay.ctx.db.kysely
+          .selectFrom('test_alerts')
+          .select(['delivery_id', 'address'])
+          .where('channel', '=', 'mesh')
+          .executeTakeFirst();
+      for (let run = 0; run < 10 && !(await meshAlert()); run += 1) await job(relay.ctx, relay.clock.now());
+      const alert = await meshAlert();
+      assert.equal(alert?.address, TEAM_MAILBOX);
+      await drain();
+      const row = await deliveryRow(alert.delivery_id);
+      assert.equal(row.state, 'sent');
+      const message = await sandbox.as(
+        TEAM_MAILBOX,
+        'GET',
+        `/messageexchange/${TEAM_MAILBOX}/inbox/${row.provider_message_id}`,
+      );
+      assert.equal(message.headers.get('mex-subject'), 'Safeguard Relay test alert');
+      const body = JSON.parse(message.body) as {
+        testAlert: boolean;
+        delivery: string;
+        links: { acknowledge: string };
+      };
+      assert.equal(body.testAlert, true);
+      assert.equal(body.delivery, alert.delivery_id);
+      assert.match(body.links.acknowledge, /^http:\/\/relay\.test\/ack\//);
     });
 
     it('retries a 5xx answer and a refused connection, then sends once MESH answers', async () => {

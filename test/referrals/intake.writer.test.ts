@@ -118,6 +118,45 @@ describeEachDialect("intake's group commit", (dialect) => {
     assert.equal((await verifyAuditChain(db())).ok, true);
   });
 
+  it('writes a batch in a fixed number of statements: two on PostgreSQL, one per table on SQLite', async () => {
+    const statements: number[] = [];
+    class CountingWriter extends IntakeWriter {
+      protected override async writeBatch(trx: Kysely<Database>, intakes: PreparedIntake[]) {
+        let count = 0;
+        const counted = trx.withPlugin({
+          transformQuery: (args) => ((count += 1), args.node),
+          transformResult: async (args) => args.result,
+        });
+        const written = await super.writeBatch(counted, intakes);
+        statements.push(count);
+        return written;
+      }
+    }
+    relay.ctx.intake = new CountingWriter(relay.ctx.db.kysely);
+    try {
+      const bodies = Array.from({ length: 12 }, (_, i) =>
+        i % 4 === 3 ? unroutable(`COUNTED-${i}`) : dudleyReferral(`COUNTED-${i}`),
+      );
+      const alone = await post(dudleyReferral('COUNTED-ALONE'));
+      const together = await Promise.all(bodies.map(post));
+      assert.deepEqual(
+        [alone, ...together].map((r) => r.statusCode),
+        [alone, ...together].map(() => 201),
+      );
+      // Within BEGIN … COMMIT, whatever the batch's size or mix of routed and triaged referrals.
+      const most = dialect === 'postgres' ? 2 : 10;
+      assert.ok(statements.length >= 2 && statements.length < 13, `batches ${statements.join(',')}`);
+      assert.ok(
+        statements.every((n) => n <= most && n >= 2),
+        `statements per batch: ${statements.join(',')}`,
+      );
+      if (dialect === 'postgres') assert.ok(statements.every((n) => n === 2));
+    } finally {
+      relay.ctx.intake = writer;
+    }
+    assert.equal((await verifyAuditChain(db())).ok, true);
+  });
+
   it('answers a source reference sent twice in one batch as a repeat, and still commits the rest', async () => {
     writer.batches.length = 0;
     // Two bodies under one source reference, each sent twice. Concurrent requests reach the writer

@@ -9,7 +9,7 @@ export interface DailyCounts {
   received: number;
   /** Their copies to teams (one referral can go to two or three teams). */
   routed: number;
-  /** Referral deliveries (email and webhook) that were handed over. */
+  /** Referral deliveries (email, webhook and MESH) that were handed over. */
   sent: number;
   /** Deliveries that failed or bounced. */
   undelivered: number;

@@ -18,7 +18,7 @@ export interface TestAddress extends Target {
   team: Team;
 }
 
-/** Every address a referral or alert could be sent to, as each channel says: email and webhook alike. */
+/** Every address a referral or alert could be sent to, as each channel says: email, webhook and MESH alike. */
 export function activeAddresses(directory: Directory): TestAddress[] {
   return directory.authorities.flatMap((a) =>
     a.teams.flatMap((team) => targetsOf(team, 'test-alert').map((target) => ({ team, ...target }))),

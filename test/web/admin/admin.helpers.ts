@@ -14,8 +14,8 @@ export interface AdminRelay {
 }
 
 /** What every admin page's tests start from: a Relay on a fresh database with one admin signed in. */
-export async function startAdminRelay(dialect: Dialect): Promise<AdminRelay> {
-  const relay = await createTestRelay(dialect);
+export async function startAdminRelay(dialect: Dialect, directory?: unknown): Promise<AdminRelay> {
+  const relay = await createTestRelay(dialect, directory === undefined ? {} : { directory });
   const adminId = (await addUser(relay, 'admin@example.org', ['admin'])).id;
   return { relay, adminId, admin: await signIn(relay.app, 'admin@example.org') };
 }
@@ -82,4 +82,38 @@ export function pageText(html: string): string {
     .replace(/<span class="nhsuk-table__heading"[^>]*>[^<]*<\/span>/g, '')
     .replace(/<[^>]+>/g, ' ')
     .replace(/\s+/g, ' ');
+}
+
+/** The edit form as the page fills it for the demo's Birmingham adults team, ready to change. */
+export function birminghamForm(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    emailDetail: 'full',
+    'addresses-0-role': 'primary',
+    'addresses-0-address': 'adults.birmingham@example.org',
+    'addresses-0-owner': 'Alex Example',
+    'addresses-0-verifyBy': '2027-01-01',
+    'addresses-1-role': 'secondary',
+    'addresses-1-address': 'adults.birmingham.duty@example.org',
+    'addresses-1-owner': 'Priya Fictional',
+    'addresses-1-verifyBy': '2027-02-08',
+    'addresses-2-role': 'secondary',
+    'addresses-2-address': '',
+    'addresses-2-owner': '',
+    'addresses-2-verifyBy': '',
+    'phones-0-label': 'Duty desk',
+    'phones-0-number': '01632 960100',
+    'phones-1-label': 'Team manager',
+    'phones-1-number': '01632 960101',
+    ...Object.fromEntries(
+      ['mon', 'tue', 'wed', 'thu', 'fri'].flatMap((d) => [
+        [`hours-${d}-open`, '08:30'],
+        [`hours-${d}-close`, '17:00'],
+      ]),
+    ),
+    'hours-sat-open': '09:00',
+    'hours-sat-close': '13:00',
+    'hours-sun-open': '',
+    'hours-sun-close': '',
+    ...overrides,
+  };
 }

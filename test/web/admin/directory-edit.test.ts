@@ -4,45 +4,11 @@ import { latestVersion, loadDirectory } from '../../../src/directory/directory.r
 import type { EmailChannel } from '../../../src/directory/directory.types.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import type { TestRelay } from '../../helpers/relay.ts';
-import { countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
+import { birminghamForm, countRows, fieldError, startAdminRelay } from './admin.helpers.ts';
 import type { Browser } from '../../helpers/web.ts';
 import { raise } from '../../helpers/referrals.ts';
 
 const TEAM = 'birmingham-adults';
-
-/** The edit form as the page fills it for the demo's Birmingham adults team, ready to change. */
-function birminghamForm(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    emailDetail: 'full',
-    'addresses-0-role': 'primary',
-    'addresses-0-address': 'adults.birmingham@example.org',
-    'addresses-0-owner': 'Alex Example',
-    'addresses-0-verifyBy': '2027-01-01',
-    'addresses-1-role': 'secondary',
-    'addresses-1-address': 'adults.birmingham.duty@example.org',
-    'addresses-1-owner': 'Priya Fictional',
-    'addresses-1-verifyBy': '2027-02-08',
-    'addresses-2-role': 'secondary',
-    'addresses-2-address': '',
-    'addresses-2-owner': '',
-    'addresses-2-verifyBy': '',
-    'phones-0-label': 'Duty desk',
-    'phones-0-number': '01632 960100',
-    'phones-1-label': 'Team manager',
-    'phones-1-number': '01632 960101',
-    ...Object.fromEntries(
-      ['mon', 'tue', 'wed', 'thu', 'fri'].flatMap((d) => [
-        [`hours-${d}-open`, '08:30'],
-        [`hours-${d}-close`, '17:00'],
-      ]),
-    ),
-    'hours-sat-open': '09:00',
-    'hours-sat-close': '13:00',
-    'hours-sun-open': '',
-    'hours-sun-close': '',
-    ...overrides,
-  };
-}
 
 const primaryOf = (channels: readonly unknown[]) =>
   (channels as EmailChannel[]).find((c) => c.kind === 'email' && c.role === 'primary');
