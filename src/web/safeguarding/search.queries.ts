@@ -34,7 +34,7 @@ export interface SearchResult {
  * or decrypted.
  */
 export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Promise<SearchResult[]> {
-  const rows = await filtered(db, f)
+  const rows = await filtered(db, f, await isCommon(db, f))
     .select(['id', 'reference', 'status', 'urgency', 'subject_type', 'received_at'])
     .orderBy('received_at', 'desc')
     .orderBy('reference', 'desc')
@@ -73,12 +73,46 @@ export async function countReferrals(db: Kysely<Database>, f: SearchFilter, atMo
   return Number(found);
 }
 
-/** The referrals the filter matches, unordered. */
-function filtered(db: Kysely<Database>, f: SearchFilter) {
+/**
+ * Past this many index matches, finding the newest 100 by reading referrals newest first and keeping
+ * those that match (about 100 × referrals ÷ matches of them) is cheaper than reading every match
+ * (measured on PostgreSQL at 300,000 referrals: Smith's 3,820 matches took 29 ms walked, 149 ms
+ * looked up one by one; a value held by two took 0.2 ms looked up, 875 ms walked).
+ */
+const WALK_FROM = 2000;
+
+/** Whether what was typed matches so many referrals that walking them newest first is cheaper. */
+async function isCommon(db: Kysely<Database>, f: SearchFilter): Promise<boolean> {
+  const hits = matchingIds(db, f);
+  if (!hits) return false;
+  const { found } = await db
+    .selectFrom(
+      db
+        .selectFrom(hits.as('every'))
+        .select('every.referral_id')
+        .limit(WALK_FROM + 1)
+        .as('hits'),
+    )
+    .select((eb) => eb.fn.countAll<number>().as('found'))
+    .executeTakeFirstOrThrow();
+  return Number(found) > WALK_FROM;
+}
+
+/**
+ * The referrals the filter matches, unordered. What was typed is one list of ids (matchingIds), or,
+ * for a common value, each kind's list as an alternative (`id in A or id in B`), which PostgreSQL
+ * answers by walking referrals newest first against the lists held in memory, stopping at the limit.
+ */
+function filtered(db: Kysely<Database>, f: SearchFilter, common = false) {
   let query = db.selectFrom('referrals');
   if (f.reference) query = query.where('reference', '=', f.reference);
-  const hits = matchingIds(db, f);
-  if (hits) query = query.where('id', 'in', hits);
+  if (common) {
+    const lists = idLists(db, f);
+    query = query.where((eb) => eb.or(lists.map((list) => eb('id', 'in', list))));
+  } else {
+    const hits = matchingIds(db, f);
+    if (hits) query = query.where('id', 'in', hits);
+  }
   if (f.from) query = query.where('received_at', '>=', f.from);
   if (f.to) query = query.where('received_at', '<', f.to);
   if (f.status) query = query.where('status', '=', f.status);
@@ -99,6 +133,13 @@ function filtered(db: Kysely<Database>, f: SearchFilter) {
  * From the list, it reads only the referrals found.
  */
 function matchingIds(db: Kysely<Database>, f: SearchFilter) {
+  const [head, ...tail] = idLists(db, f);
+  if (!head) return undefined;
+  return tail.reduce((all, list) => all.unionAll(list), head);
+}
+
+/** One list of ids per way the text matched: each term group, and references containing it. */
+function idLists(db: Kysely<Database>, f: SearchFilter) {
   const { referencePart, termGroups = [] } = f;
   const lists = termGroups.flatMap((group) => {
     const [first, ...rest] = group;
@@ -124,9 +165,7 @@ function matchingIds(db: Kysely<Database>, f: SearchFilter) {
           .where('reference', 'like', `%${referencePart}%`),
       ]
     : [];
-  const [head, ...tail] = [...byReference, ...lists];
-  if (!head) return undefined;
-  return tail.reduce((all, list) => all.unionAll(list), head);
+  return [...byReference, ...lists];
 }
 
 /** Which of `digests` each of these referrals holds in the search index: what it was found by. */
