@@ -23,6 +23,12 @@ export interface RelayContext {
   lifecycle: { draining: boolean };
 }
 
+/**
+ * What reading Relay's state takes: settings, database, clock. `relay check` builds only this, so
+ * it never loads the directory, intake or key caches a serving node needs.
+ */
+export type CoreContext = Pick<RelayContext, 'config' | 'db' | 'clock'>;
+
 export function createContext(config: Readonly<Config>, db: Db, clock: Clock): RelayContext {
   useAuditKey(config.auditKey);
   return {

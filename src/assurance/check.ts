@@ -1,6 +1,7 @@
 import { meshCertificateStatus } from '../config.mesh-certificate.ts';
-import type { RelayContext } from '../context.ts';
+import type { CoreContext } from '../context.ts';
 import { probeWrites } from '../db/writable.ts';
+import { latestVersion, loadDirectory } from '../directory/directory.repository.ts';
 import { componentHealth } from './heartbeat.ts';
 import { ageReason, judgeAge, skewToleranceMs } from './liveness.ts';
 import { readSweepStatus } from './sweep-status.ts';
@@ -24,7 +25,7 @@ const COUNT_LIMIT = 500;
  * three intervals ago (a sweep's worth of slack) without an escalation. Counts and ages only, never
  * a referral's details.
  */
-export async function checkRelay(ctx: RelayContext): Promise<CheckResult> {
+export async function checkRelay(ctx: CoreContext): Promise<CheckResult> {
   const limit = 3 * ctx.config.watchdogIntervalMs;
   const tolerance = skewToleranceMs(ctx.config);
   const [status, health, writable, missed] = await Promise.all([
@@ -61,10 +62,12 @@ export async function checkRelay(ctx: RelayContext): Promise<CheckResult> {
  * A directory that sends to MESH mailboxes while MESH_URL and the rest are unset: every referral to
  * those teams would fail, so it is reported before the first one does.
  */
-async function meshWithoutConfig(ctx: RelayContext): Promise<string | undefined> {
+async function meshWithoutConfig(ctx: CoreContext): Promise<string | undefined> {
   if (ctx.config.mesh) return undefined;
-  const current = await ctx.directories.current();
-  const teams = (current?.directory.authorities ?? [])
+  // Straight from the repository: a check needs the current teams, not the serving node's cache.
+  const latest = await latestVersion(ctx.db.kysely);
+  const directory = latest ? await loadDirectory(ctx.db.kysely, latest.id) : undefined;
+  const teams = (directory?.authorities ?? [])
     .flatMap((a) => a.teams)
     .filter((t) => t.channels.some((c) => c.kind === 'mesh'))
     .map((t) => t.id);
@@ -78,7 +81,7 @@ interface Missed {
 }
 
 /** Deadlines that passed more than `graceMs` ago and that no sweep has escalated yet. */
-async function missedDeadlines(ctx: RelayContext, graceMs: number): Promise<Missed> {
+async function missedDeadlines(ctx: CoreContext, graceMs: number): Promise<Missed> {
   const db = ctx.db.kysely;
   const before = new Date(ctx.clock.now().getTime() - graceMs).toISOString();
   const counts: [string, number][] = [

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
-import type { RelayContext } from '../context.ts';
+import type { CoreContext } from '../context.ts';
 import { judgeAge, skewToleranceMs } from './liveness.ts';
 
 export const COMPONENTS = ['dispatcher', 'watchdog'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** Upserts this node's heartbeat for a component. */
-export async function recordHeartbeat(ctx: RelayContext, component: Component, node: string): Promise<void> {
+export async function recordHeartbeat(ctx: CoreContext, component: Component, node: string): Promise<void> {
   const beat_at = ctx.clock.now().toISOString();
   await ctx.db.kysely
     .insertInto('heartbeats')
@@ -27,7 +27,7 @@ export interface ComponentHealth {
  * A component is stale when no node has beaten for it within three watchdog intervals, or its last
  * beat is in the future by more than nodes' clocks may differ (a clock was moved back).
  */
-export async function componentHealth(ctx: RelayContext): Promise<ComponentHealth[]> {
+export async function componentHealth(ctx: CoreContext): Promise<ComponentHealth[]> {
   const rows = await ctx.db.kysely
     .selectFrom('heartbeats')
     .select(['component', (eb) => eb.fn.max('beat_at').as('last')])
@@ -53,7 +53,7 @@ export function nodeId(): string {
  * (`dispatcher`) and live sweepers (`watchdog`) across the cluster, so "no worker anywhere" and "one
  * worker left" are each one alert, whichever node is scraped.
  */
-export async function liveNodes(ctx: RelayContext): Promise<Record<Component, number>> {
+export async function liveNodes(ctx: CoreContext): Promise<Record<Component, number>> {
   const now = ctx.clock.now().getTime();
   const since = new Date(now - 3 * ctx.config.watchdogIntervalMs).toISOString();
   const until = new Date(now + skewToleranceMs(ctx.config)).toISOString();

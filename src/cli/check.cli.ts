@@ -17,15 +17,15 @@ export function registerCheckCommand(program: Command): void {
     .action(
       command(async (options: { quiet?: boolean }) => {
         // Not openRuntime: a check never migrates, so it can run against a database it may not change.
+        // Nor a whole RelayContext: it reads settings, database and clock, and loads nothing more.
         const { systemClock } = await import('../clock.ts');
         const { loadConfig } = await import('../config.ts');
-        const { createContext } = await import('../context.ts');
         const { openDatabase } = await import('../db/database.ts');
         const { checkRelay } = await import('../assurance/check.ts');
         const config = loadConfig();
         const db = openDatabase(config.databaseUrl);
         try {
-          const result = await checkRelay(createContext(config, db, systemClock));
+          const result = await checkRelay({ config, db, clock: systemClock });
           if (!result.ok) throw new Error(result.line);
           // A warning (a certificate to renew) is printed even with --quiet, so cron mails it in time.
           if (!options.quiet || result.warnings.length > 0) console.log(result.line);

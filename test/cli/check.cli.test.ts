@@ -1,14 +1,22 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { recordHeartbeat } from '../../src/assurance/heartbeat.ts';
 import { recordSweepCompleted } from '../../src/assurance/sweep-status.ts';
 import { sweep } from '../../src/assurance/watchdog.ts';
-import { describeEachDialect } from '../helpers/db.ts';
+import { childDatabaseEnv, describeEachDialect } from '../helpers/db.ts';
 import { dudleyReferral } from '../helpers/referrals.ts';
+import { inheritedClockEnv } from '../helpers/clock.ts';
 import { runRelay } from '../helpers/process.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 const MINUTE = 60_000;
+const MODULE_TRACE = pathToFileURL(
+  fileURLToPath(new URL('../helpers/module-trace.mjs', import.meta.url)),
+).href;
 /** The child's WATCHDOG_INTERVAL_MS (the default): stale means older than three of these. */
 const INTERVAL = 15_000;
 
@@ -44,10 +52,7 @@ describeEachDialect('relay check', (dialect) => {
       payload: dudleyReferral('CHECK-1'),
     });
     assert.equal(raised.statusCode, 201, raised.body);
-    env = {
-      DATABASE_URL: relay.database.url,
-      ...(relay.database.pgSchema ? { PGOPTIONS: `-c search_path=${relay.database.pgSchema}` } : {}),
-    };
+    env = childDatabaseEnv(relay.database);
   });
   after(async () => relay.close());
 
@@ -112,6 +117,19 @@ describeEachDialect('relay check', (dialect) => {
     );
     await working();
     assert.equal(check().status, 0);
+  });
+
+  it('loads none of the directory, intake or API-key code a serving node needs', () => {
+    const trace = join(mkdtempSync(join(tmpdir(), 'relay-trace-')), 'modules.txt');
+    const options = [inheritedClockEnv().NODE_OPTIONS, `--import=${MODULE_TRACE}`].filter(Boolean).join(' ');
+    runRelay(['check'], { ...env, NODE_OPTIONS: options, RELAY_MODULE_TRACE: trace });
+    const loaded = readFileSync(trace, 'utf8').split('\n');
+    assert.ok(
+      loaded.some((m) => /^assurance\/check\.(js|ts)$/.test(m)),
+      `the trace saw the check itself: ${loaded.join(', ')}`,
+    );
+    for (const module of ['directory/directory.service', 'referrals/intake.writer', 'access/apikey.cache'])
+      assert.ok(!loaded.some((m) => m.startsWith(`${module}.`)), `${module} was loaded`);
   });
 });
 

@@ -19,17 +19,8 @@ describeEachDialect('a relay process killed while sending', (dialect) => {
   before(() => suite().smtp.setDelay(400));
 
   it('delivers every referral at least once after SIGKILL and restart, with stable Message-IDs', async () => {
-    const { database, smtp, run, start, postReferral } = suite();
-    const key = run([
-      'apikey',
-      'create',
-      '--name',
-      'crash',
-      '--scope',
-      'referrals:write',
-      '--system',
-      'crash-epcr',
-    ]);
+    const { database, smtp, epcrKey, start, postReferral } = suite();
+    const key = epcrKey('crash-epcr');
     let relay = await start();
     const ids = await Promise.all(
       Array.from({ length: REFERRALS }, async (_, n) => {

@@ -5,15 +5,13 @@ import type { RelayContext } from '../../src/context.ts';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { failureReason } from '../../src/delivery/failure-reason.ts';
-import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
-import type { Directory } from '../../src/directory/directory.types.ts';
 import { findReferral } from '../../src/records/referral.repository.ts';
 import { readPayload } from '../../src/referrals/referral.access.ts';
 import type { ReferralInputType } from '../../src/referrals/referral.schema.ts';
 import { DAY } from '../../src/time.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import {
-  SANDBOX_WORKFLOW,
+  directoryWithMesh,
   sandboxUnavailable,
   startMeshSandbox,
   TEAM_MAILBOX,
@@ -26,21 +24,6 @@ import { createTestCa, type TestCa } from '../helpers/tls-certs.ts';
 import { startTlsFront, type TlsFront } from '../helpers/tls-front.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const TEAM = 'birmingham-adults';
-
-async function directoryWithMesh(): Promise<Directory> {
-  const directory = structuredClone(await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
-  const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === TEAM);
-  assert.ok(team);
-  team.channels.push({
-    kind: 'mesh',
-    mailbox: TEAM_MAILBOX,
-    workflowId: SANDBOX_WORKFLOW,
-    owner: 'Birmingham MASH systems team',
-    verifyBy: '2027-06-30',
-  });
-  return directory;
-}
 
 const skip = sandboxUnavailable();
 if (skip) it('MESH over mutual TLS', { skip }, () => undefined);

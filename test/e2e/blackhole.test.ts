@@ -27,17 +27,8 @@ describeEachDialect(
     before(() => suite().smtp.setMode('blackhole'));
 
     it('is never silence: not-sent escalations open, and metrics show the stuck deliveries', async () => {
-      const { base, smtp, run, start, postReferral } = suite();
-      const key = run([
-        'apikey',
-        'create',
-        '--name',
-        'e2e',
-        '--scope',
-        'referrals:write',
-        '--system',
-        'e2e-epcr',
-      ]);
+      const { base, smtp, epcrKey, start, postReferral } = suite();
+      const key = epcrKey('e2e-epcr');
       const relay = await start();
       const created = await postReferral(
         key,

@@ -47,17 +47,8 @@ describeEachDialect('a referral nobody acknowledges, in the real process', (dial
   };
 
   it('reminds, alerts the secondary address and out-of-hours, escalates within one interval, and closes on acknowledgement', async () => {
-    const { base, database, run, start, postReferral } = suite();
-    const key = run([
-      'apikey',
-      'create',
-      '--name',
-      'e2e',
-      '--scope',
-      'referrals:write',
-      '--system',
-      'e2e-epcr',
-    ]);
+    const { base, database, epcrKey, start, postReferral } = suite();
+    const key = epcrKey('e2e-epcr');
     const relay = await start();
     const auth = { authorization: `Bearer ${key}` };
     const created = await postReferral(

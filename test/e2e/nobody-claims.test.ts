@@ -38,17 +38,8 @@ describeEachDialect('an escalation nobody claims, in the real process', (dialect
   };
 
   it('tells the person on call, then the next rung, and after "will try later" tells them again', async () => {
-    const { base, database, run, start, postReferral } = suite();
-    const key = run([
-      'apikey',
-      'create',
-      '--name',
-      'e2e',
-      '--scope',
-      'referrals:write',
-      '--system',
-      'e2e-epcr',
-    ]);
+    const { base, database, run, epcrKey, start, postReferral } = suite();
+    const key = epcrKey('e2e-epcr');
     const safeguardingKey = run([
       'apikey',
       'create',

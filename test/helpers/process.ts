@@ -148,6 +148,8 @@ export interface ProcessRelaySuite {
   base: string;
   /** Runs a short `relay` command on the suite's settings, asserts it succeeded, and answers its standard output, trimmed. */
   run(args: string[]): string;
+  /** A new API key that raises referrals as the ePCR `system`. */
+  epcrKey(system: string): string;
   /** `relay start` on the suite's settings, once it is running; one still running after the tests is killed. */
   start(): Promise<RelayProcess>;
   /** POSTs a referral as JSON with `key`, and answers the response as it came. */
@@ -191,6 +193,8 @@ export function useProcessRelaySuite(
       env: all,
       base,
       run,
+      epcrKey: (system) =>
+        run(['apikey', 'create', '--name', system, '--scope', 'referrals:write', '--system', system]),
       async start() {
         const relay = startRelay(all);
         running.push(relay);
