@@ -1,3 +1,4 @@
+import { meshCertificateStatus } from '../config.mesh-certificate.ts';
 import type { CoreContext } from '../context.ts';
 import { probeWrites } from '../db/writable.ts';
 import { latestVersion, loadDirectory } from '../directory/directory.repository.ts';
@@ -10,6 +11,8 @@ export interface CheckResult {
   ok: boolean;
   /** One line: what is wrong (each problem, `; `-separated), or a summary when all is well. */
   line: string;
+  /** What needs doing soon but does not stop Relay yet (a certificate near expiry); also in `line`. */
+  warnings: string[];
 }
 
 /** More than this many overdue items reads "500 or more": the count is for a person, not a ledger. */
@@ -43,14 +46,16 @@ export async function checkRelay(ctx: CoreContext): Promise<CheckResult> {
   if (missed.total > 0) problems.push(missedReason(missed));
   const unconfigured = await meshWithoutConfig(ctx);
   if (unconfigured) problems.push(unconfigured);
-  if (problems.length > 0) return { ok: false, line: problems.join('; ') };
-  return {
-    ok: true,
-    line:
-      `OK: ${ageReason('fresh', 'completed sweep', sweepAge)}, ` +
-      `${ageReason('fresh', 'dispatcher heartbeat', dispatcher?.ageMs ?? null)}, ` +
-      'no deadline passed without an escalation',
-  };
+  const warnings: string[] = [];
+  const certificate = meshCertificateStatus(ctx.config.mesh, ctx.clock.now());
+  if (certificate?.state === 'expired' || certificate?.state === 'invalid') problems.push(certificate.detail);
+  if (certificate?.state === 'expiring') warnings.push(`warning: ${certificate.detail}: renew it`);
+  if (problems.length > 0) return { ok: false, line: [...problems, ...warnings].join('; '), warnings };
+  const summary =
+    `OK: ${ageReason('fresh', 'completed sweep', sweepAge)}, ` +
+    `${ageReason('fresh', 'dispatcher heartbeat', dispatcher?.ageMs ?? null)}, ` +
+    'no deadline passed without an escalation';
+  return { ok: true, line: [summary, ...warnings].join('; '), warnings };
 }
 
 /**

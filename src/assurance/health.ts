@@ -1,3 +1,4 @@
+import { meshCertificateStatus, type MeshCertificateStatus } from '../config.mesh-certificate.ts';
 import type { RelayContext } from '../context.ts';
 import { pingDatabase } from '../db/database.ts';
 import { clockSkewMs } from '../db/server-time.ts';
@@ -40,6 +41,12 @@ export interface Readiness {
     bounces?: BouncesState;
     sweep?: SweepHealth;
     clock?: ClockHealth;
+    /**
+     * Relay's MESH client certificate, when MESH is set with one. Shown, but never a reason to be
+     * unready: a node that cannot reach MESH still takes referrals and emails them, and the failed
+     * MESH deliveries are escalated; `relay check` is what fails on it.
+     */
+    meshCertificate?: Omit<MeshCertificateStatus, 'detail'>;
   };
   /** Why this node is not ready, one plain sentence each; empty when it is. */
   reasons: string[];
@@ -106,6 +113,7 @@ export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
       bounces: bouncesState(ctx),
       sweep,
       ...(clock ? { clock } : {}),
+      ...meshCertificate(ctx),
     },
     reasons,
     webhooks,
@@ -113,6 +121,14 @@ export async function checkReadiness(ctx: RelayContext): Promise<Readiness> {
 }
 
 const DRAINING = 'this node is shutting down';
+
+/** The certificate's state and expiry, without the file names `relay check` gives. */
+function meshCertificate(ctx: RelayContext): Pick<Readiness['components'], 'meshCertificate'> {
+  const status = meshCertificateStatus(ctx.config.mesh, ctx.clock.now());
+  if (!status) return {};
+  const { detail: _detail, ...shown } = status;
+  return { meshCertificate: shown };
+}
 
 function staleReason(ctx: RelayContext, what: string, noun: string, ageMs: number | null): string {
   const verdict = judgeAge(ageMs, 3 * ctx.config.watchdogIntervalMs, skewToleranceMs(ctx.config));

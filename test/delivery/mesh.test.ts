@@ -8,8 +8,6 @@ import { MeshClient } from '../../src/delivery/channels/mesh.client.ts';
 import { trackMeshDeliveries } from '../../src/delivery/channels/mesh.tracking.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { failureReason } from '../../src/delivery/failure-reason.ts';
-import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
-import type { Directory } from '../../src/directory/directory.types.ts';
 import { MessageBundle } from '../../src/fhir/bundle.read.ts';
 import { REFERENCE_SYSTEM } from '../../src/fhir/fhir.codes.ts';
 import { mapReferral } from '../../src/fhir/referral.mapping.ts';
@@ -19,6 +17,7 @@ import type { ReferralInputType } from '../../src/referrals/referral.schema.ts';
 import { MINUTE } from '../../src/time.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import {
+  directoryWithMesh,
   RELAY_MAILBOX,
   SANDBOX_WORKFLOW,
   sandboxUnavailable,
@@ -32,22 +31,6 @@ import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 import { Receiver } from '../helpers/webhook.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const TEAM = 'birmingham-adults';
-
-/** The demo directory with Birmingham adults also on MESH, at the sandbox's second mailbox. */
-async function directoryWithMesh(): Promise<Directory> {
-  const directory = structuredClone(await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
-  const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === TEAM);
-  assert.ok(team);
-  team.channels.push({
-    kind: 'mesh',
-    mailbox: TEAM_MAILBOX,
-    workflowId: SANDBOX_WORKFLOW,
-    owner: 'Birmingham MASH systems team',
-    verifyBy: '2027-06-30',
-  });
-  return directory;
-}
 
 interface DeliveryState {
   state: string;

@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { meshAuthorization } from '../../src/delivery/channels/mesh.client.ts';
+import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
+import type { Directory } from '../../src/directory/directory.types.ts';
 
 /**
  * NHS England's MESH sandbox (`mesh-sandbox` from PyPI), run as a child process from the virtual
@@ -131,4 +134,19 @@ export async function startMeshSandbox(): Promise<MeshSandbox> {
     },
     stop,
   };
+}
+
+/** The demo directory with Birmingham adults also on MESH, at the sandbox's second mailbox. */
+export async function directoryWithMesh(): Promise<Directory> {
+  const directory = structuredClone(await readDirectoryFile(DEMO_DIRECTORY_PATH)) as Directory;
+  const team = directory.authorities.flatMap((a) => a.teams).find((t) => t.id === 'birmingham-adults');
+  assert.ok(team);
+  team.channels.push({
+    kind: 'mesh',
+    mailbox: TEAM_MAILBOX,
+    workflowId: SANDBOX_WORKFLOW,
+    owner: 'Birmingham MASH systems team',
+    verifyBy: '2027-06-30',
+  });
+  return directory;
 }

@@ -231,9 +231,23 @@ function readMessageId(body: string): string | undefined {
   }
 }
 
-/** A connection that failed or timed out may succeed later: retried, as MESH's own client does. */
+/**
+ * OpenSSL's and Node's codes for a TLS handshake refused over certificates: MESH refusing Relay's
+ * client certificate (missing, expired, another CA's), or Relay refusing MESH's (not signed by
+ * MESH_CA_FILE, wrong name).
+ */
+const CERTIFICATE_REFUSAL =
+  /^ERR_SSL_(?:TLSV1[0-9]?_ALERT_|SSLV3_ALERT_)|CERT|_CA$|^UNABLE_TO_|SELF_SIGNED|^ERR_TLS_/;
+
+/**
+ * A connection that failed or timed out may succeed later: retried, as MESH's own client does. A
+ * certificate refused either way will not mend by waiting: it is a setting or a certificate to
+ * renew, so the delivery fails at once and the watchdog puts it before a person.
+ */
 function transportFailure(error: unknown): AttemptOutcome {
   const e = error as { code?: string; message?: string };
+  if (e.code && CERTIFICATE_REFUSAL.test(e.code))
+    return { kind: 'permanent', detail: `MESH TLS: certificate refused (${e.code})` };
   if (e.message === 'timed out') return { kind: 'temporary', detail: 'MESH network: timed out' };
   return { kind: 'temporary', detail: `MESH network: ${e.code ?? e.message ?? 'network error'}` };
 }
