@@ -19,7 +19,7 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** What each reason means and where to look first; shown on the delivery's page. */
 export const FAILURE_REASON_TEXT: Record<FailureReason, string> = {
-  tls: 'TLS: the mail server’s certificate was not trusted (expired, self-signed or an unknown CA) or the TLS handshake failed',
+  tls: 'TLS: the mail server’s certificate was not trusted (expired, self-signed or an unknown CA) or the TLS handshake failed; for MESH, the MESH server’s certificate (MESH_CA_FILE) or Relay’s own (MESH_CLIENT_CERT) was refused',
   auth: 'Authentication: the mail server refused the user name or password in SMTP_URL',
   dns: 'DNS: the mail server’s or webhook’s name did not resolve',
   refused: 'Refused: nothing accepted the connection at that address and port',

@@ -2,11 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { testAlertsJob } from '../../src/assurance/jobs/test-alerts.job.ts';
 import { sweep } from '../../src/assurance/watchdog.ts';
-import type { RelayContext } from '../../src/context.ts';
-import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { MeshClient } from '../../src/delivery/channels/mesh.client.ts';
 import { trackMeshDeliveries } from '../../src/delivery/channels/mesh.tracking.ts';
-import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { failureReason } from '../../src/delivery/failure-reason.ts';
 import { MessageBundle } from '../../src/fhir/bundle.read.ts';
 import { REFERENCE_SYSTEM } from '../../src/fhir/fhir.codes.ts';
@@ -25,18 +22,10 @@ import {
   TEAM_MAILBOX,
   type MeshSandbox,
 } from '../helpers/mesh-sandbox.ts';
-import { raise } from '../helpers/referrals.ts';
+import { meshRig } from '../helpers/mesh-rig.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 import { Receiver } from '../helpers/webhook.ts';
-
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-interface DeliveryState {
-  state: string;
-  provider_message_id: string | null;
-  last_error: string | null;
-}
 
 const skip = sandboxUnavailable();
 if (skip) it('MESH channel against the MESH sandbox', { skip }, () => undefined);
@@ -61,37 +50,12 @@ else
       await sandbox?.stop();
     });
 
-    /** Sends everything due, through `ctx` (Relay's, or one with other MESH settings). */
-    async function drain(ctx: RelayContext = relay.ctx) {
-      const email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-      try {
-        await new Dispatcher(ctx, { transports: { email }, logger: quiet, workerId: 'w1' }).drain();
-      } finally {
-        email.close();
-      }
-    }
-
-    /** Relay's context with other MESH settings: the same database, directory and clock. */
-    function withMesh(mesh: Partial<NonNullable<RelayContext['config']['mesh']>>): RelayContext {
-      const config = { ...relay.ctx.config, mesh: { ...relay.ctx.config.mesh!, ...mesh } };
-      return { ...relay.ctx, config };
-    }
-
-    async function raiseToMesh() {
-      const doc = await raise(relay);
-      const delivery = doc.deliveries.find((d) => d.channel === 'mesh');
-      assert.ok(delivery, 'intake queues a MESH delivery beside the email');
-      assert.equal(delivery.address, TEAM_MAILBOX);
-      return { doc, deliveryId: delivery.id };
-    }
-
-    async function deliveryRow(id: string): Promise<DeliveryState> {
-      return relay.ctx.db.kysely
-        .selectFrom('deliveries')
-        .select(['state', 'provider_message_id', 'last_error'])
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-    }
+    const rig = meshRig(
+      () => relay,
+      () => smtp,
+    );
+    const { drain, withMesh, deliveryRow } = rig;
+    const raiseToMesh = () => rig.raiseToMesh(TEAM_MAILBOX);
 
     it('sends the referral as a FHIR Bundle that the team’s mailbox receives intact; sent, not acknowledged', async () => {
       const { doc, deliveryId } = await raiseToMesh();

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { sweep } from '../../src/assurance/watchdog.ts';
-import type { RelayContext } from '../../src/context.ts';
-import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
-import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { failureReason } from '../../src/delivery/failure-reason.ts';
 import { findReferral } from '../../src/records/referral.repository.ts';
 import { readPayload } from '../../src/referrals/referral.access.ts';
@@ -17,13 +14,11 @@ import {
   TEAM_MAILBOX,
   type MeshSandbox,
 } from '../helpers/mesh-sandbox.ts';
-import { raise } from '../helpers/referrals.ts';
+import { meshRig } from '../helpers/mesh-rig.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 import { createTestCa, type TestCa } from '../helpers/tls-certs.ts';
 import { startTlsFront, type TlsFront } from '../helpers/tls-front.ts';
-
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const skip = sandboxUnavailable();
 if (skip) it('MESH over mutual TLS', { skip }, () => undefined);
@@ -65,34 +60,10 @@ else
       otherCa?.remove();
     });
 
-    async function drain(ctx: RelayContext = relay.ctx) {
-      const email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 1, timeoutMs: 30_000 });
-      try {
-        await new Dispatcher(ctx, { transports: { email }, logger: quiet, workerId: 'w1' }).drain();
-      } finally {
-        email.close();
-      }
-    }
-
-    function withMesh(mesh: Partial<NonNullable<RelayContext['config']['mesh']>>): RelayContext {
-      const config = { ...relay.ctx.config, mesh: { ...relay.ctx.config.mesh!, ...mesh } };
-      return { ...relay.ctx, config };
-    }
-
-    async function raiseToMesh() {
-      const doc = await raise(relay);
-      const delivery = doc.deliveries.find((d) => d.channel === 'mesh');
-      assert.ok(delivery, 'intake queues a MESH delivery beside the email');
-      return { doc, deliveryId: delivery.id };
-    }
-
-    async function deliveryRow(id: string) {
-      return relay.ctx.db.kysely
-        .selectFrom('deliveries')
-        .select(['state', 'provider_message_id', 'last_error'])
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-    }
+    const { drain, withMesh, raiseToMesh, deliveryRow } = meshRig(
+      () => relay,
+      () => smtp,
+    );
 
     /** No name or NHS number of the referral's subject in the recorded reason. */
     async function assertNoPersonalData(doc: { id: string }, detail: string) {
