@@ -1,4 +1,4 @@
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import { recentReferral } from '../helpers/referrals.ts';
 
 export interface StreamStats {
   /** HTTP statuses answered, by status. */
@@ -26,12 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A referral that happened a minute ago by the real clock, for a real process. */
 export function streamReferral(n: number) {
-  const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const base = exampleReferral();
-  return exampleReferral({
-    source: { system: 'cluster-epcr', reference: `CLUSTER-${n}` },
-    incident: { ...base.incident, occurredAt },
-  });
+  return recentReferral({ system: 'cluster-epcr', reference: `CLUSTER-${n}` });
 }
 
 /**

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import { recentReferral } from '../helpers/referrals.ts';
 import { freePort, runRelay, startRelay } from '../helpers/process.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
@@ -58,17 +59,10 @@ describe('the restore drill in docs/operations.md [postgres]', { skip: SKIP }, (
     const port = await freePort();
     const node = startRelay({ ...live, PORT: String(port), SAFEGUARDING_EMAIL: 'sg@example.org' });
     await node.waitForOutput(/is running/);
-    const base = exampleReferral();
-    const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const raised = await fetch(`http://127.0.0.1:${port}/api/v1/referrals`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(
-        exampleReferral({
-          source: { system: 'drill-epcr', reference: 'DRILL-1' },
-          incident: { ...base.incident, occurredAt },
-        }),
-      ),
+      body: JSON.stringify(recentReferral({ system: 'drill-epcr', reference: 'DRILL-1' })),
     });
     assert.equal(raised.status, 201, await raised.text());
     node.child.kill('SIGTERM');

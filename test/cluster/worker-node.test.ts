@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
+import { recentReferral } from '../helpers/referrals.ts';
 import {
   childDatabaseEnv,
   createTestDatabase,
@@ -11,13 +11,8 @@ import { eventually, freePort, runRelay, startRelay, type RelayProcess } from '.
 import { startTestSmtpServer, type TestSmtpServer } from '../helpers/smtp.ts';
 
 /** A referral that happened a minute ago by the real clock, for a real process. */
-function recentReferral(n: number) {
-  const occurredAt = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const base = exampleReferral();
-  return exampleReferral({
-    source: { system: 'drain-epcr', reference: `DRAIN-${n}` },
-    incident: { ...base.incident, occurredAt },
-  });
+function drainReferral(n: number) {
+  return recentReferral({ system: 'drain-epcr', reference: `DRAIN-${n}` });
 }
 
 /** One series' value from a Prometheus text scrape, e.g. `relay_live_nodes{component="dispatcher"}`. */
@@ -122,7 +117,7 @@ describeEachDialect('a worker node (--role worker)', (dialect) => {
       const response = await fetch(`http://127.0.0.1:${port}/api/v1/referrals`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify(recentReferral(n)),
+        body: JSON.stringify(drainReferral(n)),
       });
       assert.equal(response.status, 201, await response.text());
     }

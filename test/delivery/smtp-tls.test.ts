@@ -9,11 +9,10 @@ import { SMTPServer } from 'smtp-server';
 import { EmailChannel } from '../../src/delivery/channels/email.channel.ts';
 import { Dispatcher } from '../../src/delivery/dispatcher.ts';
 import { describeEachDialect } from '../helpers/db.ts';
-import { raiseDudley } from '../helpers/referrals.ts';
+import { raiseDudley, recentReferral } from '../helpers/referrals.ts';
 import { createTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { freePort, runRelay, startRelay, eventually } from '../helpers/process.ts';
 import { childDatabaseEnv, createTestDatabase } from '../helpers/db.ts';
-import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { signedIn } from '../helpers/web.ts';
 
 /** A self-signed certificate for localhost, as an internal CA's server certificate would look to Node. */
@@ -149,19 +148,10 @@ describe('trusting an internal CA with NODE_EXTRA_CA_CERTS', () => {
       );
       assert.equal(created.status, 0, created.stderr);
       await relay.waitForOutput(/is running/);
-      const base = exampleReferral();
       const response = await fetch(`http://127.0.0.1:${env.PORT}/api/v1/referrals`, {
         method: 'POST',
         headers: { authorization: `Bearer ${created.stdout.trim()}`, 'content-type': 'application/json' },
-        body: JSON.stringify(
-          exampleReferral({
-            source: { system: 'tls-epcr', reference: `TLS-CA-${process.pid}` },
-            incident: {
-              ...base.incident,
-              occurredAt: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-            },
-          }),
-        ),
+        body: JSON.stringify(recentReferral({ system: 'tls-epcr', reference: `TLS-CA-${process.pid}` })),
       });
       assert.equal(response.status, 201, await response.text());
       const before = server.received.length;
