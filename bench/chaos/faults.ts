@@ -11,17 +11,8 @@ export interface FaultLog {
 /** A fault runs beside the load from its start (t0). */
 export type Fault = (system: ChaosSystem, t0: number) => Promise<FaultLog>;
 
-/** mulberry32: a small seeded generator, so every system meets the same fault schedule. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fault schedule's generator: every system meets the same faults. */
+export { seeded } from '../lib/random.ts';
 
 /** `count` moments in [from, to) seconds, sorted, at least `gap` seconds apart, uniformly among such schedules. */
 export function schedule(

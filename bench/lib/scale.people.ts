@@ -1,3 +1,5 @@
+import { seeded } from './random.ts';
+
 /**
  * The people the scale seed's referrals are about: what the search index would hold for a region's
  * ten years of safeguarding referrals. Names follow the shape of real surname and given-name counts
@@ -88,16 +90,9 @@ function madeUpName(rank: number): string {
   return name[0]?.toUpperCase() + name.slice(1);
 }
 
-/** A deterministic pseudo-random stream for one referral (mulberry32). */
+/** A deterministic pseudo-random stream for one referral, the seed spread so neighbours differ. */
 function stream(seed: number): () => number {
-  let a = (seed * 2654435761) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seeded(seed * 2654435761);
 }
 
 /**
