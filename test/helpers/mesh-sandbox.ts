@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { meshAuthorization } from '../../src/delivery/channels/mesh.client.ts';
 import { DEMO_DIRECTORY_PATH, readDirectoryFile } from '../../src/directory/directory.service.ts';
 import type { Directory } from '../../src/directory/directory.types.ts';
+import { freePort } from './ports.ts';
+import { describeEachDialect } from './db.ts';
+import type { Dialect } from '../../src/db/database.ts';
+import { it } from 'node:test';
 
 /**
  * NHS England's MESH sandbox (`mesh-sandbox` from PyPI), run as a child process from the virtual
@@ -34,6 +37,16 @@ export function sandboxUnavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * A suite that needs the sandbox, on each engine; where the sandbox cannot run (locally, without the
+ * venv) one skipped test says why instead.
+ */
+export function describeWithMeshSandbox(name: string, suite: (dialect: Dialect) => void): void {
+  const skip = sandboxUnavailable();
+  if (skip) it(name, { skip }, () => undefined);
+  else describeEachDialect(name, suite);
+}
+
 export interface MeshSandbox {
   url: string;
   /** Relay's MESH_* settings for this sandbox (plain http: no client certificate). */
@@ -48,18 +61,6 @@ export interface MeshSandbox {
   /** The sandbox's test-only admin API (no authentication). */
   admin(method: string, path: string, json?: unknown): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilUp(url: string, child: ChildProcess, output: () => string): Promise<void> {
