@@ -244,6 +244,8 @@ export class Dispatcher {
         );
       }
       if (claimed > 0 && this.room() > 0) continue;
+      // stop() during the pass found no sleep to cut short: sleeping now would hold it for a poll.
+      if (!this.running) break;
       await this.sleep(this.pause());
     }
   }
