@@ -26,8 +26,8 @@ interface PlanInput {
 
 /**
  * Turns a routing decision into the rows intake writes in one transaction: a route per team with
- * its acknowledgement deadline, and an outbox delivery per team address (primary email, webhook).
- * Pure, so every combination is cheap to test.
+ * its acknowledgement deadline, and an outbox delivery per team address (primary email, webhook,
+ * MESH mailbox). Pure, so every combination is cheap to test.
  */
 export function planIntake(input: PlanInput): IntakePlan {
   const { decision, receivedAt } = input;
@@ -98,8 +98,8 @@ export interface TeamDeliveryInput {
 }
 
 /**
- * The outbox rows for one team's copy: its primary email and its webhook (the secondary address is
- * the watchdog's to use). Intake, redirects and hand routing all queue a team's copy this way.
+ * The outbox rows for one team's copy: its primary email, its webhooks and its MESH mailboxes (the
+ * secondary address is the watchdog's to use). Intake, redirects and hand routing all queue a team's copy this way.
  */
 export function teamDeliveries(input: TeamDeliveryInput): NewDelivery[] {
   const { team, routeId } = input;
