@@ -16,10 +16,25 @@ function findTests(dir) {
   });
 }
 
+/**
+ * How long a file is likely to take, roughly: a real browser, then a cluster of relay processes or
+ * one relay process, then the rest. The runner starts files in the order given, two at a time, so
+ * the long ones go first and the short ones fill the gaps, rather than one long file ending the run
+ * alone (measured on a quiet machine: about 880 s of files in 580 s of wall time before).
+ */
+function weight(file) {
+  const text = readFileSync(file, 'utf8');
+  if (/helpers\/browser|demo-browser/.test(text)) return 3;
+  if (file.includes('/cluster/') || file.includes('/e2e/')) return 2;
+  return /helpers\/process|bin\/relay/.test(text) ? 1 : 0;
+}
+
 const filters = process.argv.slice(2);
 const files = findTests('test')
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort();
+  .map((file) => ({ file, weight: weight(file) }))
+  .sort((a, b) => b.weight - a.weight || a.file.localeCompare(b.file))
+  .map((f) => f.file);
 if (files.length === 0) {
   console.error('No test files matched.');
   process.exit(1);

@@ -30,6 +30,17 @@ export function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
+/**
+ * CPU milliseconds used so far by this process's main thread alone: the event loop (its task id is
+ * the process id). Worker threads, GC helpers and libuv's pool are left out; waiting for a commit's
+ * fsync is not CPU, so it is left out too.
+ */
+export function eventLoopCpuMs(): number {
+  const text = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
 function allProcesses(): ProcStat[] {
   let pids: number[] = [];
   try {

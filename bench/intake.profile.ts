@@ -1,0 +1,64 @@
+/**
+ * Where an intake's CPU goes: Relay (as in the intake benchmark, dispatcher stopped) takes N
+ * referrals over real HTTP from a load process of its own, under the in-process profiler, which runs
+ * only for the measured load (after a warm-up). Writes one .cpuprofile for the main thread:
+ *
+ *   node --import tsx bench/intake.profile.ts sqlite 3000 64 /tmp/intake-prof
+ *   node --import tsx bench/profile.summary.ts /tmp/intake-prof
+ *
+ * Arguments: engine (`postgres` uses BENCH_DATABASE_URL), referrals, clients, output folder.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
+import type { Dialect } from '../src/db/database.ts';
+import { eventLoopCpuMs, meterCpu, OWN_PROCESS } from './lib/cpu.ts';
+import { loadFromProcess } from './lib/load.process.ts';
+import { startBenchRelay } from './lib/relay.ts';
+import { startSink } from './lib/sink.ts';
+import { countStatements } from './lib/statements.ts';
+import { log, round } from './lib/stats.ts';
+
+const dialect = (process.argv[2] ?? 'sqlite') as Dialect;
+const total = Number(process.argv[3] ?? 3000);
+const clients = Number(process.argv[4] ?? 64);
+const out = process.argv[5] ?? '/tmp/intake-prof';
+/** BENCH_PROFILE=0: the figures without the profiler's own cost. */
+const profiling = process.env.BENCH_PROFILE !== '0';
+
+const sink = await startSink();
+const relay = await startBenchRelay(dialect, sink.url);
+try {
+  const job = { url: `${relay.baseUrl}/api/v1/referrals`, headers: { authorization: `Bearer ${relay.key}` } };
+  await loadFromProcess({ ...job, run: 'intake-warm-up', clients, total: 500 });
+  const session = new Session();
+  if (profiling) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+  }
+  const statements = countStatements();
+  const cpu = meterCpu({ self: () => OWN_PROCESS });
+  const loopBefore = eventLoopCpuMs();
+  const result = await loadFromProcess({ ...job, run: 'intake-profiled', clients, total });
+  const loop = eventLoopCpuMs() - loopBefore;
+  const used = cpu();
+  const sent = statements();
+  if (profiling) {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `intake-${dialect}.cpuprofile`), JSON.stringify(profile));
+  }
+  const accepted = result.accepted.length;
+  log(
+    `intake ${dialect} clients=${clients}: ${accepted} accepted, ${round((accepted / result.durationMs) * 1000)}/s, ` +
+      `CPU per referral: event loop ${round(loop / accepted, 2)} ms, process ${round((used.self ?? Number.NaN) / accepted, 2)} ms` +
+      `${profiling ? ' (profiler on)' : ''}, ${round(sent / accepted, 2)} statements per referral`,
+  );
+} finally {
+  await relay.close();
+  await sink.close();
+}
