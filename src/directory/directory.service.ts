@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { canonicalJson } from '../canonical-json.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/schema.ts';
+import { SharedRead } from '../db/shared-read.ts';
 import { RelayError } from '../errors.ts';
 import { appendAudit } from '../records/audit.ts';
 import {
@@ -14,7 +15,12 @@ import {
   type TeamInUse,
 } from './directory.guard.ts';
 import { parseDirectoryFile } from './directory.schema.ts';
-import { insertVersion, latestVersion, loadDirectory } from './directory.repository.ts';
+import {
+  insertVersion,
+  latestVersion,
+  loadDirectory,
+  type DirectoryVersion,
+} from './directory.repository.ts';
 import type { Directory } from './directory.types.ts';
 import { prepareDirectory, type PreparedDirectory } from './router.ts';
 
@@ -142,15 +148,20 @@ export interface CurrentDirectory {
 
 /**
  * Versions never change once written, so each is loaded once; a cheap look at the newest id per
- * call picks up an import made by an admin or another node.
+ * call picks up an import made by an admin or another node. Calls made together share that look
+ * (one started after each of them asked: src/db/shared-read.ts), so a burst of intakes does not
+ * read it once per referral.
  */
 export class DirectoryCache {
   private readonly versions = new Map<number, Promise<PreparedDirectory>>();
+  private readonly newest: SharedRead<DirectoryVersion | undefined>;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<Database>) {
+    this.newest = new SharedRead(() => latestVersion(db));
+  }
 
   async current(): Promise<CurrentDirectory | undefined> {
-    const latest = await latestVersion(this.db);
+    const latest = await this.newest.get();
     if (!latest) return undefined;
     const prepared = await this.prepared(latest.id);
     return { versionId: latest.id, directory: prepared.directory, prepared };

@@ -25,6 +25,40 @@ export async function findBySource(
     .executeTakeFirst();
 }
 
+/** What idempotency needs to know of a referral already accepted under a source reference. */
+export type SourceMatch = Pick<
+  ReferralRow,
+  'id' | 'body_hash' | 'reference' | 'source_system' | 'source_reference'
+>;
+
+/**
+ * The referrals already accepted under any of these source references, in one statement (a batch
+ * of intakes checks its idempotency together): one index lookup per reference.
+ */
+export async function findBySources(
+  db: Kysely<Database>,
+  sources: { system: string; reference: string }[],
+): Promise<SourceMatch[]> {
+  if (sources.length === 0) return [];
+  const bySystem = new Map<string, string[]>();
+  for (const { system, reference } of sources) {
+    const references = bySystem.get(system);
+    if (references) references.push(reference);
+    else bySystem.set(system, [reference]);
+  }
+  return db
+    .selectFrom('referrals')
+    .select(['id', 'body_hash', 'reference', 'source_system', 'source_reference'])
+    .where((eb) =>
+      eb.or(
+        [...bySystem].map(([system, references]) =>
+          eb.and([eb('source_system', '=', system), eb('source_reference', 'in', references)]),
+        ),
+      ),
+    )
+    .execute();
+}
+
 /** By id, or by the human reference (SR-YYYY-NNNNNN) that people quote on the phone. */
 export async function findReferral(
   db: Kysely<Database>,

@@ -9,11 +9,13 @@ import { insertSearchRows, type SearchTermRow } from '../records/search-index.ts
 import type { IntakePlan } from './intake.plan.ts';
 import { nextReferences } from './reference.ts';
 import {
+  findBySources,
   insertEvents,
   insertReferrals,
   insertRoutes,
   insertTriageItems,
   type NewEvent,
+  type SourceMatch,
 } from '../records/referral.repository.ts';
 import { deriveStatus } from '../records/referral.status.ts';
 import type { ReferralTable } from '../db/tables/referral.table.ts';
@@ -36,17 +38,20 @@ export interface PreparedIntake {
  * about a hundred a second. Referrals that arrive together are written with one statement per
  * table and one commit, and each request is answered only once its referral is on disk.
  */
-export class IntakeWriter extends GroupCommit<PreparedIntake, WrittenIntake> {
+export class IntakeWriter extends GroupCommit<PreparedIntake, IntakeOutcome> {
   constructor(db: Kysely<Database>, maxBatch = 64) {
     super(db, maxBatch);
   }
 
-  /** Settles once the referral is on disk, with what was written: the answer is built from it. */
-  write(intake: PreparedIntake): Promise<WrittenIntake> {
+  /**
+   * Settles once the referral is on disk, with what was written (the answer is built from it), or
+   * with the referral already accepted under its source reference, which it did not write again.
+   */
+  write(intake: PreparedIntake): Promise<IntakeOutcome> {
     return this.submit(intake);
   }
 
-  protected writeBatch(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<WrittenIntake[]> {
+  protected writeBatch(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<IntakeOutcome[]> {
     return writeIntakes(trx, intakes);
   }
 
@@ -65,15 +70,63 @@ export interface WrittenIntake {
   events: NewEvent[];
 }
 
+/** A referral whose source reference was already accepted: nothing was written for it. */
+export interface RepeatedIntake {
+  repeatOf: Pick<SourceMatch, 'id' | 'body_hash' | 'reference'>;
+}
+
+export type IntakeOutcome = WrittenIntake | RepeatedIntake;
+
+/**
+ * Settles the batch's idempotency in one read, then writes the new referrals. A source reference
+ * accepted before, or earlier in the same batch (a sender's retry that overtook its first answer),
+ * is answered with the referral it names and writes nothing. A concurrent node can still accept
+ * one between this read and the insert: the unique index refuses it, the batch rolls back and is
+ * retried one by one, and that one's own read then finds the winner.
+ */
+export async function writeIntakes(
+  trx: Kysely<Database>,
+  intakes: PreparedIntake[],
+): Promise<IntakeOutcome[]> {
+  const sources = intakes.map((i) => ({
+    system: i.referral.source_system,
+    reference: i.referral.source_reference,
+  }));
+  const found = await findBySources(trx, sources);
+  const accepted = new Map(found.map((row) => [sourceKey(row.source_system, row.source_reference), row]));
+  const firstInBatch = new Map<string, number>();
+  const fresh: PreparedIntake[] = [];
+  // Each intake is new (its index among those written), or a repeat of a referral accepted before
+  // or of an earlier intake in this batch.
+  const slots = sources.map(({ system, reference }, i): number | SourceMatch | { sameAs: number } => {
+    const source = sourceKey(system, reference);
+    const before = accepted.get(source);
+    if (before) return before;
+    const earlier = firstInBatch.get(source);
+    if (earlier !== undefined) return { sameAs: earlier };
+    firstInBatch.set(source, fresh.length);
+    return fresh.push(intakes[i] as PreparedIntake) - 1;
+  });
+  const written = fresh.length > 0 ? await writeNew(trx, fresh) : [];
+  return slots.map((slot): IntakeOutcome => {
+    if (typeof slot === 'number') return written[slot] as WrittenIntake;
+    if (!('sameAs' in slot)) return { repeatOf: slot };
+    const { referral } = written[slot.sameAs] as WrittenIntake;
+    return { repeatOf: { id: referral.id, body_hash: referral.body_hash, reference: referral.reference } };
+  });
+}
+
+/** A source system and its reference as one map key (NUL cannot occur in either). */
+function sourceKey(system: string, reference: string): string {
+  return `${system}\u0000${reference}`;
+}
+
 /**
  * Writes the referrals with their routes, triage items, outbox deliveries, timeline events and
  * audit entries: a fixed number of statements whatever their count (on PostgreSQL two, see
  * intake.folded.ts; on SQLite, in-process, one per table).
  */
-export async function writeIntakes(
-  trx: Kysely<Database>,
-  intakes: PreparedIntake[],
-): Promise<WrittenIntake[]> {
+async function writeNew(trx: Kysely<Database>, intakes: PreparedIntake[]): Promise<WrittenIntake[]> {
   const years = new Set(intakes.map((i) => i.receivedAt.getUTCFullYear()));
   // Each entry carries its own time; the block's is only a fallback.
   const at = intakes[0]?.receivedAt ?? new Date();

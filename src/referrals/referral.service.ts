@@ -8,7 +8,7 @@ import { searchRowsOf } from '../records/search-index.ts';
 import { PERSONAL_FIELDS, sealField } from '../records/personal-data.ts';
 import { planIntake } from './intake.plan.ts';
 import { receiptDocument } from './intake.receipt.ts';
-import type { PreparedIntake } from './intake.writer.ts';
+import type { PreparedIntake, RepeatedIntake } from './intake.writer.ts';
 import type { StatusDocument } from './referral.document.schema.ts';
 import { formatIssues } from '../http/request-body.ts';
 import { findBySource } from '../records/referral.repository.ts';
@@ -73,14 +73,15 @@ export async function intakeReferral(
     );
   }
   const bodyHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
-  const existing = await findBySource(ctx.db.kysely, input.source.system, input.source.reference);
-  if (existing) return sameOrConflict(existing, bodyHash);
   try {
+    // The writer settles idempotency for the whole batch in one read (intake.writer.ts).
     const written = await writeReferral(ctx, input, bodyHash, receivedAt, by);
+    if ('repeatOf' in written) return sameOrConflict(written.repeatOf, bodyHash);
     ctx.signals.emit('deliveries-queued');
     return { id: written.id, created: true, receipt: written.receipt };
   } catch (error) {
-    // Two concurrent requests with one source reference: the loser answers as a repeat would.
+    // Another node accepted the same source reference between the writer's read and its insert,
+    // and again in the retry alone: the loser answers as a repeat would.
     if (!isUniqueViolation(error)) throw error;
     const winner = await findBySource(ctx.db.kysely, input.source.system, input.source.reference);
     if (!winner) throw error;
@@ -102,7 +103,7 @@ async function writeReferral(
   bodyHash: string,
   receivedAt: Date,
   by: IntakeActor,
-): Promise<{ id: string; receipt: () => StatusDocument }> {
+): Promise<{ id: string; receipt: () => StatusDocument } | RepeatedIntake> {
   const id = randomUUID();
   const subjectType = input.subjectType ?? deriveSubjectType(input);
   const current = await ctx.directories.current();
@@ -157,5 +158,6 @@ async function writeReferral(
     searchRows: searchRowsOf(ctx.config.dataKeys, id, stored),
   };
   const written = await ctx.intake.write(prepared);
+  if ('repeatOf' in written) return written;
   return { id, receipt: () => receiptDocument(prepared, written, current?.directory) };
 }
