@@ -19,10 +19,10 @@ export interface IntakeRows {
 
 /**
  * On PostgreSQL each statement is a round trip, and the audit head's row lock is held from the
- * first to the commit, so a batch is written in two statements (between BEGIN and COMMIT): one
- * takes the year's reference numbers and moves the audit head on by the batch's count, under both
- * row locks; the other writes every row, the audit entries chained from the head, and the head's
- * new hash. The audit chain is the one appendAuditEntries writes, entry for entry.
+ * first to the commit, so a batch's new referrals are written in two statements (after BEGIN and
+ * the batch's idempotency read in intake.writer.ts, before COMMIT): one takes the year's reference
+ * numbers and moves the audit head on by the batch's count, under both row locks; the other writes
+ * every row, the audit entries chained from the head, and the head's new hash. The audit chain is the one appendAuditEntries writes, entry for entry.
  */
 export async function reserveNumbers(
   trx: Kysely<Database>,
