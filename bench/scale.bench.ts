@@ -28,14 +28,17 @@ async function time(samples: number, fn: (k: number) => Promise<unknown>): Promi
   return summarise(out);
 }
 
-/** A safeguarding lead signed in through the sign-in form, as the dashboard's users are. */
-async function safeguardingSession(relay: BenchRelay) {
-  const email = 'lead@bench.example.org';
+/**
+ * A person signed in through the sign-in form, as the pages' users are: a safeguarding lead for
+ * the dashboard and search, or a duty worker of one team for its inbox.
+ */
+async function signedIn(relay: BenchRelay, who: { role: 'safeguarding' | 'recipient'; teams: string[] }) {
+  const email = `${who.role}@bench.example.org`;
   const password = 'correct horse battery staple';
   await createUser(
     relay.ctx.db.kysely,
     relay.ctx.clock,
-    { email, name: 'Bench Lead', roles: ['safeguarding'], teams: [], password },
+    { email, name: `Bench ${who.role}`, roles: [who.role], teams: who.teams, password },
     'bench',
     () => true,
   );
@@ -47,6 +50,16 @@ async function safeguardingSession(relay: BenchRelay) {
 
 function expectOk(response: { statusCode: number }, status = 200): void {
   if (response.statusCode !== status) throw new Error(`Expected HTTP ${status}, got ${response.statusCode}`);
+}
+
+/** The team inbox page (rendered, with its three sections' counts) on each section's first page. */
+async function timeInbox(dutyWorker: ReturnType<typeof formSession>): Promise<[string, Summary][]> {
+  const out: [string, Summary][] = [];
+  for (const view of ['new', 'due', 'done'] as const) {
+    const summary = await time(100, async () => expectOk(await dutyWorker.get(`/inbox?view=${view}`)));
+    out.push([`team inbox page, ${view} (GET /inbox?view=${view}, rendered, app.inject)`, summary]);
+  }
+  return out;
 }
 
 /** Requests per kind of search: a p99 over 200 rests on its two slowest. */
@@ -108,7 +121,14 @@ export async function benchScale(dialect: Dialect, sink: Sink, rows: number): Pr
     const seedSeconds = round((now() - t0) / 1000, 1);
     log(`scale ${dialect}: seeded ${rows} referrals in ${seedSeconds} s`);
     const db = relay.ctx.db.kysely;
-    const browser = await safeguardingSession(relay);
+    const browser = await signedIn(relay, { role: 'safeguarding', teams: [] });
+    // Every seeded referral is a clone of one, so one team holds all of them: the largest inbox.
+    const { team_id: team } = await db
+      .selectFrom('routes')
+      .select('team_id')
+      .where('referral_id', '=', 'seed-1')
+      .executeTakeFirstOrThrow();
+    const dutyWorker = await signedIn(relay, { role: 'recipient', teams: [team] });
     const api = { authorization: `Bearer ${relay.key}` };
     const sampleId = (k: number) => `seed-${1 + Math.floor((k * 7919) % rows)}`;
     const results: [string, Summary][] = [
@@ -120,6 +140,7 @@ export async function benchScale(dialect: Dialect, sink: Sink, rows: number): Pr
         'safeguarding dashboard page (GET /safeguarding, rendered, app.inject)',
         await time(100, async () => expectOk(await browser.get('/safeguarding'))),
       ],
+      ...(await timeInbox(dutyWorker)),
       [
         'metrics scrape (GET /metrics, app.inject)',
         await time(100, async () => expectOk(await relay.app.inject({ method: 'GET', url: '/metrics' }))),
