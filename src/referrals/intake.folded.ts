@@ -22,7 +22,8 @@ export interface IntakeRows {
  * first to the commit, so a batch's new referrals are written in two statements (after BEGIN and
  * the batch's idempotency read in intake.writer.ts, before COMMIT): one takes the year's reference
  * numbers and moves the audit head on by the batch's count, under both row locks; the other writes
- * every row, the audit entries chained from the head, and the head's new hash. The audit chain is the one appendAuditEntries writes, entry for entry.
+ * every row, the audit entries chained from the head, and the head's new hash. The audit chain is
+ * the one appendAuditEntries writes, entry for entry.
  */
 export async function reserveNumbers(
   trx: Kysely<Database>,
