@@ -27,6 +27,7 @@ import * as searchIndex from './migrations/20261207100000_search_index.ts';
 import * as secondFactor from './migrations/20261207115000_second_factor.ts';
 import * as webhookFormat from './migrations/20261207125000_webhook_format.ts';
 import * as meshChannel from './migrations/20261208100000_mesh_channel.ts';
+import * as inboxIndexes from './migrations/20261209100000_inbox_indexes.ts';
 
 /**
  * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
@@ -70,6 +71,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261207115000_second_factor': secondFactor,
   '20261207125000_webhook_format': webhookFormat,
   '20261208100000_mesh_channel': meshChannel,
+  '20261209100000_inbox_indexes': inboxIndexes,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -2,6 +2,7 @@ import type { RelayContext } from '../../context.ts';
 import type { User } from '../../access/user.service.ts';
 import { OUTCOME_LABELS } from './inbox.forms.ts';
 import {
+  COUNT_CAP,
   countSections,
   listSection,
   PAGE_SIZE,
@@ -29,6 +30,11 @@ export async function teamNamer(ctx: RelayContext): Promise<(id: string) => stri
     current?.directory.authorities.flatMap((a) => a.teams.map((t) => [t.id, t.name] as const)),
   );
   return (id) => names.get(id) ?? id;
+}
+
+/** A pile's size as its link shows it: exact up to the cap, past it only that it is larger. */
+function countText(count: number): string {
+  return count > COUNT_CAP ? `more than ${COUNT_CAP.toLocaleString('en-GB')}` : String(count);
 }
 
 function readQuery(query: InboxQuery, user: User) {
@@ -75,7 +81,10 @@ export async function inboxPage(ctx: RelayContext, user: User, query: InboxQuery
     listSection(ctx.db.kysely, teams, section, page),
     teamNamer(ctx),
   ]);
-  const pages = Math.max(1, Math.ceil(counts[section] / PAGE_SIZE));
+  // Past the count's cap the number of pages is not known: pages say where they are, not how many.
+  const pages = counts[section] > COUNT_CAP ? undefined : Math.max(1, Math.ceil(counts[section] / PAGE_SIZE));
+  const pageOf = (n: number) => (pages === undefined ? `Page ${n}` : `Page ${n} of ${pages}`);
+  const hasNext = rows.length > PAGE_SIZE;
   const now = ctx.clock.now().toISOString();
   return {
     pageTitle: `${SECTION_TITLES[section]} – Team inbox`,
@@ -89,21 +98,17 @@ export async function inboxPage(ctx: RelayContext, user: User, query: InboxQuery
     showTeam: !team && user.teams.length > 1,
     sections: SECTIONS.map((s) => ({
       href: href({ team, section: s }),
-      text: `${SECTION_TITLES[s]} (${counts[s]})`,
+      text: `${SECTION_TITLES[s]} (${countText(counts[s])})`,
       current: s === section,
     })),
     section,
     sectionTitle: SECTION_TITLES[section],
-    rows: rows.map((row) => rowView(row, now, teamName)),
-    page,
-    pages,
+    rows: rows.slice(0, PAGE_SIZE).map((row) => rowView(row, now, teamName)),
+    pageLabel: pages === 1 ? '' : pageOf(page).toLowerCase(),
     previous:
-      page > 1
-        ? { href: href({ team, section, page: page - 1 }), labelText: `Page ${page - 1} of ${pages}` }
-        : undefined,
-    next:
-      page < pages
-        ? { href: href({ team, section, page: page + 1 }), labelText: `Page ${page + 1} of ${pages}` }
-        : undefined,
+      page > 1 ? { href: href({ team, section, page: page - 1 }), labelText: pageOf(page - 1) } : undefined,
+    next: hasNext
+      ? { href: href({ team, section, page: page + 1 }), labelText: pageOf(page + 1) }
+      : undefined,
   };
 }

@@ -39,11 +39,28 @@ function inSection(query: RouteQuery, section: Section): RouteQuery {
     : open.where('r.acknowledged_at', 'is not', null);
 }
 
-/** How many of the team's routes are in each pile, for the section links. */
-export async function countSections(db: Kysely<Database>, teams: string[]): Promise<Record<Section, number>> {
+/**
+ * Piles are counted no further than this: a team's finished work grows for ever (ten years of it
+ * is a million routes), and a count of it would read every one on each page view. A larger pile
+ * shows as more than this many.
+ */
+export const COUNT_CAP = 1000;
+
+/** How many of the team's routes are in each pile, for the section links: at most `cap` + 1. */
+export async function countSections(
+  db: Kysely<Database>,
+  teams: string[],
+  cap = COUNT_CAP,
+): Promise<Record<Section, number>> {
   const counts = await Promise.all(
     SECTIONS.map((section) =>
-      inSection(teamRoutes(db, teams), section)
+      db
+        .selectFrom(
+          inSection(teamRoutes(db, teams), section)
+            .select('r.id')
+            .limit(cap + 1)
+            .as('pile'),
+        )
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow(),
     ),
@@ -73,14 +90,15 @@ export async function listSection(
     'r.outcome',
     'r.outcome_at as outcomeAt',
   ]);
-  // Finished work is read as a history: the latest decision first.
+  // Finished work is read as a history: the latest decision first (routes_team_done's order).
   query =
     section === 'done'
       ? query.orderBy('r.outcome_at', 'desc')
       : query.orderBy(urgencyRank).orderBy('r.created_at', 'desc');
+  // One row past the page says whether there is a next one, however large the pile.
   return query
-    .orderBy('r.id')
-    .limit(PAGE_SIZE)
+    .orderBy('r.id', 'desc')
+    .limit(PAGE_SIZE + 1)
     .offset((page - 1) * PAGE_SIZE)
     .execute();
 }

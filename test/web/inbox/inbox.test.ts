@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { PERSONAL_FIELDS, unsealField } from '../../../src/records/personal-data.ts';
 import { exampleReferral } from '../../../src/referrals/referral.example.ts';
+import { countSections } from '../../../src/web/inbox/inbox.queries.ts';
 import { describeEachDialect } from '../../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../../helpers/relay.ts';
 import { formSession, signedIn, type Browser } from '../../helpers/web.ts';
@@ -235,6 +236,14 @@ describeEachDialect('team inbox', (dialect) => {
     const more = [...second.body.matchAll(/<th scope="row"[^>]*><a [^>]*>(SR-[0-9-]+)<\/a>/g)];
     assert.equal(more.length, 2);
     assert.match(second.body, /Page 1 of 2/);
+    assert.doesNotMatch(second.body, /Page 3/, 'no next page past the last');
+  });
+
+  it("counts a pile no further than its cap, so a team's years of finished work cost no more than a page", async () => {
+    const exact = await countSections(relay.ctx.db.kysely, ['coventry-adults']);
+    assert.ok(exact.new >= 22, `the paging test's pile is there (${exact.new})`);
+    const capped = await countSections(relay.ctx.db.kysely, ['coventry-adults'], 5);
+    assert.deepEqual(capped, { new: 6, due: Math.min(exact.due, 6), done: Math.min(exact.done, 6) });
   });
 
   it('is for recipients only: crew and admins get 403, the signed-out go to sign-in', async () => {
