@@ -32,7 +32,11 @@ function teamRoutes(db: Kysely<Database>, teams: string[]) {
 type RouteQuery = ReturnType<typeof teamRoutes>;
 
 function inSection(query: RouteQuery, section: Section): RouteQuery {
-  if (section === 'done') return query.where('r.outcome', 'is not', null);
+  // Every outcome is written with its time. Naming the time lets routes_team_done start at the
+  // latest outcome: read backwards, PostgreSQL's index meets the routes without one first (its NULLs
+  // sort last), and at a million routes that was a fifth of them before the first finished one.
+  if (section === 'done')
+    return query.where('r.outcome', 'is not', null).where('r.outcome_at', 'is not', null);
   const open = query.where('r.outcome', 'is', null);
   return section === 'new'
     ? open.where('r.acknowledged_at', 'is', null)
