@@ -6,6 +6,14 @@ import { classifyPrefix } from './postcode.ts';
 
 export type Urgency = 'immediate' | 'urgent' | 'routine';
 
+/**
+ * A route's urgency as a number that sorts (the most urgent highest), kept on the route so that a
+ * team's inbox can be read most urgent first from an index, without joining every referral.
+ */
+export function urgencyRank(urgency: string): number {
+  return urgency === 'immediate' ? 2 : urgency === 'urgent' ? 1 : 0;
+}
+
 export interface RouteInput {
   subjectType: 'adult' | 'child';
   householdChildren?: number;

@@ -5,7 +5,7 @@ import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
 import { targetsOf } from '../directory/targets.ts';
 import { chosenTeam, type Directory, type Team } from '../directory/directory.types.ts';
-import type { RouteDecision } from '../directory/router.ts';
+import { urgencyRank, type RouteDecision } from '../directory/router.ts';
 import type { RouteTable, TriageItemTable } from '../db/tables/referral.table.ts';
 
 export interface IntakePlan {
@@ -63,6 +63,7 @@ export function planIntake(input: PlanInput): IntakePlan {
       team_kind: planned.teamKind,
       reason: planned.reason,
       position: plan.routes.length,
+      urgency_rank: urgencyRank(input.urgency),
       ack_by: due.toISOString(),
       reminder_at: reminderAt(receivedAt, due, input.policy).toISOString(),
       reminded_at: null,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { RelayContext } from '../context.ts';
 import type { Database } from '../db/schema.ts';
-import type { Urgency } from '../directory/router.ts';
+import { urgencyRank, type Urgency } from '../directory/router.ts';
 import { RelayError } from '../errors.ts';
 import { addedRouteDeadline } from '../directory/deadlines.ts';
 
@@ -94,6 +94,7 @@ async function insertCoverRoute(trx: Kysely<Database>, ctx: RelayContext, delive
       team_kind: team.kind,
       reason: 'out-of-hours',
       position: Number(last?.position ?? -1) + 1,
+      urgency_rank: urgencyRank(referral.urgency),
       ack_by: deadline.ackBy.toISOString(),
       reminder_at: deadline.reminderAt.toISOString(),
       reminded_at: null,

@@ -42,6 +42,8 @@ export interface RouteTable {
   reason: string;
   /** The router's order: day teams first, then out-of-hours. */
   position: number;
+  /** The referral's urgency, 2 (immediate) to 0 (routine): urgencyRank in src/directory/router.ts. */
+  urgency_rank: number;
   ack_by: string;
   reminder_at: string;
   reminded_at: string | null;

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 
 /** The inbox's three piles, by where the team's copy (its route) stands. */
@@ -72,9 +72,6 @@ export async function countSections(
   return { new: Number(counts[0]?.n ?? 0), due: Number(counts[1]?.n ?? 0), done: Number(counts[2]?.n ?? 0) };
 }
 
-// Most urgent first; within an urgency the newest first, so a fresh immediate referral tops the pile.
-const urgencyRank = sql<number>`case f.urgency when 'immediate' then 0 when 'urgent' then 1 else 2 end`;
-
 export async function listSection(
   db: Kysely<Database>,
   teams: string[],
@@ -94,11 +91,13 @@ export async function listSection(
     'r.outcome',
     'r.outcome_at as outcomeAt',
   ]);
-  // Finished work is read as a history: the latest decision first (routes_team_done's order).
+  // Finished work is read as a history: the latest decision first. Open work most urgent first;
+  // within an urgency the newest first, so a fresh immediate referral tops the pile. Each is its
+  // index's order, read backwards (migration 20261209100000_inbox_indexes).
   query =
     section === 'done'
       ? query.orderBy('r.outcome_at', 'desc')
-      : query.orderBy(urgencyRank).orderBy('r.created_at', 'desc');
+      : query.orderBy('r.urgency_rank', 'desc').orderBy('r.created_at', 'desc');
   // One row past the page says whether there is a next one, however large the pile.
   return query
     .orderBy('r.id', 'desc')

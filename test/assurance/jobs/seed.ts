@@ -54,6 +54,7 @@ export async function seedRoutes(db: Kysely<Database>, seeds: SeedRoute[]): Prom
       team_kind: 'adults',
       reason: 'subject-type',
       position: 0,
+      urgency_rank: 0,
       ack_by: ackBy,
       reminder_at: ackBy,
       reminded_at: null,

@@ -239,6 +239,36 @@ describeEachDialect('team inbox', (dialect) => {
     assert.doesNotMatch(second.body, /Page 3/, 'no next page past the last');
   });
 
+  it('lists acknowledged work most urgent first too, by the urgency each route keeps', async () => {
+    const routine = await raiseIn(relay, 'coventry', { urgency: 'routine' });
+    const immediate = await raiseIn(relay, 'coventry', { urgency: 'immediate' });
+    const urgent = await raiseIn(relay, 'coventry', { urgency: 'urgent' });
+    for (const referral of [routine, immediate, urgent]) {
+      await coventry.get(`/inbox/referrals/${referral.id}`);
+      const ack = await coventry.post(`/inbox/referrals/${referral.id}/acknowledge`, {
+        team: 'coventry-adults',
+      });
+      assert.equal(ack.statusCode, 303);
+    }
+    const ranks = await Promise.all(
+      [routine, immediate, urgent].map(
+        async (r) => (await routeOf(relay, r.id, 'coventry-adults'))?.urgency_rank,
+      ),
+    );
+    assert.deepEqual(ranks, [0, 2, 1]);
+    const due = await section(coventry, 'due');
+    const order = [immediate, urgent, routine].map((r) => due.indexOf(r.reference));
+    assert.ok(
+      order.every((at) => at > 0),
+      'all three are in the due pile',
+    );
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      'immediate, then urgent, then routine',
+    );
+  });
+
   it("counts a pile no further than its cap, so a team's years of finished work cost no more than a page", async () => {
     const exact = await countSections(relay.ctx.db.kysely, ['coventry-adults']);
     assert.ok(exact.new >= 22, `the paging test's pile is there (${exact.new})`);
