@@ -112,7 +112,9 @@ describeEachDialect(
         await page.fill('[name="nhsNumber"]', '943-476-5919');
         await page.click(continueButton);
         await page.waitForSelector('.nhsuk-error-summary');
-        await page.waitForFunction('document.activeElement?.classList.contains("nhsuk-error-summary")');
+        // A locator, not waitForFunction: a string predicate that is not true at once is polled with
+        // eval in the page, which the form's CSP refuses (the test failed whenever focus came late).
+        await page.locator('.nhsuk-error-summary:focus').waitFor();
         assert.match((await page.locator('#dateOfBirth-error').textContent()) ?? '', /age estimate/);
         assert.match((await page.locator('#ageEstimate-error').textContent()) ?? '', /date of birth/);
         assert.equal(await page.locator('#nhsNumber-error').count(), 0, 'a dashed NHS number is fine');
