@@ -17,12 +17,17 @@ interface ProcStat {
   cpuMs: number;
 }
 
+/** The fields of a /proc stat file after the command name, from the state on (state is field 0). */
+function statFields(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
 /** /proc/<pid>/stat, or undefined when the process is gone (or there is no /proc). */
 export function readProcStat(pid: number): ProcStat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(`/proc/${pid}/stat`);
     const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
     return { pid, ppid: Number(fields[1]), cpuMs: (ticks * 1000) / TICKS_PER_SECOND };
   } catch {
@@ -36,8 +41,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
  * fsync is not CPU, so it is left out too.
  */
 export function eventLoopCpuMs(): number {
-  const text = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(`/proc/self/task/${process.pid}/stat`);
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 

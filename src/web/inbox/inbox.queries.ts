@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { countAtMost } from '../../db/count-at-most.ts';
 import type { Database } from '../../db/schema.ts';
 
 /** The inbox's three piles, by where the team's copy (its route) stands. */
@@ -56,20 +57,10 @@ export async function countSections(
   teams: string[],
   cap = COUNT_CAP,
 ): Promise<Record<Section, number>> {
-  const counts = await Promise.all(
-    SECTIONS.map((section) =>
-      db
-        .selectFrom(
-          inSection(teamRoutes(db, teams), section)
-            .select('r.id')
-            .limit(cap + 1)
-            .as('pile'),
-        )
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow(),
-    ),
+  const [fresh = 0, due = 0, done = 0] = await Promise.all(
+    SECTIONS.map((section) => countAtMost(db, inSection(teamRoutes(db, teams), section).select('r.id'), cap)),
   );
-  return { new: Number(counts[0]?.n ?? 0), due: Number(counts[1]?.n ?? 0), done: Number(counts[2]?.n ?? 0) };
+  return { new: fresh, due, done };
 }
 
 export async function listSection(

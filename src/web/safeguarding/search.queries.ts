@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.ts';
+import { countAtMost } from '../../db/count-at-most.ts';
 
 export interface SearchFilter {
   /** A whole SR-YYYY-NNNNNN reference. */
@@ -60,17 +61,8 @@ export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Pr
  * referrals" or "more than 1,000", without reading every referral a common surname or an empty
  * filter matches.
  */
-export async function countReferrals(db: Kysely<Database>, f: SearchFilter, atMost: number): Promise<number> {
-  const { found } = await db
-    .selectFrom(
-      filtered(db, f)
-        .select('id')
-        .limit(atMost + 1)
-        .as('matches'),
-    )
-    .select((eb) => eb.fn.countAll<number>().as('found'))
-    .executeTakeFirstOrThrow();
-  return Number(found);
+export function countReferrals(db: Kysely<Database>, f: SearchFilter, atMost: number): Promise<number> {
+  return countAtMost(db, filtered(db, f).select('id'), atMost);
 }
 
 /**
@@ -85,17 +77,8 @@ const WALK_FROM = 2000;
 async function isCommon(db: Kysely<Database>, f: SearchFilter): Promise<boolean> {
   const hits = matchingIds(db, f);
   if (!hits) return false;
-  const { found } = await db
-    .selectFrom(
-      db
-        .selectFrom(hits.as('every'))
-        .select('every.referral_id')
-        .limit(WALK_FROM + 1)
-        .as('hits'),
-    )
-    .select((eb) => eb.fn.countAll<number>().as('found'))
-    .executeTakeFirstOrThrow();
-  return Number(found) > WALK_FROM;
+  const found = await countAtMost(db, db.selectFrom(hits.as('every')).select('every.referral_id'), WALK_FROM);
+  return found > WALK_FROM;
 }
 
 /**
