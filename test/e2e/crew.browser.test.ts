@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { assertAccessible } from '../helpers/browser.ts';
 import { pinnedClock } from '../helpers/clock.ts';
 import { startDemoInBrowser } from './demo-browser.ts';
@@ -86,6 +86,27 @@ describeEachDialect(
       await page.fill('[name="referrerRole"]', 'Paramedic');
       await page.fill('[name="referrerStaffId"]', 'WM-30417');
       await page.fill('[name="referrerPhone"]', '01632 960123');
+    }
+
+    /**
+     * The signal comes back. Playwright brings a context's pages back online before its service
+     * workers, and the form's script sends at once on the page's "online" event: the page it then
+     * opens could reach the service worker while that is still offline, and get the worker's kept
+     * form in place of the page asked for (CI failed so). A phone has one network for both, so the
+     * page's requests wait here until both are back.
+     */
+    async function signalReturns(context: BrowserContext, page: Page) {
+      let bothBack!: () => void;
+      const back = new Promise<void>((resolve) => (bothBack = resolve));
+      const hold = async (route: Route) => {
+        await back;
+        await route.continue();
+      };
+      await page.route('**/*', hold);
+      await context.setOffline(false);
+      bothBack();
+      // After `hold` has let its requests go: unroute alone lets them go itself, and `hold` then fails.
+      await page.unrouteAll({ behavior: 'wait' });
     }
 
     const continueButton = 'form[data-crew-form="answers"] button[type="submit"]';
@@ -205,7 +226,7 @@ describeEachDialect(
         await page.click(continueButton);
         await page.waitForSelector(`[data-crew-status]:has-text("Waiting for signal")`);
         assert.match((await page.textContent('[data-crew-status]')) ?? '', WAITING);
-        await context.setOffline(false);
+        await signalReturns(context, page);
         await page.clock.runFor(6000);
         await page.waitForURL(/\/check$/);
         await assertAccessible(page, 'check your answers');
@@ -216,7 +237,7 @@ describeEachDialect(
         await page.waitForSelector(`[data-crew-status]:has-text("Waiting for signal")`);
         await page.click('button:has-text("Send referral")', { force: true }).catch(() => undefined);
         assert.equal(await referralsRaised(), before, 'nothing arrives without signal');
-        await context.setOffline(false);
+        await signalReturns(context, page);
         await page.clock.runFor(6000);
         await page.waitForURL(/\/confirmation$/);
         await assertAccessible(page, 'the confirmation');
