@@ -195,21 +195,32 @@ async function seedSearchTerms(ctx: RelayContext, rows: number, nowMs: number): 
   const insert =
     ctx.db.dialect === 'postgres'
       ? (json: string) =>
-          sql`insert into referral_search_terms (referral_id, kind, key_id, digest)
-            select referral_id, kind, key_id, digest
-            from json_to_recordset(${json}::json) as x(referral_id text, kind text, key_id text, digest text)`.execute(
+          sql`insert into referral_search_terms (referral_id, kind, key_id, digest, received_at)
+            select referral_id, kind, key_id, digest, received_at
+            from json_to_recordset(${json}::json)
+              as x(referral_id text, kind text, key_id text, digest text, received_at text)`.execute(
             db,
           )
       : (json: string) =>
-          sql`insert into referral_search_terms (referral_id, kind, key_id, digest)
-            select value ->> 'referral_id', value ->> 'kind', value ->> 'key_id', value ->> 'digest'
+          sql`insert into referral_search_terms (referral_id, kind, key_id, digest, received_at)
+            select value ->> 'referral_id', value ->> 'kind', value ->> 'key_id', value ->> 'digest',
+              value ->> 'received_at'
             from json_each(${json})`.execute(db);
   const rebuild = await dropSecondaryIndexes(ctx, 'referral_search_terms');
   for (let first = 1; first <= rows; first += SEARCH_BATCH) {
     const batch: SearchTermRow[] = [];
-    for (let i = first; i < Math.min(rows + 1, first + SEARCH_BATCH); i++)
+    for (let i = first; i < Math.min(rows + 1, first + SEARCH_BATCH); i++) {
+      // The clone's received_at as the seed's SQL writes it (`at()`): an ISO instant with milliseconds.
+      const receivedAt = new Date(nowMs - i * SPACING_MINUTES * 60_000).toISOString();
       for (const term of termsOfPayload(seedPerson(i, nowMs, SPACING_MINUTES)))
-        batch.push({ referral_id: `seed-${i}`, kind: term.kind, key_id: key.id, digest: digestOf(term) });
+        batch.push({
+          referral_id: `seed-${i}`,
+          kind: term.kind,
+          key_id: key.id,
+          digest: digestOf(term),
+          received_at: receivedAt,
+        });
+    }
     await insert(JSON.stringify(batch));
   }
   await rebuild();

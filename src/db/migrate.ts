@@ -28,6 +28,7 @@ import * as secondFactor from './migrations/20261207115000_second_factor.ts';
 import * as webhookFormat from './migrations/20261207125000_webhook_format.ts';
 import * as meshChannel from './migrations/20261208100000_mesh_channel.ts';
 import * as inboxIndexes from './migrations/20261209100000_inbox_indexes.ts';
+import * as searchNewest from './migrations/20261210090000_search_newest.ts';
 
 /**
  * Keys a migration may need (to seal or encrypt what it writes). They are never in the database, so
@@ -72,6 +73,7 @@ const migrations: Record<string, DialectMigration> = {
   '20261207125000_webhook_format': webhookFormat,
   '20261208100000_mesh_channel': meshChannel,
   '20261209100000_inbox_indexes': inboxIndexes,
+  '20261210090000_search_newest': searchNewest,
 };
 
 class StaticProvider implements MigrationProvider {

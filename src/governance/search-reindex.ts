@@ -23,7 +23,7 @@ export interface ReindexOptions {
 function dueQuery(db: Kysely<Database>, newest: string) {
   return db
     .selectFrom('referrals')
-    .select(['id', 'payload'])
+    .select(['id', 'payload', 'received_at'])
     .where('purged_at', 'is', null)
     .where((eb) => {
       const terms = () =>

@@ -40,15 +40,32 @@ export interface SearchTermRow {
   kind: string;
   key_id: string;
   digest: string;
+  received_at: string;
+}
+
+/** The referral a set of rows indexes: its id and when it was received (the order a search lists). */
+export interface IndexedReferral {
+  id: string;
+  received_at: string;
 }
 
 /** The rows that index a referral's payload (its sealed JSON opened), under the newest key. */
-export function searchRowsOf(keys: readonly DataKey[], referralId: string, payload: object): SearchTermRow[] {
+export function searchRowsOf(
+  keys: readonly DataKey[],
+  referral: IndexedReferral,
+  payload: object,
+): SearchTermRow[] {
   const key = newestKey(keys);
   const rows = new Map<string, SearchTermRow>();
   for (const term of termsOfPayload(payload)) {
     const digest = termDigest(key, term);
-    rows.set(digest, { referral_id: referralId, kind: term.kind, key_id: key.id, digest });
+    rows.set(digest, {
+      referral_id: referral.id,
+      kind: term.kind,
+      key_id: key.id,
+      digest,
+      received_at: referral.received_at,
+    });
   }
   return [...rows.values()];
 }
@@ -56,14 +73,14 @@ export function searchRowsOf(keys: readonly DataKey[], referralId: string, paylo
 /** Rows for a referral as stored: its sealed payload opened (a purged one has no terms). */
 export function searchRowsOfStored(
   keys: readonly DataKey[],
-  referral: { id: string; payload: string },
+  referral: IndexedReferral & { payload: string },
 ): SearchTermRow[] {
   const json = unsealField(keys, PERSONAL_FIELDS.payload, referral.id, referral.payload) ?? '{}';
-  return searchRowsOf(keys, referral.id, JSON.parse(json) as object);
+  return searchRowsOf(keys, referral, JSON.parse(json) as object);
 }
 
 export async function insertSearchRows(db: Kysely<Database>, rows: SearchTermRow[]): Promise<void> {
-  // Bounded statements: SQLite allows 32,766 parameters, and four go to a row.
+  // Bounded statements: SQLite allows 32,766 parameters, and five go to a row.
   for (let i = 0; i < rows.length; i += 1000) {
     await db
       .insertInto('referral_search_terms')

@@ -155,7 +155,7 @@ async function writeReferral(
     receivedAt,
     actor: by.actor,
     decisionKind: decision.kind,
-    searchRows: searchRowsOf(ctx.config.dataKeys, id, stored),
+    searchRows: searchRowsOf(ctx.config.dataKeys, { id, received_at: at }, stored),
   };
   const written = await ctx.intake.write(prepared);
   if ('repeatOf' in written) return written;

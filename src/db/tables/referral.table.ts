@@ -100,4 +100,6 @@ export interface ReferralSearchTermTable {
   /** The personal-data key the HMAC key was derived from. */
   key_id: string;
   digest: string;
+  /** The referral's received_at, so that the index by digest lists the newest holders first. */
+  received_at: string;
 }

@@ -1,7 +1,6 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { countAtMost } from '../../db/count-at-most.ts';
-import { isPostgres } from '../../db/database.ts';
 
 export interface SearchFilter {
   /** A whole SR-YYYY-NNNNNN reference. */
@@ -33,15 +32,11 @@ export interface SearchResult {
 
 /**
  * Newest first, at most `limit`, with the authorities each referral went to; no personal data is read
- * or decrypted. `walkFrom` replaces the number of index matches past which referrals are walked
- * newest first (walkFrom below), so that a test can take either way with a few referrals.
+ * or decrypted.
  */
-export async function searchReferrals(
-  db: Kysely<Database>,
-  f: SearchFilter,
-  options: { walkFrom?: number } = {},
-): Promise<SearchResult[]> {
-  const rows = await filtered(db, f, await isCommon(db, f, options.walkFrom ?? (await walkFrom(db, f.limit))))
+export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Promise<SearchResult[]> {
+  const newest = newestMatching(db, f);
+  const rows = await filtered(db, f, newest && ((query) => query.where('id', 'in', newest)))
     .select(['id', 'reference', 'status', 'urgency', 'subject_type', 'received_at'])
     .orderBy('received_at', 'desc')
     .orderBy('reference', 'desc')
@@ -68,85 +63,108 @@ export async function searchReferrals(
  * filter matches.
  */
 export function countReferrals(db: Kysely<Database>, f: SearchFilter, atMost: number): Promise<number> {
-  return countAtMost(db, filtered(db, f).select('id'), atMost);
+  const matching = matchingIds(db, f);
+  const among = matching && ((query: Referrals) => query.where('id', 'in', matching));
+  return countAtMost(db, filtered(db, f, among).select('id'), atMost);
 }
 
-/**
- * On PostgreSQL, past this many index matches, finding the newest 100 by reading referrals newest
- * first and keeping those that match (about 100 × referrals ÷ matches of them) is cheaper than
- * reading every match (measured at 300,000 referrals: Smith's 3,820 matches took 29 ms walked, 149 ms
- * looked up one by one; a value held by two took 0.2 ms looked up, 875 ms walked).
- */
-const PG_WALK_FROM = 2000;
+type Referrals = SelectQueryBuilder<Database, 'referrals', object>;
 
 /**
- * How many index matches make walking cheaper than looking each one up. On SQLite a referral walked
- * costs about what a match looked up does (6.6 and 5 µs at 1,000,000 referrals), so the two meet
- * where matches = limit × referrals ÷ matches: at 1,000,000 referrals, about 10,000 (measured: 9,215
- * matches 47 ms looked up, 70 ms walked; 12,834 matches 74 ms looked up, 55 ms walked). Referrals are
- * never deleted, so the highest rowid is their number, read from the end of the table's b-tree.
+ * The referrals that pass the filters, unordered, among those that `among` keeps (what was typed;
+ * all of them when nothing was).
  */
-async function walkFrom(db: Kysely<Database>, limit: number): Promise<number> {
-  if (isPostgres(db)) return PG_WALK_FROM;
-  const { rows } = await sql<{ n: number | null }>`select max(rowid) as n from referrals`.execute(db);
-  return Math.round(Math.sqrt(limit * (rows[0]?.n ?? 0)));
-}
-
-/** Whether what was typed matches more than `threshold` referrals: walking them newest first is cheaper. */
-async function isCommon(db: Kysely<Database>, f: SearchFilter, threshold: number): Promise<boolean> {
-  const hits = matchingIds(db, f);
-  if (!hits) return false;
-  const found = await countAtMost(db, db.selectFrom(hits.as('every')).select('every.referral_id'), threshold);
-  return found > threshold;
-}
-
-/**
- * The referrals the filter matches, unordered. What was typed is one list of ids (matchingIds), or,
- * for a common value, a test of each referral that the engine can make while walking referrals newest
- * first, stopping at the limit: on PostgreSQL each kind's list as an alternative (`id in A or id in
- * B`), held in memory; on SQLite, which answers that by looking up every id of every list and sorting
- * them (132 ms for a busy district at 1,000,000 referrals), a probe of the search index's primary key
- * for each referral walked (32 ms).
- */
-function filtered(db: Kysely<Database>, f: SearchFilter, common = false) {
-  let query = db.selectFrom('referrals');
+function filtered(db: Kysely<Database>, f: SearchFilter, among?: (query: Referrals) => Referrals) {
+  let query: Referrals = db.selectFrom('referrals');
   if (f.reference) query = query.where('reference', '=', f.reference);
-  if (common && isPostgres(db)) {
-    const lists = idLists(db, f);
-    query = query.where((eb) => eb.or(lists.map((list) => eb('id', 'in', list))));
-  } else if (common) {
-    query = query.where((eb) => heldBy(eb, f));
-  } else {
-    const hits = matchingIds(db, f);
-    if (hits) query = query.where('id', 'in', hits);
-  }
-  if (f.from) query = query.where('received_at', '>=', f.from);
-  if (f.to) query = query.where('received_at', '<', f.to);
-  if (f.status) query = query.where('status', '=', f.status);
+  if (among) query = among(query);
+  return hasFilters(f) ? query.where((eb) => passes(eb, f)) : query;
+}
+
+function hasFilters(f: SearchFilter): boolean {
+  return Boolean(f.from || f.to || f.status || f.authority);
+}
+
+/** The filters besides what was typed, as a test of the referral in scope as `referrals`. */
+function passes<DB extends Database, TB extends keyof DB & 'referrals'>(
+  eb: ExpressionBuilder<DB, TB>,
+  f: SearchFilter,
+) {
+  const e = eb as unknown as ExpressionBuilder<Database, 'referrals'>;
+  const tests = [];
+  if (f.from) tests.push(e('referrals.received_at', '>=', f.from));
+  if (f.to) tests.push(e('referrals.received_at', '<', f.to));
+  if (f.status) tests.push(e('referrals.status', '=', f.status));
   const authority = f.authority;
   if (authority) {
-    query = query.where('id', 'in', (eb) =>
-      eb.selectFrom('routes').select('referral_id').where('authority_id', '=', authority),
+    tests.push(
+      e('referrals.id', 'in', (sub) =>
+        sub.selectFrom('routes').select('routes.referral_id').where('routes.authority_id', '=', authority),
+      ),
     );
   }
-  return query;
+  return e.and(tests);
 }
 
 /**
- * The ids found by what was typed, as one list: each term group from the blind index (a referral
- * holding every term of the group), and references containing the part. One list, not an OR of
- * conditions on referrals: an OR keeps PostgreSQL from joining, so it walked every referral newest
- * first, testing each against the matches, and a value held by five referrals read all million.
- * From the list, it reads only the referrals found.
+ * What was typed, as the ids of the newest `limit` referrals (passing the filters) of each way it
+ * matched: each term group, and references containing it. The newest `limit` of all are among them.
+ * Each way is read newest first and stops at the limit, so a search reads about a page's worth of
+ * rows however many referrals hold what was typed (a busy postcode district: 27,000 of a million):
+ * a group from the search index by its first term's digest and receipt time, testing the group's
+ * other terms and the filters on each row read; a reference part from referrals by receipt time.
+ * Undefined when nothing was typed.
  */
-function matchingIds(db: Kysely<Database>, f: SearchFilter) {
-  const [head, ...tail] = idLists(db, f);
+function newestMatching(db: Kysely<Database>, f: SearchFilter) {
+  const { referencePart, termGroups = [] } = f;
+  const lists = termGroups.flatMap((group) => {
+    const [first, ...rest] = group;
+    if (!first) return [];
+    let list = db
+      .selectFrom('referral_search_terms as held')
+      .innerJoin('referrals', 'referrals.id', 'held.referral_id')
+      .select(['referrals.id'])
+      .where('held.digest', 'in', first);
+    for (const digests of rest) {
+      list = list.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('referral_search_terms as also')
+            .select('also.referral_id')
+            .whereRef('also.referral_id', '=', 'held.referral_id')
+            .where('also.digest', 'in', digests),
+        ),
+      );
+    }
+    // The received dates as a range of the index, not only a test of each row.
+    if (f.from) list = list.where('held.received_at', '>=', f.from);
+    if (f.to) list = list.where('held.received_at', '<', f.to);
+    if (hasFilters(f)) list = list.where((eb) => passes(eb, f));
+    return [list.orderBy('held.received_at', 'desc').orderBy('referrals.reference', 'desc').limit(f.limit)];
+  });
+  // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
+  if (referencePart) {
+    let byReference = db
+      .selectFrom('referrals')
+      .select(['referrals.id'])
+      .where('reference', 'like', `%${referencePart}%`);
+    if (hasFilters(f)) byReference = byReference.where((eb) => passes(eb, f));
+    lists.push(
+      byReference.orderBy('received_at', 'desc').orderBy('reference', 'desc').limit(f.limit) as never,
+    );
+  }
+  const [head, ...tail] = lists.map((list, i) => db.selectFrom(list.as(`newest${i}`)).select('id'));
   if (!head) return undefined;
   return tail.reduce((all, list) => all.unionAll(list), head);
 }
 
-/** One list of ids per way the text matched: each term group, and references containing it. */
-function idLists(db: Kysely<Database>, f: SearchFilter) {
+/**
+ * The ids found by what was typed, as one list, unordered and complete (for the count): each term
+ * group from the blind index (a referral holding every term of the group), and references containing
+ * the part. One list, not an OR of conditions on referrals: an OR keeps PostgreSQL from joining, so it
+ * walked every referral newest first, testing each against the matches.
+ */
+function matchingIds(db: Kysely<Database>, f: SearchFilter) {
   const { referencePart, termGroups = [] } = f;
   const lists = termGroups.flatMap((group) => {
     const [first, ...rest] = group;
@@ -162,7 +180,6 @@ function idLists(db: Kysely<Database>, f: SearchFilter) {
     }
     return [list];
   });
-  // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
   // No index serves a part, so this reads every reference: the form sends only what could be one.
   const byReference = referencePart
     ? [
@@ -172,25 +189,9 @@ function idLists(db: Kysely<Database>, f: SearchFilter) {
           .where('reference', 'like', `%${referencePart}%`),
       ]
     : [];
-  return [...byReference, ...lists];
-}
-
-/**
- * What was typed, as a test of one referral: its reference contains the part, or it holds every term
- * of a group, each term one lookup of the search index's primary key (referral_id, digest).
- */
-function heldBy(eb: ExpressionBuilder<Database, 'referrals'>, f: SearchFilter) {
-  const { referencePart, termGroups = [] } = f;
-  const holds = (digests: string[]) =>
-    eb.exists(
-      eb
-        .selectFrom('referral_search_terms as held')
-        .select('held.referral_id')
-        .whereRef('held.referral_id', '=', 'referrals.id')
-        .where('held.digest', 'in', digests),
-    );
-  const groups = termGroups.filter((group) => group.length > 0).map((group) => eb.and(group.map(holds)));
-  return eb.or(referencePart ? [eb('reference', 'like', `%${referencePart}%`), ...groups] : groups);
+  const [head, ...tail] = [...byReference, ...lists];
+  if (!head) return undefined;
+  return tail.reduce((all, list) => all.unionAll(list), head);
 }
 
 /** Which of `digests` each of these referrals holds in the search index: what it was found by. */
