@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
+import type { AliasedSelectQueryBuilder, ExpressionBuilder, Kysely, SelectQueryBuilder } from 'kysely';
 import type { Database } from '../../db/schema.ts';
 import { countAtMost } from '../../db/count-at-most.ts';
 
@@ -90,6 +90,8 @@ function passes<DB extends Database, TB extends keyof DB & 'referrals'>(
   eb: ExpressionBuilder<DB, TB>,
   f: SearchFilter,
 ) {
+  // Called on `referrals` alone and on the search index joined to it; Kysely's types cannot say "any
+  // scope that holds referrals", and every reference below names it.
   const e = eb as unknown as ExpressionBuilder<Database, 'referrals'>;
   const tests = [];
   if (f.from) tests.push(e('referrals.received_at', '>=', f.from));
@@ -117,7 +119,10 @@ function passes<DB extends Database, TB extends keyof DB & 'referrals'>(
  */
 function newestMatching(db: Kysely<Database>, f: SearchFilter) {
   const { referencePart, termGroups = [] } = f;
-  const lists = termGroups.flatMap((group) => {
+  /** Each way's ids under a name of its own, so that the ways can be put together in one union. */
+  const named = (list: { as(alias: string): AliasedSelectQueryBuilder<{ id: string }, string> }, i: number) =>
+    db.selectFrom(list.as(`newest${i}`)).select('id');
+  const ways = termGroups.flatMap((group, i) => {
     const [first, ...rest] = group;
     if (!first) return [];
     let list = db
@@ -140,7 +145,12 @@ function newestMatching(db: Kysely<Database>, f: SearchFilter) {
     if (f.from) list = list.where('held.received_at', '>=', f.from);
     if (f.to) list = list.where('held.received_at', '<', f.to);
     if (hasFilters(f)) list = list.where((eb) => passes(eb, f));
-    return [list.orderBy('held.received_at', 'desc').orderBy('referrals.reference', 'desc').limit(f.limit)];
+    return [
+      named(
+        list.orderBy('held.received_at', 'desc').orderBy('referrals.reference', 'desc').limit(f.limit),
+        i,
+      ),
+    ];
   });
   // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
   if (referencePart) {
@@ -149,11 +159,10 @@ function newestMatching(db: Kysely<Database>, f: SearchFilter) {
       .select(['referrals.id'])
       .where('reference', 'like', `%${referencePart}%`);
     if (hasFilters(f)) byReference = byReference.where((eb) => passes(eb, f));
-    lists.push(
-      byReference.orderBy('received_at', 'desc').orderBy('reference', 'desc').limit(f.limit) as never,
-    );
+    const newest = byReference.orderBy('received_at', 'desc').orderBy('reference', 'desc').limit(f.limit);
+    ways.push(named(newest, termGroups.length));
   }
-  const [head, ...tail] = lists.map((list, i) => db.selectFrom(list.as(`newest${i}`)).select('id'));
+  const [head, ...tail] = ways;
   if (!head) return undefined;
   return tail.reduce((all, list) => all.unionAll(list), head);
 }
