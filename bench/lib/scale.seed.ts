@@ -198,9 +198,7 @@ async function seedSearchTerms(ctx: RelayContext, rows: number, nowMs: number): 
           sql`insert into referral_search_terms (referral_id, kind, key_id, digest, received_at)
             select referral_id, kind, key_id, digest, received_at
             from json_to_recordset(${json}::json)
-              as x(referral_id text, kind text, key_id text, digest text, received_at text)`.execute(
-            db,
-          )
+              as x(referral_id text, kind text, key_id text, digest text, received_at text)`.execute(db)
       : (json: string) =>
           sql`insert into referral_search_terms (referral_id, kind, key_id, digest, received_at)
             select value ->> 'referral_id', value ->> 'kind', value ->> 'key_id', value ->> 'digest',

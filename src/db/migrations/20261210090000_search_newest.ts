@@ -18,7 +18,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await sql`
     update referral_search_terms set received_at = coalesce((
-      select received_at from referrals where referrals.id = referral_search_terms.referral_id), '')`.execute(db);
+      select received_at from referrals where referrals.id = referral_search_terms.referral_id), '')`.execute(
+    db,
+  );
   // Replaces (digest, referral_id): a digest's rows, newest first, read backwards.
   await db.schema.dropIndex('referral_search_terms_digest').execute();
   await db.schema
