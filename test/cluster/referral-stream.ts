@@ -20,6 +20,8 @@ export interface StreamOptions {
   pauseMs: number;
   /** Called as referral n is about to be sent, so the test can inject faults mid-stream. */
   onSubmit?: (n: number) => void;
+  /** Awaited before referral n is sent: holds the stream until a fault has begun. */
+  gate?: (n: number) => Promise<void> | undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,6 +43,7 @@ export async function submitStream(options: StreamOptions, stats: StreamStats): 
   const lane = async () => {
     while (next < options.count) {
       const n = next++;
+      await options.gate?.(n);
       options.onSubmit?.(n);
       accepted[n] = await submitOne(options, n, stats);
       await sleep(options.pauseMs);
