@@ -35,8 +35,10 @@ export interface SearchResult {
  * or decrypted.
  */
 export async function searchReferrals(db: Kysely<Database>, f: SearchFilter): Promise<SearchResult[]> {
+  // What was typed gives the candidates, already filtered: they are only put in order here.
   const newest = newestMatching(db, f);
-  const rows = await filtered(db, f, newest && ((query) => query.where('id', 'in', newest)))
+  const candidates = newest ? db.selectFrom('referrals').where('id', 'in', newest) : filtered(db, f);
+  const rows = await candidates
     .select(['id', 'reference', 'status', 'urgency', 'subject_type', 'received_at'])
     .orderBy('received_at', 'desc')
     .orderBy('reference', 'desc')
@@ -123,24 +125,10 @@ function newestMatching(db: Kysely<Database>, f: SearchFilter) {
   const named = (list: { as(alias: string): AliasedSelectQueryBuilder<{ id: string }, string> }, i: number) =>
     db.selectFrom(list.as(`newest${i}`)).select('id');
   const ways = termGroups.flatMap((group, i) => {
-    const [first, ...rest] = group;
-    if (!first) return [];
-    let list = db
-      .selectFrom('referral_search_terms as held')
+    if (group.length === 0) return [];
+    let list = holdersOf(db, group)
       .innerJoin('referrals', 'referrals.id', 'held.referral_id')
-      .select(['referrals.id'])
-      .where('held.digest', 'in', first);
-    for (const digests of rest) {
-      list = list.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('referral_search_terms as also')
-            .select('also.referral_id')
-            .whereRef('also.referral_id', '=', 'held.referral_id')
-            .where('also.digest', 'in', digests),
-        ),
-      );
-    }
+      .select(['referrals.id']);
     // The received dates as a range of the index, not only a test of each row.
     if (f.from) list = list.where('held.received_at', '>=', f.from);
     if (f.to) list = list.where('held.received_at', '<', f.to);
@@ -152,12 +140,8 @@ function newestMatching(db: Kysely<Database>, f: SearchFilter) {
       ),
     ];
   });
-  // References hold only letters, digits and hyphens, so the part has no LIKE wildcards to escape.
   if (referencePart) {
-    let byReference = db
-      .selectFrom('referrals')
-      .select(['referrals.id'])
-      .where('reference', 'like', `%${referencePart}%`);
+    let byReference = referencesContaining(db, referencePart).select(['referrals.id']);
     if (hasFilters(f)) byReference = byReference.where((eb) => passes(eb, f));
     const newest = byReference.orderBy('received_at', 'desc').orderBy('reference', 'desc').limit(f.limit);
     ways.push(named(newest, termGroups.length));
@@ -175,32 +159,43 @@ function newestMatching(db: Kysely<Database>, f: SearchFilter) {
  */
 function matchingIds(db: Kysely<Database>, f: SearchFilter) {
   const { referencePart, termGroups = [] } = f;
-  const lists = termGroups.flatMap((group) => {
-    const [first, ...rest] = group;
-    if (!first) return [];
-    let list = db.selectFrom('referral_search_terms').select('referral_id').where('digest', 'in', first);
-    for (const digests of rest) {
-      list = list.where('referral_id', 'in', (eb) =>
+  const lists = termGroups.flatMap((group) =>
+    group.length === 0 ? [] : [holdersOf(db, group).select('held.referral_id')],
+  );
+  // No index serves a part, so this reads every reference: the form sends only what could be one.
+  const byReference = referencePart
+    ? referencesContaining(db, referencePart).select('referrals.id as referral_id')
+    : undefined;
+  const [head, ...tail] = lists;
+  if (!head) return byReference;
+  const all = tail.reduce((union, list) => union.unionAll(list), head);
+  return byReference ? all.unionAll(byReference) : all;
+}
+
+/**
+ * The search index's rows (as `held`) of a group's first term, for referrals that hold every other
+ * term of the group too, each checked by the index's primary key (referral_id, digest).
+ */
+function holdersOf(db: Kysely<Database>, group: string[][]) {
+  const [first = [], ...rest] = group;
+  let rows = db.selectFrom('referral_search_terms as held').where('held.digest', 'in', first);
+  for (const digests of rest) {
+    rows = rows.where((eb) =>
+      eb.exists(
         eb
           .selectFrom('referral_search_terms as also')
           .select('also.referral_id')
+          .whereRef('also.referral_id', '=', 'held.referral_id')
           .where('also.digest', 'in', digests),
-      );
-    }
-    return [list];
-  });
-  // No index serves a part, so this reads every reference: the form sends only what could be one.
-  const byReference = referencePart
-    ? [
-        db
-          .selectFrom('referrals')
-          .select('id as referral_id')
-          .where('reference', 'like', `%${referencePart}%`),
-      ]
-    : [];
-  const [head, ...tail] = [...byReference, ...lists];
-  if (!head) return undefined;
-  return tail.reduce((all, list) => all.unionAll(list), head);
+      ),
+    );
+  }
+  return rows;
+}
+
+/** Referrals whose reference contains the part (letters, digits and hyphens: no LIKE wildcards to escape). */
+function referencesContaining(db: Kysely<Database>, part: string) {
+  return db.selectFrom('referrals').where('reference', 'like', `%${part}%`);
 }
 
 /** Which of `digests` each of these referrals holds in the search index: what it was found by. */
