@@ -134,9 +134,13 @@ async function startStores(postgres: PrivatePostgres): Promise<Stores> {
 function contenders(sink: Sink, stores: Stores): Contender[] {
   const pg = stores.postgres;
   const pgPid = () => postmasterPid(pg.url);
-  const relay = (dialect: Dialect): Contender => ({
-    name: `Relay (${dialect})`,
-    make: async () => relayChild(dialect, sink, await relayDatabase(dialect, pg), { actor: 'bench' }),
+  const relay = (dialect: Dialect, tree?: string): Contender => ({
+    name: `Relay (${dialect})${tree ? ' before' : ''}`,
+    make: async () =>
+      relayChild(dialect, sink, await relayDatabase(dialect, pg), {
+        actor: 'bench',
+        ...(tree ? { tree } : {}),
+      }),
     ...(dialect === 'postgres' ? { storePid: pgPid } : {}),
   });
   const peer = (
@@ -160,7 +164,8 @@ function contenders(sink: Sink, stores: Stores): Contender[] {
     },
   });
   return [
-    ...(SYSTEMS.has('relay') ? SCALE.dialects.map(relay) : []),
+    ...(SYSTEMS.has('relay') ? SCALE.dialects.map((dialect) => relay(dialect)) : []),
+    ...(SYSTEMS.has('relay') && BEFORE ? SCALE.dialects.map((dialect) => relay(dialect, BEFORE)) : []),
     ...(SYSTEMS.has('bullmq')
       ? stores.redis.map(({ label, server }) =>
           peer('bullmq', { redis: server, label: `(${label})` }, () => server.pid),
@@ -169,6 +174,13 @@ function contenders(sink: Sink, stores: Stores): Contender[] {
     ...(SYSTEMS.has('pg-boss') ? [peer('pg-boss', { pgUrl: pg.url }, pgPid)] : []),
   ];
 }
+
+/**
+ * `BENCH_RELAY_BEFORE=<another checkout, its packages installed>`: Relay from that checkout runs too,
+ * as "Relay (<engine>) before", in the same rounds, for a change's effect side by side. Its database
+ * is migrated by this checkout's code, so the two must have the same migrations.
+ */
+const BEFORE = process.env.BENCH_RELAY_BEFORE;
 
 /** `BENCH_SYSTEMS=relay` for Relay alone (its memory under the full burst, say); all three by default. */
 const SYSTEMS = new Set((process.env.BENCH_SYSTEMS ?? 'relay,bullmq,pg-boss').split(','));

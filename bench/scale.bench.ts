@@ -25,7 +25,20 @@ async function time(samples: number, fn: (k: number) => Promise<unknown>): Promi
     await fn(k);
     out.push(now() - t0);
   }
+  logSlowest(out);
   return summarise(out);
+}
+
+/**
+ * Which requests were the slowest two (a p99 of 100 rests on them): the first ones point at a cold
+ * cache, scattered ones at something else running on the machine or in the database.
+ */
+function logSlowest(samples: number[]): void {
+  const slowest = samples
+    .map((ms, k) => ({ ms, k }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 2);
+  log(`  slowest: ${slowest.map((s) => `request ${s.k + 1} ${round(s.ms)} ms`).join(', ')}`);
 }
 
 /**

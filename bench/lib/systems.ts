@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApiKey } from '../../src/access/apikey.service.ts';
 import { systemClock } from '../../src/clock.ts';
@@ -50,7 +51,7 @@ export async function relayChild(
   dialect: Dialect,
   sink: Sink,
   database: FreshDatabase,
-  options: { actor: string; env?: Record<string, string> },
+  options: { actor: string; env?: Record<string, string>; tree?: string },
 ): Promise<ChildSystem> {
   const { actor } = options;
   let key: string;
@@ -88,16 +89,21 @@ export async function relayChild(
     SMTP_URL: sink.url,
     RELAY_SECRET: SECRET,
     TEST_ALERT_INTERVAL: 'off',
+    // BENCH_RELAY_PROFILE=<dir>: each Relay process writes a .cpuprofile per thread there when it
+    // stops (bench/profile.summary.ts reads them), to see where an end-to-end run's CPU goes.
+    ...(process.env.BENCH_RELAY_PROFILE
+      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_RELAY_PROFILE}` }
+      : {}),
     ...options.env,
   };
   const child = supervise(
     `relay (${dialect})`,
-    [RELAY_BIN, 'start'],
+    [options.tree ? join(options.tree, 'bin/relay.js') : RELAY_BIN, 'start'],
     env,
     `http://127.0.0.1:${port}/healthz`,
   );
   return {
-    name: `Relay (${dialect})`,
+    name: `Relay (${dialect})${options.tree ? ' before' : ''}`,
     postUrl: `http://127.0.0.1:${port}/api/v1/referrals`,
     headers: { authorization: `Bearer ${key}` },
     process: child,
