@@ -41,6 +41,14 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 /**
+ * BENCH_RELAY_PROFILE=<dir>: each Relay process writes a .cpuprofile per thread there when it stops
+ * (bench/profile.summary.ts reads them), to see where an end-to-end run's CPU goes.
+ */
+const PROFILE = process.env.BENCH_RELAY_PROFILE
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_PROFILE}`]
+  : [];
+
+/**
  * A real `relay start` (bin/relay.js) on `database`, which is migrated here first and given the
  * benchmark directory (directory.ts: one email per referral at any hour) and a source system's API
  * key (made by `actor`). Production settings but for `env`:
@@ -89,16 +97,11 @@ export async function relayChild(
     SMTP_URL: sink.url,
     RELAY_SECRET: SECRET,
     TEST_ALERT_INTERVAL: 'off',
-    // BENCH_RELAY_PROFILE=<dir>: each Relay process writes a .cpuprofile per thread there when it
-    // stops (bench/profile.summary.ts reads them), to see where an end-to-end run's CPU goes.
-    ...(process.env.BENCH_RELAY_PROFILE
-      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_RELAY_PROFILE}` }
-      : {}),
     ...options.env,
   };
   const child = supervise(
     `relay (${dialect})`,
-    [options.tree ? join(options.tree, 'bin/relay.js') : RELAY_BIN, 'start'],
+    [...PROFILE, options.tree ? join(options.tree, 'bin/relay.js') : RELAY_BIN, 'start'],
     env,
     `http://127.0.0.1:${port}/healthz`,
   );

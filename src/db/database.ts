@@ -56,6 +56,12 @@ function openSqlite(path: string): Db {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // A checkpoint copies the log back into the database and fsyncs both, inside the COMMIT that
+  // crosses the threshold, on the event loop. At SQLite's default (every 1,000 pages, 4 MiB) the
+  // same hot pages (index roots, the audit head, the newest leaves) were copied back every few
+  // commits; every 10,000 pages (a log of up to 40 MiB) commits held the event loop 30 % less in a
+  // burst (docs/performance.md, SQLite's checkpoints).
+  database.pragma('wal_autocheckpoint = 10000');
   const kysely = new Kysely<Database>({
     dialect: new RollbackTolerantSqliteDialect({ database: withStatementCache(database) }),
   });
