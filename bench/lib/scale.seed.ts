@@ -38,8 +38,8 @@ const TIMESTAMP_COLUMNS = /(_at|_by|_until)$/;
  * one INSERT…SELECT per table, received five minutes apart back from now, and adds the
  * acknowledgements, escalations and triage items their statuses imply, and the search index's rows
  * for the people they are about (scale.people.ts). ANALYZE (and on PostgreSQL
- * VACUUM, as autovacuum would have done over ten years) at the end, so plans are those of a
- * long-lived database.
+ * VACUUM, as autovacuum would have done over ten years) and a checkpoint at the end, so plans and
+ * files are those of a long-lived database.
  */
 export async function seedScale(ctx: RelayContext, rows: number): Promise<ScaleSeed> {
   const db = ctx.db.kysely;
@@ -151,6 +151,10 @@ export async function seedScale(ctx: RelayContext, rows: number): Promise<ScaleS
   const tables =
     'referrals, routes, deliveries, referral_events, acknowledgements, escalations, triage_items, referral_search_terms';
   await run(pg ? `vacuum analyze ${tables}` : 'analyze');
+  // The seed's gigabytes of writes are flushed now, as ten years' would have been long ago, not
+  // written back by a checkpoint while the pages are timed (PostgreSQL's spreads over minutes, and
+  // SQLite's runs inside whichever timed request's commit crosses its threshold).
+  await run(pg ? 'checkpoint' : 'pragma wal_checkpoint(truncate)');
   return { person: (i) => seedPerson(i, nowMs, SPACING_MINUTES) };
 }
 
