@@ -17,7 +17,7 @@ import {
   type PrivatePostgres,
   type PrivateRedis,
 } from './lib/stores.ts';
-import { peerChild, relayChild, type ChildSystem } from './lib/systems.ts';
+import { peerChild, relayChild, relayName, type ChildSystem } from './lib/systems.ts';
 import { SCALE } from './scale.config.ts';
 
 export type Workload = 'steady' | 'burst';
@@ -135,7 +135,7 @@ function contenders(sink: Sink, stores: Stores): Contender[] {
   const pg = stores.postgres;
   const pgPid = () => postmasterPid(pg.url);
   const relay = (dialect: Dialect, tree?: string): Contender => ({
-    name: `Relay (${dialect})${tree ? ' before' : ''}`,
+    name: relayName(dialect, tree),
     make: async () =>
       relayChild(dialect, sink, await relayDatabase(dialect, pg), {
         actor: 'bench',

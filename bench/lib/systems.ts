@@ -48,6 +48,11 @@ const PROFILE = process.env.BENCH_RELAY_PROFILE
   ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_PROFILE}`]
   : [];
 
+/** A Relay system's name in the tables: "before" when it runs another checkout (`tree`). */
+export function relayName(dialect: Dialect, tree?: string): string {
+  return `Relay (${dialect})${tree ? ' before' : ''}`;
+}
+
 /**
  * A real `relay start` (bin/relay.js) on `database`, which is migrated here first and given the
  * benchmark directory (directory.ts: one email per referral at any hour) and a source system's API
@@ -106,7 +111,7 @@ export async function relayChild(
     `http://127.0.0.1:${port}/healthz`,
   );
   return {
-    name: `Relay (${dialect})${options.tree ? ' before' : ''}`,
+    name: relayName(dialect, options.tree),
     postUrl: `http://127.0.0.1:${port}/api/v1/referrals`,
     headers: { authorization: `Bearer ${key}` },
     process: child,
