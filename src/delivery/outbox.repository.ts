@@ -40,8 +40,10 @@ export async function claimDueIn(
 ): Promise<DeliveryRow[]> {
   const at = now.toISOString();
   {
-    // Through the partial index deliveries_claimable, in due order, reading only what it takes.
-    // A sending row was due when it was claimed, so `next_attempt_at <= at` holds for it too.
+    // Through the partial index deliveries_claimable, in due order, reading only what it takes. A
+    // claim moves a row's next attempt to its lease's end, so the rows being sent now sit behind
+    // the due ones instead of in front of them, where every claim in a burst stepped over them all.
+    // (A row claimed before that rule holds its old time and is passed over by the lease test.)
     let due = trx
       .selectFrom('deliveries')
       .select('id')
@@ -51,12 +53,14 @@ export async function claimDueIn(
       .orderBy('next_attempt_at')
       .limit(limit);
     if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
     const claimed = await trx
       .updateTable('deliveries')
       .set((eb) => ({
         state: 'sending',
         locked_by: worker,
-        lease_until: new Date(now.getTime() + leaseMs).toISOString(),
+        lease_until: leaseUntil,
+        next_attempt_at: leaseUntil,
         attempts: eb('attempts', '+', 1),
         updated_at: at,
       }))
@@ -98,7 +102,13 @@ export async function releaseClaims(
   return db.transaction().execute(async (trx) => {
     const released = await trx
       .updateTable('deliveries')
-      .set((eb) => ({ lease_until: at, locked_by: null, attempts: eb('attempts', '-', 1), updated_at: at }))
+      .set((eb) => ({
+        lease_until: at,
+        next_attempt_at: at,
+        locked_by: null,
+        attempts: eb('attempts', '-', 1),
+        updated_at: at,
+      }))
       .where('id', 'in', ids)
       .where('state', '=', 'sending')
       .where('locked_by', '=', worker)

@@ -231,6 +231,9 @@ describeEachDialect('dispatcher against a real SMTP server', (dialect) => {
     assert.equal(row.state, 'sending');
     assert.equal(row.locked_by, 'worker-b');
     assert.equal(row.attempts, 2);
+    // A delivery being sent is next due when its lease runs out: the claims in a burst find the
+    // waiting ones first instead of stepping over every one in flight.
+    assert.equal(row.next_attempt_at, row.lease_until);
     await dispatcher.drain(); // nothing due for w1 while worker-b holds it
     assert.equal((await delivery(deliveryId)).locked_by, 'worker-b');
     relay.clock.advance(60_001);
