@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely } from 'kysely';
+import { newRowId } from './row-id.ts';
 import type { Database } from '../db/schema.ts';
 import type { Channel, DeliveryState, FollowUpPurpose, Purpose } from '../db/codes.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
@@ -25,7 +25,7 @@ export interface FollowUp {
 
 /** Queues a reminder, alert or test alert; a second call for the same one does nothing. */
 export async function queueFollowUp(trx: Kysely<Database>, f: FollowUp): Promise<string | undefined> {
-  const id = randomUUID();
+  const id = newRowId(f.now);
   const at = f.now.toISOString();
   const result = await trx
     .insertInto('deliveries')

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Insertable } from 'kysely';
+import { newRowId } from '../records/row-id.ts';
 import type { DeadlinePolicy } from '../config.ts';
 import { ackBy, reminderAt, sendBy, triageBy } from '../directory/deadlines.ts';
 import type { NewDelivery } from '../records/delivery.repository.ts';
@@ -37,7 +37,7 @@ export function planIntake(input: PlanInput): IntakePlan {
       routes: [],
       deliveries: [],
       triage: {
-        id: randomUUID(),
+        id: newRowId(receivedAt),
         referral_id: input.referralId,
         reason: decision.reason,
         detail: decision.detail,
@@ -53,7 +53,7 @@ export function planIntake(input: PlanInput): IntakePlan {
   const plan: IntakePlan = { routes: [], deliveries: [] };
   for (const planned of decision.routes) {
     const team = chosenTeam(input.directory, planned.teamId);
-    const routeId = randomUUID();
+    const routeId = newRowId(receivedAt);
     const due = ackBy(receivedAt, input.urgency, team, input.directory?.bankHolidays ?? [], input.policy);
     plan.routes.push({
       id: routeId,
@@ -107,7 +107,7 @@ export function teamDeliveries(input: TeamDeliveryInput): NewDelivery[] {
   const at = input.now.toISOString();
   const due = sendBy(input.now, input.policy).toISOString();
   return targetsOf(team, 'referral').map(({ channel, address }) => {
-    const id = randomUUID();
+    const id = newRowId(input.now);
     return {
       id,
       referral_id: input.referralId,

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRowId } from '../records/row-id.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import type { RelayContext } from '../context.ts';
 import { isUniqueViolation } from '../db/database.ts';
@@ -104,7 +105,7 @@ async function writeReferral(
   receivedAt: Date,
   by: IntakeActor,
 ): Promise<{ id: string; receipt: () => StatusDocument } | RepeatedIntake> {
-  const id = randomUUID();
+  const id = newRowId(receivedAt);
   const subjectType = input.subjectType ?? deriveSubjectType(input);
   const current = await ctx.directories.current();
   const home = 'postcode' in input.subject.address ? input.subject.address.postcode : undefined;
