@@ -145,8 +145,8 @@ export class Dispatcher {
   /**
    * Whether `room` is worth a claim. While little is free it waits for a quarter of the slots to
    * come free, so that claims are made in batches rather than a few at a time: each claim is an
-   * UPDATE and an audit entry for every row it takes, and walking the index to find them, whether
-   * it takes 2 or 20 (a claim per outcome commit of about six sends was a sixth of a burst's time
+   * UPDATE, an audit block and a walk of the index to find what it takes, whether it takes 2 or 20
+   * (a claim in every outcome commit, about six sends each, was an eighth of the time a burst spent
    * in SQLite). The ready queue holds as many again as the slots, so the sends never wait for it.
    */
   private worthClaiming(room: number): boolean {
