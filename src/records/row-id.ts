@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 /**
  * A new row's id: a UUID of version 7 (RFC 9562), the time in milliseconds first and 74 random bits
@@ -10,30 +10,9 @@ import { randomFillSync } from 'node:crypto';
  * it is no counter either. `at` is when the row is made, from the injected clock.
  */
 export function newRowId(at: Date): string {
-  const bytes = randomBytes16();
-  // 48 bits of milliseconds, big-endian (a division, not a shift: JavaScript shifts are 32-bit).
-  let ms = Math.max(0, at.getTime());
-  for (let i = 5; i >= 0; i--) {
-    bytes[i] = ms % 256;
-    ms = Math.floor(ms / 256);
-  }
-  bytes[6] = 0x70 | ((bytes[6] as number) & 0x0f); // version 7
-  bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f); // the RFC 9562 variant
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-// Random bytes drawn 4 KiB at a time: one call into the system's generator per 256 ids.
-const POOL_SIZE = 4096;
-const pool = Buffer.alloc(POOL_SIZE);
-let offset = POOL_SIZE;
-
-function randomBytes16(): Buffer {
-  if (offset + 16 > POOL_SIZE) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const bytes = Buffer.from(pool.subarray(offset, offset + 16));
-  offset += 16;
-  return bytes;
+  // Node's randomUUID draws its randomness in batches already. Its last 19 hex digits, past the
+  // version digit, are 74 random bits with the RFC 9562 variant set: version 7's random part.
+  const random = randomUUID().slice(15);
+  const time = (Math.max(0, at.getTime()) || 0).toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random}`;
 }
