@@ -49,7 +49,21 @@ export class Dispatcher {
   private woken = false;
   private failures = 0;
   private loop: Promise<void> | undefined;
+  /** Counts announcements of new deliveries (this node's intake, or another node's); see `drained`. */
+  private announced = 0;
+  /**
+   * `announced` as it stood when a claim last came back with less than it asked for (nothing else
+   * was due), and when that was. Until more is announced, or for one poll interval, a slot coming
+   * free claims nothing: an empty claim still costs a transaction and a walk of the index, and in a
+   * burst most claims came back empty. After the interval it claims as the poll always did, for
+   * retries coming due, leases running out and work that no signal announced.
+   */
+  private drained = { announced: -1, atMs: 0 };
   private readonly onQueued = () => {
+    this.announced += 1;
+    this.onRoom();
+  };
+  private readonly onRoom = () => {
     this.woken = true;
     this.wake?.();
   };
@@ -63,9 +77,10 @@ export class Dispatcher {
     this.recorder = new OutcomeRecorder(ctx.db.kysely, this.workerId, ctx.clock, {
       claim: (trx, now) => {
         const room = this.room();
-        if (!this.running || !this.worthClaiming(room)) return Promise.resolve([]);
+        if (!this.running || this.nothingAnnounced() || !this.worthClaiming(room)) return Promise.resolve([]);
         const { dialect } = this.ctx.db;
-        return claimDueIn(trx, dialect, this.workerId, now, this.ctx.config.delivery.leaseMs, room);
+        const { leaseMs } = this.ctx.config.delivery;
+        return this.noteDrained(room, () => claimDueIn(trx, dialect, this.workerId, now, leaseMs, room));
       },
       claimed: (rows) => rows.length > 0 && this.track(this.begin(rows)),
     });
@@ -154,20 +169,36 @@ export class Dispatcher {
     return room > 0 && (busy === 0 || room >= Math.ceil(this.ctx.config.delivery.concurrency / 4));
   }
 
-  /** One pass: claim what fits and start what the free slots take. Returns how many were claimed. */
-  async pass(): Promise<number> {
+  /** Whether a claim found nothing more due within the poll interval and nothing was announced since. */
+  private nothingAnnounced(): boolean {
+    const { announced, atMs } = this.drained;
+    return announced === this.announced && performance.now() - atMs < this.ctx.config.delivery.pollIntervalMs;
+  }
+
+  /** Runs a claim of up to `room`, noting when it comes back short (see `drained`). */
+  private async noteDrained(room: number, claim: () => Promise<DeliveryRow[]>): Promise<DeliveryRow[]> {
+    const announced = this.announced;
+    const atMs = performance.now();
+    const claimed = await claim();
+    if (claimed.length < room) this.drained = { announced, atMs };
+    return claimed;
+  }
+
+  /**
+   * One pass: claim what fits and start what the free slots take. Returns how many were claimed.
+   * `always` (tests, `drain()`) claims even just after a drained claim (see `drained`).
+   */
+  async pass(always = true): Promise<number> {
     const concurrency = this.ctx.config.delivery.concurrency;
     const room = this.room();
-    if (!this.worthClaiming(room)) return 0;
+    if (!this.worthClaiming(room) || (!always && this.nothingAnnounced())) return 0;
     // When commits fall behind the sends, wait for them rather than pile up answered work.
     if (this.recording.size >= concurrency) return 0;
-    const claimed = await claimDue(
-      this.ctx.db.kysely,
-      this.ctx.db.dialect,
-      this.workerId,
-      this.ctx.clock.now(),
-      this.ctx.config.delivery.leaseMs,
-      room,
+    const { kysely, dialect } = this.ctx.db;
+    const { leaseMs } = this.ctx.config.delivery;
+    const now = this.ctx.clock.now();
+    const claimed = await this.noteDrained(room, () =>
+      claimDue(kysely, dialect, this.workerId, now, leaseMs, room),
     );
     await this.begin(claimed);
     return claimed.length;
@@ -222,7 +253,7 @@ export class Dispatcher {
     this.recording.add(work);
     void work.finally(() => {
       this.recording.delete(work);
-      this.onQueued();
+      this.onRoom();
     });
   }
 
@@ -231,8 +262,8 @@ export class Dispatcher {
     void work.finally(() => {
       this.inFlight.delete(work);
       this.fill();
-      // Room came free: through onQueued, so that room freed during a pass is not slept through.
-      this.onQueued();
+      // Room came free: through onRoom, so that room freed during a pass is not slept through.
+      this.onRoom();
     });
   }
 
@@ -240,7 +271,7 @@ export class Dispatcher {
     while (this.running) {
       let claimed = 0;
       try {
-        claimed = await this.pass();
+        claimed = await this.pass(false);
         this.failures = 0;
         this.options.onPass?.();
       } catch (error) {

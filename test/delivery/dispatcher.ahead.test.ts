@@ -188,3 +188,76 @@ describeEachDialect('dispatcher claims ahead of its free slots', (dialect) => {
     );
   });
 });
+
+describeEachDialect('dispatcher after it has found nothing more due', (dialect) => {
+  const POLL_MS = 4000;
+  let relay: TestRelay;
+  let smtp: TestSmtpServer;
+  let email: EmailChannel;
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+  before(async () => {
+    smtp = await startTestSmtpServer();
+    relay = await createTestRelay(dialect, {
+      env: { DISPATCH_CONCURRENCY: '2', DELIVERY_LEASE: '1m', DISPATCH_POLL: `${POLL_MS}ms` },
+    });
+    email = new EmailChannel({ smtpUrl: smtp.url, poolSize: 2, timeoutMs: 30_000 });
+  });
+  after(async () => {
+    email.close();
+    await relay.close();
+    await smtp.close();
+  });
+
+  const stateOf = async (id: string) =>
+    (
+      await relay.ctx.db.kysely
+        .selectFrom('deliveries')
+        .select('state')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow()
+    ).state;
+  const dueAt = (id: string, at: Date) =>
+    relay.ctx.db.kysely
+      .updateTable('deliveries')
+      .set({ next_attempt_at: at.toISOString() })
+      .where('id', '=', id)
+      .execute();
+
+  it('claims nothing when a slot frees until work is announced or the poll comes round, and then sends it', async () => {
+    const first = (await raiseDudley(relay, `DRAINED-${++counter}`)).deliveryId;
+    const quiet = (await raiseDudley(relay, `DRAINED-${++counter}`)).deliveryId;
+    await dueAt(quiet, new Date(relay.clock.now().getTime() + 3_600_000));
+    const sender = new GatedSender(email);
+    const dispatcher = new Dispatcher(relay.ctx, { transports: { email: sender }, logger, workerId: 'd1' });
+    dispatcher.start();
+    try {
+      await until('the first at the server', () => sender.waiting.length === 1);
+      // Due now, as a retry comes due: no intake announced it.
+      await dueAt(quiet, relay.clock.now());
+      const drainedAt = Date.now();
+      sender.releaseOne();
+      await until('the first sent', async () => (await stateOf(first)) === 'sent');
+      await new Promise((r) => setTimeout(r, 200));
+      if (Date.now() - drainedAt < POLL_MS - 500) {
+        assert.equal(await stateOf(quiet), 'queued', 'the freed slot did not claim it');
+        assert.equal(sender.started.length, 1);
+      }
+      await until('the poll to claim it', () => sender.waiting.length === 1);
+      assert.ok(Date.now() - drainedAt >= POLL_MS - 100, 'claimed by the poll, not by the freed slot');
+      sender.releaseOne();
+      await until('the quiet one sent', async () => (await stateOf(quiet)) === 'sent');
+
+      // Announced work is claimed at once, not at the next poll.
+      const announcedAt = Date.now();
+      const announced = (await raiseDudley(relay, `DRAINED-${++counter}`)).deliveryId;
+      await until('the announced one at the server', () => sender.waiting.length === 1);
+      assert.ok(Date.now() - announcedAt < POLL_MS, 'claimed on the announcement');
+      sender.releaseOne();
+      await until('the announced one sent', async () => (await stateOf(announced)) === 'sent');
+    } finally {
+      await dispatcher.stop();
+    }
+    assert.equal(sender.started.length, 3, 'each sent once');
+  });
+});
