@@ -68,17 +68,51 @@ function* strings(root: unknown): Generator<{ path: string[]; value: string }> {
   }
 }
 
+/** An item of an array, or an object's key that is all digits, is judged by the field that holds it. */
+const INDEX = /^\d+$/;
+
+/**
+ * Whether any string could be a problem: a control character anywhere, or a line break in a field
+ * that is not free text (or in a key). Most bodies have none, and this walk builds no paths: the
+ * walk that names each field (`strings`) made a path array for every string of every request.
+ */
+function mayHaveIssues(root: unknown): boolean {
+  const values: unknown[] = [root];
+  const fields: string[] = [''];
+  while (values.length > 0) {
+    const value = values.pop();
+    const field = fields.pop() as string;
+    if (typeof value === 'string') {
+      if (CONTROL.test(value) || (!FREE_TEXT.has(field) && LINE_BREAK.test(value))) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) {
+        values.push(item);
+        fields.push(field);
+      }
+    } else if (value !== null && typeof value === 'object') {
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        if (CONTROL.test(key) || LINE_BREAK.test(key)) return true;
+        values.push((value as Record<string, unknown>)[key]);
+        fields.push(INDEX.test(key) ? field : key);
+      }
+    }
+  }
+  return false;
+}
+
 /**
  * The field problems in one part of the request, at most one per field. With `lineBreaks: false`
  * only control characters are looked for: for a body whose field names are not the referral's
  * (a FHIR Bundle), which its route checks again once it has mapped it onto them.
  */
 export function controlCharacterIssues(root: unknown, options: { lineBreaks?: boolean } = {}): FieldIssue[] {
+  if (!mayHaveIssues(root)) return [];
   const issues: FieldIssue[] = [];
   for (const { path, value } of strings(root)) {
     const field = path.at(-1) ?? '';
     // An array's items are judged by the field that holds them.
-    const named = /^\d+$/.test(field) ? (path.findLast((p) => !/^\d+$/.test(p)) ?? '') : field;
+    const named = INDEX.test(field) ? (path.findLast((p) => !INDEX.test(p)) ?? '') : field;
     const problem = options.lineBreaks === false ? controlProblem(value) : textProblem(value, named);
     if (problem) issues.push({ path: path.map(printable).join('.'), message: problem });
   }

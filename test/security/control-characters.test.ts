@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { controlCharacterIssues } from '../../src/http/control-characters.ts';
 import { exampleReferral } from '../../src/referrals/referral.example.ts';
 import { describeEachDialect } from '../helpers/db.ts';
 import { createTestRelay, rowCounts, type TestRelay } from '../helpers/relay.ts';
@@ -133,5 +134,30 @@ describeEachDialect('control characters and charsets', (dialect) => {
     assert.equal(response.statusCode, 422);
     assert.match(String(response.headers['content-type']), /text\/html/);
     assert.match(response.body, /email/);
+  });
+});
+
+describe('which strings are judged by which field', () => {
+  it('judges array items and all-digit keys by the field that holds them, and nested objects by their own', () => {
+    const body = {
+      otherAgencies: ['Police\nGP', 'School'],
+      details: { '0': 'two\nlines', summary: 'one\nline too many' },
+      name: ['Ann\tLee'],
+      'bad\nkey': 'x',
+      concern: 'fine\r\nhere',
+    };
+    assert.deepEqual(controlCharacterIssues(body), [
+      { path: 'bad?key', message: 'Must be a single line (no line breaks or tabs)' },
+      { path: 'details.summary', message: 'Must be a single line (no line breaks or tabs)' },
+      { path: 'name.0', message: 'Must be a single line (no line breaks or tabs)' },
+    ]);
+    assert.deepEqual(controlCharacterIssues(exampleReferral()), [], 'a whole referral has none');
+  });
+
+  it('with line breaks allowed everywhere, finds only control characters', () => {
+    assert.deepEqual(controlCharacterIssues({ title: 'a\nb', 'k\u2028': 'c' }, { lineBreaks: false }), []);
+    assert.deepEqual(controlCharacterIssues({ title: ['a', 'b\u0000'] }, { lineBreaks: false }), [
+      { path: 'title.1', message: 'Must not contain control characters' },
+    ]);
   });
 });
