@@ -1,7 +1,7 @@
 import { createAckToken } from '../records/ack-token.ts';
 import type { RelayContext } from '../context.ts';
 import { formatLondon } from '../time.ts';
-import { findTeam, type Directory, type Team } from '../directory/directory.types.ts';
+import { findAuthority, findTeam, type Directory, type Team } from '../directory/directory.types.ts';
 import { findReferral, type ReferralRow } from '../records/referral.repository.ts';
 import { isPurged, readPayload } from '../referrals/referral.access.ts';
 import { isOutcome, type DeliveryChannel, type Message, type Transports } from './channels/channel.ts';
@@ -60,7 +60,7 @@ async function loadAddressee(
     : undefined;
   const team = findTeam(directory, delivery.team_id);
   const routeTeam = findTeam(directory, routeTeamId ?? delivery.team_id);
-  const authority = directory.authorities.find((a) => a.id === routeTeam?.authorityId);
+  const authority = routeTeam && findAuthority(directory, routeTeam.authorityId);
   if (!team || !routeTeam || !authority)
     throw new Error(`Team ${delivery.team_id} is not in its directory version`);
   return { referral, directory, team, routeTeam, authorityName: authority.name };

@@ -107,9 +107,40 @@ export interface Directory {
   coverage: CoverageEntry[];
 }
 
+interface DirectoryIndex {
+  teams: Map<string, Team>;
+  authorities: Map<string, Authority>;
+}
+
+const indexes = new WeakMap<Directory, DirectoryIndex>();
+
+/**
+ * Teams and authorities by id, made once per loaded directory: every email sent and every status
+ * document looked its teams up, and a walk of the whole directory per lookup showed in a burst's
+ * profile. A loaded version is never changed (an edit works on a copy and saves a new version).
+ * The first of a repeated id wins, as a search in file order would find it.
+ */
+function indexOf(directory: Directory): DirectoryIndex {
+  let index = indexes.get(directory);
+  if (!index) {
+    index = { teams: new Map(), authorities: new Map() };
+    for (const authority of directory.authorities) {
+      if (!index.authorities.has(authority.id)) index.authorities.set(authority.id, authority);
+      for (const team of authority.teams) if (!index.teams.has(team.id)) index.teams.set(team.id, team);
+    }
+    indexes.set(directory, index);
+  }
+  return index;
+}
+
 /** The team with this id in a directory version, if that version has one. */
 export function findTeam(directory: Directory | undefined, teamId: string): Team | undefined {
-  return directory?.authorities.flatMap((a) => a.teams).find((t) => t.id === teamId);
+  return directory && indexOf(directory).teams.get(teamId);
+}
+
+/** The authority with this id in a directory version, if that version has one. */
+export function findAuthority(directory: Directory | undefined, authorityId: string): Authority | undefined {
+  return directory && indexOf(directory).authorities.get(authorityId);
 }
 
 /** A team the router or a plan already chose: its absence is a bug, not bad input. */

@@ -1,6 +1,6 @@
 import type { RelayContext } from '../context.ts';
 import { deliveriesOfReferral, type DeliverySummary } from '../records/delivery.repository.ts';
-import type { Directory } from '../directory/directory.types.ts';
+import { findAuthority, findTeam, type Directory } from '../directory/directory.types.ts';
 import type { ReferralSummary, StatusDocument } from './referral.document.schema.ts';
 import {
   acknowledgementsOf,
@@ -181,11 +181,9 @@ function earliest(values: string[]): string | null {
 }
 
 function nameLookup(directory: Directory | undefined) {
-  const authorities = new Map(directory?.authorities.map((a) => [a.id, a.name]));
-  const teams = new Map(directory?.authorities.flatMap((a) => a.teams.map((t) => [t.id, t.name] as const)));
   return {
-    authority: (id: string) => authorities.get(id) ?? id,
-    team: (id: string) => teams.get(id) ?? id,
+    authority: (id: string) => findAuthority(directory, id)?.name ?? id,
+    team: (id: string) => findTeam(directory, id)?.name ?? id,
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Directory } from '../../src/directory/directory.types.ts';
+import { findAuthority, findTeam, type Directory } from '../../src/directory/directory.types.ts';
 import { lookupCoverage } from '../../src/directory/coverage.ts';
 import { parseDirectoryFile } from '../../src/directory/directory.schema.ts';
 import { prepareDirectory, routeReferral } from '../../src/directory/router.ts';
@@ -185,5 +185,25 @@ describe('demo directory', () => {
   it('gives every authority some coverage', () => {
     const covered = new Set(directory.coverage.flatMap((c) => (c.split ?? []).concat(c.authorityId ?? [])));
     for (const id of AUTHORITIES) assert.ok(covered.has(id), id);
+  });
+});
+
+describe('finding a team or an authority by id', () => {
+  it('finds every team and authority of the demo directory, and nothing for an unknown id', () => {
+    for (const authority of directory.authorities) {
+      assert.equal(findAuthority(directory, authority.id), authority);
+      for (const team of authority.teams) assert.equal(findTeam(directory, team.id), team);
+    }
+    assert.equal(findTeam(directory, 'no-such-team'), undefined);
+    assert.equal(findAuthority(directory, 'no-such-authority'), undefined);
+    assert.equal(findTeam(undefined, teams[0]!.id), undefined);
+  });
+
+  it('looks in each directory it is given, not in one it saw before', () => {
+    const copy = structuredClone(directory);
+    copy.authorities[0]!.teams[0]!.name = 'Renamed in the copy';
+    const id = copy.authorities[0]!.teams[0]!.id;
+    assert.equal(findTeam(copy, id)?.name, 'Renamed in the copy');
+    assert.notEqual(findTeam(directory, id)?.name, 'Renamed in the copy');
   });
 });
