@@ -6,6 +6,7 @@ import { keyedFromSeal } from '../db/audit-keying.ts';
 import { isPostgres } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { AuditLogTable } from '../db/tables/audit.table.ts';
+import { insertRows } from '../db/insert-rows.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -119,7 +120,7 @@ export async function appendAuditEntries(
       .where('id', '=', 1)
       .execute();
   } else {
-    await trx.insertInto('audit_log').values(rows).execute();
+    await insertRows(trx, 'audit_log', rows);
     await trx.updateTable('audit_head').set({ hash: prevHash }).where('id', '=', 1).execute();
   }
   return rows.map((r) => r.seq);

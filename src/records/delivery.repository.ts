@@ -3,12 +3,13 @@ import { newRowId } from './row-id.ts';
 import type { Database } from '../db/schema.ts';
 import type { Channel, DeliveryState, FollowUpPurpose, Purpose } from '../db/codes.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
+import { insertRows } from '../db/insert-rows.ts';
 
 export type NewDelivery = Insertable<DeliveryTable>;
 
 /** Writes outbox rows inside the intake transaction, so an accepted referral always has its deliveries. */
 export async function insertDeliveries(trx: Kysely<Database>, rows: NewDelivery[]): Promise<void> {
-  if (rows.length > 0) await trx.insertInto('deliveries').values(rows).execute();
+  await insertRows(trx, 'deliveries', rows);
 }
 
 export interface FollowUp {

@@ -5,6 +5,7 @@ import { insertEvent, refreshStatus, refreshStatuses } from './referral.reposito
 import type { AttemptKind, DeliveryState } from '../db/codes.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 import { assertTransition, canTransition } from './delivery.states.ts';
+import { insertRows } from '../db/insert-rows.ts';
 
 export interface AttemptRecord {
   worker: string;
@@ -174,10 +175,11 @@ export async function transitionClaimed(
   if (done.length === 0) return results;
 
   const detailOf = (o: WorkerOutcome) => ({ delivery: o.deliveryId, from: 'sending', ...o.detail });
-  await trx
-    .insertInto('delivery_attempts')
-    .values(done.map((o) => attemptRow(o.deliveryId, o.attempt)))
-    .execute();
+  await insertRows(
+    trx,
+    'delivery_attempts',
+    done.map((o) => attemptRow(o.deliveryId, o.attempt)),
+  );
   const events = done.flatMap((o) => {
     const referralId = referralOf.get(o.deliveryId);
     return referralId
@@ -192,7 +194,7 @@ export async function transitionClaimed(
         ]
       : [];
   });
-  if (events.length > 0) await trx.insertInto('referral_events').values(events).execute();
+  await insertRows(trx, 'referral_events', events);
   await appendAuditEntries(
     trx,
     now,

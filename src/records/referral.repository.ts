@@ -7,6 +7,7 @@ import type {
   TriageItemTable,
 } from '../db/tables/referral.table.ts';
 import { deriveStatus, type ReferralStatus, type StatusFacts } from './referral.status.ts';
+import { insertRows } from '../db/insert-rows.ts';
 
 export type ReferralRow = Selectable<ReferralTable>;
 export type RouteRow = Selectable<RouteTable>;
@@ -82,18 +83,18 @@ export async function insertReferrals(
   trx: Kysely<Database>,
   rows: Insertable<ReferralTable>[],
 ): Promise<void> {
-  if (rows.length > 0) await trx.insertInto('referrals').values(rows).execute();
+  await insertRows(trx, 'referrals', rows);
 }
 
 export async function insertRoutes(trx: Kysely<Database>, rows: Insertable<RouteTable>[]): Promise<void> {
-  if (rows.length > 0) await trx.insertInto('routes').values(rows).execute();
+  await insertRows(trx, 'routes', rows);
 }
 
 export async function insertTriageItems(
   trx: Kysely<Database>,
   rows: Insertable<TriageItemTable>[],
 ): Promise<void> {
-  if (rows.length > 0) await trx.insertInto('triage_items').values(rows).execute();
+  await insertRows(trx, 'triage_items', rows);
 }
 
 export type NewEvent = Omit<Insertable<ReferralEventTable>, 'id'>;
@@ -103,7 +104,7 @@ export async function insertEvent(trx: Kysely<Database>, event: NewEvent): Promi
 }
 
 export async function insertEvents(trx: Kysely<Database>, events: NewEvent[]): Promise<void> {
-  if (events.length > 0) await trx.insertInto('referral_events').values(events).execute();
+  await insertRows(trx, 'referral_events', events);
 }
 
 export async function routesOf(db: Kysely<Database>, referralId: string): Promise<RouteRow[]> {

@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.ts';
 import { newestKey } from './field-crypto.ts';
 import { PERSONAL_FIELDS, unsealField } from './personal-data.ts';
 import { termsOfPayload, type SearchTerm } from './search-terms.ts';
+import { insertRows } from '../db/insert-rows.ts';
 
 /**
  * Keyed blind indexes: a referral's search terms (search-terms.ts) stored as HMAC-SHA256 digests in
@@ -82,10 +83,7 @@ export function searchRowsOfStored(
 export async function insertSearchRows(db: Kysely<Database>, rows: SearchTermRow[]): Promise<void> {
   // Bounded statements: SQLite allows 32,766 parameters, and five go to a row.
   for (let i = 0; i < rows.length; i += 1000) {
-    await db
-      .insertInto('referral_search_terms')
-      .values(rows.slice(i, i + 1000))
-      .execute();
+    await insertRows(db, 'referral_search_terms', rows.slice(i, i + 1000));
   }
 }
 
