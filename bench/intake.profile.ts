@@ -7,10 +7,15 @@
  *   node --import tsx bench/profile.summary.ts /tmp/intake-prof
  *
  * Arguments: engine (`postgres` uses BENCH_DATABASE_URL), referrals, clients, output folder.
+ *
+ * BENCH_PROFILE=heap samples allocations instead (every 4 KiB, those collected since included) and
+ * prints what an intake allocates and where; the young generation's collections, and the promotions
+ * that feed the old one, follow from that. Writes intake-<engine>.heapprofile.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
+import { allocationSites, type SamplingHeapProfile } from './lib/allocations.ts';
 import type { Dialect } from '../src/db/database.ts';
 import { eventLoopCpuMs, meterCpu, OWN_PROCESS } from './lib/cpu.ts';
 import { loadFromProcess } from './lib/load.process.ts';
@@ -23,8 +28,10 @@ const dialect = (process.argv[2] ?? 'sqlite') as Dialect;
 const total = Number(process.argv[3] ?? 3000);
 const clients = Number(process.argv[4] ?? 64);
 const out = process.argv[5] ?? '/tmp/intake-prof';
-/** BENCH_PROFILE=0: the figures without the profiler's own cost. */
-const profiling = process.env.BENCH_PROFILE !== '0';
+/** BENCH_PROFILE=0: the figures without the profiler's own cost; `heap`: allocations, not CPU. */
+const mode =
+  process.env.BENCH_PROFILE === '0' ? 'none' : process.env.BENCH_PROFILE === 'heap' ? 'heap' : 'cpu';
+const profiling = mode !== 'none';
 
 const sink = await startSink();
 const relay = await startBenchRelay(dialect, sink.url);
@@ -32,7 +39,13 @@ try {
   const job = { url: `${relay.baseUrl}/api/v1/referrals`, headers: { authorization: `Bearer ${relay.key}` } };
   await loadFromProcess({ ...job, run: 'intake-warm-up', clients, total: 500 });
   const session = new Session();
-  if (profiling) {
+  if (mode === 'heap') {
+    session.connect();
+    await session.post('HeapProfiler.enable');
+    // Collected objects too: an intake's garbage is what the young generation's collections cost.
+    const collected = { includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, ...collected } as object);
+  } else if (mode === 'cpu') {
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 200 });
@@ -45,14 +58,16 @@ try {
   const loop = eventLoopCpuMs() - loopBefore;
   const used = cpu();
   const sent = statements();
+  const accepted = result.accepted.length;
   if (profiling) {
-    const { profile } = await session.post('Profiler.stop');
+    const { profile } =
+      mode === 'heap' ? await session.post('HeapProfiler.stopSampling') : await session.post('Profiler.stop');
     session.disconnect();
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, `intake-${dialect}.cpuprofile`), JSON.stringify(profile));
+    writeFileSync(join(out, `intake-${dialect}.${mode}profile`), JSON.stringify(profile));
+    if (mode === 'heap') log(allocationSites(profile as SamplingHeapProfile, accepted));
   }
-  const accepted = result.accepted.length;
   log(
     `intake ${dialect} clients=${clients}: ${accepted} accepted, ${round((accepted / result.durationMs) * 1000)}/s, ` +
       `CPU per referral: event loop ${round(loop / accepted, 2)} ms, process ${round((used.self ?? Number.NaN) / accepted, 2)} ms` +
