@@ -23,7 +23,9 @@ export async function insertRows<T extends keyof Database & string>(
   if (first === undefined) return;
   const columns = Object.keys(first);
   const params = plainValues(rows as readonly Record<string, unknown>[], columns);
-  if (!params) {
+  // A plugin sees each statement as Kysely builds it (the sweep's lease guard refuses every one once
+  // the lease may have run out); text made here would pass it by, so such a database goes to Kysely.
+  if (!params || db.getExecutor().plugins.length > 0) {
     await db
       .insertInto(table)
       .values(rows as never)

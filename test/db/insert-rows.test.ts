@@ -81,4 +81,17 @@ describeEachDialect('inserting rows in one statement', (dialect) => {
     await assert.rejects(insertRows(kysely, 'scheduled_runs', [row, row]));
     assert.deepEqual(await runs('twice'), []);
   });
+
+  it('leaves a database with plugins to Kysely, so a plugin that guards every statement still sees this one', async () => {
+    const { kysely } = database().db;
+    const refusing = kysely.withPlugin({
+      transformQuery: () => {
+        throw new Error('refused by the plugin');
+      },
+      transformResult: async (args) => args.result,
+    });
+    const row = { job: 'guarded', period: 'p', ran_at: 'r', detail: '{}' };
+    await assert.rejects(insertRows(refusing, 'scheduled_runs', [row]), /refused by the plugin/);
+    assert.deepEqual(await runs('guarded'), []);
+  });
 });
