@@ -259,6 +259,47 @@ describeEachDialect(
       });
     }
 
+    it('opens the form with no signal from the copy the device keeps, with the answers held there, and forgets that copy at sign-out', async () => {
+      const { context, page, refused } = await signIn('crew@example.org', VIEWPORTS[0]);
+      await page.goto(`${base}/crew/referrals/new`);
+      // The worker keeps the blank form as it installs, then takes charge of the crew's pages.
+      // (Evaluated as one expression: waitForFunction's own evaluation is refused by Relay's CSP.)
+      await page.evaluate(`new Promise((controlled) => {
+        if (navigator.serviceWorker.controller) controlled(true);
+        else navigator.serviceWorker.addEventListener('controllerchange', () => controlled(true));
+      })`);
+      await fillPerson(page, 'Iris');
+
+      await context.setOffline(true);
+      await page.goto(`${base}/crew/referrals/new`);
+      assert.equal(
+        await page.inputValue('[name="givenName"]'),
+        'Iris',
+        'the answers come back from the device',
+      );
+      assert.equal(await page.inputValue('[name="addressTown"]'), 'Birmingham');
+      assert.match((await page.textContent('main')) ?? '', /restored from this device/);
+      // Any crew page opened without signal gives the form, never the browser's error page.
+      await page.goto(`${base}/crew/referrals`);
+      assert.equal(await page.locator('form[data-crew-form="answers"]').count(), 1);
+
+      await context.setOffline(false);
+      await page.goto(`${base}/crew/referrals`);
+      await page.click('button:has-text("Sign out")');
+      await page.waitForURL(/\/sign-in/);
+      // The sign-in page's own static files may be kept again at once: public, and nobody's.
+      const kept = await page.evaluate(`caches.keys()
+        .then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys()))))
+        .then((lists) => lists.flat().map((r) => new URL(r.url).pathname))`);
+      assert.deepEqual(
+        (kept as string[]).filter((path) => !path.startsWith('/assets/')),
+        [],
+        'no page is kept after sign-out',
+      );
+      assert.deepEqual(refused, [], 'nothing refused by the CSP');
+      await context.close();
+    });
+
     it('measures the form on a phone: screens of 844 px at 390 px wide', async (t) => {
       const { context, page } = await signIn('crew@example.org', { width: 390, height: 844 });
       await page.goto(`${base}/crew/referrals/new`);

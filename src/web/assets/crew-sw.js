@@ -3,7 +3,8 @@
 // the crew's pages only. Pages come from the network whenever it answers (they are never stale); with
 // no signal, any crew page falls back to the last form page fetched, and the form's script restores
 // the answers held on the device. Only the blank form and static files are kept, never a draft or a
-// referral, and signing out empties the cache.
+// referral. Signing out cannot be seen from here (/sign-out is outside this worker's pages): the
+// first page shown to nobody signed in empties the cache (init.js).
 const CACHE = 'relay-crew-v2';
 const FORM = '/crew/referrals/new';
 const ASSETS = [
@@ -69,10 +70,6 @@ async function asset(request) {
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (url.origin !== self.location.origin) return;
-  if (event.request.method === 'POST' && url.pathname === '/sign-out') {
-    event.waitUntil(caches.delete(CACHE));
-    return;
-  }
   if (event.request.method !== 'GET') return;
   if (event.request.mode === 'navigate' && url.pathname.startsWith('/crew/')) {
     event.respondWith(formPage(event.request));

@@ -1,4 +1,4 @@
-/* global document, history, MutationObserver -- runs in the browser, as a module */
+/* global document, history, MutationObserver, caches, window -- runs in the browser, as a module */
 // Starts the NHS design system's components (conditional reveals, error summary focus, the header's
 // "More" menu, character counts). A file rather than an inline module: the Content-Security-Policy
 // allows scripts from Relay's own origin only. Without JavaScript every page still works.
@@ -26,3 +26,17 @@ drop();
 // address: Back then loads the page afresh.
 const pageUrl = document.querySelector('meta[name="relay-page-url"]')?.getAttribute('content');
 if (pageUrl) history.replaceState(null, '', pageUrl);
+
+// Nobody is signed in on this page (sign-in, where signing out or a timeout lands, an acknowledge
+// link): the crew's form page that the service worker kept for a lost signal was the last crew
+// member's, with their name, so it goes. The worker cannot do this itself: /sign-out is outside the
+// /crew/ pages it is given. (The answers held on the device stay: they go when that crew member
+// signs in again.)
+if (document.querySelector('meta[name="relay-signed-out"]') && 'caches' in window) {
+  caches
+    .keys()
+    .then((names) =>
+      Promise.all(names.filter((n) => n.startsWith('relay-crew-')).map((n) => caches.delete(n))),
+    )
+    .catch(() => undefined);
+}
