@@ -48,73 +48,63 @@ export function textProblem(value: string, field: string): string | undefined {
 // eslint-disable-next-line no-control-regex -- a field name is reported, so its own controls are blanked
 const printable = (segment: string) => segment.replace(/[\u0000-\u001F\u007F-\u009F]/g, '?');
 
-/**
- * Every string in a parsed body, query or path parameters, with its dotted path. Iterative, so a
- * deeply nested body cannot exhaust the stack.
- */
-function* strings(root: unknown): Generator<{ path: string[]; value: string }> {
-  const stack: { path: string[]; value: unknown }[] = [{ path: [], value: root }];
-  while (stack.length > 0) {
-    const { path, value } = stack.pop() as { path: string[]; value: unknown };
-    if (typeof value === 'string') yield { path, value };
-    else if (Array.isArray(value))
-      value.forEach((v, i) => stack.push({ path: [...path, String(i)], value: v }));
-    else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (CONTROL.test(k) || LINE_BREAK.test(k)) yield { path: [...path, printable(k)], value: k };
-        stack.push({ path: [...path, k], value: v });
-      }
-    }
-  }
-}
-
 /** An item of an array, or an object's key that is all digits, is judged by the field that holds it. */
 const INDEX = /^\d+$/;
 
-/**
- * Whether any string could be a problem: a control character anywhere, or a line break in a field
- * that is not free text (or in a key). Most bodies have none, and this walk builds no paths: the
- * walk that names each field (`strings`) made a path array for every string of every request.
- */
-function mayHaveIssues(root: unknown): boolean {
-  const values: unknown[] = [root];
-  const fields: string[] = [''];
-  while (values.length > 0) {
-    const value = values.pop();
-    const field = fields.pop() as string;
-    if (typeof value === 'string') {
-      if (CONTROL.test(value) || (!FREE_TEXT.has(field) && LINE_BREAK.test(value))) return true;
-    } else if (Array.isArray(value)) {
-      for (const item of value) {
-        values.push(item);
-        fields.push(field);
-      }
-    } else if (value !== null && typeof value === 'object') {
-      for (const key in value) {
-        if (!Object.hasOwn(value, key)) continue;
-        if (CONTROL.test(key) || LINE_BREAK.test(key)) return true;
-        values.push((value as Record<string, unknown>)[key]);
-        fields.push(INDEX.test(key) ? field : key);
-      }
-    }
-  }
-  return false;
+/** A container's place: its key and its parent's place. A path is spelt out only for a problem. */
+interface Place {
+  key: string;
+  parent: Place | undefined;
+}
+
+function pathOf(parent: Place | undefined, key: string | undefined): string {
+  const keys = key === undefined ? [] : [key];
+  for (let p = parent; p; p = p.parent) keys.push(p.key);
+  return keys.reverse().map(printable).join('.');
 }
 
 /**
  * The field problems in one part of the request, at most one per field. With `lineBreaks: false`
  * only control characters are looked for: for a body whose field names are not the referral's
  * (a FHIR Bundle), which its route checks again once it has mapped it onto them.
+ *
+ * One walk over every string of the body, query or path parameters (and every key), each judged by
+ * its field. Iterative, so a deeply nested body cannot exhaust the stack; it keeps a place for each
+ * object or array only, not a path for each string, since most requests have no problem to name.
  */
 export function controlCharacterIssues(root: unknown, options: { lineBreaks?: boolean } = {}): FieldIssue[] {
-  if (!mayHaveIssues(root)) return [];
+  const judge = (value: string, field: string) =>
+    options.lineBreaks === false ? controlProblem(value) : textProblem(value, field);
   const issues: FieldIssue[] = [];
-  for (const { path, value } of strings(root)) {
-    const field = path.at(-1) ?? '';
-    // An array's items are judged by the field that holds them.
-    const named = INDEX.test(field) ? (path.findLast((p) => !INDEX.test(p)) ?? '') : field;
-    const problem = options.lineBreaks === false ? controlProblem(value) : textProblem(value, named);
-    if (problem) issues.push({ path: path.map(printable).join('.'), message: problem });
+  const values: unknown[] = [root];
+  const fields: string[] = [''];
+  const parents: (Place | undefined)[] = [undefined];
+  const keys: (string | undefined)[] = [undefined];
+  while (values.length > 0) {
+    const value = values.pop();
+    const field = fields.pop() as string;
+    const parent = parents.pop();
+    const key = keys.pop();
+    if (typeof value === 'string') {
+      const problem = judge(value, field);
+      if (problem) issues.push({ path: pathOf(parent, key), message: problem });
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    const place = key === undefined ? parent : { key, parent };
+    const array = Array.isArray(value);
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      // A key is a single line of its own, reported under its own (printable) name.
+      if (!array && (CONTROL.test(k) || LINE_BREAK.test(k))) {
+        const problem = judge(k, printable(k));
+        if (problem) issues.push({ path: pathOf(place, k), message: problem });
+      }
+      values.push((value as Record<string, unknown>)[k]);
+      fields.push(array || INDEX.test(k) ? field : k);
+      parents.push(place);
+      keys.push(k);
+    }
   }
   return issues.sort((a, b) => a.path.localeCompare(b.path));
 }
