@@ -46,9 +46,10 @@ export async function driveEndToEnd(
     await system.process.start();
     await warmUp(system, sink);
     sink.reset();
-    const stopSampling = sampleProcessMemory(() => system.process.pid);
+    const pids = () => system.pids?.() ?? [system.process.pid];
+    const stopSampling = sampleProcessMemory(pids);
     const stopCpu = meterCpu({
-      system: () => system.process.pid,
+      system: pids,
       ...(contender.storePid ? { store: contender.storePid } : {}),
     });
     const run = `e2e-${workload}-${randomBytes(3).toString('hex')}`;
@@ -134,12 +135,13 @@ async function startStores(postgres: PrivatePostgres): Promise<Stores> {
 function contenders(sink: Sink, stores: Stores): Contender[] {
   const pg = stores.postgres;
   const pgPid = () => postmasterPid(pg.url);
-  const relay = (dialect: Dialect, tree?: string): Contender => ({
-    name: relayName(dialect, tree),
+  const relay = (dialect: Dialect, tree?: string, split = false): Contender => ({
+    name: relayName(dialect, tree, split),
     make: async () =>
       relayChild(dialect, sink, await relayDatabase(dialect, pg), {
         actor: 'bench',
         ...(tree ? { tree } : {}),
+        split,
       }),
     ...(dialect === 'postgres' ? { storePid: pgPid } : {}),
   });
@@ -166,6 +168,10 @@ function contenders(sink: Sink, stores: Stores): Contender[] {
   return [
     ...(SYSTEMS.has('relay') ? SCALE.dialects.map((dialect) => relay(dialect)) : []),
     ...(SYSTEMS.has('relay') && BEFORE ? SCALE.dialects.map((dialect) => relay(dialect, BEFORE)) : []),
+    // Intake in one node, sending in another, on one PostgreSQL (SQLite is for one process only).
+    ...(SYSTEMS.has('relay-split') && SCALE.dialects.includes('postgres')
+      ? [relay('postgres', undefined, true)]
+      : []),
     ...(SYSTEMS.has('bullmq')
       ? stores.redis.map(({ label, server }) =>
           peer('bullmq', { redis: server, label: `(${label})` }, () => server.pid),
@@ -182,7 +188,11 @@ function contenders(sink: Sink, stores: Stores): Contender[] {
  */
 const BEFORE = process.env.BENCH_RELAY_BEFORE;
 
-/** `BENCH_SYSTEMS=relay` for Relay alone (its memory under the full burst, say); all three by default. */
+/**
+ * `BENCH_SYSTEMS=relay` for Relay alone (its memory under the full burst, say); all three by default.
+ * `relay-split` adds Relay on PostgreSQL as two nodes, `--role web` taking the referrals and
+ * `--role worker` sending them (its CPU and memory are both nodes').
+ */
 const SYSTEMS = new Set((process.env.BENCH_SYSTEMS ?? 'relay,bullmq,pg-boss').split(','));
 
 async function relayDatabase(dialect: Dialect, pg: PrivatePostgres): Promise<FreshDatabase> {

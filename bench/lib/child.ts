@@ -107,3 +107,35 @@ export function supervise(
   };
   return self;
 }
+
+/**
+ * Several supervised processes run as one system (a web node and a worker node): started in order,
+ * each ready before the next starts, and stopped or killed together. `pid` is the first's (where the
+ * load goes); crashes and output are every part's.
+ */
+export function together(name: string, parts: Supervised[]): Supervised {
+  const first = parts[0];
+  if (!first) throw new Error(`${name}: no processes`);
+  return {
+    name,
+    get pid() {
+      return first.pid;
+    },
+    get crashes() {
+      return parts.reduce((sum, p) => sum + p.crashes, 0);
+    },
+    async start() {
+      for (const p of parts) await p.start();
+    },
+    async waitReady(timeoutMs) {
+      for (const p of parts) await p.waitReady(timeoutMs);
+    },
+    async kill() {
+      await Promise.all(parts.map((p) => p.kill()));
+    },
+    async stop(timeoutMs) {
+      await Promise.all(parts.map((p) => p.stop(timeoutMs)));
+    },
+    tail: () => parts.map((p) => `[${p.name}]\n${p.tail()}`).join('\n'),
+  };
+}

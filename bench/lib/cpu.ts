@@ -98,13 +98,13 @@ export type CpuReading = Record<string, number>;
 export const OWN_PROCESS = 'own process';
 
 /**
- * Starts counting the CPU of several process trees (the system's own process, its Redis or
- * PostgreSQL server); `pids` are asked at start and at stop, so a process restarted in between
+ * Starts counting the CPU of several process trees (the system's own process, or its processes
+ * summed, its Redis or PostgreSQL server); `pids` are asked at start and at stop, so a process restarted in between
  * is followed (its CPU before the restart is then lost, which the caller can see as a crash).
  * OWN_PROCESS for a pid means this process without its children.
  */
 export function meterCpu(
-  pids: Record<string, () => number | typeof OWN_PROCESS | undefined>,
+  pids: Record<string, () => number | (number | undefined)[] | typeof OWN_PROCESS | undefined>,
 ): () => CpuReading {
   const own = () => {
     const { user, system } = process.cpuUsage();
@@ -115,7 +115,12 @@ export function meterCpu(
       Object.entries(pids).map(([name, pid]) => {
         const p = pid();
         if (p === OWN_PROCESS) return [name, own()];
-        return [name, p === undefined ? Number.NaN : processTreeCpuMs(p)];
+        // Several processes (a system of several nodes) count together; one that is down spoils the sum.
+        const roots = Array.isArray(p) ? p : [p];
+        return [
+          name,
+          roots.reduce<number>((sum, r) => sum + (r === undefined ? Number.NaN : processTreeCpuMs(r)), 0),
+        ];
       }),
     );
   const start = read();

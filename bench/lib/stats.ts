@@ -120,14 +120,15 @@ function procStatusMiB(pid: number | undefined, field: string): number | undefin
 }
 
 /**
- * Samples another process's RSS (VmRSS) every `everyMs` until stopped; `pid` is asked each time, so a
- * process that was restarted is followed. On stop, also reads VmHWM, which catches a peak between samples.
+ * Samples other processes' RSS (VmRSS) every `everyMs` until stopped, summed over `pids` (a system of
+ * several nodes counts them all); `pids` is asked each time, so a process that was restarted is
+ * followed. On stop, also reads VmHWM (summed likewise), which catches a peak between samples.
  */
-export function sampleProcessMemory(pid: () => number | undefined, everyMs = 100): () => ProcessMemory {
+export function sampleProcessMemory(pids: () => (number | undefined)[], everyMs = 100): () => ProcessMemory {
   let peak = 0;
   let samples = 0;
   const take = () => {
-    const rss = procStatusMiB(pid(), 'VmRSS');
+    const rss = sumOf(pids(), 'VmRSS');
     if (rss === undefined) return;
     peak = Math.max(peak, rss);
     samples += 1;
@@ -137,9 +138,20 @@ export function sampleProcessMemory(pid: () => number | undefined, everyMs = 100
   return () => {
     clearInterval(timer);
     take();
-    const hwm = procStatusMiB(pid(), 'VmHWM');
+    const hwm = sumOf(pids(), 'VmHWM');
     return { peakRssMiB: round(peak), ...(hwm === undefined ? {} : { hwmMiB: round(hwm) }), samples };
   };
+}
+
+/** A /proc status field summed over processes; undefined when any of them cannot be read. */
+function sumOf(pids: (number | undefined)[], field: string): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const value = procStatusMiB(pid, field);
+    if (value === undefined) return undefined;
+    total += value;
+  }
+  return total;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

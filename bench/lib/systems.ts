@@ -7,7 +7,7 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import { importDirectory } from '../../src/directory/directory.service.ts';
 import { inheritedClockEnv } from '../../test/helpers/clock.ts';
 import { freePort } from '../../test/helpers/process.ts';
-import { supervise, type Supervised } from './child.ts';
+import { supervise, together, type Supervised } from './child.ts';
 import { benchDirectory } from './directory.ts';
 import { PEER_NAMES, type PeerKind, type PeerStoreAt } from './peers.ts';
 import type { Sink } from './sink.ts';
@@ -27,6 +27,8 @@ export interface ChildSystem {
   postUrl: string;
   headers: Record<string, string>;
   process: Supervised;
+  /** Every process of the system, when it has more than `process` (a web node and a worker node). */
+  pids?: () => (number | undefined)[];
   /** Stops the process and removes what was made for it. */
   close(): Promise<void>;
 }
@@ -48,9 +50,12 @@ const PROFILE = process.env.BENCH_RELAY_PROFILE
   ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RELAY_PROFILE}`]
   : [];
 
-/** A Relay system's name in the tables: "before" when it runs another checkout (`tree`). */
-export function relayName(dialect: Dialect, tree?: string): string {
-  return `Relay (${dialect})${tree ? ' before' : ''}`;
+/**
+ * A Relay system's name in the tables: "before" when it runs another checkout (`tree`); "web + worker"
+ * when intake and sending run in two nodes (`split`).
+ */
+export function relayName(dialect: Dialect, tree?: string, split = false): string {
+  return `Relay (${dialect}${split ? ', web + worker nodes' : ''})${tree ? ' before' : ''}`;
 }
 
 /**
@@ -64,7 +69,7 @@ export async function relayChild(
   dialect: Dialect,
   sink: Sink,
   database: FreshDatabase,
-  options: { actor: string; env?: Record<string, string>; tree?: string },
+  options: { actor: string; env?: Record<string, string>; tree?: string; split?: boolean },
 ): Promise<ChildSystem> {
   const { actor } = options;
   let key: string;
@@ -104,17 +109,27 @@ export async function relayChild(
     TEST_ALERT_INTERVAL: 'off',
     ...options.env,
   };
-  const child = supervise(
-    `relay (${dialect})`,
-    [...PROFILE, options.tree ? join(options.tree, 'bin/relay.js') : RELAY_BIN, 'start'],
-    env,
-    `http://127.0.0.1:${port}/healthz`,
-  );
+  const bin = options.tree ? join(options.tree, 'bin/relay.js') : RELAY_BIN;
+  const start = (role: string, ready: string, extra: Record<string, string> = {}) =>
+    supervise(
+      `relay ${role} (${dialect})`,
+      [...PROFILE, bin, 'start', '--role', role],
+      { ...env, ...extra },
+      ready,
+    );
+  const web = start(options.split ? 'web' : 'all', `http://127.0.0.1:${port}/healthz`);
+  // A worker node serves only /healthz, /readyz and /metrics, on METRICS_PORT.
+  const metricsPort = options.split ? await freePort() : 0;
+  const worker = options.split
+    ? start('worker', `http://127.0.0.1:${metricsPort}/healthz`, { METRICS_PORT: String(metricsPort) })
+    : undefined;
+  const child = worker ? together(`relay web + worker (${dialect})`, [web, worker]) : web;
   return {
-    name: relayName(dialect, options.tree),
+    name: relayName(dialect, options.tree, options.split),
     postUrl: `http://127.0.0.1:${port}/api/v1/referrals`,
     headers: { authorization: `Bearer ${key}` },
     process: child,
+    ...(worker ? { pids: () => [web.pid, worker.pid] } : {}),
     async close() {
       await child.stop();
       await database.drop();
