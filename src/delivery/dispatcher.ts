@@ -75,14 +75,12 @@ export class Dispatcher {
     this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     // Slots freed by committed outcomes are refilled in the same commit: one fsync, not two.
     this.recorder = new OutcomeRecorder(ctx.db.kysely, this.workerId, ctx.clock, {
-      claim: (trx, now, audit) => {
+      claim: (trx, now) => {
         const room = this.room();
         if (!this.running || this.nothingAnnounced() || !this.worthClaiming(room)) return Promise.resolve([]);
         const { dialect } = this.ctx.db;
         const { leaseMs } = this.ctx.config.delivery;
-        return this.noteDrained(room, () =>
-          claimDueIn(trx, dialect, this.workerId, now, leaseMs, room, audit),
-        );
+        return this.noteDrained(room, () => claimDueIn(trx, dialect, this.workerId, now, leaseMs, room));
       },
       claimed: (rows) => rows.length > 0 && this.track(this.begin(rows)),
     });

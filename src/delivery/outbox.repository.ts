@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAuditEntries, type AuditEntry } from '../records/audit.ts';
+import { appendAuditEntries } from '../records/audit.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
 
 export type DeliveryRow = Selectable<DeliveryTable>;
@@ -29,11 +29,7 @@ export async function claimDue(
   return db.transaction().execute((trx) => claimDueIn(trx, dialect, worker, now, leaseMs, limit));
 }
 
-/**
- * `claimDue` inside the caller's transaction: the dispatcher claims in the same commit as outcomes.
- * `audit`, when given, receives the claim's audit entries for the caller to append with its own in
- * that transaction, rather than appended here.
- */
+/** `claimDue` inside the caller's transaction: the dispatcher claims in the same commit as outcomes. */
 export async function claimDueIn(
   trx: Kysely<Database>,
   dialect: Dialect,
@@ -41,7 +37,6 @@ export async function claimDueIn(
   now: Date,
   leaseMs: number,
   limit: number,
-  audit?: AuditEntry[],
 ): Promise<DeliveryRow[]> {
   const at = now.toISOString();
   {
@@ -72,15 +67,17 @@ export async function claimDueIn(
       .where('id', 'in', due)
       .returningAll()
       .execute();
-    const entries = claimed.map((row) => ({
-      actor: `worker:${worker}`,
-      action: 'delivery.sending',
-      entityType: 'delivery',
-      entityId: row.id,
-      detail: { referral: row.referral_id, attempt: row.attempts },
-    }));
-    if (audit) audit.push(...entries);
-    else await appendAuditEntries(trx, now, entries);
+    await appendAuditEntries(
+      trx,
+      now,
+      claimed.map((row) => ({
+        actor: `worker:${worker}`,
+        action: 'delivery.sending',
+        entityType: 'delivery',
+        entityId: row.id,
+        detail: { referral: row.referral_id, attempt: row.attempts },
+      })),
+    );
     return claimed;
   }
 }

@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import type { Database } from '../db/schema.ts';
-import { appendAuditEntries, type AuditEntry } from '../records/audit.ts';
 import type { DeliveryRow } from './outbox.repository.ts';
 import {
   transitionClaimed,
@@ -38,14 +37,8 @@ export class OutcomeRecorder extends GroupCommit<WorkerOutcome, TransitionResult
 
   protected async writeBatch(trx: Kysely<Database>, outcomes: WorkerOutcome[]): Promise<TransitionResult[]> {
     const now = this.clock.now();
-    // The audit entries go in last, the outcomes' and the claim's together. Advancing the audit head
-    // locks its row until the commit, and every other writer (intake on every node) waits for that
-    // lock; last, it is held for one statement and the commit rather than for the status refresh and
-    // the claim too. Together, it is one advance for both, not two.
-    const audit: AuditEntry[] = [];
-    const done = await transitionClaimed(trx, this.worker, now, outcomes, audit);
-    this.claimed = this.refill ? await this.refill.claim(trx, now, audit) : [];
-    await appendAuditEntries(trx, now, audit);
+    const done = await transitionClaimed(trx, this.worker, now, outcomes);
+    this.claimed = this.refill ? await this.refill.claim(trx, now) : [];
     return outcomes.map((o) => done.get(o.deliveryId) ?? 'lease-lost');
   }
 
@@ -59,11 +52,8 @@ export class OutcomeRecorder extends GroupCommit<WorkerOutcome, TransitionResult
 
 /** How the dispatcher claims its next work in the outcome's transaction. */
 export interface Refill {
-  /**
-   * Claims in the transaction; must not start anything (the commit may still fail). The claim's
-   * audit entries go in `audit`, which the recorder appends after it.
-   */
-  claim(trx: Kysely<Database>, now: Date, audit: AuditEntry[]): Promise<DeliveryRow[]>;
+  /** Claims in the transaction; must not start anything (the commit may still fail). */
+  claim(trx: Kysely<Database>, now: Date): Promise<DeliveryRow[]>;
   /** Called after the commit (or its failure, with nothing) with what was claimed. */
   claimed(rows: DeliveryRow[]): void;
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Updateable } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { appendAudit, appendAuditEntries, type AuditEntry } from './audit.ts';
+import { appendAudit, appendAuditEntries } from './audit.ts';
 import { insertEvent, refreshStatus, refreshStatuses } from './referral.repository.ts';
 import type { AttemptKind, DeliveryState } from '../db/codes.ts';
 import type { DeliveryTable } from '../db/tables/delivery.table.ts';
@@ -139,17 +139,12 @@ export interface WorkerOutcome {
  * batch is the group commit that lets the dispatcher keep up with the SMTP server: one durable
  * commit for many messages instead of one per message. A delivery whose lease was taken over is
  * left alone and reported `lease-lost`, as `transitionDelivery` would.
- *
- * `audit`, when given, receives the batch's audit entries for the caller to append, in the same
- * transaction, with entries of its own (the dispatcher's next claim): one advance of the audit head
- * for both instead of two.
  */
 export async function transitionClaimed(
   trx: Kysely<Database>,
   worker: string,
   now: Date,
   outcomes: WorkerOutcome[],
-  audit?: AuditEntry[],
 ): Promise<Map<string, TransitionResult>> {
   const results = new Map<string, TransitionResult>(outcomes.map((o) => [o.deliveryId, 'lease-lost']));
   if (outcomes.length === 0) return results;
@@ -200,15 +195,17 @@ export async function transitionClaimed(
       : [];
   });
   await insertRows(trx, 'referral_events', events);
-  const entries = done.map((o) => ({
-    actor: `worker:${worker}`,
-    action: `delivery.${o.to}`,
-    entityType: 'delivery',
-    entityId: o.deliveryId,
-    detail: { referral: referralOf.get(o.deliveryId) ?? null, ...detailOf(o) },
-  }));
-  if (audit) audit.push(...entries);
-  else await appendAuditEntries(trx, now, entries);
+  await appendAuditEntries(
+    trx,
+    now,
+    done.map((o) => ({
+      actor: `worker:${worker}`,
+      action: `delivery.${o.to}`,
+      entityType: 'delivery',
+      entityId: o.deliveryId,
+      detail: { referral: referralOf.get(o.deliveryId) ?? null, ...detailOf(o) },
+    })),
+  );
   const referralIds = done.flatMap((o) => referralOf.get(o.deliveryId) ?? []);
   await refreshStatuses(trx, referralIds, now);
   for (const o of done) results.set(o.deliveryId, 'done');

@@ -197,48 +197,6 @@ describeEachDialect("group commit of the dispatcher's outcomes", (dialect) => {
     assert.deepEqual(queuedAfter, queuedBefore);
   });
 
-  it("audits a commit's outcomes and the claim made in it together, the outcomes first", async () => {
-    const [done] = await claimed(1);
-    const next = await raise(); // queued, for the commit to claim
-    const { kysely, dialect } = relay.ctx.db;
-    const claiming = new OutcomeRecorder(kysely, 'w1', relay.ctx.clock, {
-      claim: (trx, at, audit) => claimDueIn(trx, dialect, 'w1', at, 60_000, 10, audit),
-      claimed: () => undefined,
-    });
-    const newestAudit = (n: number) =>
-      kysely
-        .selectFrom('audit_log')
-        .select(['seq', 'action', 'entity_id'])
-        .orderBy('seq', 'desc')
-        .limit(n)
-        .execute();
-    const before = (await newestAudit(1))[0]?.seq ?? 0;
-
-    assert.equal(await claiming.record(sent((done as DeliveryRow).id, relay.ctx.clock.now())), 'done');
-
-    const nextDelivery = await kysely
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('referral_id', '=', next)
-      .executeTakeFirstOrThrow();
-    assert.equal(nextDelivery.state, 'sending');
-    assert.deepEqual((await newestAudit(2)).reverse(), [
-      { seq: before + 1, action: 'delivery.sent', entity_id: (done as DeliveryRow).id },
-      { seq: before + 2, action: 'delivery.sending', entity_id: nextDelivery.id },
-    ]);
-
-    // A commit that claims nothing still audits its outcomes.
-    const idle = new OutcomeRecorder(kysely, 'w1', relay.ctx.clock, {
-      claim: () => Promise.resolve([]),
-      claimed: () => undefined,
-    });
-    assert.equal(await idle.record(sent(nextDelivery.id, relay.ctx.clock.now())), 'done');
-    assert.deepEqual(await newestAudit(1), [
-      { seq: before + 3, action: 'delivery.sent', entity_id: nextDelivery.id },
-    ]);
-    assert.equal((await verifyAuditChain(kysely)).ok, true);
-  });
-
   it('leaves alone a delivery whose lease another worker took over, and records the rest', async () => {
     const rows = await claimed(3);
     const [first, taken, third] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
