@@ -11,10 +11,15 @@
  * BENCH_PROFILE=heap samples allocations instead (every 4 KiB, those collected since included) and
  * prints what an intake allocates and where; the young generation's collections, and the promotions
  * that feed the old one, follow from that. Writes intake-<engine>.heapprofile.
+ *
+ * Also prints what this process wrote to disk per referral (/proc/self/io write_bytes: on SQLite the
+ * log and its checkpoints; on PostgreSQL the server writes, so about nothing). BENCH_DROP_INDEX=<name>
+ * drops that index before the load, to see what it costs (an experiment; searches may need it).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
+import { sql } from 'kysely';
 import { allocationSites, type SamplingHeapProfile } from './lib/allocations.ts';
 import type { Dialect } from '../src/db/database.ts';
 import { eventLoopCpuMs, meterCpu, OWN_PROCESS } from './lib/cpu.ts';
@@ -36,6 +41,11 @@ const profiling = mode !== 'none';
 const sink = await startSink();
 const relay = await startBenchRelay(dialect, sink.url);
 try {
+  const dropIndex = process.env.BENCH_DROP_INDEX;
+  if (dropIndex) {
+    await sql`drop index ${sql.ref(dropIndex)}`.execute(relay.ctx.db.kysely);
+    log(`dropped index ${dropIndex}`);
+  }
   const job = { url: `${relay.baseUrl}/api/v1/referrals`, headers: { authorization: `Bearer ${relay.key}` } };
   await loadFromProcess({ ...job, run: 'intake-warm-up', clients, total: 500 });
   const session = new Session();
@@ -54,8 +64,10 @@ try {
   const statements = countStatements();
   const cpu = meterCpu({ self: () => OWN_PROCESS });
   const loopBefore = eventLoopCpuMs();
+  const writtenBefore = bytesWritten();
   const result = await loadFromProcess({ ...job, run: 'intake-profiled', clients, total });
   const loop = eventLoopCpuMs() - loopBefore;
+  const written = bytesWritten() - writtenBefore;
   const used = cpu();
   const sent = statements();
   const accepted = result.accepted.length;
@@ -71,9 +83,15 @@ try {
   log(
     `intake ${dialect} clients=${clients}: ${accepted} accepted, ${round((accepted / result.durationMs) * 1000)}/s, ` +
       `CPU per referral: event loop ${round(loop / accepted, 2)} ms, process ${round((used.self ?? Number.NaN) / accepted, 2)} ms` +
-      `${profiling ? ' (profiler on)' : ''}, ${round(sent / accepted, 2)} statements per referral`,
+      `${profiling ? ' (profiler on)' : ''}, ${round(sent / accepted, 2)} statements per referral, ` +
+      `${round(written / 1024 / accepted, 1)} KiB written to disk per referral`,
   );
 } finally {
   await relay.close();
   await sink.close();
+}
+
+/** Bytes this process has caused to be written to disk so far (/proc/self/io), fsynced or not. */
+function bytesWritten(): number {
+  return Number(/^write_bytes: (\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN);
 }
