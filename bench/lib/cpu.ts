@@ -99,8 +99,9 @@ export const OWN_PROCESS = 'own process';
 
 /**
  * Starts counting the CPU of several process trees (the system's own process, or its processes
- * summed, its Redis or PostgreSQL server); `pids` are asked at start and at stop, so a process restarted in between
- * is followed (its CPU before the restart is then lost, which the caller can see as a crash).
+ * summed; its Redis or PostgreSQL server); `pids` are asked at start and at stop, so a process
+ * restarted in between is followed (its CPU before the restart is then lost, which the caller can
+ * see as a crash).
  * OWN_PROCESS for a pid means this process without its children.
  */
 export function meterCpu(
