@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dialect } from '../src/db/database.ts';
-import { meterCpu } from './lib/cpu.ts';
+import { meterCpu, REAPED_CHILDREN } from './lib/cpu.ts';
 import { endToEnd, type EndToEndRow } from './lib/e2e.ts';
 import { loadFromProcess } from './lib/load.process.ts';
 import { removePeerStore, type PeerKind } from './lib/peers.ts';
@@ -48,10 +48,14 @@ export async function driveEndToEnd(
     sink.reset();
     const pids = () => system.pids?.() ?? [system.process.pid];
     const stopSampling = sampleProcessMemory(pids);
+    // The load generator is forked for this load and has exited, reaped, by the time the CPU is read.
     const stopCpu = meterCpu({
       system: pids,
       ...(contender.storePid ? { store: contender.storePid } : {}),
+      load: () => REAPED_CHILDREN,
+      sink: () => sink.pid,
     });
+    const meteredFrom = performance.now();
     const run = `e2e-${workload}-${randomBytes(3).toString('hex')}`;
     const job = { url: system.postUrl, headers: system.headers, run };
     const load = await loadFromProcess(
@@ -62,6 +66,7 @@ export async function driveEndToEnd(
     if (load.firstError) log(`${system.name} ${workload}: first error ${load.firstError}`);
     const row = await endToEnd(system.name, describe(workload), sink, load, deliveryTimeoutMs());
     row.cpuMs = stopCpu();
+    row.meteredSeconds = (performance.now() - meteredFrom) / 1000;
     row.memory = stopSampling();
     row.round = round;
     if (!row.complete)

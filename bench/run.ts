@@ -3,6 +3,7 @@
  * system a child process of its own, with its memory), detection and scale, on SQLite and PostgreSQL. Figures go to bench/results/<timestamp>.{json,md,svg}.
  * `BENCH_SCALE=small` for a quick run; `BENCH_ONLY=intake,dispatch,e2e,detection,scale` to pick.
  */
+import { cpus } from 'node:os';
 import { ceilingSweep, compareDispatch, type DispatchRow } from './dispatch.bench.ts';
 import { benchDetection, type DetectionRow } from './detection.bench.ts';
 import { compareEndToEnd, startBenchPostgres, type Workload } from './e2e.bench.ts';
@@ -14,6 +15,8 @@ import {
   groupBy,
   ratiosByRound,
   storeCpuPerReferral,
+  harnessCpuPerReferral,
+  coresBusy,
   systemCpuPerReferral,
   totalCpuPerEmail,
 } from './lib/rounds.ts';
@@ -143,8 +146,10 @@ const tables: Table[] = [
     note:
       'Each system is a child process of its own on a fresh store; the load comes from another process (64 closed-loop clients for the burst), the SMTP sink is a third. ' +
       "From submission: the client sent the POST → the sink answered 250 to its email; from acceptance: the POST's answer → the 250. " +
-      "Makespan: first POST sent → last 250. CPU (from /proc): the system's process tree, all threads; store: the private Redis or PostgreSQL server (postmaster and backends). " +
-      "Not included: the load generator, the sink, the kernel's work for the disk and network beyond each process's system time.",
+      "Makespan: first POST sent → last 250. CPU (from /proc): the system's process tree, all threads; store: the private Redis or PostgreSQL server (postmaster and backends); " +
+      'harness: the load generator and the SMTP sink, the same work for every system. ' +
+      `Cores busy: all four together over the metered time (this machine has ${cpus().length}). ` +
+      "Not included: the kernel's work for the disk and network beyond each process's system time.",
     head: [
       'workload',
       'system',
@@ -159,6 +164,8 @@ const tables: Table[] = [
       'CPU ms per referral (system)',
       'CPU ms per referral (store)',
       'CPU ms per email (both)',
+      'CPU ms per referral (harness)',
+      'cores busy',
       'peak RSS MiB',
     ],
     rows: [...e2eGroups.values()].map((rows) => {
@@ -177,6 +184,8 @@ const tables: Table[] = [
         across(rows, systemCpuPerReferral, 2),
         across(rows, storeCpuPerReferral, 2),
         across(rows, totalCpuPerEmail, 2),
+        across(rows, harnessCpuPerReferral, 2),
+        across(rows, coresBusy, 2),
         across(rows, (x) => x.memory?.peakRssMiB ?? Number.NaN, 0),
       ];
     }),

@@ -98,14 +98,29 @@ export type CpuReading = Record<string, number>;
 export const OWN_PROCESS = 'own process';
 
 /**
+ * This process's children that have exited and been reaped (cutime + cstime of /proc/self/stat):
+ * a load generator that ran its load and exited between start and stop.
+ */
+export const REAPED_CHILDREN = 'reaped children';
+
+function reapedChildrenCpuMs(): number {
+  const fields = statFields('/proc/self/stat');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
  * Starts counting the CPU of several process trees (the system's own process, or its processes
  * summed; its Redis or PostgreSQL server); `pids` are asked at start and at stop, so a process
  * restarted in between is followed (its CPU before the restart is then lost, which the caller can
  * see as a crash).
- * OWN_PROCESS for a pid means this process without its children.
+ * OWN_PROCESS for a pid means this process without its children; REAPED_CHILDREN its children
+ * that exited in between.
  */
 export function meterCpu(
-  pids: Record<string, () => number | (number | undefined)[] | typeof OWN_PROCESS | undefined>,
+  pids: Record<
+    string,
+    () => number | (number | undefined)[] | typeof OWN_PROCESS | typeof REAPED_CHILDREN | undefined
+  >,
 ): () => CpuReading {
   const own = () => {
     const { user, system } = process.cpuUsage();
@@ -116,6 +131,7 @@ export function meterCpu(
       Object.entries(pids).map(([name, pid]) => {
         const p = pid();
         if (p === OWN_PROCESS) return [name, own()];
+        if (p === REAPED_CHILDREN) return [name, reapedChildrenCpuMs()];
         // Several processes (a system of several nodes) count together; one that is down spoils the sum.
         const roots = Array.isArray(p) ? p : [p];
         return [

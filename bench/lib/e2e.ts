@@ -21,8 +21,13 @@ export interface EndToEndRow {
   fromSubmissionMs: Summary;
   /** From the POST's answer (accepted) to the SMTP server's 250: hides any queue at the door. */
   fromAcceptanceMs: Summary;
-  /** CPU milliseconds per process tree (the system's own; its Redis or PostgreSQL server). */
+  /**
+   * CPU milliseconds per process tree: `system` (its own processes), `store` (its Redis or
+   * PostgreSQL server), `load` (the load generator) and `sink` (the SMTP sink).
+   */
   cpuMs?: CpuReading;
+  /** How long the CPU was metered: from just before the load started until the last email arrived. */
+  meteredSeconds?: number;
   /** The system's own process, from the start of the load until the last message arrived. */
   memory?: ProcessMemory;
 }

@@ -37,3 +37,16 @@ export const storeCpuPerReferral = (r: EndToEndRow) =>
 /** System and store together, per email that arrived. */
 export const totalCpuPerEmail = (r: EndToEndRow) =>
   per((r.cpuMs?.system ?? Number.NaN) + (r.cpuMs?.store ?? 0), r.delivered);
+/** The load generator and the SMTP sink, which every system's run needs, per accepted referral. */
+export const harnessCpuPerReferral = (r: EndToEndRow) =>
+  per((r.cpuMs?.load ?? Number.NaN) + (r.cpuMs?.sink ?? Number.NaN), r.accepted);
+/**
+ * Cores kept busy while metered, by the system, its store, the load generator and the sink
+ * together: near the machine's core count, CPU per referral is what sets the rate.
+ */
+export const coresBusy = (r: EndToEndRow) => {
+  const { system, store = 0, load, sink } = r.cpuMs ?? {};
+  if (system === undefined || load === undefined || sink === undefined || !r.meteredSeconds)
+    return Number.NaN;
+  return (system + store + load + sink) / (r.meteredSeconds * 1000);
+};

@@ -1,11 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import { intakeReferral } from '../../src/referrals/referral.service.ts';
 import { waitForAll } from '../../bench/dispatch.bench.ts';
 import { benchDirectory } from '../../bench/lib/directory.ts';
 import { benchReferral } from '../../bench/lib/relay.ts';
-import { ratiosByRound } from '../../bench/lib/rounds.ts';
+import { coresBusy, harnessCpuPerReferral, ratiosByRound } from '../../bench/lib/rounds.ts';
+import { meterCpu, REAPED_CHILDREN } from '../../bench/lib/cpu.ts';
+import type { EndToEndRow } from '../../bench/lib/e2e.ts';
 import { seedScale } from '../../bench/lib/scale.seed.ts';
 import { startSink, type Sink } from '../../bench/lib/sink.ts';
 import { alternatingOrder, formatSpread, spread } from '../../bench/lib/stats.ts';
@@ -55,6 +58,31 @@ describe('benchmark figures across rounds', () => {
       row('ceiling: 5 connections', 2, 200),
     ];
     assert.deepEqual(ratiosByRound(rows), [0.75, 1.5]);
+  });
+
+  it('counts a load generator that ran and exited between the readings', () => {
+    const stop = meterCpu({ load: () => REAPED_CHILDREN });
+    // A child that runs until it has used 200 ms of CPU, however busy the machine, then exits.
+    execFileSync(process.execPath, [
+      '-e',
+      'while ((process.cpuUsage().user + process.cpuUsage().system) / 1000 < 200);',
+    ]);
+    const { load } = stop();
+    assert.ok((load ?? 0) >= 150, `the child's 200 ms of CPU, counted ${load} ms`);
+  });
+
+  it("gives the harness's CPU per referral and the cores all four kept busy", () => {
+    const row = {
+      accepted: 1000,
+      cpuMs: { system: 3000, store: 1000, load: 1200, sink: 800 },
+      meteredSeconds: 4,
+    } as unknown as EndToEndRow;
+    assert.equal(harnessCpuPerReferral(row), 2);
+    assert.equal(coresBusy(row), 1.5);
+    assert.ok(
+      Number.isNaN(coresBusy({ ...row, cpuMs: { system: 3000 } })),
+      'not a guess when the sink was not read',
+    );
   });
 });
 
