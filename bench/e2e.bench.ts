@@ -48,7 +48,8 @@ export async function driveEndToEnd(
     sink.reset();
     const pids = () => system.pids?.() ?? [system.process.pid];
     const stopSampling = sampleProcessMemory(pids);
-    // The load generator is forked for this load and has exited, reaped, by the time the CPU is read.
+    // The load generator is forked for this load and has exited, reaped, by the time the CPU is read
+    // (so would a system process that crashed in between: that is logged below).
     const stopCpu = meterCpu({
       system: pids,
       ...(contender.storePid ? { store: contender.storePid } : {}),
