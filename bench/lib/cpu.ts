@@ -24,12 +24,16 @@ function statFields(path: string): string[] {
   return text.slice(text.lastIndexOf(')') + 2).split(' ');
 }
 
+/** The clock ticks in some of a stat file's time fields (statFields' indexes), summed, in milliseconds. */
+function cpuMsOf(fields: string[], indexes: number[]): number {
+  return (indexes.reduce((sum, i) => sum + Number(fields[i]), 0) * 1000) / TICKS_PER_SECOND;
+}
+
 /** /proc/<pid>/stat, or undefined when the process is gone (or there is no /proc). */
 export function readProcStat(pid: number): ProcStat | undefined {
   try {
     const fields = statFields(`/proc/${pid}/stat`);
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-    return { pid, ppid: Number(fields[1]), cpuMs: (ticks * 1000) / TICKS_PER_SECOND };
+    return { pid, ppid: Number(fields[1]), cpuMs: cpuMsOf(fields, [11, 12, 13, 14]) };
   } catch {
     return undefined;
   }
@@ -41,8 +45,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
  * fsync is not CPU, so it is left out too.
  */
 export function eventLoopCpuMs(): number {
-  const fields = statFields(`/proc/self/task/${process.pid}/stat`);
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  return cpuMsOf(statFields(`/proc/self/task/${process.pid}/stat`), [11, 12]);
 }
 
 function allProcesses(): ProcStat[] {
@@ -104,8 +107,7 @@ export const OWN_PROCESS = 'own process';
 export const REAPED_CHILDREN = 'reaped children';
 
 function reapedChildrenCpuMs(): number {
-  const fields = statFields('/proc/self/stat');
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
+  return cpuMsOf(statFields('/proc/self/stat'), [13, 14]);
 }
 
 /**
